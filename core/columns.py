@@ -57,3 +57,36 @@ ROLE_TO_COLUMN: dict[str, str] = {
     "description": DESCRIPTION,
     "country": COUNTRY,
 }
+
+# Customer feature table (``core.features``): one row per customer, sorted by customer_id.
+FEATURE_SCHEMA: dict[str, pl.DataType] = {
+    CUSTOMER: pl.String(),
+    "recency_days": pl.Int64(),  # analysis date - last purchase date, in days
+    "tenure_days": pl.Int64(),  # analysis date - first purchase date, in days
+    "frequency": pl.Int64(),  # distinct purchase orders
+    "gross": pl.Float64(),  # sum quantity x price over purchase lines
+    "returns_value": pl.Float64(),  # minus the sum over the customer's cancellation lines (>= 0)
+    "monetary": pl.Float64(),  # gross - returns_value (net), or gross when gross mode is chosen
+    "avg_order_value": pl.Float64(),  # monetary / frequency
+    "n_products": pl.Int64(),  # distinct products bought (null when no product role)
+    "avg_days_between_orders": pl.Float64(),  # (last - first) / (frequency - 1); null if 1 order
+    "return_rate": pl.Float64(),  # returns_value / gross
+    COUNTRY: pl.String(),  # the country with most purchase lines (ties: alphabetical first)
+    "first_purchase": pl.Date(),
+    "last_purchase": pl.Date(),
+    "excluded": pl.Boolean(),  # True: not clustered (e.g. net monetary <= 0)
+    "exclusion_reason": pl.String(),  # null when not excluded
+}
+# Numeric features a clustering may use.
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "tenure_days",
+    "frequency",
+    "gross",
+    "returns_value",
+    "monetary",
+    "avg_order_value",
+    "n_products",
+    "avg_days_between_orders",
+    "return_rate",
+)
