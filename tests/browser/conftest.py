@@ -1,0 +1,37 @@
+"""Headless Chromium for dash_duo: Debian's chromium + chromium-driver, run as root, offline."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from selenium.webdriver.chrome.options import Options
+
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",  # Chromium refuses to run as root otherwise
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",  # the network is closed: no update/sync pings
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--force-prefers-reduced-motion",  # Bootstrap's smooth scrolling breaks clicks below the fold
+    "--window-size=1400,1000",
+)
+
+
+def pytest_setup_options() -> Options:
+    options = Options()
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    chromium = shutil.which("chromium")
+    if chromium:
+        options.binary_location = chromium
+    return options
+
+
+@pytest.fixture(autouse=True)
+def _need_chromium() -> None:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("chromium/chromedriver not installed (tools/test.sh installs them with apt-get)")
