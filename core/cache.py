@@ -1,0 +1,279 @@
+"""Content-keyed cache for fitted results: an in-process LRU in front of a shared disk folder.
+
+Every expensive result (cleaned data, feature tables, fitted segmentations) is stored under a
+key derived from the *content* of its inputs (data fingerprint + every config + library
+versions), so a repeated request is a hit in any worker process that shares the folder.
+
+Disk entries are written atomically (temporary file + ``os.replace``) and carry a header with
+the payload's length and SHA-256. A truncated, corrupted or foreign entry is detected on read,
+deleted and reported as a miss, so it is recomputed and never served. The folder is bounded in
+bytes; the least recently used entries are evicted (reads refresh an entry's mtime).
+
+The service layer depends on the small :class:`ResultCache` protocol, so tests can pass a
+hand-written fake and the app can pass a :class:`TieredCache`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+_MAGIC = b"CSEG1\n"
+_HEADER_LEN = len(_MAGIC) + 8 + 32  # magic, payload length (8 bytes), SHA-256 digest
+_KEY_CHARS = frozenset("0123456789abcdef")
+
+
+class ResultCache(Protocol):
+    """What the service layer needs from a cache."""
+
+    def get(self, key: str) -> Any | None:
+        """Return the stored value, or None on a miss."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` (overwriting)."""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose behaviour a cached result depends on."""
+    import numpy as np  # noqa: PLC0415  (kept local: imported only when a key is made)
+    import polars as pl  # noqa: PLC0415
+    import sklearn  # noqa: PLC0415
+
+    from core import __version__  # noqa: PLC0415
+
+    return {
+        "custseg": __version__,
+        "polars": pl.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+    }
+
+
+def _canonical(obj: object) -> object:
+    """Turn configs and plain values into a JSON-serialisable, order-independent form."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {"__type__": type(obj).__qualname__, **fields}
+    if isinstance(obj, enum.Enum):
+        return _canonical(obj.value)
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_canonical(v) for v in obj), key=repr)
+    if isinstance(obj, (date, datetime)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    raise TypeError(f"cannot build a cache key from a {type(obj).__name__}: {obj!r}")
+
+
+def make_key(*parts: object, versions: bool = True) -> str:
+    """SHA-256 hex key of ``parts`` (fingerprints, configs) plus library versions."""
+    payload = [_canonical(p) for p in parts]
+    if versions:
+        payload.append(library_versions())
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    """Content fingerprint of raw bytes (an uploaded file)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint_file(path: str | Path, *, chunk_size: int = 1 << 22) -> str:
+    """Content fingerprint of a file, streamed in chunks (files may be gigabytes)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_key(key: str) -> str:
+    # Keys become file names: only accept what make_key produces, so a key can never
+    # escape the cache folder whatever a client sends.
+    if len(key) != 64 or not set(key) <= _KEY_CHARS:
+        raise ValueError(f"invalid cache key {key!r}: expected 64 lowercase hex characters")
+    return key
+
+
+class MemoryCache:
+    """Thread-safe in-process LRU bounded by entry count."""
+
+    def __init__(self, *, max_items: int = 32) -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be >= 1, got {max_items}")
+        self.max_items = max_items
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Any | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+class DiskCache:
+    """A cache folder shared by several processes: atomic writes, checksums, size bound."""
+
+    def __init__(self, directory: str | Path, *, max_bytes: int = 2 * 1024**3) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self.discarded = 0  # corrupted entries found and deleted (for reports and tests)
+
+    def path_for(self, key: str) -> Path:
+        key = _check_key(key)
+        return self.directory / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str) -> Any | None:
+        path = self.path_for(key)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        payload = self._verified_payload(blob)
+        if payload is None:
+            self._discard(path)
+            return None
+        try:
+            value = pickle.loads(payload)
+        except Exception:  # noqa: BLE001  (any unpickling failure means a bad entry: recompute)
+            self._discard(path)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # refresh recency for LRU eviction
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        path = self.path_for(key)
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        header = _MAGIC + len(payload).to_bytes(8, "big") + hashlib.sha256(payload).digest()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(header)
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)  # atomic: readers see the old entry or the whole new one
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.evict()
+
+    def _verified_payload(self, blob: bytes) -> bytes | None:
+        if len(blob) < _HEADER_LEN or not blob.startswith(_MAGIC):
+            return None
+        size = int.from_bytes(blob[len(_MAGIC) : len(_MAGIC) + 8], "big")
+        digest = blob[len(_MAGIC) + 8 : _HEADER_LEN]
+        payload = blob[_HEADER_LEN:]
+        if len(payload) != size or hashlib.sha256(payload).digest() != digest:
+            return None
+        return payload
+
+    def _discard(self, path: Path) -> None:
+        self.discarded += 1
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    def _entries(self) -> Iterable[tuple[Path, os.stat_result]]:
+        for path in self.directory.glob("*/*.pkl"):
+            with contextlib.suppress(FileNotFoundError):
+                yield path, path.stat()
+
+    def total_bytes(self) -> int:
+        return sum(stat.st_size for _, stat in self._entries())
+
+    def evict(self) -> int:
+        """Delete least recently used entries until the folder fits ``max_bytes``."""
+        entries = sorted(self._entries(), key=lambda entry: entry[1].st_mtime)
+        total = sum(stat.st_size for _, stat in entries)
+        removed = 0
+        for path, stat in entries:
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+            total -= stat.st_size
+        return removed
+
+
+class TieredCache:
+    """Memory LRU in front of a shared disk folder; disk hits are promoted to memory."""
+
+    def __init__(self, memory: MemoryCache, disk: DiskCache | None) -> None:
+        self.memory = memory
+        self.disk = disk
+
+    def get(self, key: str) -> Any | None:
+        value = self.memory.get(key)
+        if value is None and self.disk is not None:
+            value = self.disk.get(key)
+            if value is not None:
+                self.memory.put(key, value)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.memory.put(key, value)
+        if self.disk is not None:
+            self.disk.put(key, value)
+
+
+def get_or_compute(cache: ResultCache | None, key: str, compute: Callable[[], T]) -> T:
+    """Return the cached value for ``key`` or compute, store and return it."""
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    value = compute()
+    if cache is not None:
+        cache.put(key, value)
+    return value
