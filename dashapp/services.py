@@ -1,0 +1,80 @@
+"""Server-side objects one app instance needs, created by ``create_app`` (no module state).
+
+They hang off the Flask app (``server.extensions["custseg"]``), so callbacks reach them through
+``flask.current_app`` and several apps (tests) can live in one process without sharing data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask
+
+from core.cache import DiskCache, MemoryCache, TieredCache
+from dashapp.sessions import SessionRegistry, TokenSigner
+from dashapp.uploads import UploadStore
+
+EXTENSION = "custseg"
+DEFAULT_DATASET = "default"  # the dataset key every session may use: the startup data
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where a dataset's file is and the name the user knows it by."""
+
+    key: str
+    path: Path
+    filename: str
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """Secret-key signer, session registry, upload store and result cache of one app."""
+
+    signer: TokenSigner
+    registry: SessionRegistry
+    uploads: UploadStore
+    cache: TieredCache
+    default_path: Path
+    max_upload_bytes: int
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        secret_key: str,
+        cache_dir: Path,
+        default_path: Path,
+        max_upload_bytes: int,
+        memory_items: int = 12,
+        disk_bytes: int = 4 * 1024**3,
+    ) -> AppServices:
+        """Build the services over one cache folder (shared by all workers of a deployment)."""
+        cache_dir = Path(cache_dir)
+        return cls(
+            signer=TokenSigner(secret_key),
+            registry=SessionRegistry(cache_dir / "sessions"),
+            uploads=UploadStore(cache_dir / "uploads"),
+            cache=TieredCache(
+                MemoryCache(max_items=memory_items),
+                DiskCache(cache_dir / "results", max_bytes=disk_bytes),
+            ),
+            default_path=Path(default_path),
+            max_upload_bytes=max_upload_bytes,
+        )
+
+    def source(self, key: str) -> DatasetSource | None:
+        """The file behind an (already authorised) dataset key, or None if it is gone."""
+        if key == DEFAULT_DATASET:
+            return DatasetSource(key=key, path=self.default_path, filename=self.default_path.name)
+        stored = self.uploads.get(key)
+        if stored is None:
+            return None
+        return DatasetSource(key=key, path=stored.path, filename=stored.filename)
+
+
+def get_services(server: flask.Flask | None = None) -> AppServices:
+    """The services of ``server``, or of the Flask app handling the current request."""
+    app = server if server is not None else flask.current_app
+    return app.extensions[EXTENSION]  # type: ignore[no-any-return]

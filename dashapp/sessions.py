@@ -1,0 +1,145 @@
+"""Browser sessions: signed tokens and the server-side record of who uploaded what.
+
+A session token is ``<session id>.<HMAC-SHA256 of the id with the server's secret key>``. The
+id is random (128 bits); the signature proves the server issued it, so a client cannot invent
+an id and the server needs no table of live sessions. Every callback verifies the token.
+
+Which datasets a session uploaded is recorded on disk (one empty marker file per
+session x dataset under ``<cache dir>/sessions/<id>/``), so every worker process that shares the
+cache folder agrees, and two concurrent uploads never race on a shared file. A dataset key a
+client sends is accepted only if such a marker exists, or if it is the public default dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SECRET_ENV = "CUSTSEG_SECRET_KEY"
+_ID_CHARS = frozenset("0123456789abcdef")
+_ID_LEN = 32
+_SIG_LEN = 64
+_KEY_LEN = 64  # dataset keys are SHA-256 hex digests (core.cache.fingerprint_bytes)
+
+
+def secret_key_from_env() -> tuple[str, bool]:
+    """The secret key from ``CUSTSEG_SECRET_KEY``, or a fresh random one.
+
+    Returns the key and whether it came from the environment. A generated key differs per
+    process, so tokens issued by one gunicorn worker would be rejected by another: deployments
+    with several workers must set the variable.
+    """
+    value = os.environ.get(SECRET_ENV, "").strip()
+    if value:
+        return value, True
+    log.warning(
+        "%s is not set: generated a random secret key for this process. Sessions will not "
+        "survive a restart, and a deployment with several worker processes must set %s "
+        "(the same value for every worker).",
+        SECRET_ENV,
+        SECRET_ENV,
+    )
+    return secrets.token_hex(32), False
+
+
+def _is_hex(value: str, length: int) -> bool:
+    return len(value) == length and set(value) <= _ID_CHARS
+
+
+def is_dataset_key(value: object) -> bool:
+    """Whether ``value`` has the shape of an uploaded dataset's key (64 lowercase hex)."""
+    return isinstance(value, str) and _is_hex(value, _KEY_LEN)
+
+
+class TokenSigner:
+    """Issues and verifies session tokens with one secret key."""
+
+    def __init__(self, secret_key: str) -> None:
+        if not secret_key:
+            raise ValueError("secret_key must not be empty")
+        self._key = secret_key.encode()
+
+    def _sign(self, session_id: str) -> str:
+        return hmac.new(self._key, session_id.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self) -> str:
+        """A new token for a new session."""
+        session_id = secrets.token_hex(_ID_LEN // 2)
+        return f"{session_id}.{self._sign(session_id)}"
+
+    def verify(self, token: object) -> str | None:
+        """The session id of a valid token, or None (wrong type, shape or signature)."""
+        if not isinstance(token, str) or len(token) != _ID_LEN + 1 + _SIG_LEN:
+            return None
+        session_id, _, signature = token.partition(".")
+        if not (_is_hex(session_id, _ID_LEN) and _is_hex(signature, _SIG_LEN)):
+            return None
+        if not hmac.compare_digest(signature, self._sign(session_id)):
+            return None
+        return session_id
+
+
+class SessionRegistry:
+    """On-disk record of the datasets each session uploaded (shared by worker processes)."""
+
+    def __init__(self, directory: str | Path, *, max_age_days: float = 14.0) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_age_seconds = max_age_days * 86400.0
+
+    def _session_dir(self, session_id: str) -> Path:
+        # Only ids that passed TokenSigner.verify get here, but check the shape again: the
+        # id becomes a folder name and must never escape the registry folder.
+        if not _is_hex(session_id, _ID_LEN):
+            raise ValueError(f"invalid session id {session_id!r}")
+        return self.directory / session_id
+
+    def grant(self, session_id: str, dataset_key: str) -> None:
+        """Record that ``session_id`` uploaded ``dataset_key``."""
+        if not is_dataset_key(dataset_key):
+            raise ValueError(f"invalid dataset key {dataset_key!r}")
+        folder = self._session_dir(session_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / dataset_key).touch()
+
+    def owns(self, session_id: str, dataset_key: str) -> bool:
+        """Whether ``session_id`` uploaded ``dataset_key`` (refreshes the record's age)."""
+        if not is_dataset_key(dataset_key):
+            return False
+        marker = self._session_dir(session_id) / dataset_key
+        if not marker.exists():
+            return False
+        with contextlib.suppress(OSError):
+            os.utime(marker)
+        return True
+
+    def datasets(self, session_id: str) -> list[str]:
+        """Keys of the datasets ``session_id`` uploaded, most recently used first."""
+        folder = self._session_dir(session_id)
+        if not folder.is_dir():
+            return []
+        entries = [p for p in folder.iterdir() if is_dataset_key(p.name)]
+        entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.name for p in entries]
+
+    def prune(self, *, now: float | None = None) -> int:
+        """Forget sessions unused for longer than ``max_age_days``; returns how many."""
+        cutoff = (time.time() if now is None else now) - self.max_age_seconds
+        removed = 0
+        for folder in self.directory.iterdir():
+            if not (folder.is_dir() and _is_hex(folder.name, _ID_LEN)):
+                continue
+            mtimes = [p.stat().st_mtime for p in folder.iterdir()] or [folder.stat().st_mtime]
+            if max(mtimes) < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed

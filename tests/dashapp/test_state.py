@@ -1,0 +1,104 @@
+"""Server-side validation of the browser's session state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.cleaning import CleaningConfig
+from dashapp.services import DEFAULT_DATASET, AppServices
+from dashapp.state import TOGGLEABLE_RULES, StateError, new_state, parse_state
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> AppServices:
+    return AppServices.create(
+        secret_key="test-key",
+        cache_dir=tmp_path,
+        default_path=tmp_path / "default.parquet",
+        max_upload_bytes=1000,
+    )
+
+
+def test_new_state_round_trips(services: AppServices) -> None:
+    state = new_state(services)
+    assert state.dataset == DEFAULT_DATASET
+    parsed = parse_state(state.to_json(), services)
+    assert parsed == state
+    assert parsed.cleaning_config() == CleaningConfig()
+    assert parsed.mapping_overrides() is None
+
+
+def test_choices_round_trip(services: AppServices) -> None:
+    stored = services.uploads.save(b"customer,date\n", "x.csv")
+    state = new_state(services)
+    services.registry.grant(state.session_id, stored.key)
+    state = state.with_dataset(stored.key, "x.csv").evolve(
+        mapping={"customer": "client", "date": None},
+        date_format="%d/%m/%Y",
+        cleaning={**dict.fromkeys(TOGGLEABLE_RULES, True), "duplicate": False},
+        views={"model": {"k": 4}},
+    )
+    parsed = parse_state(state.to_json(), services)
+    assert parsed == state
+    assert parsed.cleaning_config() == CleaningConfig(duplicate=False)
+    assert parsed.mapping_overrides() == {"customer": "client", "date": None}
+
+
+def test_new_dataset_resets_mapping_and_date_format(services: AppServices) -> None:
+    state = new_state(services).evolve(mapping={"customer": "c"}, date_format="%Y")
+    moved = state.with_dataset("f" * 64, "y.csv")
+    assert moved.mapping is None
+    assert moved.date_format is None
+    assert moved.cleaning == state.cleaning
+
+
+def test_token_from_other_server_is_refused(services: AppServices, tmp_path: Path) -> None:
+    other = AppServices.create(
+        secret_key="other-key",
+        cache_dir=tmp_path / "other",
+        default_path=tmp_path / "d.parquet",
+        max_upload_bytes=1,
+    )
+    with pytest.raises(StateError, match="token"):
+        parse_state(new_state(other).to_json(), services)
+
+
+def test_dataset_of_another_session_is_refused(services: AppServices) -> None:
+    stored = services.uploads.save(b"secret data", "theirs.csv")
+    owner, intruder = new_state(services), new_state(services)
+    services.registry.grant(owner.session_id, stored.key)
+    assert parse_state(owner.with_dataset(stored.key, "t").to_json(), services).dataset == (
+        stored.key
+    )
+    with pytest.raises(StateError, match="does not belong"):
+        parse_state(intruder.with_dataset(stored.key, "t").to_json(), services)
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"dataset": "../../etc/passwd"},
+        {"dataset": 5},
+        {"mapping": {"nonsense": "x"}},
+        {"mapping": ["customer"]},
+        {"mapping": {"customer": 3}},
+        {"mapping": {"customer": "x" * 300}},
+        {"date_format": "%d\x00"},
+        {"cleaning": {"unparseable": False}},
+        {"cleaning": {"duplicate": "no"}},
+        {"views": {"big": "x" * 40_000}},
+        {"views": [1]},
+    ],
+)
+def test_invalid_fields_are_refused(services: AppServices, patch: dict[str, object]) -> None:
+    data = {**new_state(services).to_json(), **patch}
+    with pytest.raises(StateError):
+        parse_state(data, services)
+
+
+@pytest.mark.parametrize("data", [None, "token", [], {}])
+def test_missing_state_is_refused(services: AppServices, data: object) -> None:
+    with pytest.raises(StateError):
+        parse_state(data, services)
