@@ -1,0 +1,76 @@
+"""Customer lists written safely for spreadsheets: CSV, XLSX and Parquet.
+
+CSV: a text cell (or header) starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
+NUL would be run as a formula by Excel or LibreOffice (CSV injection). Such cells get a leading
+single quote. Only text columns are touched: real numbers, negatives included, stay numbers.
+XLSX: strings are written as strings (never turned into formulas), numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from core.errors import ConfigError
+
+Format = Literal["csv", "xlsx", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "xlsx", "parquet")
+_DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_DANGEROUS_PATTERN = r"^[=+\-@\t\r\x00]"
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
+
+
+def neutralize(text: str) -> str:
+    """Prefix a quote to text a spreadsheet would evaluate as a formula."""
+    return "'" + text if text.startswith(_DANGEROUS_PREFIXES) else text
+
+
+def neutralize_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Neutralise every text cell and every header of ``frame`` (numbers are left alone)."""
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    safe = frame.with_columns(
+        pl.when(pl.col(name).str.contains(_DANGEROUS_PATTERN))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text_columns
+    )
+    return safe.rename({name: neutralize(name) for name in safe.columns})
+
+
+def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
+    """Serialise ``frame`` for download in the given format."""
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        neutralize_frame(frame).write_csv(buffer)
+    elif fmt == "parquet":
+        frame.write_parquet(buffer)
+    elif fmt == "xlsx":
+        if frame.height > XLSX_MAX_ROWS:
+            raise ConfigError(
+                f"{frame.height:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} max)",
+                "export as CSV or Parquet, or select fewer customers",
+            )
+        # Polars writes through xlsxwriter with string cells kept as strings (no formulas).
+        frame.write_excel(buffer, worksheet="customers", autofit=frame.height <= 10_000)
+    else:
+        raise ConfigError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    return buffer.getvalue()
+
+
+def format_for_path(path: Path) -> Format:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ConfigError(
+            f"cannot write {path.name!r}: unsupported extension {path.suffix or '(none)'!r}",
+            "use .csv, .xlsx or .parquet",
+        )
+    return suffix  # type: ignore[return-value]
+
+
+def write_table(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` in the format its extension names."""
+    path.write_bytes(to_bytes(frame, format_for_path(path)))
