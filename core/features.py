@@ -1,0 +1,344 @@
+"""Per-customer features from cleaned purchase lines and cancellation lines.
+
+One ``group_by`` over the purchase lines and one over the return (cancellation) lines, joined;
+each feature is a small named function returning a ``pl.Expr``. The result has exactly
+``core.columns.FEATURE_SCHEMA`` (names, order, dtypes), one row per customer with at least one
+purchase line, sorted by ``customer_id``.
+
+Definitions
+-----------
+analysis date
+    ``FeatureConfig.analysis_date`` if given, else the calendar day after the latest purchase
+    line (after windowing). When given, lines dated after it are ignored.
+recency_days, tenure_days
+    Analysis date minus the calendar date of the last / first purchase line, in days.
+frequency
+    Distinct purchase orders: distinct invoices; lines without an invoice count one order per
+    distinct timestamp (the customer x timestamp rule used when no invoice column is mapped).
+gross
+    Sum of line amounts (quantity x price) over purchase lines.
+returns_value
+    Minus the sum of amounts over the customer's cancellation lines (0 when none).
+monetary
+    ``gross - returns_value`` (net), or ``gross`` when ``FeatureConfig.use_gross``.
+avg_order_value
+    ``monetary / frequency``.
+n_products
+    Distinct non-null product codes bought; null when the customer's lines carry no product.
+avg_days_between_orders
+    ``(last_purchase - first_purchase) / (frequency - 1)`` in calendar days; null for one order.
+return_rate
+    ``returns_value / gross`` (null when gross <= 0).
+country
+    The country on most of the customer's purchase lines; ties go to the alphabetically first.
+excluded, exclusion_reason
+    ``monetary <= 0`` customers stay in the table, excluded from clustering, with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from core.columns import (
+    AMOUNT,
+    COUNTRY,
+    CUSTOMER,
+    DATE,
+    FEATURE_SCHEMA,
+    INVOICE,
+    PRODUCT,
+)
+from core.errors import ConfigError
+
+NET_TOLERANCE = 1e-9  # relative; see monetary()
+EXCLUDED_NET = "net monetary value <= 0 (returns cancel out purchases)"
+EXCLUDED_GROSS = "gross monetary value <= 0"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Options for :func:`compute_features`.
+
+    Attributes
+    ----------
+    analysis_date:
+        Date recency and tenure are measured from; default: day after the latest purchase.
+        Lines dated after it are ignored.
+    use_gross:
+        ``monetary`` = gross purchases instead of net of returns.
+    window_start, window_end:
+        Inclusive calendar-date window applied to purchase and return lines before aggregation.
+    """
+
+    analysis_date: dt.date | None = None
+    use_gross: bool = False
+    window_start: dt.date | None = None
+    window_end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("analysis_date", "window_start", "window_end"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, dt.date) or isinstance(value, dt.datetime)
+            ):
+                raise ConfigError(
+                    f"{name} must be a date, got {value!r}",
+                    hint="Pass a datetime.date such as date(2011, 12, 10), or None.",
+                )
+        if (
+            self.window_start is not None
+            and self.window_end is not None
+            and self.window_start > self.window_end
+        ):
+            raise ConfigError(
+                f"window_start {self.window_start} is after window_end {self.window_end}",
+                hint="Swap the dates or leave one of them empty.",
+            )
+        if (
+            self.analysis_date is not None
+            and self.window_start is not None
+            and self.analysis_date < self.window_start
+        ):
+            raise ConfigError(
+                f"analysis_date {self.analysis_date} is before window_start {self.window_start}",
+                hint="Choose an analysis date on or after the start of the window.",
+            )
+
+
+# --- line filters -----------------------------------------------------------------------------
+
+
+def line_filter(config: FeatureConfig) -> pl.Expr:
+    """Lines with a customer, inside the window and not after the analysis date."""
+    day = pl.col(DATE).dt.date()
+    cond = pl.col(CUSTOMER).is_not_null() & (pl.col(CUSTOMER).str.strip_chars() != "")
+    cond = cond & pl.col(DATE).is_not_null()
+    if config.window_start is not None:
+        cond = cond & (day >= config.window_start)
+    if config.window_end is not None:
+        cond = cond & (day <= config.window_end)
+    if config.analysis_date is not None:
+        cond = cond & (day <= config.analysis_date)
+    return cond
+
+
+# --- aggregations over purchase lines --------------------------------------------------------
+
+
+def first_purchase() -> pl.Expr:
+    return pl.col(DATE).min().dt.date().alias("first_purchase")
+
+
+def last_purchase() -> pl.Expr:
+    return pl.col(DATE).max().dt.date().alias("last_purchase")
+
+
+def frequency() -> pl.Expr:
+    invoiced = pl.col(INVOICE).drop_nulls().n_unique()
+    uninvoiced = pl.col(DATE).filter(pl.col(INVOICE).is_null()).n_unique()
+    return (invoiced + uninvoiced).cast(pl.Int64).alias("frequency")
+
+
+def gross() -> pl.Expr:
+    return pl.col(AMOUNT).sum().alias("gross")
+
+
+def n_products() -> pl.Expr:
+    # Measured on 7.8 M lines: n_unique 0.34 s / 540 MB; a (customer, product) unique then a
+    # count 0.43 s / 790 MB; n_unique of a 64-bit hash 0.25 s / 478 MB (not worth the
+    # collision risk).
+    return (
+        pl.when(pl.col(PRODUCT).count() > 0)
+        .then(pl.col(PRODUCT).drop_nulls().n_unique())
+        .otherwise(None)
+        .cast(pl.Int64)
+        .alias("n_products")
+    )
+
+
+def main_country(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Per customer, the country on most lines (ties: alphabetically first).
+
+    A (customer, country) count then a pick per customer: measured on 7.8 M purchase lines
+    (streaming engine) this took 0.09 s and 65 MB against 0.34 s and 510 MB for
+    ``mode().min()`` inside the main aggregation.
+    """
+    counts = (
+        lines.select(CUSTOMER, COUNTRY)
+        .drop_nulls(COUNTRY)
+        .group_by(CUSTOMER, COUNTRY)
+        .agg(pl.len().alias("_lines"))
+    )
+    top = pl.col("_lines") == pl.col("_lines").max()
+    return counts.group_by(CUSTOMER).agg(pl.col(COUNTRY).filter(top).min())
+
+
+# --- aggregation over return lines -----------------------------------------------------------
+
+
+def returns_value() -> pl.Expr:
+    return (-pl.col(AMOUNT).sum()).alias("returns_value")
+
+
+# --- derived, over the per-customer table ----------------------------------------------------
+
+
+def default_analysis_date() -> pl.Expr:
+    return pl.col("last_purchase").max() + pl.duration(days=1)
+
+
+def days_since(column: str, analysis: pl.Expr) -> pl.Expr:
+    return (analysis - pl.col(column)).dt.total_days().cast(pl.Int64)
+
+
+def monetary(*, use_gross: bool) -> pl.Expr:
+    if use_gross:
+        return pl.col("gross").alias("monetary")
+    gross_, returned = pl.col("gross"), pl.col("returns_value")
+    # Float sums carry rounding noise (a customer who returned everything nets +-1e-13, and
+    # its sign depends on summation order); a net within NET_TOLERANCE of the larger side is 0.
+    negligible = (gross_ - returned).abs() <= NET_TOLERANCE * pl.max_horizontal(
+        gross_.abs(), returned.abs()
+    )
+    return pl.when(negligible).then(0.0).otherwise(gross_ - returned).alias("monetary")
+
+
+def avg_order_value() -> pl.Expr:
+    return (pl.col("monetary") / pl.col("frequency")).alias("avg_order_value")
+
+
+def avg_days_between_orders() -> pl.Expr:
+    span = (pl.col("last_purchase") - pl.col("first_purchase")).dt.total_days()
+    return (
+        pl.when(pl.col("frequency") > 1)
+        .then(span / (pl.col("frequency") - 1))
+        .otherwise(None)
+        .cast(pl.Float64)
+        .alias("avg_days_between_orders")
+    )
+
+
+def return_rate() -> pl.Expr:
+    return (
+        pl.when(pl.col("gross") > 0)
+        .then(pl.col("returns_value") / pl.col("gross"))
+        .otherwise(None)
+        .alias("return_rate")
+    )
+
+
+def excluded() -> pl.Expr:
+    return (pl.col("monetary") <= 0).fill_null(True).alias("excluded")
+
+
+def exclusion_reason(*, use_gross: bool) -> pl.Expr:
+    return (
+        pl.when(pl.col("excluded"))
+        .then(pl.lit(EXCLUDED_GROSS if use_gross else EXCLUDED_NET))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("exclusion_reason")
+    )
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def compute_features(
+    purchases: pl.LazyFrame | pl.DataFrame,
+    returns: pl.LazyFrame | pl.DataFrame,
+    config: FeatureConfig = FeatureConfig(),
+) -> pl.LazyFrame:
+    """Build the customer feature table (``FEATURE_SCHEMA``) lazily.
+
+    Parameters
+    ----------
+    purchases, returns:
+        Kept purchase lines and cancellation lines from :func:`core.cleaning.clean` (normalized
+        columns; only customer, date, invoice, product, country and amount are read).
+    config:
+        Analysis date, gross/net monetary and time window.
+    """
+    keep = line_filter(config)
+    lines = purchases.lazy().select(CUSTOMER, DATE, INVOICE, PRODUCT, COUNTRY, AMOUNT).filter(keep)
+    bought = lines.group_by(CUSTOMER).agg(
+        first_purchase(),
+        last_purchase(),
+        frequency(),
+        gross(),
+        n_products(),
+    )
+    returned = (
+        returns.lazy()
+        .select(CUSTOMER, DATE, AMOUNT)
+        .filter(keep)
+        .group_by(CUSTOMER)
+        .agg(returns_value())
+    )
+    analysis = (
+        pl.lit(config.analysis_date, dtype=pl.Date)
+        if config.analysis_date is not None
+        else default_analysis_date()
+    )
+    return (
+        bought.join(main_country(lines), on=CUSTOMER, how="left")
+        .join(returned, on=CUSTOMER, how="left")
+        .with_columns(
+            pl.col("returns_value").fill_null(0.0),
+            days_since("last_purchase", analysis).alias("recency_days"),
+            days_since("first_purchase", analysis).alias("tenure_days"),
+        )
+        .with_columns(monetary(use_gross=config.use_gross))
+        .with_columns(
+            avg_order_value(),
+            avg_days_between_orders(),
+            return_rate(),
+            excluded(),
+        )
+        .with_columns(exclusion_reason(use_gross=config.use_gross))
+        .select([pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()])
+        .sort(CUSTOMER)
+    )
+
+
+def analysis_date_of(features: pl.DataFrame) -> dt.date | None:
+    """The analysis date a feature table was computed at (None for an empty table).
+
+    Read back from any row as ``last_purchase + recency_days``, so no rescan is needed.
+    """
+    if features.height == 0:
+        return None
+    row = features.row(0, named=True)
+    return row["last_purchase"] + dt.timedelta(days=int(row["recency_days"]))
+
+
+def resolve_analysis_date(
+    purchases: pl.LazyFrame | pl.DataFrame, config: FeatureConfig = FeatureConfig()
+) -> dt.date | None:
+    """The analysis date :func:`compute_features` uses with ``config`` (None: no purchases)."""
+    if config.analysis_date is not None:
+        return config.analysis_date
+    latest = (
+        purchases.lazy()
+        .select(CUSTOMER, DATE)
+        .filter(line_filter(config))
+        .select(pl.col(DATE).max().dt.date())
+        .collect()
+        .item()
+    )
+    return None if latest is None else latest + dt.timedelta(days=1)
+
+
+def features_with_date(
+    purchases: pl.LazyFrame | pl.DataFrame,
+    returns: pl.LazyFrame | pl.DataFrame,
+    config: FeatureConfig = FeatureConfig(),
+    *,
+    engine: str = "auto",
+) -> tuple[pl.DataFrame, dt.date | None]:
+    """Collect :func:`compute_features` and return it with the analysis date used."""
+    table = compute_features(purchases, returns, config).collect(engine=engine)  # type: ignore[arg-type]
+    used = config.analysis_date if config.analysis_date is not None else analysis_date_of(table)
+    return table, used
