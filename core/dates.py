@@ -205,14 +205,10 @@ def _detect_flex(text: pl.Series, *, total: int) -> DateChoice:
             )
         elif over1.len() == 0:
             order, ambiguous = "mdy", False
-            reason = (
-                f"day values above 12 appear in the 2nd position (e.g. {over2[0]!r}), so m/d/Y"
-            )
+            reason = f"day values above 12 appear in the 2nd position (e.g. {over2[0]!r}), so m/d/Y"
         elif over2.len() == 0:
             order, ambiguous = "dmy", False
-            reason = (
-                f"day values above 12 appear in the 1st position (e.g. {over1[0]!r}), so d/m/Y"
-            )
+            reason = f"day values above 12 appear in the 1st position (e.g. {over1[0]!r}), so d/m/Y"
         else:
             ambiguous = False
             order = "mdy" if over2.len() >= over1.len() else "dmy"

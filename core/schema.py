@@ -1,0 +1,869 @@
+"""Map source columns to roles and normalise them to the canonical frame of ``core.columns``.
+
+``detect_roles`` finds the customer, date, quantity, price, amount, invoice, product,
+description and country columns from header names (case-, space- and punctuation-insensitive);
+explicit overrides always win. ``normalize`` parses the mapped columns explicitly (dates by a
+format decided from the whole column, numbers with currency symbols, thousands separators and
+decimal commas), marks every value that fails in ``parse_error`` and counts failures, raising
+:class:`~core.errors.ParseError` when too many values in a column fail.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from core import columns as cc
+from core.dates import (
+    DateChoice,
+    detect_date_choice,
+    native_choice,
+    parse_date_expr,
+    user_format_choice,
+)
+from core.errors import ConfigError, ParseError, SchemaError
+
+REQUIRED_TEXT = "customer, date, and either quantity + price or amount"
+PARSED_ROLES: tuple[str, ...] = ("date", "quantity", "price", "amount")
+
+# Normalised header spellings (lower case, letters and digits only) for each role. A name
+# belongs to one role only; the first matching column in file order wins.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "customerid",
+        "customer",
+        "custid",
+        "customerno",
+        "customernumber",
+        "customernr",
+        "customercode",
+        "customerkey",
+        "custno",
+        "custnumber",
+        "cust",
+        "clientid",
+        "client",
+        "clientno",
+        "clientnumber",
+        "clientcode",
+        "buyerid",
+        "buyer",
+        "userid",
+        "memberid",
+        "accountid",
+        "accountno",
+        "accountnumber",
+        "shopperid",
+        "contactid",
+        "consumerid",
+        "kundennummer",
+        "kunde",
+        "kundenid",
+        "idcliente",
+        "cliente",
+        "clientcustomerid",
+    ),
+    "date": (
+        "invoicedate",
+        "date",
+        "orderdate",
+        "purchasedate",
+        "timestamp",
+        "transactiondate",
+        "datetime",
+        "saledate",
+        "salesdate",
+        "orderdatetime",
+        "invoicedatetime",
+        "createdat",
+        "created",
+        "createddate",
+        "transactiontime",
+        "transactiondatetime",
+        "purchasetime",
+        "purchasedatetime",
+        "ordertime",
+        "invoicetime",
+        "txndate",
+        "txntime",
+        "dateofpurchase",
+        "orderedat",
+        "purchasedat",
+        "time",
+        "day",
+        "datum",
+        "fecha",
+        "billingdate",
+        "documentdate",
+        "postingdate",
+        "receiptdate",
+    ),
+    "invoice": (
+        "invoiceno",
+        "invoice",
+        "invoiceid",
+        "invoicenumber",
+        "invoicenr",
+        "orderid",
+        "order",
+        "orderno",
+        "ordernumber",
+        "ordernr",
+        "transactionid",
+        "transaction",
+        "transactionno",
+        "transactionnumber",
+        "txnid",
+        "receiptid",
+        "receipt",
+        "receiptno",
+        "receiptnumber",
+        "basketid",
+        "billno",
+        "billnumber",
+        "bill",
+        "documentno",
+        "documentnumber",
+        "salesorder",
+        "salesorderid",
+        "salesorderno",
+        "rechnungsnummer",
+        "bestellnummer",
+    ),
+    "quantity": (
+        "quantity",
+        "qty",
+        "units",
+        "unitssold",
+        "quantitysold",
+        "quantityordered",
+        "qtyordered",
+        "qtysold",
+        "numunits",
+        "numberofunits",
+        "nunits",
+        "pieces",
+        "pcs",
+        "menge",
+        "anzahl",
+        "cantidad",
+    ),
+    "price": (
+        "unitprice",
+        "price",
+        "priceeach",
+        "priceperunit",
+        "itemprice",
+        "salesprice",
+        "saleprice",
+        "sellingprice",
+        "unitcost",
+        "productprice",
+        "listprice",
+        "netprice",
+        "preis",
+        "einzelpreis",
+        "precio",
+    ),
+    "amount": (
+        "amount",
+        "total",
+        "revenue",
+        "sales",
+        "value",
+        "ordertotal",
+        "totalamount",
+        "totalprice",
+        "ordervalue",
+        "orderamount",
+        "linetotal",
+        "lineamount",
+        "salesamount",
+        "totalsales",
+        "turnover",
+        "spend",
+        "grandtotal",
+        "netamount",
+        "grossamount",
+        "subtotal",
+        "totalvalue",
+        "amountspent",
+        "purchaseamount",
+        "transactionamount",
+        "invoiceamount",
+        "invoicetotal",
+        "saleamount",
+        "betrag",
+        "umsatz",
+        "importe",
+    ),
+    "product": (
+        "stockcode",
+        "productid",
+        "sku",
+        "item",
+        "itemid",
+        "product",
+        "productcode",
+        "itemcode",
+        "itemno",
+        "itemnumber",
+        "articleno",
+        "article",
+        "articleid",
+        "articlenumber",
+        "productno",
+        "productnumber",
+        "skuid",
+        "upc",
+        "ean",
+        "partno",
+        "partnumber",
+        "artikelnummer",
+        "artikel",
+    ),
+    "description": (
+        "description",
+        "productname",
+        "itemname",
+        "itemdescription",
+        "productdescription",
+        "productdesc",
+        "desc",
+        "articlename",
+        "producttitle",
+        "title",
+        "itemtitle",
+        "beschreibung",
+        "bezeichnung",
+        "descripcion",
+    ),
+    "country": (
+        "country",
+        "region",
+        "countryname",
+        "countrycode",
+        "market",
+        "territory",
+        "billingcountry",
+        "shippingcountry",
+        "shipcountry",
+        "customercountry",
+        "land",
+        "pais",
+        "nation",
+    ),
+}
+
+# Second pass for columns no exact spelling matched: (role, substrings any of which, all of
+# which). Checked in this order on still-unassigned columns.
+_FUZZY: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("customer", ("customer", "client", "cust"), ("id", "no", "number", "code", "key", "nr")),
+    ("invoice", ("invoice",), ()),
+    ("invoice", ("order", "transaction", "receipt"), ("id", "no", "number", "nr")),
+    ("date", ("date", "timestamp"), ()),
+    ("quantity", ("qty", "quantity"), ()),
+    ("price", ("price",), ()),
+    ("amount", ("amount", "total", "revenue"), ()),
+    ("product", ("stockcode", "sku", "product", "article"), ("id", "code", "no", "number")),
+    ("description", ("description", "desc"), ()),
+    ("country", ("country",), ()),
+)
+
+
+def norm_name(name: str) -> str:
+    """Lower-case a name, keep letters and digits only (``Customer ID`` -> ``customerid``)."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+@dataclass(frozen=True)
+class RoleMapping:
+    """Which source column plays which role.
+
+    Attributes
+    ----------
+    roles
+        ``(role, source column)`` pairs in the order of ``core.columns.ROLES``.
+    notes
+        How each role was found (explicit, exact name, partial name match).
+    """
+
+    roles: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...] = ()
+
+    def get(self, role: str) -> str | None:
+        """The source column for ``role``, or None when unmapped."""
+        for r, col in self.roles:
+            if r == role:
+                return col
+        return None
+
+    def as_dict(self) -> dict[str, str]:
+        """``{role: source column}``."""
+        return dict(self.roles)
+
+    def missing_required(self) -> tuple[str, ...]:
+        """Required roles that are not mapped (``"price"`` etc. only when no amount)."""
+        have = {r for r, _ in self.roles}
+        missing = [r for r in ("customer", "date") if r not in have]
+        if "amount" not in have:
+            missing += [r for r in ("quantity", "price") if r not in have]
+        return tuple(missing)
+
+
+def _closest(role: str, columns: Sequence[str], n: int = 3) -> list[str]:
+    scored = []
+    for col in columns:
+        key = norm_name(col)
+        if not key:
+            continue
+        ratio = max(difflib.SequenceMatcher(None, key, syn).ratio() for syn in SYNONYMS[role])
+        if ratio >= 0.5:
+            scored.append((-ratio, col))
+    return [col for _, col in sorted(scored)[:n]]
+
+
+def detect_roles(
+    columns: Sequence[str],
+    overrides: Mapping[str, str] | None = None,
+    *,
+    require: bool = True,
+) -> RoleMapping:
+    """Assign roles to columns from their names; explicit overrides always win.
+
+    Parameters
+    ----------
+    columns
+        Source column names in file order.
+    overrides
+        ``{role: column}`` (CLI ``--map ROLE=COLUMN``). A column is matched exactly, else
+        case-, space- and punctuation-insensitively when that is unique. An empty column
+        name leaves an optional role unmapped on purpose.
+    require
+        Raise when a required role is missing (default). With False, return the partial
+        mapping (e.g. for a mapping form in the app).
+
+    Raises
+    ------
+    SchemaError
+        Unknown role or column in ``overrides``; a required role not found.
+    """
+    columns = list(columns)
+    overrides = dict(overrides or {})
+    by_norm: dict[str, list[str]] = {}
+    for col in columns:
+        by_norm.setdefault(norm_name(col), []).append(col)
+
+    assigned: dict[str, str] = {}
+    disabled: set[str] = set()
+    notes: list[str] = []
+    for role, col in overrides.items():
+        if role not in cc.ROLES:
+            raise SchemaError(
+                f"Unknown role {role!r} in the column mapping.",
+                hint=f"valid roles: {', '.join(cc.ROLES)}",
+            )
+        if col is None or col == "":
+            if role in ("customer", "date"):
+                raise SchemaError(
+                    f"The {role} role cannot be left unmapped.",
+                    hint=f"map it to a column: --map {role}=COLUMN",
+                )
+            disabled.add(role)
+            notes.append(f"{role}: left unmapped on request")
+            continue
+        if col in columns:
+            assigned[role] = col
+            notes.append(f"{role} <- {col!r} (given explicitly)")
+            continue
+        candidates = by_norm.get(norm_name(col), [])
+        if len(candidates) == 1:
+            assigned[role] = candidates[0]
+            notes.append(f"{role} <- {candidates[0]!r} (given explicitly as {col!r})")
+            continue
+        close = difflib.get_close_matches(col, columns, n=3, cutoff=0.5)
+        raise SchemaError(
+            f"The mapping {role}={col!r} names a column that does not exist. Columns found: "
+            f"{_listing(columns)}."
+            + (f" Closest: {', '.join(repr(c) for c in close)}." if close else ""),
+            hint=f"use one of the column names exactly, e.g. --map {role}="
+            f"{(close or columns or ['COLUMN'])[0]!r}",
+        )
+
+    used = set(assigned.values())
+    free = [c for c in columns if c not in used]
+    # Exact spellings first, across all roles, so that e.g. "order_date" is taken by date
+    # before the partial pass could offer it to invoice.
+    for col in free:
+        key = norm_name(col)
+        for role in cc.ROLES:
+            if role in assigned or role in disabled:
+                continue
+            if key in SYNONYMS[role]:
+                assigned[role] = col
+                used.add(col)
+                notes.append(f"{role} <- {col!r} (name match)")
+                break
+    for role, anys, alls in _FUZZY:
+        if role in assigned or role in disabled:
+            continue
+        for col in columns:
+            if col in used:
+                continue
+            key = norm_name(col)
+            if any(a in key for a in anys) and (not alls or any(b in key for b in alls)):
+                assigned[role] = col
+                used.add(col)
+                notes.append(f"{role} <- {col!r} (partial name match; check it)")
+                break
+
+    mapping = RoleMapping(
+        roles=tuple((r, assigned[r]) for r in cc.ROLES if r in assigned), notes=tuple(notes)
+    )
+    if require:
+        _raise_if_incomplete(mapping, columns)
+    return mapping
+
+
+def _listing(columns: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def _raise_if_incomplete(mapping: RoleMapping, columns: Sequence[str]) -> None:
+    missing = mapping.missing_required()
+    if not missing:
+        return
+    used = set(mapping.as_dict().values())
+    unused = [c for c in columns if c not in used]
+    parts = []
+    for role in missing:
+        close = _closest(role, unused)
+        shown = ", ".join(repr(c) for c in close) if close else "none"
+        parts.append(f"{role} (closest: {shown})")
+    missing_text = list(missing)
+    if "quantity" in missing or "price" in missing:
+        missing_text = [
+            f"{r} (or an amount column)" if r in ("quantity", "price") else r for r in missing
+        ]
+    example_role = missing[0]
+    example_col = (_closest(example_role, unused) or unused or ["COLUMN"])[0]
+    raise SchemaError(
+        f"Missing column role{'s' if len(missing) > 1 else ''}: {', '.join(missing_text)}. "
+        f"Roles needed: {REQUIRED_TEXT}. Columns found: {_listing(columns)}. "
+        f"Closest matches: {'; '.join(parts)}.",
+        hint=f"map the columns explicitly, e.g. --map {example_role}={example_col!r}",
+    )
+
+
+# ------------------------------------------------------------------------------ normalize
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """What :func:`normalize` did.
+
+    Attributes
+    ----------
+    mapping
+        The role mapping used.
+    date
+        How the date column was parsed.
+    parse_failures
+        ``(role, rows whose non-empty value failed to parse)`` for each parsed role
+        (date, quantity, price, amount), zero counts included.
+    bad_examples
+        ``(role, first few distinct failing raw values)`` for roles with failures.
+    notes
+        Other facts worth telling the user.
+    n_rows
+        Rows in the source.
+    empty_customer_rows
+        Rows whose customer id is empty.
+    """
+
+    mapping: RoleMapping
+    date: DateChoice
+    parse_failures: tuple[tuple[str, int], ...]
+    bad_examples: tuple[tuple[str, tuple[str, ...]], ...]
+    notes: tuple[str, ...]
+    n_rows: int = 0
+    empty_customer_rows: int = 0
+
+    def failures(self, role: str) -> int:
+        """Failure count of one parsed role (0 when not parsed)."""
+        return dict(self.parse_failures).get(role, 0)
+
+
+_ROW = "__custseg_row"
+_ID_FLOAT_TEXT = r"^([+-]?\d+)\.0*$"
+
+
+def _src(role: str) -> str:
+    return f"__src_{role}"
+
+
+def _parsed(role: str) -> str:
+    return f"__val_{role}"
+
+
+def _nonempty(role: str) -> str:
+    return f"__has_{role}"
+
+
+def _text_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Any column as stripped text, empty -> null."""
+    text = expr if dtype == pl.String else expr.cast(pl.String)
+    text = text.str.strip_chars()
+    return pl.when(text.str.len_chars() > 0).then(text).otherwise(None)
+
+
+def _id_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Identifiers as text: ``17850.0`` (float / Excel) -> ``17850``; ``00017`` kept."""
+    if dtype.is_float():
+        as_int = (
+            pl.when(expr.is_finite() & (expr == expr.floor()))
+            .then(expr.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(None)
+        )
+        as_text = pl.when(expr.is_nan()).then(None).otherwise(expr.cast(pl.String))
+        return pl.coalesce(as_int, as_text)
+    if dtype.is_integer():
+        return expr.cast(pl.String)
+    text = _text_expr(expr, dtype)
+    return text.str.replace(_ID_FLOAT_TEXT, "${1}")
+
+
+def _number_expr(expr: pl.Expr, dtype: pl.DataType, *, decimal_comma: bool) -> pl.Expr:
+    """Parse to Float64; anything unreadable or non-finite becomes null."""
+    if dtype.is_numeric():
+        num = expr.cast(pl.Float64)
+        return pl.when(num.is_finite()).then(num).otherwise(None)
+    t = _text_expr(expr, dtype)
+    # Spaces (incl. no-break and narrow no-break) and apostrophes group thousands.
+    t = t.str.replace_all(r"[\s\u00a0\u202f'’]", "")
+    t = t.str.replace_all(r"[$€£¥₹]", "")
+    # Currency codes before or after the number: "USD12.50", "12,50EUR".
+    t = t.str.replace(r"^[A-Z]{3}([-+(]?[\d.,])", "${1}")
+    t = t.str.replace(r"([\d.,)])[A-Z]{3}$", "${1}")
+    negative = t.str.contains(r"^\(.*\)$") | t.str.contains(r"^[\d.,]+-$")
+    t = pl.when(negative).then(t.str.replace_all(r"[()\-]", "")).otherwise(t)
+    if decimal_comma:
+        grouped = t.str.contains(r"^[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?$")
+        t = pl.when(grouped).then(t.str.replace_all(".", "", literal=True)).otherwise(t)
+        t = t.str.replace(",", ".", literal=True)
+    else:
+        grouped = t.str.contains(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+        t = pl.when(grouped).then(t.str.replace_all(",", "", literal=True)).otherwise(t)
+    # Only plain decimal notation is accepted (the cast alone would take "nan" or "inf").
+    t = pl.when(t.str.contains(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")).then(t)
+    num = t.otherwise(None).cast(pl.Float64, strict=False)
+    num = pl.when(negative).then(-num).otherwise(num)
+    return pl.when(num.is_finite()).then(num).otherwise(None)
+
+
+def _nonempty_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.String or not (dtype.is_numeric() or dtype.is_temporal()):
+        return _text_expr(expr, dtype).is_not_null()
+    return expr.is_not_null()
+
+
+def _check_mapping(mapping: RoleMapping, schema: pl.Schema) -> None:
+    names = list(schema.names())
+    for role, col in mapping.roles:
+        if role not in cc.ROLES:
+            raise SchemaError(
+                f"Unknown role {role!r} in the column mapping.",
+                hint=f"valid roles: {', '.join(cc.ROLES)}",
+            )
+        if col not in schema:
+            close = difflib.get_close_matches(col, names, n=3, cutoff=0.5)
+            raise SchemaError(
+                f"The mapping {role}={col!r} names a column that does not exist. Columns "
+                f"found: {_listing(names)}."
+                + (f" Closest: {', '.join(repr(c) for c in close)}." if close else ""),
+                hint=f"use one of the column names exactly, e.g. --map {role}="
+                f"{(close or names or ['COLUMN'])[0]!r}",
+            )
+        dtype = schema[col]
+        if isinstance(dtype, pl.List | pl.Array | pl.Struct | pl.Object | pl.Binary):
+            raise SchemaError(
+                f"Column {col!r} (mapped to {role}) holds {dtype} values, not plain values.",
+                hint=f"map another column with --map {role}=COLUMN",
+            )
+    _raise_if_incomplete(mapping, names)
+
+
+def _choose_date(
+    lf: pl.LazyFrame, col: str, dtype: pl.DataType, date_format: str | None, notes: list[str]
+) -> DateChoice:
+    if dtype.is_temporal():
+        if date_format is not None:
+            notes.append(
+                f"--date-format {date_format!r} ignored: column {col!r} already holds dates"
+            )
+        if not isinstance(dtype, pl.Datetime | pl.Date):
+            raise SchemaError(
+                f"Column {col!r} (mapped to date) holds {dtype} values, not dates.",
+                hint="map the column with the order dates: --map date=COLUMN",
+            )
+        return native_choice(dtype)
+    if date_format is not None:
+        if "%" not in date_format:
+            raise ConfigError(
+                f"The date format {date_format!r} has no % fields.",
+                hint="write it in strftime notation, e.g. '%d/%m/%Y %H:%M'",
+            )
+        return user_format_choice(date_format)
+    values = lf.select(pl.col(col).drop_nulls().unique()).collect().to_series()
+    return detect_date_choice(values, column=col)
+
+
+def _date_source(expr: pl.Expr, dtype: pl.DataType, choice: DateChoice) -> pl.Expr:
+    """Numbers given a strict user format are parsed from their integer digits."""
+    if choice.kind == "format" and choice.order is None and dtype.is_numeric():
+        num = expr.cast(pl.Float64)
+        return (
+            pl.when(num == num.floor())
+            .then(num.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(expr.cast(pl.String))
+        )
+    return expr
+
+
+def _swap_dm(fmt: str) -> str:
+    return fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+
+
+def normalize(
+    lf: pl.LazyFrame,
+    mapping: RoleMapping,
+    *,
+    date_format: str | None = None,
+    decimal_comma: bool = False,
+    max_failure_share: float = 0.01,
+) -> tuple[pl.LazyFrame, SchemaReport]:
+    """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
+
+    Parameters
+    ----------
+    lf
+        The source frame (e.g. from ``core.io.read_table``).
+    mapping
+        Role -> source column (``detect_roles``).
+    date_format
+        strftime format for the date column, overriding detection.
+    decimal_comma
+        Numbers use a comma as decimal separator (``2,55``; ``1.234,5``).
+    max_failure_share
+        Largest tolerated share of non-empty values in a parsed role that fail to parse.
+
+    Returns
+    -------
+    tuple[pl.LazyFrame, SchemaReport]
+        The lazy canonical frame and the report. Collecting happens twice here: the distinct
+        values of a text date column (format detection), and one pass for failure counts.
+
+    Raises
+    ------
+    SchemaError
+        The mapping names missing columns, lacks required roles, or a required column is
+        empty throughout.
+    ParseError
+        More than ``max_failure_share`` of a parsed column's values fail.
+    """
+    if not 0.0 <= max_failure_share <= 1.0:
+        raise ConfigError(
+            f"max_failure_share must be between 0 and 1, got {max_failure_share!r}.",
+            hint="use e.g. 0.01 for 1 %",
+        )
+    schema = lf.collect_schema()
+    _check_mapping(mapping, schema)
+    roles = mapping.as_dict()
+    notes: list[str] = []
+    has_qp = "quantity" in roles and "price" in roles
+    if has_qp and "amount" in roles:
+        notes.append(
+            f"amount computed as quantity x price; the amount column {roles['amount']!r} "
+            "is not used"
+        )
+        del roles["amount"]
+    dtypes = {role: schema[col] for role, col in roles.items()}
+
+    date_choice = _choose_date(lf, roles["date"], dtypes["date"], date_format, notes)
+
+    base = lf.with_row_index(_ROW, offset=1).select(
+        pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()]
+    )
+    parsed: list[pl.Expr] = []
+    for role, dtype in dtypes.items():
+        src = pl.col(_src(role))
+        if role == "date":
+            expr = parse_date_expr(_date_source(src, dtype, date_choice), date_choice, dtype)
+        elif role in ("quantity", "price", "amount"):
+            expr = _number_expr(src, dtype, decimal_comma=decimal_comma)
+        elif role in ("customer", "invoice", "product"):
+            expr = _id_expr(src, dtype)
+        else:
+            expr = _text_expr(src, dtype)
+        parsed.append(expr.alias(_parsed(role)))
+        if role in PARSED_ROLES or role == "customer":
+            parsed.append(_nonempty_expr(src, dtype).alias(_nonempty(role)))
+    staged = base.with_columns(parsed)
+
+    parsed_roles = [r for r in PARSED_ROLES if r in roles]
+
+    def failed(role: str) -> pl.Expr:
+        return pl.col(_nonempty(role)) & pl.col(_parsed(role)).is_null()
+
+    # One pass for all counts and examples.
+    aggs: list[pl.Expr] = [
+        pl.len().alias("n_rows"),
+        pl.col(_parsed("customer")).is_null().sum().alias("empty_customer"),
+    ]
+    for role in ("customer", *parsed_roles):
+        aggs.append(pl.col(_nonempty(role)).sum().alias(f"n_{role}"))
+    for role in parsed_roles:
+        aggs.append(failed(role).sum().alias(f"fail_{role}"))
+        aggs.append(
+            pl.col(_src(role))
+            .cast(pl.String)
+            .filter(failed(role))
+            .unique(maintain_order=True)
+            .head(5)
+            .implode()
+            .alias(f"bad_{role}")
+        )
+    if dtypes["customer"] == pl.String:
+        aggs.append(
+            pl.col(_src("customer"))
+            .str.strip_chars()
+            .str.contains(r"^[+-]?\d+\.0+$")
+            .sum()
+            .alias("customer_float_text")
+        )
+    stats = staged.select(aggs).collect().row(0, named=True)
+
+    n_rows = int(stats["n_rows"])
+    for role in ("customer", *parsed_roles):
+        if stats[f"n_{role}"] == 0:
+            raise SchemaError(
+                f"Column {roles[role]!r} (mapped to {role}) is empty in all {n_rows:,} rows.",
+                hint=f"map the column that holds the {role} values: --map {role}=COLUMN",
+            )
+    failures = tuple((role, int(stats[f"fail_{role}"])) for role in parsed_roles)
+    examples = tuple(
+        (role, tuple(str(v) for v in stats[f"bad_{role}"]))
+        for role in parsed_roles
+        if stats[f"fail_{role}"]
+    )
+    for role, n_fail in failures:
+        n_values = int(stats[f"n_{role}"])
+        if n_fail and n_fail / n_values > max_failure_share:
+            raise _parse_error(
+                role,
+                roles[role],
+                n_fail,
+                n_values,
+                dict(examples)[role],
+                date_choice=date_choice,
+                decimal_comma=decimal_comma,
+                max_failure_share=max_failure_share,
+            )
+    for role, n_fail in failures:
+        if n_fail:
+            shown = ", ".join(repr(v) for v in dict(examples)[role][:3])
+            notes.append(
+                f"{n_fail:,} {role} value(s) in {roles[role]!r} could not be parsed "
+                f"(e.g. {shown}); those rows are marked in parse_error"
+            )
+    if stats.get("customer_float_text"):
+        notes.append(
+            f"{stats['customer_float_text']:,} customer ids written like '17850.0' were read "
+            "as '17850'"
+        )
+    if dtypes["customer"].is_float():
+        notes.append("customer ids were stored as decimal numbers; written without '.0'")
+
+    null_f64 = pl.lit(None, dtype=pl.Float64)
+    quantity = pl.col(_parsed("quantity")) if "quantity" in roles else null_f64
+    price = pl.col(_parsed("price")) if "price" in roles else null_f64
+    amount = quantity * price if has_qp else pl.col(_parsed("amount"))
+    flags = [pl.when(failed(role)).then(pl.lit(role)) for role in parsed_roles]
+    parse_error = pl.concat_str(flags, separator=",", ignore_nulls=True)
+
+    def optional(role: str) -> pl.Expr:
+        return pl.col(_parsed(role)) if role in roles else pl.lit(None, dtype=pl.String)
+
+    out = staged.select(
+        pl.col(_ROW).cast(pl.Int64).alias(cc.ROW),
+        pl.col(_parsed("customer")).alias(cc.CUSTOMER),
+        pl.col(_parsed("date")).alias(cc.DATE),
+        optional("invoice").alias(cc.INVOICE),
+        optional("product").alias(cc.PRODUCT),
+        optional("description").alias(cc.DESCRIPTION),
+        optional("country").alias(cc.COUNTRY),
+        quantity.alias(cc.QUANTITY),
+        price.alias(cc.PRICE),
+        amount.alias(cc.AMOUNT),
+        pl.when(parse_error.str.len_chars() > 0)
+        .then(parse_error)
+        .otherwise(None)
+        .alias(cc.PARSE_ERROR),
+    ).cast(cc.NORMALIZED_SCHEMA)
+
+    report = SchemaReport(
+        mapping=mapping,
+        date=date_choice,
+        parse_failures=failures,
+        bad_examples=examples,
+        notes=tuple(notes),
+        n_rows=n_rows,
+        empty_customer_rows=int(stats["empty_customer"]),
+    )
+    return out, report
+
+
+def _parse_error(
+    role: str,
+    col: str,
+    n_fail: int,
+    n_values: int,
+    bad: tuple[str, ...],
+    *,
+    date_choice: DateChoice,
+    decimal_comma: bool,
+    max_failure_share: float,
+) -> ParseError:
+    shown = ", ".join(repr(v) for v in bad)
+    share = n_fail / n_values
+    what = "dates" if role == "date" else "numbers"
+    message = (
+        f"{n_fail:,} of {n_values:,} values ({share:.1%}) in column {col!r} (mapped to "
+        f"{role}) cannot be read as {what}, more than the {max_failure_share:.1%} allowed; "
+        f"first bad values: {shown}."
+    )
+    if role == "date":
+        if date_choice.kind == "format" and date_choice.format:
+            fmt = date_choice.format
+            suggestion = _swap_dm(fmt) if date_choice.order in ("mdy", "dmy") else fmt
+            how = f"(detected: {fmt!r}; {date_choice.reason})"
+        else:
+            suggestion, how = "%d/%m/%Y %H:%M", f"({date_choice.reason})"
+        hint = (
+            f"give the date layout explicitly, e.g. --date-format '{suggestion}' {how}, "
+            "or map another column with --map date=COLUMN"
+        )
+    else:
+        comma = any(re.fullmatch(r"\s*[-+]?\d+,\d{1,2}\s*", v) for v in bad)
+        hint = f"map another column with --map {role}=COLUMN"
+        if comma and not decimal_comma:
+            hint = (
+                "the numbers seem to use a decimal comma: read them with the decimal-comma "
+                f"option (CLI: --decimal-comma), or {hint}"
+            )
+    return ParseError(message, hint=hint)
