@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -599,17 +600,16 @@ def _check_mapping(mapping: RoleMapping, schema: pl.Schema) -> None:
 
 
 def _choose_date(
-    lf: pl.LazyFrame, col: str, dtype: pl.DataType, date_format: str | None, notes: list[str]
+    values: pl.Series | None,
+    col: str,
+    dtype: pl.DataType,
+    date_format: str | None,
+    notes: list[str],
 ) -> DateChoice:
     if dtype.is_temporal():
         if date_format is not None:
             notes.append(
                 f"--date-format {date_format!r} ignored: column {col!r} already holds dates"
-            )
-        if not isinstance(dtype, pl.Datetime | pl.Date):
-            raise SchemaError(
-                f"Column {col!r} (mapped to date) holds {dtype} values, not dates.",
-                hint="map the column with the order dates: --map date=COLUMN",
             )
         return native_choice(dtype)
     if date_format is not None:
@@ -619,7 +619,7 @@ def _choose_date(
                 hint="write it in strftime notation, e.g. '%d/%m/%Y %H:%M'",
             )
         return user_format_choice(date_format)
-    values = lf.select(pl.col(col).drop_nulls().unique()).collect().to_series()
+    assert values is not None
     return detect_date_choice(values, column=col)
 
 
@@ -635,8 +635,53 @@ def _date_source(expr: pl.Expr, dtype: pl.DataType, choice: DateChoice) -> pl.Ex
     return expr
 
 
+def _fast_number_expr(expr: pl.Expr, *, decimal_comma: bool) -> pl.Expr:
+    """Plain numbers only (``2.55``, ``-6``, or ``2,55`` with decimal comma); else null.
+
+    Agrees with :func:`_number_expr` wherever it is not null; the rare rest (currency
+    symbols, thousands separators, text) goes through the full parser on distinct values.
+    """
+    t = expr.str.strip_chars()
+    if decimal_comma:
+        # A dot is a thousands separator here ("1.500" = 1500): leave those to the full parser.
+        t = pl.when(t.str.contains(".", literal=True)).then(None).otherwise(t)
+        t = t.str.replace(",", ".", literal=True)
+    num = t.cast(pl.Float64, strict=False)
+    return pl.when(num.is_finite()).then(num).otherwise(None)
+
+
 def _swap_dm(fmt: str) -> str:
     return fmt.replace("%m", "\0").replace("%d", "%m").replace("\0", "%d")
+
+
+def _eager(values: pl.Series, expr_of: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    return values.to_frame("v").select(expr_of(pl.col("v"))).to_series()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """Parse outcome of one role over its distinct raw values."""
+
+    mapping_old: pl.Series | None  # raw values looked up ...
+    mapping_new: pl.Series | None  # ... and their parsed values
+    failures: int
+    examples: tuple[str, ...]
+
+
+def _tally(
+    values: pl.Series, parsed: pl.Series, value_counts: list[dict[str, Any]], dtype: pl.DataType
+) -> tuple[int, tuple[str, ...]]:
+    """Rows and first distinct raw values whose non-empty value parsed to null."""
+    if values.len() == 0:
+        return 0, ()
+    nonempty = _eager(values, lambda e: _nonempty_expr(e, dtype))
+    bad = values.filter(nonempty & parsed.is_null())
+    if bad.len() == 0:
+        return 0, ()
+    counts = pl.DataFrame(value_counts, schema={values.name: dtype, "count": pl.UInt64})
+    key = values.name
+    n = int(counts.filter(pl.col(key).is_in(bad.implode()))["count"].sum())
+    return n, tuple(str(v) for v in bad.head(5).to_list())
 
 
 def normalize(
@@ -665,8 +710,10 @@ def normalize(
     Returns
     -------
     tuple[pl.LazyFrame, SchemaReport]
-        The lazy canonical frame and the report. Collecting happens twice here: the distinct
-        values of a text date column (format detection), and one pass for failure counts.
+        The lazy canonical frame and the report. One pass over the source runs here: it
+        collects the distinct values of a text date column (format detection and parsing
+        by lookup), the distinct values a plain number cast cannot read (parsed by the full
+        parser, by lookup), and the row counts, so the report's failure counts are exact.
 
     Raises
     ------
@@ -693,60 +740,50 @@ def normalize(
         )
         del roles["amount"]
     dtypes = {role: schema[col] for role, col in roles.items()}
-
-    date_choice = _choose_date(lf, roles["date"], dtypes["date"], date_format, notes)
-
-    base = lf.with_row_index(_ROW, offset=1).select(
-        pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()]
-    )
-    parsed: list[pl.Expr] = []
-    for role, dtype in dtypes.items():
-        src = pl.col(_src(role))
-        if role == "date":
-            expr = parse_date_expr(_date_source(src, dtype, date_choice), date_choice, dtype)
-        elif role in ("quantity", "price", "amount"):
-            expr = _number_expr(src, dtype, decimal_comma=decimal_comma)
-        elif role in ("customer", "invoice", "product"):
-            expr = _id_expr(src, dtype)
-        else:
-            expr = _text_expr(src, dtype)
-        parsed.append(expr.alias(_parsed(role)))
-        if role in PARSED_ROLES or role == "customer":
-            parsed.append(_nonempty_expr(src, dtype).alias(_nonempty(role)))
-    staged = base.with_columns(parsed)
-
+    if dtypes["date"].is_temporal() and not isinstance(dtypes["date"], pl.Datetime | pl.Date):
+        raise SchemaError(
+            f"Column {roles['date']!r} (mapped to date) holds {dtypes['date']} values, not dates.",
+            hint="map the column with the order dates: --map date=COLUMN",
+        )
     parsed_roles = [r for r in PARSED_ROLES if r in roles]
+    text_numbers = [r for r in parsed_roles if r != "date" and not dtypes[r].is_numeric()]
+    date_lookup = not dtypes["date"].is_temporal()
 
-    def failed(role: str) -> pl.Expr:
-        return pl.col(_nonempty(role)) & pl.col(_parsed(role)).is_null()
+    def src(role: str) -> pl.Expr:
+        return pl.col(_src(role))
 
-    # One pass for all counts and examples.
+    # ---- the single pass over the source
+    sources = lf.select([pl.col(col).alias(_src(role)) for role, col in roles.items()])
     aggs: list[pl.Expr] = [
         pl.len().alias("n_rows"),
-        pl.col(_parsed("customer")).is_null().sum().alias("empty_customer"),
+        _id_expr(src("customer"), dtypes["customer"]).is_null().sum().alias("empty_customer"),
     ]
     for role in ("customer", *parsed_roles):
-        aggs.append(pl.col(_nonempty(role)).sum().alias(f"n_{role}"))
-    for role in parsed_roles:
-        aggs.append(failed(role).sum().alias(f"fail_{role}"))
-        aggs.append(
-            pl.col(_src(role))
-            .cast(pl.String)
-            .filter(failed(role))
-            .unique(maintain_order=True)
-            .head(5)
-            .implode()
-            .alias(f"bad_{role}")
+        aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
+    if date_lookup:
+        d = src("date").drop_nulls()
+        aggs.append(d.unique(maintain_order=True).implode().alias("date_values"))
+        aggs.append(d.value_counts().implode().alias("date_counts"))
+    for role in text_numbers:
+        slow = src(role).filter(
+            _nonempty_expr(src(role), dtypes[role])
+            & _fast_number_expr(src(role).cast(pl.String), decimal_comma=decimal_comma).is_null()
         )
+        aggs.append(slow.unique(maintain_order=True).implode().alias(f"{role}_values"))
+        aggs.append(slow.value_counts().implode().alias(f"{role}_counts"))
+    for role in parsed_roles:
+        if role != "date" and dtypes[role].is_numeric():
+            num = src(role).cast(pl.Float64)
+            aggs.append((num.is_not_null() & ~num.is_finite()).sum().alias(f"{role}_nonfinite"))
     if dtypes["customer"] == pl.String:
         aggs.append(
-            pl.col(_src("customer"))
+            src("customer")
             .str.strip_chars()
             .str.contains(r"^[+-]?\d+\.0+$")
             .sum()
             .alias("customer_float_text")
         )
-    stats = staged.select(aggs).collect().row(0, named=True)
+    stats = sources.select(aggs).collect().row(0, named=True)
 
     n_rows = int(stats["n_rows"])
     for role in ("customer", *parsed_roles):
@@ -755,11 +792,41 @@ def normalize(
                 f"Column {roles[role]!r} (mapped to {role}) is empty in all {n_rows:,} rows.",
                 hint=f"map the column that holds the {role} values: --map {role}=COLUMN",
             )
-    failures = tuple((role, int(stats[f"fail_{role}"])) for role in parsed_roles)
+
+    # ---- parse distinct values, count failures
+    outcome: dict[str, _Parsed] = {}
+    date_values = (
+        pl.Series(_src("date"), stats["date_values"], dtype=dtypes["date"]) if date_lookup else None
+    )
+    date_choice = _choose_date(date_values, roles["date"], dtypes["date"], date_format, notes)
+    if date_values is not None:
+        parsed_dates = _eager(
+            date_values,
+            lambda e: parse_date_expr(
+                _date_source(e, dtypes["date"], date_choice), date_choice, dtypes["date"]
+            ),
+        )
+        n_fail, bad = _tally(date_values, parsed_dates, stats["date_counts"], dtypes["date"])
+        outcome["date"] = _Parsed(date_values, parsed_dates, n_fail, bad)
+    else:
+        outcome["date"] = _Parsed(None, None, 0, ())
+    for role in parsed_roles:
+        if role == "date":
+            continue
+        if role in text_numbers:
+            values = pl.Series(_src(role), stats[f"{role}_values"], dtype=dtypes[role])
+            parsed = _eager(
+                values, lambda e, r=role: _number_expr(e, dtypes[r], decimal_comma=decimal_comma)
+            )
+            n_fail, bad = _tally(values, parsed, stats[f"{role}_counts"], dtypes[role])
+            outcome[role] = _Parsed(values, parsed, n_fail, bad)
+        else:
+            n_bad = int(stats[f"{role}_nonfinite"])
+            outcome[role] = _Parsed(None, None, n_bad, ("NaN or infinite",) if n_bad else ())
+
+    failures = tuple((role, outcome[role].failures) for role in parsed_roles)
     examples = tuple(
-        (role, tuple(str(v) for v in stats[f"bad_{role}"]))
-        for role in parsed_roles
-        if stats[f"fail_{role}"]
+        (role, outcome[role].examples) for role in parsed_roles if outcome[role].failures
     )
     for role, n_fail in failures:
         n_values = int(stats[f"n_{role}"])
@@ -769,14 +836,14 @@ def normalize(
                 roles[role],
                 n_fail,
                 n_values,
-                dict(examples)[role],
+                outcome[role].examples,
                 date_choice=date_choice,
                 decimal_comma=decimal_comma,
                 max_failure_share=max_failure_share,
             )
     for role, n_fail in failures:
         if n_fail:
-            shown = ", ".join(repr(v) for v in dict(examples)[role][:3])
+            shown = ", ".join(repr(v) for v in outcome[role].examples[:3])
             notes.append(
                 f"{n_fail:,} {role} value(s) in {roles[role]!r} could not be parsed "
                 f"(e.g. {shown}); those rows are marked in parse_error"
@@ -788,6 +855,48 @@ def normalize(
         )
     if dtypes["customer"].is_float():
         notes.append("customer ids were stored as decimal numbers; written without '.0'")
+
+    # ---- the lazy canonical frame
+    def parse(role: str) -> pl.Expr:
+        dtype = dtypes[role]
+        found = outcome.get(role)
+        if role == "date":
+            if found is not None and found.mapping_old is not None:
+                return src(role).replace_strict(
+                    found.mapping_old,
+                    found.mapping_new,
+                    default=None,
+                    return_dtype=pl.Datetime("us"),
+                )
+            return parse_date_expr(_date_source(src(role), dtype, date_choice), date_choice, dtype)
+        if role in ("quantity", "price", "amount"):
+            if dtype.is_numeric():
+                return _number_expr(src(role), dtype, decimal_comma=decimal_comma)
+            fast = _fast_number_expr(src(role).cast(pl.String), decimal_comma=decimal_comma)
+            if found is None or found.mapping_old is None or found.mapping_old.len() == 0:
+                return fast
+            looked_up = src(role).replace_strict(
+                found.mapping_old, found.mapping_new, default=None, return_dtype=pl.Float64
+            )
+            return pl.coalesce(fast, looked_up)
+        if role in ("customer", "invoice", "product"):
+            return _id_expr(src(role), dtype)
+        return _text_expr(src(role), dtype)
+
+    staged = (
+        lf.with_row_index(_ROW, offset=1)
+        .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
+        .with_columns(
+            *[parse(role).alias(_parsed(role)) for role in roles],
+            *[
+                _nonempty_expr(src(role), dtypes[role]).alias(_nonempty(role))
+                for role in parsed_roles
+            ],
+        )
+    )
+
+    def failed(role: str) -> pl.Expr:
+        return pl.col(_nonempty(role)) & pl.col(_parsed(role)).is_null()
 
     null_f64 = pl.lit(None, dtype=pl.Float64)
     quantity = pl.col(_parsed("quantity")) if "quantity" in roles else null_f64
@@ -850,7 +959,7 @@ def _parse_error(
     if role == "date":
         if date_choice.kind == "format" and date_choice.format:
             fmt = date_choice.format
-            suggestion = _swap_dm(fmt) if date_choice.order in ("mdy", "dmy") else fmt
+            suggestion = _swap_dm(fmt) if date_choice.ambiguous else fmt
             how = f"(detected: {fmt!r}; {date_choice.reason})"
         else:
             suggestion, how = "%d/%m/%Y %H:%M", f"({date_choice.reason})"
