@@ -1,0 +1,457 @@
+"""Choose the number of segments: one model per k, every criterion from it.
+
+For each k in the range one model is fitted and reused for all criteria: inertia (within-
+segment sum of squares, with the elbow found by ``kneed``), silhouette, Calinski-Harabasz,
+Davies-Bouldin, and BIC for Gaussian mixtures. Silhouette is O(n^2): above
+``silhouette_sample`` customers it is computed on a seeded sample stratified by segment (the
+sample size is stated in the result). Business limits (minimum segment share, maximum number
+of segments) decide which k may be recommended; the recommendation is the k most criteria
+pick among those, with a plain-language reason and an explicit flag when criteria disagree.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from kneed import KneeLocator
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from threadpoolctl import threadpool_limits
+
+from core.clustering.config import K_MAX, ModelConfig, PreprocessConfig, check_data, validate_k
+from core.clustering.fit import fit_raw, n_threads
+from core.clustering.hierarchical import build_tree
+from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
+from core.errors import ConfigError
+
+# Exact silhouette up to this many customers; above, a stratified sample of this size.
+# At 5,000 one silhouette costs about 0.1 s here, so a 2..10 sweep stays under 1 s for it.
+SILHOUETTE_SAMPLE = 5_000
+SWEEP_ALGORITHMS: tuple[str, ...] = ("kmeans", "minibatch", "gmm", "hierarchical")
+CRITERIA_LABELS: dict[str, str] = {
+    "silhouette": "silhouette",
+    "calinski_harabasz": "Calinski-Harabasz",
+    "davies_bouldin": "Davies-Bouldin",
+    "knee": "the inertia elbow",
+    "bic": "BIC",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class KSelection:
+    """Result of :func:`choose_k`.
+
+    Attributes
+    ----------
+    table:
+        One row per k: ``k``, ``inertia``, ``silhouette``, ``calinski_harabasz``,
+        ``davies_bouldin``, ``bic`` (null unless algorithm is ``"gmm"``), ``min_share``
+        (smallest segment / customers), ``eligible`` (meets the business limits).
+    knee:
+        Elbow of the inertia curve (None when kneed finds none).
+    recommended_k:
+        The recommended k, or None when no k meets the business limits.
+    reason:
+        Plain-language explanation of the recommendation.
+    disagreement:
+        True when the criteria do not all pick the same k.
+    picks:
+        Criterion -> k it picks among the eligible k (``silhouette``, ``calinski_harabasz``,
+        ``davies_bouldin``, ``knee``, ``bic``).
+    silhouette_note:
+        How silhouette was computed (all customers, or the stratified sample and its size).
+    silhouette_sample_size:
+        Customers in the silhouette sample, or None when all were used.
+    n_customers:
+        Customers in the sweep.
+    algorithm:
+        Algorithm swept.
+    """
+
+    table: pl.DataFrame
+    knee: int | None
+    recommended_k: int | None
+    reason: str
+    disagreement: bool
+    picks: dict[str, int]
+    silhouette_note: str
+    silhouette_sample_size: int | None
+    n_customers: int
+    algorithm: str
+
+
+def stratified_sample(labels: np.ndarray, size: int, *, random_state: int = 0) -> np.ndarray:
+    """Sorted row indices of a seeded sample of ``size`` rows stratified by label.
+
+    Each label gets a share of the sample proportional to its size (largest remainders),
+    and at least 2 rows when it has them (silhouette needs two members).
+    """
+    n = labels.shape[0]
+    if size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    exact = counts * (size / n)
+    alloc = np.floor(exact).astype(np.int64)
+    short = size - int(alloc.sum())
+    if short > 0:
+        alloc[np.argsort(-(exact - alloc), kind="stable")[:short]] += 1
+    alloc = np.minimum(np.maximum(alloc, np.minimum(2, counts)), counts)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    picked = [
+        rng.choice(order[s : s + c], size=a, replace=False)
+        for s, c, a in zip(starts, counts, alloc, strict=True)
+    ]
+    del values
+    return np.sort(np.concatenate(picked))
+
+
+def silhouette_values(x: np.ndarray, labels: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    """Per-row silhouette (Euclidean), like ``sklearn.metrics.silhouette_samples``.
+
+    Distances are computed in row chunks and summed per cluster with one matrix product,
+    several times faster than sklearn's per-row reduction. Rows of singleton clusters get 0.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    values, inverse = np.unique(labels, return_inverse=True)
+    k = values.size
+    onehot = np.zeros((x.shape[0], k))
+    onehot[np.arange(x.shape[0]), inverse] = 1.0
+    counts = onehot.sum(axis=0)
+    sq = np.einsum("ij,ij->i", x, x)
+    out = np.empty(x.shape[0])
+    for s in range(0, x.shape[0], chunk):
+        rows = slice(s, s + chunk)
+        dist = x[rows] @ x.T
+        dist *= -2.0
+        dist += sq[rows, None]
+        dist += sq[None, :]
+        np.maximum(dist, 0.0, out=dist)
+        np.sqrt(dist, out=dist)
+        # A row's distance to itself must be exactly 0 despite rounding in d2.
+        dist[np.arange(dist.shape[0]), np.arange(s, s + dist.shape[0])] = 0.0
+        sums = dist @ onehot
+        own = inverse[rows]
+        own_count = counts[own]
+        idx = np.arange(dist.shape[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = sums[idx, own] / np.maximum(own_count - 1.0, 1.0)
+            means = sums / counts[None, :]
+        means[idx, own] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sil = (b - a) / np.maximum(a, b)
+        out[rows] = np.where((own_count > 1) & np.isfinite(sil), sil, 0.0)
+    return out
+
+
+def within_ss(x: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """Sum of squared distances of rows to their label's mean (labels 0..k-1)."""
+    cnt = np.bincount(labels, minlength=k).astype(np.float64)
+    total = 0.0
+    for j in range(x.shape[1]):
+        s = np.bincount(labels, weights=x[:, j], minlength=k)
+        s2 = np.bincount(labels, weights=x[:, j] ** 2, minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total += float(np.sum(np.where(cnt > 0, s2 - s * s / np.maximum(cnt, 1), 0.0)))
+    return max(total, 0.0)
+
+
+def _validate_sweep(
+    k_range: range | tuple[int, ...] | list[int],
+    algorithm: str,
+    min_share: float,
+    max_segments: int | None,
+    silhouette_sample: int,
+) -> list[int]:
+    ks = sorted({validate_k(k, what="k in k_range") for k in k_range})
+    if len(ks) < 2:
+        raise ConfigError(
+            f"k_range must hold at least two values of k, got {list(k_range)}",
+            hint=f"Use e.g. k_range=range(2, 11) (k up to {K_MAX}).",
+        )
+    if algorithm not in SWEEP_ALGORITHMS:
+        raise ConfigError(
+            f"cannot sweep k with algorithm {algorithm!r}",
+            hint=f"Use one of {', '.join(SWEEP_ALGORITHMS)} (HDBSCAN chooses k itself).",
+        )
+    if isinstance(min_share, bool) or not isinstance(min_share, int | float):
+        raise ConfigError(
+            f"min_share must be a number, got {min_share!r}", hint="Use e.g. min_share=0.05."
+        )
+    if not 0.0 <= min_share < 0.5:
+        raise ConfigError(
+            f"min_share must be between 0 and 0.5 (a share of customers), got {min_share!r}",
+            hint="Use e.g. min_share=0.05 for segments of at least 5% of customers.",
+        )
+    if max_segments is not None:
+        validate_k(max_segments, what="max_segments")
+    if isinstance(silhouette_sample, bool) or not isinstance(silhouette_sample, int):
+        raise ConfigError(
+            f"silhouette_sample must be a whole number, got {silhouette_sample!r}",
+            hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
+        )
+    if not 100 <= silhouette_sample <= 50_000:
+        raise ConfigError(
+            f"silhouette_sample must be between 100 and 50,000, got {silhouette_sample}",
+            hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
+        )
+    return ks
+
+
+def _knee(ks: list[int], inertia: list[float]) -> int | None:
+    if len(ks) < 3:
+        return None
+    with warnings.catch_warnings():
+        # kneed warns when the curve has no elbow; None says the same.
+        warnings.filterwarnings("ignore", category=UserWarning, module="kneed")
+        knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
+    return None if knee is None else int(knee)
+
+
+def choose_k(
+    features: pl.DataFrame | pl.LazyFrame | np.ndarray,
+    preprocess: PreprocessConfig | None = None,
+    *,
+    k_range: range | tuple[int, ...] | list[int] = range(2, 11),
+    algorithm: Literal["kmeans", "minibatch", "gmm", "hierarchical"] = "kmeans",
+    random_state: int = 0,
+    n_init: int | Literal["auto"] = "auto",
+    linkage: Literal["ward", "complete", "average"] = "ward",
+    min_share: float = 0.0,
+    max_segments: int | None = None,
+    silhouette_sample: int = SILHOUETTE_SAMPLE,
+) -> KSelection:
+    """Sweep k and recommend a number of segments.
+
+    Parameters
+    ----------
+    features:
+        Customer feature table (preprocessed with ``preprocess``, excluded customers
+        dropped), or an already scaled n x d matrix.
+    preprocess:
+        Preprocessing for a table (default :class:`PreprocessConfig`); ignored for a matrix.
+    k_range:
+        Values of k to try (each in 2..30).
+    algorithm:
+        ``"kmeans"``, ``"minibatch"``, ``"gmm"`` (adds BIC) or ``"hierarchical"`` (one tree,
+        cut at every k).
+    random_state, n_init, linkage:
+        Passed to the model (n_init: K-means restarts; linkage: hierarchical).
+    min_share:
+        Business limit: a k whose smallest segment holds less than this share of customers
+        is not recommended.
+    max_segments:
+        Business limit: no k above this is recommended.
+    silhouette_sample:
+        Above this many customers, silhouette uses a stratified sample of this size.
+    """
+    ks = _validate_sweep(k_range, algorithm, min_share, max_segments, silhouette_sample)
+    if isinstance(features, np.ndarray):
+        x = np.ascontiguousarray(features, dtype=np.float64)
+        if x.ndim != 2 or not np.isfinite(x).all():
+            raise ConfigError(
+                "a matrix passed to choose_k must be 2-D and finite (already preprocessed)",
+                hint="Pass the customer feature table with a PreprocessConfig instead.",
+            )
+    else:
+        preprocess = preprocess if preprocess is not None else PreprocessConfig()
+        frame, _ = prepare_customers(features, preprocess.features)
+        x = FeaturePreprocessor(preprocess).fit_transform(frame)
+    check_data(x, k=max(ks))
+    n = x.shape[0]
+    base = ModelConfig(
+        algorithm=algorithm,
+        k=ks[0],
+        linkage=linkage,
+        random_state=random_state,
+        n_init=n_init,
+    )
+    sample = stratified_sample_size = None
+    rows: list[dict[str, float | int | bool | None]] = []
+    with threadpool_limits(limits=n_threads(n)):
+        tree = (
+            build_tree(x, linkage=linkage, random_state=random_state)
+            if algorithm == "hierarchical"
+            else None
+        )
+        for k in ks:
+            bic: float | None = None
+            if tree is not None:
+                labels = tree.labels(k)
+                inertia = within_ss(x, labels, k)
+            else:
+                raw = fit_raw(x, base, k=k)
+                labels = raw.labels
+                if algorithm == "gmm":
+                    bic = float(raw.model.bic(x))
+                    inertia = within_ss(x, labels, k)
+                else:
+                    inertia = float(raw.model.inertia_)
+            labels = np.asarray(labels, dtype=np.int64)
+            sizes = np.bincount(labels, minlength=k)
+            n_found = int(np.count_nonzero(sizes))
+            if n > silhouette_sample:
+                sample = stratified_sample(labels, silhouette_sample, random_state=random_state)
+                stratified_sample_size = int(sample.size)
+            else:
+                sample = None
+            if n_found < 2:
+                sil = ch = db = None
+            else:
+                xs = x if sample is None else x[sample]
+                ls = labels if sample is None else labels[sample]
+                sil = float(np.mean(silhouette_values(xs, ls)))
+                ch = float(calinski_harabasz_score(x, labels))
+                db = float(davies_bouldin_score(x, labels))
+            share = float(sizes.min() / n)
+            rows.append(
+                {
+                    "k": k,
+                    "inertia": inertia,
+                    "silhouette": sil,
+                    "calinski_harabasz": ch,
+                    "davies_bouldin": db,
+                    "bic": bic,
+                    "min_share": share,
+                    "eligible": share >= min_share and (max_segments is None or k <= max_segments),
+                }
+            )
+    table = pl.DataFrame(
+        rows,
+        schema={
+            "k": pl.Int64(),
+            "inertia": pl.Float64(),
+            "silhouette": pl.Float64(),
+            "calinski_harabasz": pl.Float64(),
+            "davies_bouldin": pl.Float64(),
+            "bic": pl.Float64(),
+            "min_share": pl.Float64(),
+            "eligible": pl.Boolean(),
+        },
+    )
+    knee = _knee(ks, [float(r["inertia"]) for r in rows])  # type: ignore[arg-type]
+    if stratified_sample_size is None:
+        note = f"silhouette computed on all {n:,} customers"
+    else:
+        note = (
+            f"silhouette computed on a sample of {stratified_sample_size:,} of {n:,} customers, "
+            f"stratified by segment (seed {random_state})"
+        )
+    recommended, reason, disagreement, picks = _recommend(
+        table, knee=knee, min_share=min_share, max_segments=max_segments
+    )
+    return KSelection(
+        table=table,
+        knee=knee,
+        recommended_k=recommended,
+        reason=reason,
+        disagreement=disagreement,
+        picks=picks,
+        silhouette_note=note,
+        silhouette_sample_size=stratified_sample_size,
+        n_customers=n,
+        algorithm=algorithm,
+    )
+
+
+def _pick(table: pl.DataFrame, column: str, *, best: Literal["max", "min"]) -> int | None:
+    valid = table.filter(pl.col(column).is_not_null())
+    if valid.height == 0:
+        return None
+    key = pl.col(column) if best == "min" else -pl.col(column)
+    # Ties go to the smaller k (fewer segments are easier to act on).
+    return int(valid.sort([key, pl.col("k")]).get_column("k")[0])
+
+
+def _ks_text(ks: list[int]) -> str:
+    return ", ".join(str(k) for k in ks)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _recommend(
+    table: pl.DataFrame, *, knee: int | None, min_share: float, max_segments: int | None
+) -> tuple[int | None, str, bool, dict[str, int]]:
+    eligible = table.filter(pl.col("eligible"))
+    limits: list[str] = []
+    too_small = table.filter(pl.col("min_share") < min_share)
+    if too_small.height:
+        shares = ", ".join(
+            f"k = {k}: {s:.1%}" for k, s in zip(too_small["k"], too_small["min_share"], strict=True)
+        )
+        limits.append(
+            f"k = {_ks_text(too_small['k'].to_list())} not recommended: the smallest segment "
+            f"would hold less than the minimum share of {min_share:.1%} of customers ({shares})"
+        )
+    if max_segments is not None:
+        too_many = table.filter(pl.col("k") > max_segments)
+        if too_many.height:
+            limits.append(
+                f"k = {_ks_text(too_many['k'].to_list())} not recommended: more than the "
+                f"maximum of {max_segments} segments"
+            )
+    if eligible.height == 0:
+        ks = table["k"].to_list()
+        return (
+            None,
+            f"No k from {ks[0]} to {ks[-1]} meets the business limits. " + "; ".join(limits) + ".",
+            False,
+            {},
+        )
+    picks: dict[str, int] = {}
+    for name, best in (
+        ("silhouette", "max"),
+        ("calinski_harabasz", "max"),
+        ("davies_bouldin", "min"),
+        ("bic", "min"),
+    ):
+        k = _pick(eligible, name, best=best)  # type: ignore[arg-type]
+        if k is not None:
+            picks[name] = k
+    eligible_ks = set(eligible["k"].to_list())
+    if knee is not None and knee in eligible_ks:
+        picks["knee"] = knee
+    if not picks:
+        k0 = int(eligible["k"][0])
+        return k0, f"k = {k0}: the only criterion available is the smallest eligible k.", False, {}
+    votes: dict[int, list[str]] = {}
+    for name, k in picks.items():
+        votes.setdefault(k, []).append(name)
+    top = max(len(v) for v in votes.values())
+    tied = sorted(k for k, v in votes.items() if len(v) == top)
+    sil = dict(zip(eligible["k"].to_list(), eligible["silhouette"].to_list(), strict=True))
+    recommended = max(tied, key=lambda k: (sil.get(k) or -2.0, -k))
+    disagreement = len(votes) > 1
+    chosen_by = [CRITERIA_LABELS[c] for c in votes[recommended]]
+    sil_value = sil.get(recommended)
+    sil_text = f" (silhouette {sil_value:.2f})" if sil_value is not None else ""
+    if not disagreement:
+        reason = (
+            f"k = {recommended} is recommended{sil_text}: {_join(chosen_by)} all point to it."
+            if len(chosen_by) > 1
+            else f"k = {recommended} is recommended{sil_text}: {chosen_by[0]} points to it."
+        )
+    else:
+        others = [
+            f"{_join([CRITERIA_LABELS[c] for c in v])} prefer{'s' if len(v) == 1 else ''} k = {k}"
+            for k, v in sorted(votes.items())
+            if k != recommended
+        ]
+        tie_note = " (tied vote, broken by the higher silhouette)" if len(tied) > 1 else ""
+        reason = (
+            f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
+            f"({len(chosen_by)} of {len(picks)} criteria){tie_note}; {'; '.join(others)}. "
+            "The criteria disagree: compare the segment profiles for these k before deciding."
+        )
+    if limits:
+        reason += " " + "; ".join(limits) + "."
+    return recommended, reason, disagreement, picks
