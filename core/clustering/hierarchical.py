@@ -68,8 +68,11 @@ class HierarchicalTree:
     description: str
 
     def labels(self, k: int) -> np.ndarray:
-        """Per-customer cluster labels (0..k-1, in order of first appearance) for k clusters."""
-        return cut_k(self.linkage, k)[self.leaf_of]
+        """Per-customer cluster labels for k clusters (0..k-1 in order of first customer)."""
+        per_customer = cut_k(self.linkage, k)[self.leaf_of]
+        _, first, inverse = np.unique(per_customer, return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        return rank[inverse].astype(np.int64)
 
 
 def exact_limit(linkage: str) -> int:
