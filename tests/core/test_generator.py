@@ -272,6 +272,8 @@ def test_without_duplicate_rate_there_are_no_exact_duplicates() -> None:
         ]
     )
     assert doubled.select(same.sum()).item() == doubled.height - doubled.unique().height
+    # Only identified customers' lines are duplicated (as in the real file).
+    assert doubled.filter(doubled.is_duplicated())["CustomerID"].null_count() == 0
 
 
 def test_rates_change_the_shares() -> None:
