@@ -1,0 +1,465 @@
+"""core.io: formats, encodings, delimiters, compression, bad inputs and the Excel bomb."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+import xlsxwriter
+from polars.testing import assert_frame_equal
+
+from core.errors import InputFileError
+from core.io import ReadReport, read_table, run_excel_child
+
+HEADER = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
+ROWS = [
+    ["536365", "17850", "12/1/2010 8:26", "6", "2.55"],
+    ["C536379", "14527", "12/1/2010 9:41", "-1", "27.50"],
+    ["536370", "12583", "12/13/2010 8:45", "24", "3.75"],
+]
+EXPECTED = pl.DataFrame(
+    {name: [row[i] for row in ROWS] for i, name in enumerate(HEADER)},
+    schema=dict.fromkeys(HEADER, pl.String),
+)
+
+
+def csv_text(delimiter: str = ",", rows: list[list[str]] | None = None) -> str:
+    lines = [delimiter.join(HEADER)] + [delimiter.join(r) for r in rows or ROWS]
+    return "\n".join(lines) + "\n"
+
+
+def read(data: bytes, name: str = "data.csv", **kw: object) -> tuple[pl.DataFrame, ReadReport]:
+    lf, report = read_table(data, filename=name, **kw)  # type: ignore[arg-type]
+    return lf.collect(), report
+
+
+# ------------------------------------------------------------------------------ delimiters
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiters_detected_and_everything_is_text(delimiter: str) -> None:
+    df, report = read(csv_text(delimiter).encode())
+    assert report.delimiter == delimiter
+    assert report.format == "csv"
+    assert report.columns == tuple(HEADER)
+    assert_frame_equal(df, EXPECTED)
+    assert all(dtype == pl.String for dtype in df.schema.values())
+
+
+def test_delimiter_inside_quotes_does_not_confuse_detection() -> None:
+    text = 'name,"note; with; semicolons",qty\n"a; b","x;y;z",1\n"c","d;e",2\n'
+    df, report = read(text.encode())
+    assert report.delimiter == ","
+    assert df.columns == ["name", "note; with; semicolons", "qty"]
+    assert df["name"].to_list() == ["a; b", "c"]
+
+
+def test_excel_sep_line_names_the_delimiter() -> None:
+    df, report = read(("sep=;\n" + csv_text(";")).encode())
+    assert report.delimiter == ";"
+    assert_frame_equal(df, EXPECTED)
+    assert any("sep=;" in n for n in report.notes)
+
+
+def test_crlf_and_quoted_newlines() -> None:
+    text = 'a,b\r\n1,"line one\nline two"\r\n2,x\r\n'
+    df, _ = read(text.encode())
+    assert df["b"].to_list() == ["line one\nline two", "x"]
+
+
+# ------------------------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize(
+    ("codec", "expected", "bom"),
+    [
+        ("utf-8", "utf-8", b""),
+        ("utf-8-sig", "utf-8-sig", b"\xef\xbb\xbf"),
+        ("utf-16", "utf-16", None),
+        ("cp1252", "cp1252", b""),
+        ("utf-16-le", "utf-16-le", b""),
+    ],
+)
+def test_encodings(codec: str, expected: str, bom: bytes | None) -> None:
+    rows = [*ROWS, ["536371", "13047", "12/1/2010 9:00", "1", "£4.95 Café"]]
+    data = csv_text(";", rows).encode(codec)
+    if bom is not None:
+        assert data.startswith(bom) or not bom
+    df, report = read(data)
+    assert report.encoding == expected
+    assert df.columns == HEADER  # no BOM glued to the first name
+    assert df["UnitPrice"][-1] == "£4.95 Café"
+    assert df.height == 4
+    if codec == "cp1252":
+        assert report.encoding_note is not None
+        assert "cp1252" in report.encoding_note
+        assert "not valid UTF-8" in report.encoding_note
+    if codec == "utf-8":
+        assert report.encoding_note is None
+
+
+def test_latin1_when_bytes_are_undefined_in_cp1252() -> None:
+    # 0x81 is unassigned in cp1252 but a control character in latin-1; 0xE1 is á in both.
+    data = b"name;city\nx\x81;Bogot\xe1\n"
+    df, report = read(data)
+    assert report.encoding == "latin-1"
+    assert df["city"][0] == "Bogotá"
+
+
+def test_path_and_bytes_give_the_same_frame(tmp_path: Path) -> None:
+    data = csv_text(";").encode("cp1252")
+    path = tmp_path / "sales.csv"
+    path.write_bytes(data)
+    from_path, r1 = read_table(path)
+    from_bytes, r2 = read_table(data, filename="sales.csv")
+    assert r1 == r2
+    assert_frame_equal(from_path.collect(), from_bytes.collect())
+
+
+def test_plain_utf8_path_is_scanned_lazily(tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text(csv_text())
+    lf, _ = read_table(path)
+    plan = lf.explain()
+    assert "csv" in plan.lower()
+    assert str(path) in plan or "sales.csv" in plan
+    # Lazy: a filter runs on the scan.
+    assert lf.filter(pl.col("Quantity") == "24").collect().height == 1
+
+
+# --------------------------------------------------------------------------- decimal comma
+
+
+def test_decimal_comma_detected_with_semicolons() -> None:
+    rows = [["1", "17850", "12/1/2010 8:26", "6", "2,55"], ["2", "1", "12/1/2010 8:26", "1", "10"]]
+    df, report = read(csv_text(";", rows).encode())
+    assert report.decimal_comma is True
+    assert df["UnitPrice"].to_list() == ["2,55", "10"]  # still text: normalize parses it
+    assert any("2,55" in n for n in report.notes)
+
+
+def test_no_decimal_comma_for_dot_numbers_or_comma_delimiter() -> None:
+    _, semicolon = read(csv_text(";").encode())
+    assert semicolon.decimal_comma is False
+    _, comma = read(csv_text(",").encode())
+    assert comma.decimal_comma is False
+
+
+# ----------------------------------------------------------------------------- compression
+
+
+def test_gzip() -> None:
+    rows = [*ROWS, ["536371", "13047", "12/1/2010 9:00", "1", "Café"]]
+    df, report = read(gzip.compress(csv_text(";", rows).encode("cp1252")), name="sales.csv.gz")
+    assert report.compression == "gzip"
+    assert report.encoding == "cp1252"
+    assert_frame_equal(df.head(3), EXPECTED)
+    assert df["UnitPrice"][-1] == "Café"
+
+
+def test_gzip_detected_by_content_whatever_the_name() -> None:
+    df, report = read(gzip.compress(csv_text().encode()), name="upload.bin.csv")
+    assert report.compression == "gzip"
+    assert_frame_equal(df, EXPECTED)
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_with_one_csv_ignores_mac_metadata() -> None:
+    data = zip_bytes(
+        {
+            "export/sales.csv": csv_text("\t").encode("utf-16"),
+            "__MACOSX/export/._sales.csv": b"\x00\x05\x16\x07junk",
+            "export/README.md": b"notes",
+        }
+    )
+    df, report = read(data, name="sales.zip")
+    assert report.compression == "zip"
+    assert report.encoding == "utf-16"
+    assert report.delimiter == "\t"
+    assert_frame_equal(df, EXPECTED)
+
+
+def test_zip_without_csv() -> None:
+    with pytest.raises(InputFileError, match=r"holds no CSV.*'README\.md'") as err:
+        read_table(zip_bytes({"README.md": b"x"}), filename="a.zip")
+    assert err.value.hint
+
+
+def test_zip_with_several_csv_names_them() -> None:
+    data = zip_bytes({"a.csv": csv_text().encode(), "b.csv": csv_text().encode()})
+    with pytest.raises(InputFileError, match=r"2 data files \('a\.csv', 'b\.csv'\)"):
+        read_table(data, filename="two.zip")
+
+
+def test_gzip_bomb_is_capped() -> None:
+    data = gzip.compress(b"a,b\n" + b"1,2\n" * 400_000)  # 1.6 MB unpacked
+    with pytest.raises(InputFileError, match="larger than 1 MB"):
+        read_table(data, filename="big.csv.gz", max_decoded_mb=1)
+
+
+# ------------------------------------------------------------------------------ bad inputs
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "pattern"),
+    [
+        (b"", "empty.csv", r"is empty \(0 bytes\)"),
+        (b"InvoiceNo,CustomerID\n", "header.csv", r"has a header \('InvoiceNo', 'CustomerID'\)"),
+        (b"InvoiceNo,CustomerID\n\n\n", "header2.csv", "but no data rows"),
+        (b"  \n \n", "blank.csv", "only blank space"),
+        (bytes(range(256)) * 20, "garbage.csv", "binary data"),
+        (os.urandom(0) + b"\x89PNG\r\n\x1a\n" + bytes(300), "image.csv", "binary data"),
+        (b'{"a": 1}', "data.json", r"unsupported file type '\.json'"),
+        (b"a,b\n1,2\n", "sheet.xlsx", "Excel suffix but is not an .xlsx"),
+        (b"a,b\n1,2\n", "table.parquet", "Parquet suffix but is not a Parquet file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "old.xls", r"legacy Excel 97-2003"),
+        (b"PAR1 not really parquet PAR1", "x.parquet", "not a readable Parquet file"),
+        (b"PK\x03\x04 damaged", "x.zip", "damaged"),
+        (gzip.compress(b"a,b\n1,2\n")[:-12], "cut.csv.gz", "truncated gzip|damaged gzip"),
+        (b"a,b\n1,2,3\n", "ragged.csv", r"3 fields but the header has 2"),
+    ],
+)
+def test_bad_inputs_raise_input_file_error(data: bytes, name: str, pattern: str) -> None:
+    with pytest.raises(InputFileError, match=pattern) as err:
+        read_table(data, filename=name)
+    assert err.value.hint
+
+
+def test_empty_and_duplicate_column_names_say_which() -> None:
+    with pytest.raises(InputFileError, match=r"column 2 of 3 has an empty name"):
+        read_table(b"a,,c\n1,2,3\n", filename="x.csv")
+    with pytest.raises(InputFileError, match=r"columns 3, 4 of 4 have an empty name"):
+        read_table(b"a;b;;\n1;2;;\n", filename="x.csv")
+    with pytest.raises(InputFileError, match=r"'Price' \(2 times\)"):
+        read_table(b"Price,Qty,Price\n1,2,3\n", filename="x.csv")
+    # Duplicates after stripping spaces count too.
+    with pytest.raises(InputFileError, match=r"'Qty' \(2 times\)"):
+        read_table(b"Qty, Qty \n1,2\n", filename="x.csv")
+
+
+def test_missing_path() -> None:
+    with pytest.raises(InputFileError, match="File not found"):
+        read_table("/nonexistent/dir/sales.csv")
+
+
+def test_header_spaces_stripped_and_reported() -> None:
+    df, report = read(b" Customer ID ,Qty\n1,2\n")
+    assert df.columns == ["Customer ID", "Qty"]
+    assert any("' Customer ID '" in n for n in report.notes)
+
+
+def test_unknown_suffix_but_text_is_read_when_no_suffix() -> None:
+    df, report = read(csv_text().encode(), name="export")
+    assert report.format == "csv"
+    assert_frame_equal(df, EXPECTED)
+
+
+# ------------------------------------------------------------- CSV: text stays text, lazily
+
+
+def test_credit_invoice_after_row_100_stays_text() -> None:
+    rows = [[str(536000 + i), "17850", "12/1/2010 8:26", "1", "1.00"] for i in range(200)]
+    rows.append(["C536379", "17850", "12/1/2010 9:41", "-1", "27.50"])
+    df, _ = read(csv_text(",", rows).encode())
+    assert df.schema["InvoiceNo"] == pl.String
+    assert df["InvoiceNo"][-1] == "C536379"
+    assert df["InvoiceNo"][0] == "536000"
+    assert df.height == 201
+
+
+def test_leading_zeros_and_dates_are_not_inferred() -> None:
+    df, _ = read(b"CustomerID,InvoiceDate\n00017,12/1/2010 8:26\n017850.0,2010-12-01\n")
+    assert df["CustomerID"].to_list() == ["00017", "017850.0"]
+    assert df["InvoiceDate"].to_list() == ["12/1/2010 8:26", "2010-12-01"]
+
+
+def test_large_csv_sampled_beyond_first_chunk() -> None:
+    # More than the 256 KiB sample: header/delimiter from the sample, rows from the scan.
+    rows = [[str(i), "17850", "12/1/2010 8:26", "1", "1,50"] for i in range(30_000)]
+    df, report = read(csv_text(";", rows).encode("cp1252"))
+    assert report.delimiter == ";"
+    assert report.decimal_comma is True
+    assert df.height == 30_000
+    assert df["InvoiceNo"][-1] == "29999"
+
+
+# --------------------------------------------------------------------------------- Parquet
+
+
+def test_parquet_keeps_native_dtypes(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {"CustomerID": [17850.0, None], "Quantity": [6, 1], "Country": ["UK", "France"]}
+    )
+    path = tmp_path / "t.parquet"
+    frame.write_parquet(path)
+    lf, report = read_table(path)
+    assert report.format == "parquet"
+    assert report.encoding is None
+    assert report.delimiter is None
+    assert report.columns == ("CustomerID", "Quantity", "Country")
+    assert_frame_equal(lf.collect(), frame)
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    lf2, report2 = read_table(buf.getvalue(), filename="upload.parquet")
+    assert report2 == report
+    assert_frame_equal(lf2.collect(), frame)
+
+
+def test_parquet_without_rows(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pl.DataFrame({"a": []}, schema={"a": pl.Int64}).write_parquet(path)
+    with pytest.raises(InputFileError, match=r"columns \('a'\) but no rows"):
+        read_table(path)
+
+
+def test_real_parquet_columns(real_data_path: Path) -> None:
+    lf, report = read_table(real_data_path)
+    assert report.format == "parquet"
+    assert report.columns == (
+        "InvoiceNo",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "UnitPrice",
+        "CustomerID",
+        "Country",
+    )
+    assert lf.select(pl.len()).collect().item() == 541_909
+
+
+# ----------------------------------------------------------------------------------- Excel
+
+
+def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    ws.write(r, c, value)
+    wb.close()
+    return buf.getvalue()
+
+
+def test_xlsx_read_as_text_with_credit_invoices_past_row_100() -> None:
+    rows: list[list[object]] = [["InvoiceNo", "CustomerID", "UnitPrice", "Note"]]
+    rows += [[536000 + i, 17850, 2.55, None] for i in range(150)]
+    rows.append(["C536379", "", 27.5, "credit"])
+    data = xlsx_bytes({"Sales": rows, "Other": [["x"], [1]]})
+    df, report = read(data, name="sales.xlsx")
+    assert report.format == "xlsx"
+    assert report.encoding is None
+    assert report.columns == ("InvoiceNo", "CustomerID", "UnitPrice", "Note")
+    assert all(dtype == pl.String for dtype in df.schema.values())
+    assert df.height == 151
+    assert df["InvoiceNo"][0] == "536000"
+    assert df["InvoiceNo"][-1] == "C536379"
+    assert df["CustomerID"][0] == "17850"
+    assert df["UnitPrice"][0] == "2.55"
+    assert any("'Other'" in n for n in report.notes)
+
+
+def test_xlsx_sheet_choice_by_name_and_position() -> None:
+    data = xlsx_bytes({"A": [["a"], [1]], "B": [["b"], [2]]})
+    df, _ = read(data, name="w.xlsx", sheet="B")
+    assert df.columns == ["b"]
+    df, _ = read(data, name="w.xlsx", sheet=2)
+    assert df.columns == ["b"]
+    with pytest.raises(InputFileError, match=r"no sheet named 'C'; sheets: 'A', 'B'"):
+        read_table(data, filename="w.xlsx", sheet="C")
+    with pytest.raises(InputFileError, match="sheet 3 does not exist"):
+        read_table(data, filename="w.xlsx", sheet=3)
+
+
+def test_xlsx_bad_headers_and_empty_sheets() -> None:
+    with pytest.raises(InputFileError, match=r"duplicate column name.*'Qty' \(2 times\)"):
+        read_table(xlsx_bytes({"S": [["Qty", "Qty"], [1, 2]]}), filename="d.xlsx")
+    with pytest.raises(InputFileError, match="column 2 of 3 has an empty name"):
+        read_table(xlsx_bytes({"S": [["a", None, "c"], [1, 2, 3]]}), filename="e.xlsx")
+    with pytest.raises(InputFileError, match=r"header \('a', 'b'\) but no data rows"):
+        read_table(xlsx_bytes({"S": [["a", "b"]]}), filename="h.xlsx")
+    with pytest.raises(InputFileError, match="is empty"):
+        read_table(xlsx_bytes({"S": []}), filename="n.xlsx")
+
+
+def test_damaged_xlsx() -> None:
+    good = xlsx_bytes({"S": [["a"], [1]]})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = b"<worksheet><sheetData><row"  # truncated XML
+            dst.writestr(item, data)
+    with pytest.raises(InputFileError, match=r"'broken\.xlsx'") as err:
+        read_table(buf.getvalue(), filename="broken.xlsx")
+    assert err.value.hint
+
+
+def bomb_xlsx(*, keep_dimension: bool) -> bytes:
+    """A ~5 KB workbook: a header in A1 and one cell at XFD1048576 (the last cell)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "header"
+    ws["XFD1048576"] = 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    if keep_dimension:
+        return buf.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension [^>]*/>", b"", data)
+            dst.writestr(item.filename, data)
+    return out.getvalue()
+
+
+def test_xlsx_bomb_rejected_by_dimension_precheck() -> None:
+    data = bomb_xlsx(keep_dimension=True)
+    assert len(data) < 10_000
+    with pytest.raises(InputFileError, match=r"XFD1048576 \(16,384 columns x 1,048,576 rows\)"):
+        read_table(data, filename="bomb.xlsx")
+
+
+def test_xlsx_bomb_without_dimension_kills_only_the_child() -> None:
+    data = bomb_xlsx(keep_dimension=False)
+    assert b"<dimension" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    with pytest.raises(InputFileError, match="memory allowance or crashed") as err:
+        read_table(data, filename="bomb.xlsx", excel_memory_limit_mb=1024)
+    assert "XFD1048576" in err.value.message
+    assert err.value.hint
+    # This process survived and can still read workbooks.
+    df, _ = read(xlsx_bytes({"S": [["a"], [1]]}), name="ok.xlsx")
+    assert df["a"].to_list() == ["1"]
+
+
+def test_excel_child_timeout() -> None:
+    data = xlsx_bytes({"S": [["a"], [1]]})
+    # Interpreter start-up alone takes longer than a millisecond.
+    with pytest.raises(InputFileError, match=r"took longer than 0\.001 s"):
+        run_excel_child(data, sheet=None, memory_limit_bytes=2**31, timeout_s=0.001)
+
+
+def test_xlsx_matches_csv_of_same_table() -> None:
+    rows: list[list[object]] = [HEADER, *ROWS]
+    from_xlsx, _ = read(xlsx_bytes({"S": rows}), name="t.xlsx")
+    assert_frame_equal(from_xlsx, EXPECTED)
