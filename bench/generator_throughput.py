@@ -67,11 +67,10 @@ def main() -> None:
         base = psutil.Process().memory_info().rss
         with PeakRss() as mem:
             t0 = time.perf_counter()
-            result = write_transactions(out, lines=args.lines, seed=args.seed)
+            rows = write_transactions(out, lines=args.lines, seed=args.seed)
             dt = time.perf_counter() - t0
         print(
-            f"write {out.suffix}: {result.rows:,} lines ({result.customers:,} customers) in "
-            f"{dt:.2f} s = {result.rows / dt / 1e6:.2f} M lines/s, "
+            f"write {out.suffix}: {rows:,} lines in {dt:.2f} s = {rows / dt / 1e6:.2f} M lines/s, "
             f"{out.stat().st_size / 2**20:.0f} MiB, peak RSS +{(mem.peak - base) / 2**20:.0f} MiB"
         )
 

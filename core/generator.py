@@ -281,15 +281,6 @@ class GeneratorRates:
             )
 
 
-@dataclass(frozen=True)
-class WrittenSample:
-    """What :func:`write_transactions` wrote."""
-
-    path: Path
-    rows: int
-    customers: int  # customers simulated (every one of them has at least one purchase)
-
-
 # ---------------------------------------------------------------------------------------------
 # Calendar and catalogue (pure functions of the parameters; rebuilt per call, both are tiny)
 
@@ -914,8 +905,10 @@ def write_transactions(
     end: date = DEFAULT_END,
     block_customers: int = BLOCK_CUSTOMERS,
     rates: GeneratorRates = GeneratorRates(),  # frozen, hence a safe default
-) -> WrittenSample:
-    """Write generated transactions to ``path`` block by block (bounded memory).
+) -> int:
+    """Write generated transactions to ``path`` block by block; return the rows written.
+
+    Memory stays bounded by one block (about 1.1 M lines per 10,000 customers).
 
     The format follows the extension: ``.parquet``/``.pq`` (zstd, one row group per block),
     ``.csv`` (header, dates as ``%Y-%m-%d %H:%M:%S``, empty field for a missing customer) or
@@ -963,63 +956,51 @@ def write_transactions(
     part = target.with_name(f".{target.name}.part")
     done = False
     try:
-        rows, simulated = _write_blocks(part, fmt, blocks, lines, block_customers)
+        rows = _write_blocks(part, fmt, blocks, lines)
         os.replace(part, target)
         done = True
     finally:
         if not done:
             part.unlink(missing_ok=True)
-    if customers is not None:
-        simulated = min(simulated, customers)
-    return WrittenSample(path=target, rows=rows, customers=simulated)
+    return rows
 
 
-def _limited(
-    blocks: Iterator[pl.DataFrame], lines: int | None, block_customers: int
-) -> Iterator[tuple[pl.DataFrame, int]]:
-    """Blocks truncated to ``lines`` rows in total, with the customers simulated so far."""
-    rows = customers = 0
+def _limited(blocks: Iterator[pl.DataFrame], lines: int | None) -> Iterator[pl.DataFrame]:
+    """The blocks, the last one cut so that exactly ``lines`` rows come out (if given)."""
+    rows = 0
     for frame in blocks:
-        customers += block_customers
         if lines is not None and rows + frame.height >= lines:
-            yield frame.head(lines - rows), customers
+            yield frame.head(lines - rows)
             return
         rows += frame.height
-        yield frame, customers
+        yield frame
 
 
-def _write_blocks(
-    part: Path,
-    fmt: str,
-    blocks: Iterator[pl.DataFrame],
-    lines: int | None,
-    block_customers: int,
-) -> tuple[int, int]:
-    rows = customers = 0
+def _write_blocks(part: Path, fmt: str, blocks: Iterator[pl.DataFrame], lines: int | None) -> int:
+    rows = 0
     if fmt == "xlsx":
         kept: list[pl.DataFrame] = []
-        for frame, customers in _limited(blocks, lines, block_customers):
+        for frame in _limited(blocks, lines):
             rows += frame.height
             if rows > XLSX_MAX_DATA_ROWS:
                 raise ConfigError(
                     f"the sample has more than {XLSX_MAX_DATA_ROWS:,} lines, more than an Excel "
-                    f"sheet holds ({rows:,} after {customers:,} customers)",
-                    hint="ask for fewer customers (about 8,000 fit) or write .parquet or .csv",
+                    f"sheet holds ({rows:,} lines so far)",
+                    hint="ask for fewer customers (about 9,000 fit) or write .parquet or .csv",
                 )
             kept.append(frame)
         pl.concat(kept).write_excel(part, worksheet="transactions", autofit=False)
-        return rows, customers
+        return rows
     if fmt == "csv":
         with part.open("wb") as handle:
-            for i, (frame, simulated) in enumerate(_limited(blocks, lines, block_customers)):
-                customers = simulated
+            for i, frame in enumerate(_limited(blocks, lines)):
                 frame.write_csv(handle, include_header=i == 0, datetime_format=CSV_DATETIME_FORMAT)
                 rows += frame.height
-        return rows, customers
+        return rows
     writer = None
     try:
-        for frame, simulated in _limited(blocks, lines, block_customers):
-            customers = simulated
+        for frame in _limited(blocks, lines):
+            # Oldest compat level: plain large_string columns any Parquet reader understands.
             table = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
             if writer is None:
                 writer = pq.ParquetWriter(part, table.schema, compression="zstd")
@@ -1028,10 +1009,10 @@ def _write_blocks(
     finally:
         if writer is not None:
             writer.close()
-    return rows, customers
+    return rows
 
 
-def write_default_data(path: str | os.PathLike[str] = DEFAULT_DATA) -> WrittenSample:
+def write_default_data(path: str | os.PathLike[str] = DEFAULT_DATA) -> int:
     """(Re)create the embedded default data set: DEFAULT_CUSTOMERS customers, DEFAULT_SEED."""
     return write_transactions(path, customers=DEFAULT_CUSTOMERS, seed=DEFAULT_SEED)
 

@@ -340,9 +340,7 @@ def test_invariants_hold_for_any_seed(customers: int, seed: int) -> None:
 
 def test_parquet_writer_writes_the_generators_rows(tmp_path: Path, small: pl.DataFrame) -> None:
     out = tmp_path / "s.parquet"
-    result = write_transactions(out, customers=300, seed=3, block_customers=100)
-    assert result.rows == small.height
-    assert result.customers == 300
+    assert write_transactions(out, customers=300, seed=3, block_customers=100) == small.height
     assert_frame_equal(pl.read_parquet(out), small)
     assert not list(tmp_path.glob(".*part"))
 
@@ -360,8 +358,7 @@ def test_csv_writer_round_trips(tmp_path: Path, small: pl.DataFrame) -> None:
 def test_xlsx_writer_round_trips(tmp_path: Path) -> None:
     out = tmp_path / "s.xlsx"
     expected = generate_transactions(customers=15, seed=8)
-    result = write_transactions(out, customers=15, seed=8)
-    assert result.rows == expected.height
+    assert write_transactions(out, customers=15, seed=8) == expected.height
     back = pl.read_excel(out, schema_overrides={"InvoiceNo": pl.String, "StockCode": pl.String})
     assert back.columns == expected.columns
     assert back["InvoiceNo"].to_list() == expected["InvoiceNo"].to_list()
@@ -372,13 +369,16 @@ def test_xlsx_writer_round_trips(tmp_path: Path) -> None:
 
 def test_lines_stops_at_exactly_that_many_rows(tmp_path: Path) -> None:
     out = tmp_path / "l.parquet"
-    result = write_transactions(out, lines=25_000, seed=4, block_customers=100)
-    assert result.rows == 25_000
-    reference = generate_transactions(customers=result.customers, seed=4, block_customers=100)
+    assert write_transactions(out, lines=25_000, seed=4, block_customers=100) == 25_000
+    # The same rows as the in-memory generator with enough (whole blocks of) customers.
+    reference = generate_transactions(customers=600, seed=4, block_customers=100)
+    assert reference.height > 25_000
     assert_frame_equal(pl.read_parquet(out), reference.head(25_000))
-    both = write_transactions(out, customers=150, lines=10, seed=4, block_customers=100)
-    assert both.rows == 10
+    assert write_transactions(out, customers=150, lines=10, seed=4, block_customers=100) == 10
     assert pl.read_parquet(out).height == 10
+    # Fewer rows than asked when the customers run out first.
+    n = write_transactions(out, customers=3, lines=10**9, seed=4)
+    assert n == generate_transactions(customers=3, seed=4).height
 
 
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path: Path) -> None:
