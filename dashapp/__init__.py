@@ -1,0 +1,25 @@
+"""Dash app over the ``core`` library.
+
+``create_app`` (``dashapp.app``) builds an app; ``dashapp.server`` is a WSGI server for
+gunicorn (``gunicorn dashapp:server``), built on first access only, so importing the package
+(tests, the CLI) builds nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+@functools.cache
+def _wsgi_server() -> Any:
+    # One app per process for the WSGI entry point; built lazily on first access.
+    from dashapp.app import create_app  # noqa: PLC0415
+
+    return create_app().server
+
+
+def __getattr__(name: str) -> Any:
+    if name == "server":
+        return _wsgi_server()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

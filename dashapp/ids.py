@@ -21,18 +21,32 @@ DATASET_SUMMARY = "dataset-summary"
 MAPPING_FORM = "mapping-form"
 MAPPING_ALERT = "mapping-alert"
 DATE_INFO = "date-info"
-DATE_FORMAT = "date-format"
 CLEANING_FORM = "cleaning-form"
-CLEANING_RULES = "cleaning-rules"
 AUDIT_FUNNEL = "audit-funnel"
 AUDIT_TABLE = "audit-table"
+AUDIT_TABLE_WRAP = "audit-table-wrap"
 SUFFICIENCY = "sufficiency"
 PREVIEW = "preview"
 PREVIEW_CAPTION = "preview-caption"
 
+# Controls the Data page renders from the session state. They are pattern-matching ids even
+# when single (matched with ALL), so they exist only once rendered: the page skeleton holds no
+# placeholder whose default value could be mistaken for a user's choice.
 ROLE_TYPE = "role-dropdown"
+DATE_FORMAT_TYPE = "date-format"
+CLEANING_RULES_TYPE = "cleaning-rules"
 
 
 def role_dropdown(role: str) -> dict[str, str]:
     """Id of the column-mapping dropdown for ``role`` (one per role in ``core.columns.ROLES``)."""
     return {"type": ROLE_TYPE, "role": role}
+
+
+def date_format_input() -> dict[str, str | int]:
+    """Id of the date-format override field."""
+    return {"type": DATE_FORMAT_TYPE, "index": 0}
+
+
+def cleaning_rules() -> dict[str, str | int]:
+    """Id of the cleaning-rule checklist."""
+    return {"type": CLEANING_RULES_TYPE, "index": 0}

@@ -36,6 +36,7 @@ class AppServices:
     registry: SessionRegistry
     uploads: UploadStore
     cache: TieredCache
+    memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
     default_path: Path
     max_upload_bytes: int
 
@@ -60,6 +61,7 @@ class AppServices:
                 MemoryCache(max_items=memory_items),
                 DiskCache(cache_dir / "results", max_bytes=disk_bytes),
             ),
+            memo=MemoryCache(max_items=memory_items),
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
         )

@@ -90,7 +90,8 @@ def new_state(services: AppServices) -> SessionState:
     return SessionState(token=token, session_id=session_id)
 
 
-def _text(value: object, name: str) -> str | None:
+def clean_text(value: object, name: str) -> str | None:
+    """A short stripped string (None when empty); refuses other types, long or control text."""
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > MAX_TEXT:
@@ -110,7 +111,7 @@ def parse_mapping(value: object) -> dict[str, str | None] | None:
     unknown = set(value) - set(ROLES)
     if unknown:
         raise StateError(f"unknown roles in mapping: {sorted(map(str, unknown))}")
-    return {role: _text(value[role], f"mapping[{role}]") for role in ROLES if role in value}
+    return {role: clean_text(value[role], f"mapping[{role}]") for role in ROLES if role in value}
 
 
 def parse_cleaning(value: object) -> dict[str, bool]:
@@ -148,11 +149,11 @@ def parse_state(data: object, services: AppServices) -> SessionState:
         token=token,
         session_id=session_id,
         dataset=dataset,
-        filename=_text(data.get("filename"), "filename"),
+        filename=clean_text(data.get("filename"), "filename"),
         mapping=None
         if (mapping := parse_mapping(data.get("mapping"))) is None
         else MappingProxyType(mapping),
-        date_format=_text(data.get("date_format"), "date_format"),
+        date_format=clean_text(data.get("date_format"), "date_format"),
         cleaning=MappingProxyType(parse_cleaning(data.get("cleaning"))),
         views=MappingProxyType(views),
     )

@@ -7,6 +7,8 @@ The original file name is kept only for display and to tell the reader the forma
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import os
@@ -16,11 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.cache import fingerprint_bytes
+from core.errors import InputFileError
 from dashapp.sessions import is_dataset_key
 
-# Extensions the readers understand; anything else is stored without an extension and the
-# reader sniffs the content.
-KNOWN_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".pq"})
+# Extensions the readers understand (core.io); anything else is stored without an extension
+# and the reader sniffs the content.
+KNOWN_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".tab", ".psv", ".xlsx", ".xlsm", ".parquet", ".pq", ".gz", ".zip"}
+)
+ACCEPT = ",".join(sorted(KNOWN_SUFFIXES))  # for dcc.Upload(accept=...)
 _UNSAFE = re.compile(r"[^\w .()+-]")
 MAX_NAME = 120
 
@@ -33,6 +39,63 @@ def display_name(filename: object) -> str:
         stem, dot, suffix = name.rpartition(".")
         name = (stem[: MAX_NAME - len(suffix) - 1] + dot + suffix) if dot else name[:MAX_NAME]
     return name
+
+
+def stored_suffix(name: str) -> str:
+    """The known extensions at the end of ``name`` ("sales.csv.gz" -> ".csv.gz"), lower-cased."""
+    suffixes = [s.lower() for s in Path(name).suffixes[-2:]]
+    while suffixes and suffixes[0] not in KNOWN_SUFFIXES:
+        suffixes.pop(0)
+    return "".join(suffixes) if all(s in KNOWN_SUFFIXES for s in suffixes) else ""
+
+
+def decode_upload(contents: object, *, max_bytes: int, filename: str = "the file") -> bytes:
+    """The bytes of a ``dcc.Upload`` data URL, checked against the size limit.
+
+    Raises
+    ------
+    InputFileError
+        Not a base64 data URL, empty, or larger than ``max_bytes``.
+    """
+    if not isinstance(contents, str) or not contents.startswith("data:"):
+        raise InputFileError(
+            f"The upload of {filename!r} did not arrive as a file.",
+            hint="Drop the file on the upload area again, or choose it with the file dialog.",
+        )
+    header, sep, payload = contents.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise InputFileError(
+            f"The upload of {filename!r} is not base64-encoded.",
+            hint="Drop the file on the upload area again, or choose it with the file dialog.",
+        )
+    # Check the size before decoding: base64 is 4 characters per 3 bytes.
+    approx = len(payload) * 3 // 4
+    if approx > max_bytes + 2:
+        raise _too_large(filename, approx, max_bytes)
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputFileError(
+            f"The upload of {filename!r} is corrupted (invalid base64: {exc}).",
+            hint="Upload the file again.",
+        ) from exc
+    if len(data) > max_bytes:
+        raise _too_large(filename, len(data), max_bytes)
+    if not data:
+        raise InputFileError(
+            f"{filename!r} is empty (0 bytes).",
+            hint="Export the data again and check that the file has a header and rows.",
+        )
+    return data
+
+
+def _too_large(filename: str, size: int, max_bytes: int) -> InputFileError:
+    return InputFileError(
+        f"{filename!r} is {size / 1024**2:,.1f} MB; this server accepts files up to "
+        f"{max_bytes / 1024**2:,.0f} MB.",
+        hint="Export fewer columns or a shorter period, or save the data as Parquet, "
+        "which is much smaller than CSV.",
+    )
 
 
 @dataclass(frozen=True)
@@ -61,8 +124,7 @@ class UploadStore:
         """Store ``data`` (idempotent: the same bytes give the same key and file)."""
         key = fingerprint_bytes(data)
         name = display_name(filename)
-        suffix = Path(name).suffix.lower()
-        path = self.directory / f"{key}{suffix if suffix in KNOWN_SUFFIXES else ''}"
+        path = self.directory / f"{key}{stored_suffix(name)}"
         if not path.exists():
             _atomic_write(path, data)
         _atomic_write(
@@ -83,6 +145,15 @@ class UploadStore:
         return StoredUpload(
             key=key, path=path, filename=str(meta["filename"]), size=int(meta["size"])
         )
+
+    def discard(self, key: str) -> None:
+        """Delete an upload (one that could not be read: nobody is granted access to it)."""
+        stored = self.get(key)
+        with contextlib.suppress(OSError):
+            self._meta_path(key).unlink()
+        if stored is not None:
+            with contextlib.suppress(OSError):
+                stored.path.unlink()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

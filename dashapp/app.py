@@ -1,0 +1,185 @@
+"""App factory: ``create_app`` builds one Dash app with its own services (no module state)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+from dash import Dash, Input, Output, dcc, html, no_update
+from dash.development.base_component import Component
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from dashapp import components, ids
+from dashapp.pages import PAGES
+from dashapp.services import EXTENSION, AppServices, get_services
+from dashapp.sessions import secret_key_from_env
+from dashapp.state import StateError, new_state, parse_state
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+CACHE_ENV = "CUSTSEG_CACHE_DIR"
+# JSON around the base64 file in an upload request (state, ids, file name).
+_REQUEST_SLACK = 1024**2
+
+
+def default_cache_dir() -> Path:
+    """``$CUSTSEG_CACHE_DIR``, else ``~/.cache/custseg`` (shared by a deployment's workers)."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    return Path(value) if value else Path.home() / ".cache" / "custseg"
+
+
+def max_request_bytes(max_upload_bytes: int) -> int:
+    """Largest callback request accepted: a base64-encoded file of the limit plus slack."""
+    return 4 * math.ceil(max_upload_bytes / 3) + _REQUEST_SLACK
+
+
+def shell_layout(services: AppServices) -> Callable[[], Component]:
+    """The app layout function: navbar, session store, page container.
+
+    Called on each page load. It issues a fresh session token; the session-storage ``dcc.Store``
+    keeps the browser tab's earlier value if it has one, so a reload keeps the session.
+    """
+
+    def layout() -> Component:
+        return html.Div(
+            [
+                dcc.Store(
+                    id=ids.SESSION, storage_type="session", data=new_state(services).to_json()
+                ),
+                components.navbar(dash.page_registry.values()),
+                dbc.Container(
+                    [html.Div(id=ids.SESSION_NOTICE), dash.page_container],
+                    fluid=True,
+                    className="pb-4",
+                ),
+            ]
+        )
+
+    return layout
+
+
+def ensure_session(data: object) -> tuple[object, object]:
+    """Replace an invalid session state (unknown key, tampered, foreign dataset) with a fresh one.
+
+    Returns the new store data and a notice, or ``no_update`` twice when the state is valid.
+    """
+    services = get_services()
+    try:
+        parse_state(data, services)
+    except StateError as exc:
+        log.info("session state refused (%s): starting a new session", exc)
+        notice = components.message_alert(
+            "Your session could not be restored (the server restarted or the saved state was "
+            "invalid), so a new session started on the built-in sample data.",
+            color="warning",
+        )
+        return new_state(services).to_json(), notice
+    return no_update, no_update
+
+
+def _register_app_callbacks(app: Dash) -> None:
+    app.callback(
+        Output(ids.SESSION, "data", allow_duplicate=True),
+        Output(ids.SESSION_NOTICE, "children"),
+        Input(ids.SESSION, "data"),
+        prevent_initial_call="initial_duplicate",
+    )(ensure_session)
+
+
+def _too_large(max_upload_bytes: int) -> Callable[[RequestEntityTooLarge], flask.Response]:
+    def handler(_error: RequestEntityTooLarge) -> flask.Response:
+        limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
+        response = flask.jsonify(
+            error=f"The request is larger than this server accepts (files up to {limit}).",
+            hint=(
+                f"Upload a file smaller than {limit}: export fewer columns or a shorter period, "
+                "or save it as Parquet, which is much smaller than CSV."
+            ),
+        )
+        response.status_code = 413
+        return response
+
+    return handler
+
+
+def create_app(
+    *,
+    data_path: Path | None = None,
+    cache_dir: Path | None = None,
+    debug: bool = False,
+    max_upload_mb: int = 200,
+) -> Dash:
+    """Build the Dash app.
+
+    Parameters
+    ----------
+    data_path:
+        Dataset every session starts on (default: the embedded sample,
+        ``core.generator.DEFAULT_DATA``).
+    cache_dir:
+        Folder for uploads, the session registry and cached results; share it between the
+        workers of one deployment (default: :func:`default_cache_dir`).
+    debug:
+        Dash dev tools and tracebacks in the browser. Off by default: with it on, a failing
+        callback sends exception text and file paths to the browser.
+    max_upload_mb:
+        Largest upload accepted, enforced in the browser and on the server.
+    """
+    from core.generator import DEFAULT_DATA  # noqa: PLC0415  (heavy numpy import only here)
+
+    if max_upload_mb < 1:
+        raise ValueError(f"max_upload_mb must be >= 1, got {max_upload_mb}")
+    default_path = Path(data_path) if data_path is not None else DEFAULT_DATA
+    if not default_path.is_file():
+        raise FileNotFoundError(f"default dataset not found: {default_path}")
+    secret_key, _from_env = secret_key_from_env()
+    max_upload_bytes = max_upload_mb * 1024**2
+    services = AppServices.create(
+        secret_key=secret_key,
+        cache_dir=Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+        default_path=default_path,
+        max_upload_bytes=max_upload_bytes,
+    )
+    services.registry.prune()
+
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",  # pages are registered explicitly below (see dashapp.pages)
+        assets_folder=str(ASSETS),
+        title="custseg",
+        update_title=None,
+        serve_locally=True,
+        suppress_callback_exceptions=False,
+    )
+    server: flask.Flask = app.server  # type: ignore[assignment]
+    server.secret_key = secret_key
+    server.config["MAX_CONTENT_LENGTH"] = max_request_bytes(max_upload_bytes)
+    server.extensions[EXTENSION] = services
+    server.register_error_handler(RequestEntityTooLarge, _too_large(max_upload_bytes))
+
+    for page in PAGES:
+        dash.register_page(
+            page.__name__,
+            path=page.PATH,
+            name=page.NAME,
+            order=page.ORDER,
+            title=getattr(page, "TITLE", f"{page.NAME} · custseg"),
+            description=getattr(page, "DESCRIPTION", ""),
+            layout=page.layout,
+        )
+        page.register_callbacks(app)
+    app.layout = shell_layout(services)
+    _register_app_callbacks(app)
+    if debug:
+        # Off unless asked: with dev tools on, a failing callback sends its traceback (exception
+        # text, file paths) to the browser. ``app.run(debug=...)`` calls this again, harmlessly.
+        app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)
+    return app

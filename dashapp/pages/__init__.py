@@ -1,0 +1,22 @@
+"""The app's pages, in navbar order.
+
+Each page module defines:
+
+- ``PATH``, ``NAME``, ``ORDER`` (and optionally ``TITLE``, ``DESCRIPTION``): its route and label;
+- ``layout(**query) -> Component``: called on each visit (Dash Pages passes query parameters);
+- ``register_callbacks(app: Dash) -> None``: registers its callbacks with ``app.callback``.
+  The callback bodies are plain module-level functions, so tests call them directly.
+
+``create_app`` registers each module with ``dash.register_page`` and calls its
+``register_callbacks``; add a new view by writing its module and listing it in :data:`PAGES`.
+Callbacks are attached to the app object, not with ``dash.callback``, so every app built in a
+process (tests build several) gets them.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from dashapp.pages import data
+
+PAGES: tuple[ModuleType, ...] = (data,)
