@@ -8,7 +8,6 @@ normalized columns (``core.columns.NORMALIZED_SCHEMA``), in source order.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,7 +108,7 @@ def _window(df: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
 def features_pandas(
     purchases: pd.DataFrame, returns: pd.DataFrame, config: FeatureConfig | None = None
 ) -> pd.DataFrame:
-    """The customer feature table, one customer at a time (columns of ``FEATURE_SCHEMA``)."""
+    """The customer feature table with pandas group-bys (columns of ``FEATURE_SCHEMA``)."""
     config = config or FeatureConfig()
     lines = _window(purchases, config)
     back = _window(returns, config)
@@ -117,49 +116,60 @@ def features_pandas(
     if lines.empty:
         return pd.DataFrame({c: [] for c in columns})
     if config.analysis_date is not None:
-        analysis = config.analysis_date
+        analysis = pd.Timestamp(config.analysis_date)
     else:
-        analysis = lines["order_date"].max().date() + dt.timedelta(days=1)
-    returned = (-back.groupby("customer_id")["amount"].sum()).to_dict()
-    rows = []
-    for customer, group in lines.groupby("customer_id", sort=True):
-        first = group["order_date"].min().date()
-        last = group["order_date"].max().date()
-        invoiced = group["invoice"].dropna().nunique()
-        uninvoiced = group.loc[group["invoice"].isna(), "order_date"].nunique()
-        frequency = int(invoiced + uninvoiced)
-        gross = float(group["amount"].sum())
-        returns_value = float(returned.get(customer, 0.0))
-        net = gross - returns_value
-        if abs(net) <= NET_TOLERANCE * max(abs(gross), abs(returns_value)):
-            net = 0.0
-        monetary = gross if config.use_gross else net
-        products = group["product"].dropna()
-        countries = group["country"].dropna().value_counts()
-        country = None if countries.empty else min(countries[countries == countries.max()].index)
-        excluded = monetary <= 0
-        rows.append(
-            {
-                "customer_id": customer,
-                "recency_days": (analysis - last).days,
-                "tenure_days": (analysis - first).days,
-                "frequency": frequency,
-                "gross": gross,
-                "returns_value": returns_value,
-                "monetary": monetary,
-                "avg_order_value": monetary / frequency,
-                "n_products": products.nunique() if len(products) else None,
-                "avg_days_between_orders": (last - first).days / (frequency - 1)
-                if frequency > 1
-                else None,
-                "return_rate": returns_value / gross if gross > 0 else None,
-                "country": country,
-                "first_purchase": first,
-                "last_purchase": last,
-                "excluded": excluded,
-                "exclusion_reason": (EXCLUDED_GROSS if config.use_gross else EXCLUDED_NET)
-                if excluded
-                else None,
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
+        analysis = lines["order_date"].max().normalize() + pd.Timedelta(days=1)
+
+    by_customer = lines.groupby("customer_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "first": by_customer["order_date"].min().dt.normalize(),
+            "last": by_customer["order_date"].max().dt.normalize(),
+            "gross": by_customer["amount"].sum(),
+            "products": by_customer["product"].nunique(),
+            "product_lines": by_customer["product"].count(),
+            "invoices": by_customer["invoice"].nunique(),
+        }
+    )
+    uninvoiced = lines[lines["invoice"].isna()].groupby("customer_id")["order_date"].nunique()
+    out["frequency"] = out["invoices"] + uninvoiced.reindex(out.index, fill_value=0)
+    returned = -back.groupby("customer_id")["amount"].sum()
+    out["returns_value"] = returned.reindex(out.index, fill_value=0.0).astype(float)
+
+    countries = lines.dropna(subset=["country"]).groupby(["customer_id", "country"]).size()
+    countries = countries.rename("n").reset_index()
+    countries = countries.sort_values(
+        ["customer_id", "n", "country"], ascending=[True, False, True]
+    )
+    main = countries.drop_duplicates("customer_id").set_index("customer_id")["country"]
+
+    net = out["gross"] - out["returns_value"]
+    scale = np.maximum(out["gross"].abs(), out["returns_value"].abs())
+    net = net.where((net.abs() > NET_TOLERANCE * scale), 0.0)
+    monetary = out["gross"] if config.use_gross else net
+    span = (out["last"] - out["first"]).dt.days
+    excluded = monetary <= 0
+    reason = EXCLUDED_GROSS if config.use_gross else EXCLUDED_NET
+    table = pd.DataFrame(
+        {
+            "customer_id": out.index,
+            "recency_days": (analysis - out["last"]).dt.days,
+            "tenure_days": (analysis - out["first"]).dt.days,
+            "frequency": out["frequency"],
+            "gross": out["gross"],
+            "returns_value": out["returns_value"],
+            "monetary": monetary,
+            "avg_order_value": monetary / out["frequency"],
+            "n_products": out["products"].where(out["product_lines"] > 0, None),
+            "avg_days_between_orders": (span / (out["frequency"] - 1)).where(
+                out["frequency"] > 1, None
+            ),
+            "return_rate": (out["returns_value"] / out["gross"]).where(out["gross"] > 0, None),
+            "country": main.reindex(out.index),
+            "first_purchase": out["first"].dt.date,
+            "last_purchase": out["last"].dt.date,
+            "excluded": excluded,
+            "exclusion_reason": pd.Series(reason, index=out.index).where(excluded, None),
+        }
+    )
+    return table.reset_index(drop=True)[columns]

@@ -293,7 +293,8 @@ def is_missing_customer() -> pl.Expr:
 
 def is_non_product(codes: tuple[str, ...]) -> pl.Expr:
     wanted = pl.Series("codes", sorted({c.strip().upper() for c in codes}), dtype=pl.String)
-    return pl.col(PRODUCT).str.strip_chars().str.to_uppercase().is_in(wanted).fill_null(False)
+    normalized = pl.col(PRODUCT).str.strip_chars().str.to_uppercase()
+    return normalized.is_in(wanted.implode()).fill_null(False)
 
 
 def source_hash() -> pl.Expr:
