@@ -452,7 +452,7 @@ def _raise_if_incomplete(mapping: RoleMapping, columns: Sequence[str]) -> None:
             f"{r} (or an amount column)" if r in ("quantity", "price") else r for r in missing
         ]
     example_role = missing[0]
-    example_col = (_closest(example_role, unused) or unused or ["COLUMN"])[0]
+    example_col = (_closest(example_role, unused) or ["COLUMN"])[0]
     raise SchemaError(
         f"Missing column role{'s' if len(missing) > 1 else ''}: {', '.join(missing_text)}. "
         f"Roles needed: {REQUIRED_TEXT}. Columns found: {_listing(columns)}. "
