@@ -1,0 +1,177 @@
+"""The one-way data flow, wired: file -> mapped frame -> audit + clean lines -> feature table.
+
+Each stage's result is keyed by the content of its inputs (the file's bytes, the column
+mapping, the date format and every config), so the CLI, the app and several worker processes
+sharing a :class:`core.cache.ResultCache` compute a given table once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from core.cache import ResultCache, fingerprint_bytes, fingerprint_file, get_or_compute, make_key
+from core.cleaning import Audit, CleaningConfig, clean
+from core.columns import FEATURE_SCHEMA
+from core.errors import InputFileError
+from core.features import FeatureConfig, features_with_date
+from core.io import ReadReport, read_table
+from core.rfm import sufficiency_warnings
+from core.schema import RoleMapping, SchemaReport, detect_roles, normalize
+
+
+@dataclass(frozen=True)
+class LoadedTransactions:
+    """A transaction file read and mapped to the canonical columns (still lazy)."""
+
+    frame: pl.LazyFrame = field(compare=False, repr=False)
+    read: ReadReport
+    schema: SchemaReport
+    fingerprint: str  # content of the file + mapping + date format: the data's identity
+
+    @property
+    def mapping(self) -> RoleMapping:
+        return self.schema.mapping
+
+
+@dataclass(frozen=True)
+class CustomerTable:
+    """Cleaned lines, their audit and the per-customer feature table."""
+
+    features: pl.DataFrame = field(compare=False, repr=False)
+    audit: Audit
+    analysis_date: dt.date | None
+    purchases: pl.DataFrame = field(compare=False, repr=False)
+    returns: pl.DataFrame = field(compare=False, repr=False)
+    read: ReadReport
+    schema: SchemaReport
+    key: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_customers(self) -> int:
+        return self.features.height
+
+    @property
+    def n_excluded(self) -> int:
+        return int(self.features.get_column("excluded").sum())
+
+    def summary(self) -> dict[str, Any]:
+        """The audit JSON: reason counts under their names plus the headline figures."""
+        audit = self.audit.to_dict()
+        audit.pop("samples", None)
+        return {
+            **{stat.reason: stat.rows for stat in self.audit.reasons},
+            "purchase_rows": self.audit.rows_kept,
+            "customers": self.n_customers,
+            "excluded": self.n_excluded,
+            "analysis_date": None if self.analysis_date is None else self.analysis_date.isoformat(),
+            "audit": audit,
+            "mapping": self.schema.mapping.as_dict(),
+            "date_format": {
+                "kind": self.schema.date.kind,
+                "format": self.schema.date.format,
+                "ambiguous": self.schema.date.ambiguous,
+                "reason": self.schema.date.reason,
+            },
+            "file": {
+                "format": self.read.format,
+                "encoding": self.read.encoding,
+                "delimiter": self.read.delimiter,
+                "decimal_comma": self.read.decimal_comma,
+                "compression": self.read.compression,
+            },
+            "warnings": list(self.warnings),
+        }
+
+    def notes(self) -> list[str]:
+        """Plain-language notes worth showing a user: choices made and warnings."""
+        notes = [f"dates: {self.schema.date.reason}"]
+        if self.read.encoding_note:
+            notes.append(f"encoding: {self.read.encoding_note}")
+        notes.extend(self.read.notes)
+        notes.extend(self.schema.notes)
+        notes.extend(f"warning: {w}" for w in self.warnings)
+        return notes
+
+
+def load_transactions(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+) -> LoadedTransactions:
+    """Read ``source`` (a path or uploaded bytes), detect column roles and normalize lazily."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        content = fingerprint_bytes(bytes(source))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputFileError(
+                f"File not found: {str(path)!r}.", hint="check the path and the file name"
+            )
+        content = fingerprint_file(path)
+    frame, read = read_table(source, filename=filename)
+    mapping = detect_roles(read.columns, overrides)
+    normalized, schema = normalize(
+        frame, mapping, date_format=date_format, decimal_comma=read.decimal_comma
+    )
+    identity = make_key(content, mapping.as_dict(), date_format, read.decimal_comma)
+    return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
+
+
+def build_customer_table(
+    loaded: LoadedTransactions,
+    *,
+    cleaning: CleaningConfig = CleaningConfig(),
+    features: FeatureConfig = FeatureConfig(),
+    cache: ResultCache | None = None,
+) -> CustomerTable:
+    """Clean, audit and compute the feature table; a cache hit skips all of it."""
+    key = make_key("customer_table", loaded.fingerprint, cleaning, features)
+
+    def compute() -> CustomerTable:
+        cleaned = clean(loaded.frame, cleaning)
+        table, analysis_date = features_with_date(cleaned.purchases, cleaned.returns, features)
+        return CustomerTable(
+            features=table,
+            audit=cleaned.audit,
+            analysis_date=analysis_date,
+            purchases=cleaned.purchases,
+            returns=cleaned.returns,
+            read=loaded.read,
+            schema=loaded.schema,
+            key=key,
+            warnings=tuple(str(w) for w in sufficiency_warnings(table)),
+        )
+
+    return get_or_compute(cache, key, compute)
+
+
+def is_feature_table(columns: list[str] | tuple[str, ...]) -> bool:
+    """True when ``columns`` are those of a table written by ``custseg features``."""
+    return set(FEATURE_SCHEMA) <= set(columns)
+
+
+def read_feature_table(path: Path) -> pl.DataFrame | None:
+    """Read a feature table written by ``custseg features``; None if ``path`` is not one."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        columns = pl.read_parquet_schema(path).names()
+        if not is_feature_table(columns):
+            return None
+        frame = pl.read_parquet(path)
+    elif suffix == ".csv":
+        header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+        if not is_feature_table(header):
+            return None
+        frame = pl.read_csv(path, schema_overrides=FEATURE_SCHEMA)
+    else:
+        return None
+    return frame.select([pl.col(c).cast(t) for c, t in FEATURE_SCHEMA.items()]).sort("customer_id")
