@@ -312,14 +312,17 @@ def sufficiency_alerts(warnings: Sequence[str]) -> list[Component]:
 
 
 def _json_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    # Temporal, decimal and nested values go to the grid as text (it cannot parse them),
-    # numbers and booleans as they are.
-    keep = (pl.Boolean, pl.String)
-    return frame.with_columns(
-        pl.col(name).cast(pl.String)
-        for name, dtype in frame.schema.items()
-        if not (dtype.is_numeric() or isinstance(dtype, keep)) or isinstance(dtype, pl.Decimal)
-    )
+    # The grid gets numbers and booleans as they are, date-times as readable text, and any
+    # other type (decimal, nested, binary) as text.
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(name).dt.to_string("%Y-%m-%d %H:%M:%S"))
+        elif isinstance(dtype, pl.Decimal) or not (
+            dtype.is_numeric() or isinstance(dtype, pl.Boolean | pl.String)
+        ):
+            exprs.append(pl.col(name).cast(pl.String))
+    return frame.with_columns(exprs)
 
 
 def preview_grid_props(

@@ -1,0 +1,48 @@
+"""One small app per test session (Dash keeps some registries per process), over a small
+generated default dataset, with a fresh cache folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask
+import pytest
+from dash import Dash
+
+from core.generator import write_transactions
+from dashapp.app import create_app
+from dashapp.services import AppServices, get_services
+
+
+@pytest.fixture(scope="session")
+def small_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("default") / "small_default.parquet"
+    write_transactions(path, seed=7, customers=120)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(small_default: Path, tmp_path_factory: pytest.TempPathFactory) -> Dash:
+    return create_app(
+        data_path=small_default,
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        max_upload_mb=1,
+    )
+
+
+@pytest.fixture
+def server(app: Dash) -> flask.Flask:
+    return app.server  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def services(server: flask.Flask) -> AppServices:
+    return get_services(server)
+
+
+@pytest.fixture
+def app_ctx(server: flask.Flask) -> Iterator[None]:
+    """Callbacks called as plain functions find the app's services through flask.current_app."""
+    with server.app_context():
+        yield

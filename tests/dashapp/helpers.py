@@ -1,0 +1,106 @@
+"""Helpers for app tests: upload payloads, JSON views of components, raw callback requests."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import flask
+from dash import Dash
+from plotly.io.json import to_json_plotly
+
+
+def data_url(data: bytes, mime: str = "text/csv") -> str:
+    """What dcc.Upload sends as ``contents``."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def as_json(value: Any) -> Any:
+    """Components and figures as plain JSON, for structural comparisons."""
+    return json.loads(to_json_plotly(value))
+
+
+def find_ids(tree: Any) -> list[Any]:
+    """Every component id in a JSON component tree, depth first."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict) and "id" in props:
+                found.append(props["id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(tree)
+    return found
+
+
+def texts(tree: Any) -> str:
+    """All strings in a JSON component tree, joined (what a reader would see, roughly)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            props = node.get("props", node)
+            if isinstance(props, dict):
+                walk(props.get("children"))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(tree)
+    return " ".join(out)
+
+
+def callback_spec(app: Dash, function_name: str) -> dict[str, Any]:
+    """The registered callback whose function is ``function_name``."""
+    for key, entry in app.callback_map.items():
+        func = entry.get("callback")
+        if getattr(getattr(func, "__wrapped__", func), "__name__", None) == function_name:
+            spec = next(s for s in app._callback_list if s["output"] == key)
+            return spec
+    raise KeyError(function_name)
+
+
+def _output_list(output: str) -> list[dict[str, str]]:
+    # Multi-output callbacks are "..a.prop...b.prop..": parts joined by "...".
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    outputs = []
+    for part in parts:
+        component, _, prop = part.rpartition(".")
+        try:
+            component_id: Any = json.loads(component)
+        except json.JSONDecodeError:
+            component_id = component
+        outputs.append({"id": component_id, "property": prop})
+    return outputs
+
+
+def post_callback(
+    client: flask.testing.FlaskClient,
+    app: Dash,
+    function_name: str,
+    inputs: list[Any],
+    state: list[Any] = (),  # type: ignore[assignment]
+) -> tuple[int, Any]:
+    """POST one callback request as the browser would; returns (status, JSON response)."""
+    spec = callback_spec(app, function_name)
+    body = {
+        "output": spec["output"],
+        "outputs": _output_list(spec["output"]),
+        "inputs": [
+            {**dep, "value": value} for dep, value in zip(spec["inputs"], inputs, strict=True)
+        ],
+        "state": [{**dep, "value": value} for dep, value in zip(spec["state"], state, strict=True)],
+        "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
+    }
+    response = client.post("/_dash-update-component", json=body)
+    payload = response.get_json(silent=True)
+    return response.status_code, payload

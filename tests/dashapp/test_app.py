@@ -1,0 +1,126 @@
+"""App factory: configuration, layout, session repair, request limits, lazy WSGI entry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dash
+import flask
+import pytest
+from dash import Dash, no_update
+
+from dashapp import ids
+from dashapp.app import create_app, ensure_session, max_request_bytes, shell_layout
+from dashapp.services import DEFAULT_DATASET, AppServices
+from dashapp.sessions import SECRET_ENV
+from dashapp.state import new_state, parse_state
+from tests.dashapp.helpers import as_json, find_ids, texts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_server_config(app: Dash, server: flask.Flask) -> None:
+    assert server.config["MAX_CONTENT_LENGTH"] == max_request_bytes(1024**2)
+    # A base64-encoded file of exactly the limit fits; the slack is small.
+    assert 4 * (1024**2) // 3 < server.config["MAX_CONTENT_LENGTH"] < 2 * 1024**2 + 4 * 1024**2 // 3
+    assert server.secret_key
+    assert server.debug is False
+    assert app._dev_tools["ui"] is False  # no tracebacks to the browser
+    assert app.config.assets_folder == str(ROOT / "assets")
+
+
+def test_oversized_request_gets_a_clear_413(server: flask.Flask) -> None:
+    body = b"x" * (server.config["MAX_CONTENT_LENGTH"] + 1)
+    response = server.test_client().post(
+        "/_dash-update-component", data=body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    payload = response.get_json()
+    assert "up to 1 MB" in payload["error"]
+    assert "Parquet" in payload["hint"]
+
+
+def test_pages_are_registered(app: Dash) -> None:
+    pages = {p["name"]: p for p in dash.page_registry.values()}
+    assert pages["Data"]["path"] == "/"
+
+
+def test_index_and_assets_are_served_locally(server: flask.Flask) -> None:
+    client = server.test_client()
+    index = client.get("/").get_data(as_text=True)
+    assert "bootstrap-5.3.8.min.css" in index
+    assert "upload_guard.js" in index
+    assert "cdn" not in index.lower()
+    with client.get("/assets/vendor/bootstrap-5.3.8.min.css") as css:
+        assert css.status_code == 200
+        assert b"Bootstrap" in css.get_data()
+
+
+def test_shell_layout_issues_a_fresh_valid_token(services: AppServices) -> None:
+    layout = shell_layout(services)
+    first, second = as_json(layout()), as_json(layout())
+    assert {ids.SESSION, ids.NAVBAR, ids.SESSION_NOTICE} <= set(find_ids(first))
+    store = first["props"]["children"][0]["props"]
+    assert store["id"] == ids.SESSION
+    assert store["storage_type"] == "session"
+    state = parse_state(store["data"], services)
+    assert state.dataset == DEFAULT_DATASET
+    assert second["props"]["children"][0]["props"]["data"]["token"] != store["data"]["token"]
+    assert "Data" in texts(first)
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_ensure_session_keeps_valid_and_replaces_invalid(services: AppServices) -> None:
+    valid = new_state(services).to_json()
+    assert ensure_session(valid) == (no_update, no_update)
+    for bad in (None, {"token": "forged"}, {**valid, "dataset": "a" * 64}):
+        data, notice = ensure_session(bad)
+        assert parse_state(data, services).dataset == DEFAULT_DATASET
+        assert "new session" in texts(as_json(notice))
+
+
+def test_create_app_refuses_a_missing_default(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope\.parquet"):
+        create_app(data_path=tmp_path / "nope.parquet", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="max_upload_mb"):
+        create_app(data_path=tmp_path, cache_dir=tmp_path, max_upload_mb=0)
+
+
+def test_secret_key_from_environment(
+    small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "shared-by-all-workers")
+    first = create_app(data_path=small_default, cache_dir=tmp_path)
+    second = create_app(data_path=small_default, cache_dir=tmp_path)
+    assert first.server.secret_key == "shared-by-all-workers"
+    # Two workers with the same key and cache folder accept each other's sessions.
+    state = new_state(first.server.extensions["custseg"])
+    assert parse_state(state.to_json(), second.server.extensions["custseg"]) == state
+
+
+def test_importing_dashapp_builds_nothing_and_server_is_lazy(
+    small_default: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import sys, dashapp\n"
+        "assert 'dashapp.app' not in sys.modules and 'dash' not in sys.modules\n"
+        "import flask\n"
+        "server = dashapp.server\n"
+        "assert isinstance(server, flask.Flask)\n"
+        "assert dashapp.server is server\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "CUSTSEG_CACHE_DIR": str(tmp_path), SECRET_ENV: "k"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
