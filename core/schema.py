@@ -26,7 +26,7 @@ from core.dates import (
     parse_date_expr,
     user_format_choice,
 )
-from core.errors import ConfigError, ParseError, SchemaError
+from core.errors import ConfigError, InputFileError, ParseError, SchemaError
 
 REQUIRED_TEXT = "customer, date, and either quantity + price or amount"
 PARSED_ROLES: tuple[str, ...] = ("date", "quantity", "price", "amount")
@@ -753,9 +753,12 @@ def normalize(
         return pl.col(_src(role))
 
     # ---- the single pass over the source
-    sources = lf.select([pl.col(col).alias(_src(role)) for role, col in roles.items()])
+    sources = lf.with_columns([pl.col(col).alias(_src(role)) for role, col in roles.items()])
     aggs: list[pl.Expr] = [
         pl.len().alias("n_rows"),
+        # Touch every source column once: a CSV scan checks rows for extra fields (a stray
+        # delimiter) only when all columns are read.
+        pl.sum_horizontal(pl.col(schema.names()).is_null().sum()).alias("__all_nulls"),
         _id_expr(src("customer"), dtypes["customer"]).is_null().sum().alias("empty_customer"),
     ]
     for role in ("customer", *parsed_roles):
@@ -783,7 +786,15 @@ def normalize(
             .sum()
             .alias("customer_float_text")
         )
-    stats = sources.select(aggs).collect().row(0, named=True)
+    try:
+        stats = sources.select(aggs).collect().row(0, named=True)
+    except pl.exceptions.ComputeError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputFileError(
+            f"The file cannot be read to the end: {detail}",
+            hint="look for a row with more fields than the header (a delimiter inside an "
+            "unquoted value) or a quote that is never closed, fix it and load the file again",
+        ) from exc
 
     n_rows = int(stats["n_rows"])
     for role in ("customer", *parsed_roles):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import polars as pl
 import pytest
+import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from core import columns as cc
-from core.errors import ConfigError, ParseError, SchemaError
+from core.errors import ConfigError, InputFileError, ParseError, SchemaError
 from core.io import read_table
 from core.schema import (
     SYNONYMS,
@@ -543,3 +545,35 @@ def test_real_parquet(real_data_path: Path) -> None:
     assert first[cc.DATE] == dt.datetime(2010, 12, 1, 8, 26)
     assert first[cc.AMOUNT] == pytest.approx(6 * 2.55)
     assert df.filter(pl.col(cc.INVOICE).str.starts_with("C")).height > 0
+
+
+def test_stray_delimiter_beyond_the_read_sample_is_reported() -> None:
+    # 30,000 good rows push the bad one past the sample that read_table checks itself.
+    lines = ["id,customer,date,amount"] + [f"{i},c{i},2011-01-01,1" for i in range(30_000)]
+    lines.append("5,x,2011-01-01,1,EXTRA")
+    lf, read = read_table("\n".join(lines).encode(), filename="x.csv")
+    with pytest.raises(InputFileError, match="more fields than defined") as err:
+        normalize(lf, detect_roles(read.columns))
+    assert "delimiter inside an unquoted value" in (err.value.hint or "")
+
+
+def test_xlsx_dates_and_ids_normalize() -> None:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet()
+    date_format = wb.add_format({"num_format": "m/d/yyyy h:mm"})
+    ws.write_row(0, 0, ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
+    ws.write_row(1, 0, [536365, 17850, None, 6, 2.55])
+    ws.write_datetime(1, 2, dt.datetime(2010, 12, 1, 8, 26), date_format)
+    ws.write_row(2, 0, ["C536379", None, None, -1, 27.5])
+    ws.write_datetime(2, 2, dt.datetime(2010, 12, 13, 9, 41), date_format)
+    wb.close()
+    lf, read = read_table(buf.getvalue(), filename="x.xlsx")
+    df = normalize(lf, detect_roles(read.columns))[0].collect()
+    assert df[cc.INVOICE].to_list() == ["536365", "C536379"]
+    assert df[cc.CUSTOMER].to_list() == ["17850", None]
+    assert df[cc.DATE].to_list() == [
+        dt.datetime(2010, 12, 1, 8, 26),
+        dt.datetime(2010, 12, 13, 9, 41),
+    ]
+    assert df[cc.AMOUNT].to_list() == pytest.approx([6 * 2.55, -27.5])
