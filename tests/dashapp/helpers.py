@@ -104,3 +104,22 @@ def post_callback(
     response = client.post("/_dash-update-component", json=body)
     payload = response.get_json(silent=True)
     return response.status_code, payload
+
+
+def sales_csv(*, customer_header: str = "Customer", prefix: str = "C", customers: int = 6) -> bytes:
+    """A small, valid transactions CSV: ``customers`` customers, 3 orders each, 2 lines each.
+
+    ``prefix`` makes customer ids differ between files (to tell sessions apart).
+    """
+    lines = [f"Invoice,{customer_header},Date,Product,Qty,UnitPrice,Country"]
+    invoice = 5000
+    for c in range(customers):
+        for order in range(3):
+            invoice += 1
+            day = 1 + 7 * order + c
+            for item, (qty, price) in enumerate(((2, 3.5), (1, 10.0))):
+                lines.append(
+                    f"{invoice},{prefix}{c:03d},2011-03-{day:02d} 10:{item:02d},P{item},"
+                    f"{qty},{price},UK"
+                )
+    return ("\n".join(lines) + "\n").encode()
