@@ -259,7 +259,14 @@ def _dispatch(
         with archive:
             names = set(archive.namelist())
             if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-                return _read_excel(raw, name=inp.name, sheet=sheet, limits=limits, archive=archive)
+                return _read_excel(
+                    raw,
+                    name=inp.name,
+                    sheet=sheet,
+                    limits=limits,
+                    archive=archive,
+                    compression=compression,
+                )
             if compression is not None:
                 raise _nested(inp.name)
             member, data = _unzip_member(archive, name=inp.name, cap=limits.max_decoded_bytes)
@@ -763,6 +770,7 @@ def _read_excel(
     sheet: str | int | None,
     limits: _Limits,
     archive: zipfile.ZipFile,
+    compression: str | None,
 ) -> tuple[pl.LazyFrame, ReadReport]:
     _precheck_excel(archive, name=name, sheet=sheet)
     result = run_excel_child(
@@ -786,7 +794,7 @@ def _read_excel(
         encoding_note=None,
         delimiter=None,
         decimal_comma=False,
-        compression=None,
+        compression=compression,
         columns=tuple(columns),
         notes=tuple(notes),
     )

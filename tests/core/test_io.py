@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -13,10 +14,12 @@ import openpyxl
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from core.errors import InputFileError
-from core.io import ReadReport, read_table, run_excel_child
+from core.io import DELIMITERS, ReadReport, read_table, run_excel_child
 
 HEADER = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
 ROWS = [
@@ -463,3 +466,74 @@ def test_xlsx_matches_csv_of_same_table() -> None:
     rows: list[list[object]] = [HEADER, *ROWS]
     from_xlsx, _ = read(xlsx_bytes({"S": rows}), name="t.xlsx")
     assert_frame_equal(from_xlsx, EXPECTED)
+
+
+_VALUE_CHARS = "abcXYZ019 éü£€\"'\n.-/"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=2, max_value=5).flatmap(
+        lambda n: st.tuples(
+            st.lists(
+                st.text("abcdefghij", min_size=1, max_size=6), min_size=n, max_size=n, unique=True
+            ),
+            st.lists(
+                st.tuples(
+                    st.text("abcdef", min_size=1, max_size=5),
+                    *[st.text(_VALUE_CHARS + ",;\t|", max_size=8) for _ in range(n - 1)],
+                ),
+                min_size=1,
+                max_size=15,
+            ),
+        )
+    ),
+    st.sampled_from(DELIMITERS),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+    st.sampled_from([None, "gzip", "zip"]),
+)
+def test_round_trip_property(
+    table: tuple[list[str], list[tuple[str, ...]]],
+    delimiter: str,
+    encoding: str,
+    compression: str | None,
+) -> None:
+    header, rows = table
+    # Only the chosen delimiter may appear in values (it gets quoted); another candidate
+    # delimiter in every row would make the file genuinely ambiguous.
+    others = "".join(d for d in DELIMITERS if d != delimiter)
+    rows = [tuple(v.translate({ord(c): None for c in others}) for v in r) for r in rows]
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = buf.getvalue().encode(encoding)
+    name = "t.csv"
+    if compression == "gzip":
+        data, name = gzip.compress(data), "t.csv.gz"
+    elif compression == "zip":
+        data, name = zip_bytes({"t.csv": data}), "t.zip"
+    df, report = read(data, name=name)
+    assert report.delimiter == delimiter
+    assert report.columns == tuple(header)
+    assert report.compression == compression
+    expected = pl.DataFrame(
+        [[v if v != "" else None for v in r] for r in rows],
+        schema=dict.fromkeys(header, pl.String),
+        orient="row",
+    )
+    assert_frame_equal(df, expected)
+
+
+def test_xlsx_and_parquet_inside_zip() -> None:
+    workbook = xlsx_bytes({"S": [["a", "b"], [1, "x"]]})
+    df, report = read(zip_bytes({"sales.xlsx": workbook}), name="sales.zip")
+    assert report.format == "xlsx"
+    assert report.compression == "zip"
+    assert df.rows() == [("1", "x")]
+    buf = io.BytesIO()
+    pl.DataFrame({"a": [1]}).write_parquet(buf)
+    df, report = read(zip_bytes({"t.parquet": buf.getvalue()}), name="t.zip")
+    assert report.format == "parquet"
+    assert report.compression == "zip"
+    assert df.rows() == [(1,)]
