@@ -115,7 +115,13 @@ def detect_date_choice(values: pl.Series, *, column: str) -> DateChoice:
     n_flex = int(text.str.contains(_FLEX).sum())
     n_ymd8 = int(text.str.contains(_YMD8).sum())
     n_serial = int(text.str.contains(_SERIAL).sum())
-    best = max(n_flex, n_ymd8, n_serial)
+    named = _best_month_name_format(text) if text.str.contains(r"[A-Za-z]{3}").any() else None
+    n_named = named[1] if named else 0
+    best = max(n_flex, n_ymd8, n_serial, n_named)
+    if named is not None and n_named == best and n_named > 0:
+        fmt = named[0]
+        reason = f"{n_named} of {text.len()} distinct values have month names in the layout {fmt!r}"
+        return DateChoice(kind="format", format=fmt, ambiguous=False, reason=reason)
     if best == 0:
         raise ParseError(
             f"Column {column!r} does not look like dates: no value matches a known date "
@@ -139,6 +145,25 @@ def detect_date_choice(values: pl.Series, *, column: str) -> DateChoice:
             f"(e.g. {_examples(text.filter(text.str.contains(_SERIAL)), 1)})",
         )
     return _detect_flex(text.filter(text.str.contains(_FLEX)), total=text.len())
+
+
+_NAMED_DATES = (
+    "%d-%b-%Y", "%d %b %Y", "%d %B %Y", "%d-%b-%y", "%d %b %y", "%b %d, %Y", "%B %d, %Y",
+    "%b %d %Y", "%B %d %Y", "%a, %d %b %Y", "%A, %B %d, %Y",
+)  # fmt: skip
+_NAMED_TIMES = ("", " %H:%M", " %H:%M:%S")
+
+
+def _best_month_name_format(text: pl.Series) -> tuple[str, int] | None:
+    """The month-name layout parsing most values strictly, with its count."""
+    best: tuple[str, int] | None = None
+    for date in _NAMED_DATES:
+        for time in _NAMED_TIMES:
+            fmt = date + time
+            n = text.str.to_datetime(fmt, strict=False, time_unit="us").is_not_null().sum()
+            if n and (best is None or n > best[1]):
+                best = (fmt, int(n))
+    return best
 
 
 def _detect_numeric(values: pl.Series, *, column: str) -> DateChoice:

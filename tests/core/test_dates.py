@@ -202,3 +202,25 @@ def test_round_trip_property(stamps: list[dt.datetime], order: str, seconds: boo
     assert choice.order == order
     assert choice.ambiguous is False
     assert parse(text, choice) == stamps
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt", "expected"),
+    [
+        (["01-Dec-2010", "13-Jan-2011"], "%d-%b-%Y", [(2010, 12, 1), (2011, 1, 13)]),
+        (["Dec 1, 2010", "January 13, 2011"], "%B %d, %Y", [(2010, 12, 1), (2011, 1, 13)]),
+        (["1 December 2010 08:26", "2 Jan 2011 09:00"], "%d %B %Y %H:%M", None),
+    ],
+)
+def test_month_names(
+    values: list[str], fmt: str, expected: list[tuple[int, int, int]] | None
+) -> None:
+    choice = detect(values)
+    assert choice.kind == "format"
+    assert choice.format == fmt
+    assert "month names" in choice.reason
+    got = parse(values, choice)
+    if expected is None:
+        assert got == [dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2011, 1, 2, 9, 0)]
+    else:
+        assert got == [dt.datetime(*d) for d in expected]
