@@ -93,7 +93,10 @@ def _cmd_features(args: argparse.Namespace) -> int:
     out = _output_path(args.out, (".parquet", ".csv"))
     audit_path = _output_path(args.audit, (".json",), "--audit") if args.audit else None
     loaded = load_transactions(
-        Path(args.input), overrides=_parse_mapping(args.map), date_format=args.date_format
+        Path(args.input),
+        overrides=_parse_mapping(args.map),
+        date_format=args.date_format,
+        decimal_comma=True if args.decimal_comma else None,
     )
     table = build_customer_table(
         loaded,
@@ -140,6 +143,11 @@ def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--date-format", metavar="F", help="strftime format of the date column, e.g. '%%d/%%m/%%Y'"
+    )
+    parser.add_argument(
+        "--decimal-comma",
+        action="store_true",
+        help="numbers use a decimal comma (2,55); normally detected from the file",
     )
 
 

@@ -95,6 +95,7 @@ class CustomerTable:
         if self.read.encoding_note:
             notes.append(f"encoding: {self.read.encoding_note}")
         notes.extend(self.read.notes)
+        notes.extend(self.schema.mapping.notes)
         notes.extend(self.schema.notes)
         notes.extend(f"warning: {w}" for w in self.warnings)
         return notes
@@ -106,8 +107,12 @@ def load_transactions(
     filename: str | None = None,
     overrides: Mapping[str, str] | None = None,
     date_format: str | None = None,
+    decimal_comma: bool | None = None,
 ) -> LoadedTransactions:
-    """Read ``source`` (a path or uploaded bytes), detect column roles and normalize lazily."""
+    """Read ``source`` (a path or uploaded bytes), detect column roles and normalize lazily.
+
+    ``decimal_comma`` None means as detected from the file (``ReadReport.decimal_comma``).
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         content = fingerprint_bytes(bytes(source))
     else:
@@ -119,10 +124,9 @@ def load_transactions(
         content = fingerprint_file(path)
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
-    normalized, schema = normalize(
-        frame, mapping, date_format=date_format, decimal_comma=read.decimal_comma
-    )
-    identity = make_key(content, mapping.as_dict(), date_format, read.decimal_comma)
+    comma = read.decimal_comma if decimal_comma is None else decimal_comma
+    normalized, schema = normalize(frame, mapping, date_format=date_format, decimal_comma=comma)
+    identity = make_key(content, mapping.as_dict(), date_format, comma)
     return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
 
 

@@ -230,3 +230,14 @@ def test_importing_core_loads_no_dash() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.stdout.strip() == "False"
+
+
+def test_decimal_comma_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Semicolons and decimal commas; the option forces what detection would also find.
+    text = "CustomerID;InvoiceDate;Quantity;UnitPrice\n1;2011-01-01;2;1,25\n2;2011-01-02;1;3,50\n"
+    src = _write(tmp_path, "eu.csv", text)
+    out = tmp_path / "f.csv"
+    code, _, err = _run(["features", str(src), "--out", str(out), "--decimal-comma"], capsys)
+    assert code == 0, err
+    table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    assert table["monetary"].to_list() == [2.5, 3.5]
