@@ -7,6 +7,7 @@ callback returns with what these functions build from the same values.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -46,14 +47,26 @@ NOT_MAPPED = "—"  # dropdown placeholder: role not mapped
 PREVIEW_ROWS = 100
 
 
+_MAP_FLAG = re.compile(r"\s*(?:with |: )?--map (\w+)=[^\s,]+")
+_DATE_FLAG = re.compile(r"(?:with )?--date-format '([^']*)'")
+_DATE_FLAG_BARE = re.compile(r"with --date-format\b")
+
+
+def app_hint(hint: str) -> str:
+    """A core hint in the app's words: CLI flags become the page's controls."""
+    hint = _MAP_FLAG.sub(r" in the \1 dropdown under Column mapping", hint)
+    hint = _DATE_FLAG.sub(r"by typing '\1' in the Dates override field", hint)
+    return _DATE_FLAG_BARE.sub("in the Dates override field", hint)
+
+
 def error_alert(error: CustsegError, *, title: str = "This file could not be used") -> dbc.Alert:
-    """A red alert that says what is wrong and how to fix it."""
+    """A red alert that says what is wrong and how to fix it (hint in the app's words)."""
     body: list[Component] = [
         html.H6(title, className="alert-heading mb-1"),
         html.P(error.message, className="mb-1", style={"whiteSpace": "pre-wrap"}),
     ]
     if error.hint:
-        body.append(html.P([html.Strong("How to fix: "), error.hint], className="mb-0"))
+        body.append(html.P([html.Strong("How to fix: "), app_hint(error.hint)], className="mb-0"))
     return dbc.Alert(body, color="danger", dismissable=True, className="mb-2")
 
 
@@ -184,7 +197,7 @@ def mapping_form(
                             placeholder=NOT_MAPPED,
                             clearable=not required,
                             searchable=True,
-                            className="dash-dropdown-sm",
+                            className=f"dash-dropdown-sm role-{role}",
                         ),
                         width=7,
                     ),
@@ -367,10 +380,24 @@ def preview_grid(frame: pl.DataFrame | None = None) -> dag.AgGrid:
         rowData=rows,
         columnDefs=cols,
         defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
-        dashGridOptions={"suppressFieldDotNotation": True, "animateRows": False},
+        # All columns rendered: autosizing only measures rendered ones, and files are narrow.
+        dashGridOptions={
+            "suppressFieldDotNotation": True,
+            "suppressColumnVirtualisation": True,
+            "animateRows": False,
+        },
         columnSize="autoSize",
         style={"height": "380px"},
     )
+
+
+def format_size(size: int) -> str:
+    """A byte count for people: "812 bytes", "4.2 KB", "12.5 MB"."""
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / 1024**2:,.1f} MB"
 
 
 def format_date(value: dt.date | None) -> str:

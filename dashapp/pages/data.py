@@ -158,7 +158,7 @@ def upload_file(contents: object, filename: object, data: object) -> tuple[Any, 
     alert = components.message_alert(
         [
             html.Strong(stored.filename),
-            f" loaded ({stored.size / 1024**2:,.1f} MB, {read.format.upper()}, "
+            f" loaded ({components.format_size(stored.size)}, {read.format.upper()}, "
             f"{len(read.columns)} columns). Check the column mapping below.",
         ],
         color="success",

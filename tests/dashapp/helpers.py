@@ -83,16 +83,15 @@ def _output_list(output: str) -> list[dict[str, str]]:
     return outputs
 
 
-def post_callback(
-    client: flask.testing.FlaskClient,
+def callback_body(
     app: Dash,
     function_name: str,
     inputs: list[Any],
     state: list[Any] = (),  # type: ignore[assignment]
-) -> tuple[int, Any]:
-    """POST one callback request as the browser would; returns (status, JSON response)."""
+) -> dict[str, Any]:
+    """The JSON body the browser posts to /_dash-update-component for one callback."""
     spec = callback_spec(app, function_name)
-    body = {
+    return {
         "output": spec["output"],
         "outputs": _output_list(spec["output"]),
         "inputs": [
@@ -101,6 +100,17 @@ def post_callback(
         "state": [{**dep, "value": value} for dep, value in zip(spec["state"], state, strict=True)],
         "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
     }
+
+
+def post_callback(
+    client: flask.testing.FlaskClient,
+    app: Dash,
+    function_name: str,
+    inputs: list[Any],
+    state: list[Any] = (),  # type: ignore[assignment]
+) -> tuple[int, Any]:
+    """POST one callback request as the browser would; returns (status, JSON response)."""
+    body = callback_body(app, function_name, inputs, state)
     response = client.post("/_dash-update-component", json=body)
     payload = response.get_json(silent=True)
     return response.status_code, payload

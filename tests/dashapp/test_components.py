@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from core.columns import ROLES
 from core.errors import InputFileError
@@ -132,3 +133,37 @@ def test_sufficiency_alerts() -> None:
     assert "Enough data" in texts(as_json(components.sufficiency_alerts([])))
     tree = as_json(components.sufficiency_alerts(["Only 12 customers.", "One month of data."]))
     assert [n["props"]["color"] for n in tree] == ["warning", "warning"]
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        (
+            "map it to a column: --map customer=COLUMN",
+            "map it to a column in the customer dropdown under Column mapping",
+        ),
+        (
+            "map the columns explicitly, e.g. --map customer='Who'",
+            "map the columns explicitly, e.g. in the customer dropdown under Column mapping",
+        ),
+        (
+            "give the date layout explicitly, e.g. --date-format '%d/%m/%Y' (detected), "
+            "or map another column with --map date=COLUMN",
+            "give the date layout explicitly, e.g. by typing '%d/%m/%Y' in the Dates override "
+            "field (detected), or map another column in the date dropdown under Column mapping",
+        ),
+        ("save the data as CSV", "save the data as CSV"),
+    ],
+)
+def test_app_hint_speaks_of_the_page_not_cli_flags(hint: str, expected: str) -> None:
+    assert components.app_hint(hint) == expected
+    shown = texts(as_json(components.error_alert(InputFileError("x", hint=hint))))
+    assert "--map" not in shown
+    assert "--date-format" not in shown
+
+
+@pytest.mark.parametrize(
+    ("size", "text"), [(812, "812 bytes"), (4300, "4.2 KB"), (13_107_200, "12.5 MB")]
+)
+def test_format_size(size: int, text: str) -> None:
+    assert components.format_size(size) == text

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.request
 from typing import Any
 
 import flask
 import pytest
 from dash import Dash, no_update
 from dash.exceptions import PreventUpdate
+from werkzeug.serving import make_server
 
 from core.columns import ROLES
 from dashapp import ids
@@ -16,7 +19,15 @@ from dashapp.loading import data_view
 from dashapp.pages import data as page
 from dashapp.services import DEFAULT_DATASET, AppServices
 from dashapp.state import TOGGLEABLE_RULES, SessionState, new_state, parse_state
-from tests.dashapp.helpers import as_json, data_url, find_ids, post_callback, sales_csv, texts
+from tests.dashapp.helpers import (
+    as_json,
+    callback_body,
+    data_url,
+    find_ids,
+    post_callback,
+    sales_csv,
+    texts,
+)
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -262,3 +273,47 @@ def test_two_sessions_uploading_at_once_see_only_their_own(
         status, payload = post_callback(client, app, "ensure_session", [stolen])
         reset = parse_state(payload["response"]["session-store"]["data"], services)
         assert reset.dataset == DEFAULT_DATASET
+
+
+def test_a_long_load_does_not_block_other_sessions(
+    app: Dash, server: flask.Flask, services: AppServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session A's render is held inside the pipeline; session B is served meanwhile."""
+    slow, fast = new_state(services), new_state(services)
+    entered, release = threading.Event(), threading.Event()
+    real_view = page.data_view
+
+    def held_view(state: SessionState, services: AppServices) -> Any:
+        if state.session_id == slow.session_id:
+            entered.set()
+            assert release.wait(timeout=60)
+        return real_view(state, services)
+
+    monkeypatch.setattr(page, "data_view", held_view)
+    http = make_server("127.0.0.1", 0, server, threaded=True)
+    serving = threading.Thread(target=http.serve_forever, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{http.server_port}/_dash-update-component"
+
+    def post(state: SessionState) -> int:
+        body = json.dumps(callback_body(app, "render", [state.to_json()])).encode()
+        request = urllib.request.Request(
+            url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status)
+
+    statuses: dict[str, int] = {}
+    slow_thread = threading.Thread(target=lambda: statuses.update(slow=post(slow)))
+    try:
+        slow_thread.start()
+        assert entered.wait(timeout=60)
+        assert post(fast) == 200  # served while the slow load is still held
+        assert slow_thread.is_alive()
+        assert "slow" not in statuses
+    finally:
+        release.set()
+        slow_thread.join(timeout=60)
+        http.shutdown()
+        http.server_close()
+    assert statuses == {"slow": 200}

@@ -1,0 +1,103 @@
+"""The Data page in headless Chromium: default data, uploads, a broken file, a mapping fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dash import Dash
+from dash.testing.composite import DashComposite
+
+from core.generator import DEFAULT_DATA
+from dashapp.app import create_app
+from tests.dashapp.helpers import sales_csv
+
+TIMEOUT = 30
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
+    # One app per test session: Dash keeps page and callback registries per process.
+    return create_app(cache_dir=tmp_path_factory.mktemp("browser-cache"), max_upload_mb=5)
+
+
+def open_app(dash_duo: DashComposite, app: Dash) -> None:
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#dataset-name", DEFAULT_DATA.name, timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#audit-table", "Kept", timeout=TIMEOUT)
+
+
+def upload(dash_duo: DashComposite, path: Path) -> None:
+    dash_duo.find_element("#upload input[type=file]").send_keys(str(path))
+
+
+def preview_cells(dash_duo: DashComposite, column: str) -> set[str]:
+    """Texts of the rendered cells of ``column`` (the grid renders the visible rows only)."""
+    cells = dash_duo.find_elements(f"#preview .ag-cell[col-id='{column}']")
+    return {c.text for c in cells}
+
+
+def assert_preview_is(dash_duo: DashComposite, column: str, allowed: set[str]) -> None:
+    seen = preview_cells(dash_duo, column)
+    assert seen
+    assert seen <= allowed
+
+
+def test_opens_on_default_data_with_funnel_and_preview(dash_duo: DashComposite, app: Dash) -> None:
+    open_app(dash_duo, app)
+    dash_duo.wait_for_element("#audit-funnel .funnellayer", timeout=TIMEOUT)
+    assert "Lines read" in dash_duo.find_element("#audit-funnel").text
+    dash_duo.wait_for_element("#preview .ag-row", timeout=TIMEOUT)
+    assert preview_cells(dash_duo, "CustomerID")
+    assert "CustomerID → customer" in dash_duo.find_element("#preview").text
+    assert dash_duo.get_logs() == []
+
+
+def test_upload_csv_then_broken_file_keeps_the_data(
+    dash_duo: DashComposite, app: Dash, tmp_path: Path
+) -> None:
+    open_app(dash_duo, app)
+    good = tmp_path / "march.csv"
+    good.write_bytes(sales_csv(prefix="M"))
+    upload(dash_duo, good)
+    dash_duo.wait_for_text_to_equal("#dataset-name", "march.csv", timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#upload-alert", "march.csv loaded", timeout=TIMEOUT)
+    assert_preview_is(dash_duo, "Customer", {f"M{c:03d}" for c in range(6)})
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\x00\x01\x02\xff" * 500)
+    upload(dash_duo, broken)
+    dash_duo.wait_for_contains_text("#upload-alert", "How to fix", timeout=TIMEOUT)
+    assert "could not be used" in dash_duo.find_element("#upload-alert").text
+    # The previously loaded data is still on screen.
+    assert dash_duo.find_element("#dataset-name").text == "march.csv"
+    assert "36 of 36" in dash_duo.find_element("#audit-table").text
+    assert_preview_is(dash_duo, "Customer", {f"M{c:03d}" for c in range(6)})
+
+
+def test_fix_a_column_mapping(dash_duo: DashComposite, app: Dash, tmp_path: Path) -> None:
+    open_app(dash_duo, app)
+    path = tmp_path / "who.csv"
+    path.write_bytes(sales_csv(customer_header="Who"))
+    upload(dash_duo, path)
+    dash_duo.wait_for_text_to_equal("#dataset-name", "who.csv", timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#mapping-alert", "customer", timeout=TIMEOUT)
+    assert "How to fix" in dash_duo.find_element("#mapping-alert").text
+    dash_duo.select_dcc_dropdown(".role-customer", value="Who")
+    dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
+    assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
+    assert "changed" in dash_duo.find_element("#mapping-form").text
+    assert "Who → customer" in dash_duo.find_element("#preview").text
+
+
+def test_toggle_a_cleaning_rule(dash_duo: DashComposite, app: Dash) -> None:
+    open_app(dash_duo, app)
+    table = dash_duo.find_element("#audit-table")
+    assert "off" not in table.text.split()
+    switches = dash_duo.find_elements(".cleaning-rules input[type=checkbox]")
+    switches[0].click()  # missing customer id
+    dash_duo.wait_for_contains_text("#audit-table", "off", timeout=TIMEOUT)
+    row = dash_duo.find_elements("#audit-table tbody tr")[1]
+    assert row.text.startswith("Missing customer id")
+    assert row.text.split()[-2] == "0"  # no line dropped by the switched-off rule
