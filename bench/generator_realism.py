@@ -1,6 +1,7 @@
 """Compare a generated sample with the real UCI Online Retail file on cleaning-relevant figures.
 
 Usage: python3 bench/generator_realism.py [--customers 4372] [--seed 1] [--real PATH]
+       [--pipeline /tmp/sample.parquet]
 
 The definitions mirror the cleaning rules: rows missing a customer, non-product stock codes
 (anything not starting with five digits), exact duplicate rows, cancellations (invoice starting
@@ -79,14 +80,42 @@ def figures(df: pl.DataFrame) -> dict[str, object]:
     return out
 
 
+def pipeline_figures(path: Path) -> dict[str, object]:
+    """Run the project's own loading, cleaning audit and feature table on ``path``."""
+    from core.pipeline import build_customer_table, load_transactions
+
+    table = build_customer_table(load_transactions(path))
+    audit, feats = table.audit, table.features
+    out: dict[str, object] = {
+        f"audit: {r.reason} %": 100 * r.rows / audit.rows_in for r in audit.reasons
+    }
+    out["audit: kept %"] = 100 * audit.rows_kept / audit.rows_in
+    out["audit: customers in / out"] = f"{audit.customers_in} / {audit.customers_out}"
+    for col in ("frequency", "recency_days", "monetary", "avg_order_value", "return_rate"):
+        out[f"features: {col} q"] = [round(feats[col].quantile(q), 2) for q in QS]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=4372)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--real", type=Path, default=REAL)
+    parser.add_argument(
+        "--pipeline",
+        type=Path,
+        metavar="TMP.parquet",
+        help="also write the sample there and compare core.pipeline's audit and features",
+    )
     args = parser.parse_args()
-    synth = figures(generate_transactions(customers=args.customers, seed=args.seed))
+    frame = generate_transactions(customers=args.customers, seed=args.seed)
+    synth = figures(frame)
     real = figures(pl.read_parquet(args.real)) if args.real.exists() else {}
+    if args.pipeline is not None:
+        frame.write_parquet(args.pipeline)
+        synth |= pipeline_figures(args.pipeline)
+        if args.real.exists():
+            real |= pipeline_figures(args.real)
 
     def fmt(v: object) -> str:
         if isinstance(v, float):
