@@ -101,3 +101,26 @@ def test_toggle_a_cleaning_rule(dash_duo: DashComposite, app: Dash) -> None:
     row = dash_duo.find_elements("#audit-table tbody tr")[1]
     assert row.text.startswith("Missing customer id")
     assert row.text.split()[-2] == "0"  # no line dropped by the switched-off rule
+
+
+def test_a_file_over_the_limit_is_explained(
+    dash_duo: DashComposite, app: Dash, tmp_path: Path
+) -> None:
+    open_app(dash_duo, app)
+    big = tmp_path / "huge.csv"
+    big.write_bytes(b"a,b\n" + b"1,2\n" * (6 * 1024**2 // 4))  # 6 MB, limit 5 MB
+    upload(dash_duo, big)
+    dash_duo.wait_for_contains_text("#upload-alert", "File too large", timeout=TIMEOUT)
+    assert "up to 5 MB" in dash_duo.find_element("#upload-alert").text
+    assert dash_duo.find_element("#dataset-name").text == DEFAULT_DATA.name
+
+
+def test_a_reload_keeps_the_session(dash_duo: DashComposite, app: Dash, tmp_path: Path) -> None:
+    open_app(dash_duo, app)
+    path = tmp_path / "kept.csv"
+    path.write_bytes(sales_csv(prefix="K"))
+    upload(dash_duo, path)
+    dash_duo.wait_for_text_to_equal("#dataset-name", "kept.csv", timeout=TIMEOUT)
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_text_to_equal("#dataset-name", "kept.csv", timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
