@@ -124,3 +124,22 @@ def test_importing_dashapp_builds_nothing_and_server_is_lazy(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_serve_runs_a_threaded_server_without_debug(
+    small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashapp import cli
+
+    calls: list[tuple[Dash, dict[str, object]]] = []
+    monkeypatch.setattr(Dash, "run", lambda self, **kwargs: calls.append((self, kwargs)))
+    monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
+    cli.serve(host="0.0.0.0", port=8123, data=small_default)
+    ((app, kwargs),) = calls
+    assert kwargs["host"] == "0.0.0.0"
+    assert kwargs["port"] == 8123
+    assert kwargs["debug"] is False
+    assert kwargs["use_reloader"] is False
+    services = app.server.extensions["custseg"]
+    assert services.default_path == small_default
+    assert services.uploads.directory == tmp_path / "uploads"

@@ -116,6 +116,10 @@ def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
     table_text = texts(as_json(out["audit-table-wrap.children"]))
     assert "36 of 36" in table_text  # 6 customers x 3 orders x 2 lines, all kept
     assert "march sales.csv" in texts(as_json(out["dataset-summary.children"]))
+    # 6 customers over three weeks: the sufficiency warnings say so.
+    warnings = texts(as_json(out["sufficiency.children"]))
+    assert "6" in warnings
+    assert "Enough data" not in warnings
 
 
 @pytest.mark.parametrize(
