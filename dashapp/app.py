@@ -147,7 +147,9 @@ def create_app(
         default_path=default_path,
         max_upload_bytes=max_upload_bytes,
     )
+    # Forget sessions unused for two weeks, then the uploads no remaining session refers to.
     services.registry.prune()
+    services.uploads.prune(services.registry.all_datasets())
 
     app = Dash(
         __name__,

@@ -131,6 +131,14 @@ class SessionRegistry:
         entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         return [p.name for p in entries]
 
+    def all_datasets(self) -> set[str]:
+        """Keys of every dataset some recorded session uploaded."""
+        return {
+            marker.name
+            for marker in self.directory.glob("*/*")
+            if _is_hex(marker.parent.name, _ID_LEN) and is_dataset_key(marker.name)
+        }
+
     def prune(self, *, now: float | None = None) -> int:
         """Forget sessions unused for longer than ``max_age_days``; returns how many."""
         cutoff = (time.time() if now is None else now) - self.max_age_seconds

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +146,24 @@ class UploadStore:
         return StoredUpload(
             key=key, path=path, filename=str(meta["filename"]), size=int(meta["size"])
         )
+
+    def prune(self, keep: set[str], *, min_age_seconds: float = 3600.0) -> int:
+        """Delete uploads no session refers to any more (``keep``: keys still referenced).
+
+        Files younger than ``min_age_seconds`` are kept: an upload is stored a moment before
+        its session is granted access. Returns how many uploads were deleted.
+        """
+        cutoff = time.time() - min_age_seconds
+        removed = 0
+        for meta in self.directory.glob("*.json"):
+            key = meta.stem
+            if not is_dataset_key(key) or key in keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if meta.stat().st_mtime < cutoff:
+                    self.discard(key)
+                    removed += 1
+        return removed
 
     def discard(self, key: str) -> None:
         """Delete an upload (one that could not be read: nobody is granted access to it)."""

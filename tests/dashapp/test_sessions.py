@@ -116,3 +116,21 @@ def test_upload_store_is_content_keyed_and_idempotent(tmp_path: Path) -> None:
 )
 def test_display_name(raw: object, shown: str) -> None:
     assert display_name(raw) == shown
+
+
+def test_uploads_no_session_refers_to_are_pruned(tmp_path: Path) -> None:
+    registry = SessionRegistry(tmp_path / "sessions")
+    store = UploadStore(tmp_path / "uploads")
+    kept = store.save(b"kept", "a.csv")
+    orphan = store.save(b"orphan", "b.csv")
+    fresh = store.save(b"fresh", "c.csv")
+    registry.grant("a" * 32, kept.key)
+    past = time.time() - 2 * 3600
+    for stored in (kept, orphan):
+        os.utime(tmp_path / "uploads" / f"{stored.key}.json", (past, past))
+    assert registry.all_datasets() == {kept.key}
+    assert store.prune(registry.all_datasets()) == 1
+    assert store.get(kept.key) == kept
+    assert store.get(orphan.key) is None
+    assert not orphan.path.exists()
+    assert store.get(fresh.key) == fresh  # too recent: may be an upload being granted
