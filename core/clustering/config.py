@@ -92,7 +92,8 @@ class ModelConfig:
         K-means / MiniBatch restarts: ``"auto"`` (sklearn: 1 run with k-means++) or 1..50.
     min_cluster_size, min_samples:
         HDBSCAN parameters; ``None`` lets :mod:`core.clustering.fit` choose
-        ``max(5, n // 100)`` and sklearn's default respectively.
+        ``max(5, n // 100)`` and ``min(min_cluster_size, 10)`` respectively (sklearn's own
+        default min_samples = min_cluster_size is several times slower at scale).
     covariance_type:
         Gaussian mixture covariance (``"full"``, ``"tied"``, ``"diag"``, ``"spherical"``).
     hierarchical_method:

@@ -28,12 +28,19 @@ from core.columns import CUSTOMER
 from core.errors import ConfigError, DataSufficiencyError
 
 MONETARY = "monetary"
-# Above this many customers native threads pay off; below, 2 threads were slower than 1 here
-# (K-means sweep 2..10 on 100,000 customers: 0.41 s with 1 thread, 0.79 s with 2) and suffer
-# badly when the other core is busy.
-MULTITHREAD_MIN_N = 500_000
-# HDBSCAN is O(n log n) at best and far slower on dense data; beyond this it is refused.
-HDBSCAN_MAX_N = 100_000
+# Native threads (OpenMP / BLAS) for model fits. Measured here, K-means sweep k = 2..10
+# (n_init="auto"), median seconds 1 thread vs 2 threads:
+#   idle machine:    100,000 customers 0.41 vs 0.79; 1,000,000: 4.70 vs 4.61
+#   other core busy: 4,000: 0.04 vs 0.70 (16x slower); 100,000: 0.42 vs 4.3; 1,000,000: 5.4 vs 8.6
+# Two threads only break even at a million customers on an idle machine and lose badly on a
+# shared server, so fits use one thread below this size.
+MULTITHREAD_MIN_N = 2_000_000
+# HDBSCAN cost grows fast with n and with min_samples. Measured here (3 RFM-like features,
+# min_cluster_size = n // 100, other core busy): min_samples = min_cluster_size took 0.9 s at
+# 10,000, 11 s at 30,000, 125 s at 100,000; min_samples = 10 took 2.1 s at 30,000, 14 s at
+# 50,000, 37 s at 100,000. Hence the default min_samples and the size limit.
+HDBSCAN_MAX_N = 50_000
+HDBSCAN_DEFAULT_MIN_SAMPLES = 10
 
 
 def n_threads(n: int) -> int:
@@ -232,14 +239,15 @@ def fit_raw(x: np.ndarray, model: ModelConfig, *, k: int | None = None) -> RawFi
                     hint="Use K-means, MiniBatch K-means or hierarchical clustering at this size.",
                 )
             mcs = model.min_cluster_size or max(5, n // 100)
-            est = HDBSCAN(min_cluster_size=mcs, min_samples=model.min_samples, copy=True)
+            ms = model.min_samples or min(mcs, HDBSCAN_DEFAULT_MIN_SAMPLES)
+            est = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True)
             labels = est.fit_predict(x)
             result = RawFit(
                 labels,
                 est,
                 None,
                 "hdbscan",
-                f"HDBSCAN (min_cluster_size={mcs}, min_samples={model.min_samples or mcs})",
+                f"HDBSCAN (min_cluster_size={mcs}, min_samples={ms})",
                 None,
                 (),
             )

@@ -317,10 +317,14 @@ def build_tree(
             leaf_of=np.arange(n),
             leaf_sizes=np.ones(n, dtype=np.int64),
             leaf_centres=np.asarray(x, dtype=np.float64),
-            description=f"exact {linkage} linkage of {n:,} customers (fastcluster.{fn})",
+            description=(
+                f"exact {'Ward' if linkage == 'ward' else linkage} linkage of {n:,} customers "
+                f"(fastcluster.{fn})"
+            ),
         )
     micro_labels, centres, sizes = micro_clusters(x, n_micro=n_micro, random_state=random_state)
     z = weighted_linkage(centres, sizes, linkage)
+    name = "Ward" if linkage == "ward" else linkage
     approx = (
         "exact Ward on the micro-clusters"
         if linkage == "ward"
@@ -333,8 +337,8 @@ def build_tree(
         leaf_sizes=sizes,
         leaf_centres=centres,
         description=(
-            f"two-stage {linkage} linkage: {n:,} customers grouped into {centres.shape[0]:,} "
-            f"MiniBatch K-means micro-clusters, then size-weighted {linkage} linkage of their "
+            f"two-stage {name} linkage: {n:,} customers grouped into {centres.shape[0]:,} "
+            f"MiniBatch K-means micro-clusters, then size-weighted {name} linkage of their "
             f"centres ({approx}); each customer takes its micro-cluster's segment"
         ),
     )

@@ -305,7 +305,10 @@ def choose_k(
             else:
                 xs = x if sample is None else x[sample]
                 ls = labels if sample is None else labels[sample]
-                sil = float(np.mean(silhouette_values(xs, ls)))
+                # The sample is small whatever n is: one thread is fastest, and never
+                # oversubscribes when the other core is busy.
+                with threadpool_limits(limits=1):
+                    sil = float(np.mean(silhouette_values(xs, ls)))
                 ch = float(calinski_harabasz_score(x, labels))
                 db = float(davies_bouldin_score(x, labels))
             share = float(sizes.min() / n)
@@ -441,16 +444,22 @@ def _recommend(
             else f"k = {recommended} is recommended{sil_text}: {chosen_by[0]} points to it."
         )
     else:
-        others = [
-            f"{_join([CRITERIA_LABELS[c] for c in v])} prefer{'s' if len(v) == 1 else ''} k = {k}"
-            for k, v in sorted(votes.items())
-            if k != recommended
-        ]
-        tie_note = " (tied vote, broken by the higher silhouette)" if len(tied) > 1 else ""
+        split = "; ".join(
+            f"{_join([CRITERIA_LABELS[c] for c in v])}: k = {k}" for k, v in sorted(votes.items())
+        )
+        if len(tied) > 1:
+            head = (
+                f"k = {recommended} is recommended{sil_text}: the criteria split ({split}), "
+                "so the tie is broken by the higher silhouette."
+            )
+        else:
+            head = (
+                f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
+                f"({len(chosen_by)} of {len(picks)} criteria; {split})."
+            )
         reason = (
-            f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
-            f"({len(chosen_by)} of {len(picks)} criteria){tie_note}; {'; '.join(others)}. "
-            "The criteria disagree: compare the segment profiles for these k before deciding."
+            head + " The criteria disagree: compare the segment profiles for these k before "
+            "deciding."
         )
     if limits:
         reason += " " + "; ".join(limits) + "."

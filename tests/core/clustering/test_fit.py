@@ -318,3 +318,12 @@ def test_exact_above_limit_refused() -> None:
     )
     with pytest.raises(ConfigError, match="limited to 10,000 customers, got 10,001"):
         fit_segmentation(table, PreprocessConfig(features=("recency_days", "monetary")), model)
+
+
+def test_hdbscan_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.clustering.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "HDBSCAN_MAX_N", 100)
+    table, _ = blob_table(101, centers=2, std=0.5, seed=0)
+    with pytest.raises(ConfigError, match="HDBSCAN is limited to 100 customers, got 101"):
+        fit_segmentation(table, NO_LOG, ModelConfig(algorithm="hdbscan", k=None))
