@@ -181,3 +181,19 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
             "table": table,
         }
     )
+
+
+def session_table(state: SessionState, services: AppServices) -> CustomerTable:
+    """The customer table of a session's dataset, mapping and cleaning (for the views).
+
+    Raises
+    ------
+    CustsegError
+        The dataset is gone, cannot be read, or its mapping does not work yet; views show
+        the message and send the user to the Data page.
+    """
+    view = data_view(state, services)
+    if view.error is not None:
+        raise view.error
+    assert view.table is not None  # no error means the pipeline ran
+    return view.table

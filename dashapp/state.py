@@ -12,15 +12,20 @@ the type and size of each value. Anything off raises :class:`StateError`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from dash.exceptions import PreventUpdate
+
 from core.cleaning import REASONS, CleaningConfig
 from core.columns import ROLES
-from dashapp.services import DEFAULT_DATASET, AppServices
+from dashapp.services import DEFAULT_DATASET, AppServices, get_services
 from dashapp.sessions import is_dataset_key
+
+log = logging.getLogger(__name__)
 
 # Rules a user can switch off ("unparseable" always runs).
 TOGGLEABLE_RULES: tuple[str, ...] = tuple(r for r in REASONS if r != "unparseable")
@@ -68,6 +73,15 @@ class SessionState:
         if "views" in changes:
             changes["views"] = MappingProxyType(dict(changes["views"]))
         return replace(self, **changes)
+
+    def view_settings(self, view: str) -> dict[str, Any]:
+        """The small settings a view keeps in the state (a copy; validate before use)."""
+        settings = self.views.get(view)
+        return dict(settings) if isinstance(settings, dict) else {}
+
+    def with_view_settings(self, view: str, settings: Mapping[str, Any]) -> SessionState:
+        """A copy with ``view``'s settings replaced (JSON-serialisable values only)."""
+        return self.evolve(views={**self.views, view: dict(settings)})
 
     def to_json(self) -> dict[str, Any]:
         """What goes back into the browser's store."""
@@ -157,3 +171,16 @@ def parse_state(data: object, services: AppServices) -> SessionState:
         cleaning=MappingProxyType(parse_cleaning(data.get("cleaning"))),
         views=MappingProxyType(views),
     )
+
+
+def require_state(data: object) -> SessionState:
+    """The validated state of the session making the current request, for callbacks.
+
+    An invalid state stops the callback (``PreventUpdate``): the app-level ``ensure_session``
+    callback replaces it with a fresh session, which triggers the callbacks again.
+    """
+    try:
+        return parse_state(data, get_services())
+    except StateError as exc:
+        log.info("refused session state: %s", exc)
+        raise PreventUpdate from exc

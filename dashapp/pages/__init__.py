@@ -11,6 +11,17 @@ Each page module defines:
 ``register_callbacks``; add a new view by writing its module and listing it in :data:`PAGES`.
 Callbacks are attached to the app object, not with ``dash.callback``, so every app built in a
 process (tests build several) gets them.
+
+A view's callback, thin by design::
+
+    def update(data: object, k: object) -> go.Figure:
+        state = require_state(data)                     # dashapp.state: token + ownership
+        k = validated_int(k)                            # every input checked on the server
+        table = session_table(state, get_services())    # dashapp.loading: cached core call
+        return figures.some_figure(table.features, k)   # pure builder (dashapp.figures)
+
+Its ids go in ``dashapp.ids``; its small settings in ``state.view_settings(NAME)`` (written back
+with ``state.with_view_settings``), frames and models in the app's cache, never the browser.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from dashapp.state import (
     clean_text,
     parse_cleaning,
     parse_mapping,
-    parse_state,
+    require_state,
 )
 from dashapp.uploads import decode_upload, display_name
 
@@ -120,15 +120,6 @@ def layout(**_query: str) -> Component:
     )
 
 
-def _state_or_stop(data: object) -> SessionState:
-    # An invalid state is replaced by ensure_session (app level); this page just waits for it.
-    try:
-        return parse_state(data, get_services())
-    except StateError as exc:
-        log.info("refused session state: %s", exc)
-        raise PreventUpdate from exc
-
-
 def upload_file(contents: object, filename: object, data: object) -> tuple[Any, Any, Any]:
     """Store an uploaded file for this session if it can be read; else say what is wrong.
 
@@ -138,7 +129,7 @@ def upload_file(contents: object, filename: object, data: object) -> tuple[Any, 
     """
     if contents is None:
         raise PreventUpdate
-    state = _state_or_stop(data)
+    state = require_state(data)
     services = get_services()
     name = display_name(filename)
     try:
@@ -197,7 +188,7 @@ def apply_controls(
     which case the state keeps its value. A mapping equal to what detection finds stays
     "detect" (None), so re-rendered controls never freeze the detected mapping.
     """
-    state = _state_or_stop(data)
+    state = require_state(data)
     changes: dict[str, Any] = {}
     try:
         if not all(isinstance(v, list | tuple) for v in (role_values, date_values, role_ids)):
@@ -231,7 +222,7 @@ def apply_controls(
 
 def render(data: object) -> tuple[Any, ...]:
     """Everything on the page, from the session state."""
-    state = _state_or_stop(data)
+    state = require_state(data)
     view = data_view(state, get_services())
     return render_view(view, state)
 

@@ -14,11 +14,18 @@ from dash.exceptions import PreventUpdate
 from werkzeug.serving import make_server
 
 from core.columns import ROLES
+from core.errors import SchemaError
 from dashapp import ids
-from dashapp.loading import data_view
+from dashapp.loading import data_view, session_table
 from dashapp.pages import data as page
 from dashapp.services import DEFAULT_DATASET, AppServices
-from dashapp.state import TOGGLEABLE_RULES, SessionState, new_state, parse_state
+from dashapp.state import (
+    TOGGLEABLE_RULES,
+    SessionState,
+    new_state,
+    parse_state,
+    require_state,
+)
 from tests.dashapp.helpers import (
     as_json,
     callback_body,
@@ -321,3 +328,18 @@ def test_a_long_load_does_not_block_other_sessions(
         http.shutdown()
         http.server_close()
     assert statuses == {"slow": 200}
+
+
+def test_session_table_for_views(services: AppServices) -> None:
+    state = new_state(services)
+    table = session_table(state, services)
+    assert table.n_customers == data_view(state, services).customers
+    data, _, _ = upload(state, sales_csv(customer_header="Who"), "who.csv")
+    with pytest.raises(SchemaError, match="customer"):
+        session_table(parse_state(data, services), services)
+
+
+def test_require_state_stops_on_invalid_state(services: AppServices) -> None:
+    assert require_state(new_state(services).to_json()).dataset == DEFAULT_DATASET
+    with pytest.raises(PreventUpdate):
+        require_state({"token": "x"})

@@ -102,3 +102,15 @@ def test_invalid_fields_are_refused(services: AppServices, patch: dict[str, obje
 def test_missing_state_is_refused(services: AppServices, data: object) -> None:
     with pytest.raises(StateError):
         parse_state(data, services)
+
+
+def test_view_settings_round_trip_and_are_isolated(services: AppServices) -> None:
+    state = new_state(services).with_view_settings("model", {"k": 4, "features": ["recency"]})
+    state = state.with_view_settings("rfm", {"ruleset": "rfm11"})
+    parsed = parse_state(state.to_json(), services)
+    assert parsed.view_settings("model") == {"k": 4, "features": ["recency"]}
+    assert parsed.view_settings("rfm") == {"ruleset": "rfm11"}
+    assert parsed.view_settings("export") == {}
+    copy = parsed.view_settings("model")
+    copy["k"] = 9
+    assert parsed.view_settings("model")["k"] == 4
