@@ -146,6 +146,7 @@ def create_app(
         cache_dir=Path(cache_dir) if cache_dir is not None else default_cache_dir(),
         default_path=default_path,
         max_upload_bytes=max_upload_bytes,
+        default_badge="built-in sample" if default_path == DEFAULT_DATA else "server data",
     )
     # Forget sessions unused for two weeks, then the uploads no remaining session refers to.
     services.registry.prune()

@@ -140,15 +140,15 @@ def upload_area(max_bytes: int) -> html.Div:
 
 
 def dataset_summary(
-    filename: str, *, rows: int | None, customers: int | None, is_default: bool
+    filename: str, *, rows: int | None, customers: int | None, badge: str | None = None
 ) -> list[Component]:
     """One line naming the dataset on screen and its size."""
     parts: list[Component] = [
         html.Span("Dataset: ", className="text-muted"),
         html.Strong(filename, id="dataset-name"),
     ]
-    if is_default:
-        parts.append(dbc.Badge("built-in sample", color="secondary", className="ms-2"))
+    if badge:
+        parts.append(dbc.Badge(badge, color="secondary", className="ms-2"))
     if rows is not None:
         parts.append(html.Span(f" · {rows:,} lines", className="text-muted"))
     if customers is not None:

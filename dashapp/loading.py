@@ -50,6 +50,7 @@ class DataView:
 
     filename: str
     is_default: bool
+    badge: str | None = None  # label of the startup dataset ("built-in sample")
     columns: tuple[str, ...] = ()
     detected: dict[str, str | None] = field(default_factory=dict)
     mapping: dict[str, str | None] = field(default_factory=dict)
@@ -145,17 +146,18 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
                 hint="Upload it again.",
             ),
         )
-    view = DataView(filename=source.filename, is_default=is_default)
+    badge = services.default_badge if is_default else None
     try:
         peek = peek_source(source, services)
     except CustsegError as exc:
-        return DataView(filename=source.filename, is_default=is_default, error=exc)
+        return DataView(filename=source.filename, is_default=is_default, badge=badge, error=exc)
     columns = peek.read.columns
     notes = tuple(n for n in (peek.read.encoding_note, *peek.read.notes) if n)
     detected = detect_roles(columns, require=False).as_dict()
     view = DataView(
         filename=source.filename,
         is_default=is_default,
+        badge=badge,
         columns=columns,
         detected=detected,
         mapping=dict(state.mapping) if state.mapping is not None else dict(detected),

@@ -39,6 +39,7 @@ class AppServices:
     memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
     default_path: Path
     max_upload_bytes: int
+    default_badge: str = "built-in sample"  # how the page labels the startup dataset
 
     @classmethod
     def create(
@@ -48,6 +49,7 @@ class AppServices:
         cache_dir: Path,
         default_path: Path,
         max_upload_bytes: int,
+        default_badge: str = "built-in sample",
         memory_items: int = 12,
         disk_bytes: int = 4 * 1024**3,
     ) -> AppServices:
@@ -64,6 +66,7 @@ class AppServices:
             memo=MemoryCache(max_items=memory_items),
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
+            default_badge=default_badge,
         )
 
     def source(self, key: str) -> DatasetSource | None:

@@ -230,7 +230,7 @@ def render(data: object) -> tuple[Any, ...]:
 def render_view(view: DataView, state: SessionState) -> tuple[Any, ...]:
     """The render callback's outputs for a view (pure: tests compare it with builders)."""
     summary = components.dataset_summary(
-        view.filename, rows=view.rows, customers=view.customers, is_default=view.is_default
+        view.filename, rows=view.rows, customers=view.customers, badge=view.badge
     )
     mapping_form = components.mapping_form(view.columns, view.mapping, view.detected)
     mapping_alert: Component | list[Component] = []

@@ -50,6 +50,7 @@ def test_opens_on_default_data_with_funnel_and_preview(dash_duo: DashComposite, 
     dash_duo.wait_for_element("#preview .ag-row", timeout=TIMEOUT)
     assert preview_cells(dash_duo, "CustomerID")
     assert "CustomerID → customer" in dash_duo.find_element("#preview").text
+    assert "built-in sample" in dash_duo.find_element("#dataset-summary").text
     assert dash_duo.get_logs() == []
 
 

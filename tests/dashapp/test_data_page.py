@@ -94,7 +94,8 @@ def test_render_default_dataset(services: AppServices) -> None:
     assert values["customer"] == "CustomerID"
     assert values["date"] == "InvoiceDate"
     assert len(out["preview.rowData"]) == 100
-    assert "built-in sample" in texts(as_json(out["dataset-summary.children"]))
+    # The tests start the app on their own file, not the embedded sample.
+    assert "server data" in texts(as_json(out["dataset-summary.children"]))
 
 
 def _dropdowns(tree: Any) -> list[dict[str, Any]]:
@@ -122,7 +123,9 @@ def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
     out = outputs(new)
     table_text = texts(as_json(out["audit-table-wrap.children"]))
     assert "36 of 36" in table_text  # 6 customers x 3 orders x 2 lines, all kept
-    assert "march sales.csv" in texts(as_json(out["dataset-summary.children"]))
+    summary = texts(as_json(out["dataset-summary.children"]))
+    assert "march sales.csv" in summary
+    assert "server data" not in summary
     # 6 customers over three weeks: the sufficiency warnings say so.
     warnings = texts(as_json(out["sufficiency.children"]))
     assert "6" in warnings
