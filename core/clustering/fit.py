@@ -22,7 +22,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from core.clustering.config import ModelConfig, PreprocessConfig, check_data
-from core.clustering.hierarchical import build_tree
+from core.clustering.hierarchical import build_tree, dendrogram_data
 from core.clustering.preprocess import EXCLUDED, FeaturePreprocessor, prepare_customers
 from core.columns import CUSTOMER
 from core.errors import ConfigError, DataSufficiencyError
@@ -515,3 +515,28 @@ def match_labels(previous: Segmentation, current: Segmentation) -> dict[int, int
     for r, c in pairs:
         mapping[int(r)] = int(c)
     return mapping
+
+
+def dendrogram_for(segmentation: Segmentation, *, p: int = 30) -> dict[str, Any]:
+    """Truncated dendrogram of a hierarchical segmentation, leaves coloured by segment.
+
+    See :func:`core.clustering.hierarchical.dendrogram_data`; in the two-stage case the
+    leaves are micro-clusters and ``customers`` counts the customers under each displayed leaf.
+    """
+    tree = segmentation.model
+    if segmentation.linkage is None or not hasattr(tree, "leaf_of"):
+        raise ConfigError(
+            f"a dendrogram needs a hierarchical segmentation, this one is {segmentation.method!r}",
+            hint="Fit with algorithm='hierarchical'.",
+        )
+    n_leaves = segmentation.linkage.shape[0] + 1
+    leaf_segments = np.full(n_leaves, -1, dtype=np.int64)
+    # Every customer of a leaf shares its segment, so any member gives the leaf's segment.
+    leaf_segments[tree.leaf_of] = segmentation.labels
+    return dendrogram_data(
+        segmentation.linkage,
+        p=p,
+        leaf_sizes=tree.leaf_sizes,
+        leaf_segments=leaf_segments,
+        k=segmentation.k,
+    )

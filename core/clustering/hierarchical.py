@@ -252,33 +252,63 @@ def node_sizes(z: np.ndarray, leaf_sizes: np.ndarray | None = None) -> np.ndarra
     return sizes
 
 
+def node_segments(z: np.ndarray, leaf_segments: np.ndarray) -> np.ndarray:
+    """Segment of every node (leaves first, then merges); -1 when its leaves are mixed."""
+    n = z.shape[0] + 1
+    seg = np.empty(2 * n - 1, dtype=np.int64)
+    seg[:n] = np.asarray(leaf_segments, dtype=np.int64)
+    for step in range(n - 1):
+        a, b = seg[int(z[step, 0])], seg[int(z[step, 1])]
+        seg[n + step] = a if a == b else -1
+    return seg
+
+
 def dendrogram_data(
-    z: np.ndarray, *, p: int = 30, leaf_sizes: np.ndarray | None = None
+    z: np.ndarray,
+    *,
+    p: int = 30,
+    leaf_sizes: np.ndarray | None = None,
+    leaf_segments: np.ndarray | None = None,
+    k: int | None = None,
 ) -> dict[str, Any]:
     """Truncated dendrogram description for plotting (no drawing here).
 
     Wraps ``scipy.cluster.hierarchy.dendrogram(z, no_plot=True, truncate_mode="lastp", p=p)``
-    and adds the number of customers under each displayed leaf.
+    and adds the number of customers under each displayed leaf, their segment (when
+    ``leaf_segments`` is given; -1 = mixed) and the cut height for ``k``.
 
     Returns
     -------
     dict
         ``icoord``, ``dcoord`` (segment coordinates), ``leaves`` (node ids of the displayed
         leaves, left to right), ``customers`` (customers under each displayed leaf),
-        ``ivl`` (scipy's leaf labels), ``max_height``.
+        ``segments`` (their segment, or None), ``ivl`` (scipy's leaf labels), ``max_height``,
+        ``cut_height`` (None without k or when merge heights tie at k).
     """
     n = z.shape[0] + 1
     p = max(2, min(int(p), n))
     info = dendrogram(z, no_plot=True, truncate_mode="lastp", p=p)
     sizes = node_sizes(z, leaf_sizes)
-    leaves = [int(x) for x in info["leaves"]]
+    leaves = [int(v) for v in info["leaves"]]
+    segments = None
+    if leaf_segments is not None:
+        per_node = node_segments(z, leaf_segments)
+        segments = [int(per_node[v]) for v in leaves]
+    cut = None
+    if k is not None:
+        try:
+            cut = height_for_k(z, k)
+        except ConfigError:
+            cut = None  # tied heights: no single cut line gives exactly k
     return {
         "icoord": [list(map(float, c)) for c in info["icoord"]],
         "dcoord": [list(map(float, c)) for c in info["dcoord"]],
         "leaves": leaves,
-        "customers": [int(sizes[x]) for x in leaves],
+        "customers": [int(sizes[v]) for v in leaves],
+        "segments": segments,
         "ivl": list(info["ivl"]),
         "max_height": float(z[-1, 2]),
+        "cut_height": cut,
     }
 
 

@@ -453,9 +453,15 @@ def _recommend(
                 "so the tie is broken by the higher silhouette."
             )
         else:
+            others = "; ".join(
+                f"{_join([CRITERIA_LABELS[c] for c in v])} prefer{'s' if len(v) == 1 else ''} "
+                f"k = {k}"
+                for k, v in sorted(votes.items())
+                if k != recommended
+            )
             head = (
                 f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
-                f"({len(chosen_by)} of {len(picks)} criteria; {split})."
+                f"({len(chosen_by)} of {len(picks)} criteria); {others}."
             )
         reason = (
             head + " The criteria disagree: compare the segment profiles for these k before "

@@ -16,10 +16,12 @@ from core.clustering.config import K_MAX, ModelConfig, PreprocessConfig
 from core.clustering.fit import (
     Segmentation,
     canonical_order,
+    dendrogram_for,
     fit_segmentation,
     match_labels,
     predict,
 )
+from core.clustering.hierarchical import k_for_height
 from core.clustering.preprocess import ConstantFeatureWarning
 from core.errors import ConfigError, DataSufficiencyError
 from tests.core.clustering.synth import blob_table, feature_table
@@ -327,3 +329,20 @@ def test_hdbscan_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     table, _ = blob_table(101, centers=2, std=0.5, seed=0)
     with pytest.raises(ConfigError, match="HDBSCAN is limited to 100 customers, got 101"):
         fit_segmentation(table, NO_LOG, ModelConfig(algorithm="hdbscan", k=None))
+
+
+@pytest.mark.parametrize("method", ["exact", "two_stage"])
+def test_dendrogram_for_segmentation(method: str) -> None:
+    table, _ = blob_table(1500, centers=4, std=0.5, seed=3)
+    model = ModelConfig(algorithm="hierarchical", k=4, hierarchical_method=method, n_micro=300)  # type: ignore[arg-type]
+    seg = fit_segmentation(table, NO_LOG, model)
+    # Truncated to the last 4 clusters, the displayed leaves are exactly the 4 segments.
+    info = dendrogram_for(seg, p=4)
+    assert sorted(info["segments"]) == [0, 1, 2, 3]
+    assert sum(info["customers"]) == 1500
+    assert sorted(info["customers"]) == sorted(seg.sizes.tolist())
+    assert k_for_height(seg.linkage, info["cut_height"]) == 4
+    wider = dendrogram_for(seg, p=12)
+    assert len(wider["leaves"]) == 12
+    with pytest.raises(ConfigError, match="'kmeans'"):
+        dendrogram_for(fit_segmentation(table, NO_LOG, ModelConfig(k=4)))

@@ -14,6 +14,7 @@ from core.clustering.hierarchical import (
     dendrogram_data,
     height_for_k,
     k_for_height,
+    node_segments,
     node_sizes,
     weighted_linkage,
 )
@@ -130,3 +131,14 @@ def test_two_stage_agrees_with_exact_ward() -> None:
         assert within_ss(x, two, 5) <= 1.10 * within_ss(x, exact, 5)
     assert min(aris) > 0.85
     assert float(np.mean(aris)) > 0.93
+
+
+def test_node_segments_mark_mixed_nodes() -> None:
+    z = linkage(np.array([[0.0], [0.1], [5.0], [5.1]]), "ward")
+    seg = node_segments(z, np.array([0, 0, 1, 1]))
+    assert seg[:4].tolist() == [0, 0, 1, 1]
+    assert sorted(seg[4:6].tolist()) == [0, 1]
+    assert seg[6] == -1
+    info = dendrogram_data(z, p=2, leaf_segments=np.array([0, 0, 1, 1]), k=2)
+    assert sorted(info["segments"]) == [0, 1]
+    assert k_for_height(z, info["cut_height"]) == 2

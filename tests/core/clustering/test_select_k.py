@@ -165,9 +165,9 @@ def test_recommendation_flags_disagreement() -> None:
     assert k == 2
     assert disagreement
     assert picks == {"silhouette": 2, "calinski_harabasz": 4, "davies_bouldin": 2, "knee": 3}
-    assert "chosen by silhouette and Davies-Bouldin (2 of 4 criteria;" in reason
-    assert "Calinski-Harabasz: k = 4" in reason
-    assert "the inertia elbow: k = 3" in reason
+    assert "chosen by silhouette and Davies-Bouldin (2 of 4 criteria);" in reason
+    assert "Calinski-Harabasz prefers k = 4" in reason
+    assert "the inertia elbow prefers k = 3" in reason
     assert "The criteria disagree" in reason
 
 
