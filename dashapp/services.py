@@ -6,8 +6,11 @@ They hang off the Flask app (``server.extensions["custseg"]``), so callbacks rea
 
 from __future__ import annotations
 
+import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import flask
 
@@ -15,8 +18,27 @@ from core.cache import DiskCache, MemoryCache, TieredCache
 from dashapp.sessions import SessionRegistry, TokenSigner
 from dashapp.uploads import UploadStore
 
+log = logging.getLogger(__name__)
+
 EXTENSION = "custseg"
 DEFAULT_DATASET = "default"  # the dataset key every session may use: the startup data
+
+
+class AppCache(TieredCache):
+    """The app's result cache: a failing disk write never fails the user's request.
+
+    The disk tier only lets other workers reuse a result. A full disk or a value that cannot
+    be pickled is logged and the result is still served from memory.
+    """
+
+    def put(self, key: str, value: Any) -> None:
+        self.memory.put(key, value)
+        if self.disk is None:
+            return
+        try:
+            self.disk.put(key, value)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+            log.warning("result %s not written to the shared cache folder: %s", key[:12], exc)
 
 
 @dataclass(frozen=True)
@@ -35,7 +57,7 @@ class AppServices:
     signer: TokenSigner
     registry: SessionRegistry
     uploads: UploadStore
-    cache: TieredCache
+    cache: AppCache
     memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
     default_path: Path
     max_upload_bytes: int
@@ -59,7 +81,7 @@ class AppServices:
             signer=TokenSigner(secret_key),
             registry=SessionRegistry(cache_dir / "sessions"),
             uploads=UploadStore(cache_dir / "uploads"),
-            cache=TieredCache(
+            cache=AppCache(
                 MemoryCache(max_items=memory_items),
                 DiskCache(cache_dir / "results", max_bytes=disk_bytes),
             ),

@@ -346,3 +346,13 @@ def test_require_state_stops_on_invalid_state(services: AppServices) -> None:
     assert require_state(new_state(services).to_json()).dataset == DEFAULT_DATASET
     with pytest.raises(PreventUpdate):
         require_state({"token": "x"})
+
+
+def test_customer_tables_reach_the_shared_disk_cache(services: AppServices) -> None:
+    """Other workers reuse a session's table through the disk tier of the cache."""
+    state = new_state(services)
+    table = session_table(state, services)
+    assert services.cache.disk is not None
+    stored = services.cache.disk.get(table.key)
+    assert stored is not None
+    assert stored.audit == table.audit

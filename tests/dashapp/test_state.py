@@ -114,3 +114,16 @@ def test_view_settings_round_trip_and_are_isolated(services: AppServices) -> Non
     copy = parsed.view_settings("model")
     copy["k"] = 9
     assert parsed.view_settings("model")["k"] == 4
+
+
+def test_app_cache_survives_a_failing_disk_write(
+    services: AppServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "ab" * 32
+    with caplog.at_level("WARNING"):
+        services.cache.put(key, lambda: None)  # lambdas cannot be pickled
+    assert services.cache.get(key) is not None  # still served from memory
+    assert "not written to the shared cache folder" in caplog.text
+    services.cache.put("cd" * 32, {"ok": 1})
+    assert services.cache.disk is not None
+    assert services.cache.disk.get("cd" * 32) == {"ok": 1}
