@@ -222,6 +222,7 @@ def date_panel(
     reason: str | None,
     override: str | None,
     kind: str | None = None,
+    ambiguous: bool = False,
 ) -> list[Component]:
     """The date format in use, why it was chosen, and a field to override it."""
     if column is None:
@@ -234,9 +235,20 @@ def date_panel(
             ": ",
             html.Strong(shown or "not determined"),
         ]
+    warning: list[Component] = []
+    if ambiguous:
+        warning = [
+            dbc.Alert(
+                "Every date in this column reads both as day/month and as month/day: check a "
+                "few rows in the preview, and type the right layout below if this one is wrong.",
+                color="warning",
+                className="py-2 small mb-2",
+            )
+        ]
     return [
         html.P(summary, className="mb-1"),
         html.P(reason or "", className="small text-muted mb-2", id="date-reason"),
+        *warning,
         dbc.InputGroup(
             [
                 dbc.InputGroupText("Override"),

@@ -57,6 +57,7 @@ class DataView:
     date_column: str | None = None
     date_format: str | None = None
     date_kind: str | None = None
+    date_ambiguous: bool = False
     date_reason: str | None = None
     notes: tuple[str, ...] = ()
     head: pl.DataFrame | None = field(default=None, compare=False, repr=False)
@@ -178,6 +179,7 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
             "date_column": mapping.get("date"),
             "date_format": schema.date.format,
             "date_kind": schema.date.kind,
+            "date_ambiguous": schema.date.ambiguous,
             "date_reason": schema.date.reason,
             "notes": notes + tuple(schema.notes),
             "table": table,

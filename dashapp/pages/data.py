@@ -247,6 +247,7 @@ def render_view(view: DataView, state: SessionState) -> tuple[Any, ...]:
         column=view.date_column,
         chosen=view.date_format,
         kind=view.date_kind,
+        ambiguous=view.date_ambiguous,
         reason=view.date_reason,
         override=state.date_format,
     )

@@ -127,6 +127,20 @@ def test_date_panel_names_native_dates() -> None:
         )
     )
     assert "%m/%d/%Y %H:%M" in detected
+    assert "both as day/month" not in detected
+    ambiguous = texts(
+        as_json(
+            components.date_panel(
+                column="d",
+                chosen="%d/%m/%Y",
+                reason="r",
+                override=None,
+                kind="format",
+                ambiguous=True,
+            )
+        )
+    )
+    assert "both as day/month" in ambiguous
 
 
 def test_sufficiency_alerts() -> None:

@@ -356,3 +356,18 @@ def test_customer_tables_reach_the_shared_disk_cache(services: AppServices) -> N
     stored = services.cache.disk.get(table.key)
     assert stored is not None
     assert stored.audit == table.audit
+
+
+def test_ambiguous_dates_are_flagged_and_can_be_overridden(services: AppServices) -> None:
+    rows = ["Invoice,Customer,Date,Qty,UnitPrice"]
+    for i, day in enumerate(range(1, 13)):
+        rows.append(f"{100 + i},C{i % 3},{day:02d}/03/2011,1,5.0")
+    data, _, _ = upload(new_state(services), ("\n".join(rows) + "\n").encode(), "amb.csv")
+    state = parse_state(data, services)
+    view = data_view(state, services)
+    assert view.date_ambiguous
+    assert "both as day/month" in texts(as_json(outputs(state)["date-info.children"]))
+    chosen = parse_state(controls(state, view.detected, date_format="%d/%m/%Y"), services)
+    table = session_table(chosen, services)
+    assert table.features["first_purchase"].min().month == 3  # type: ignore[union-attr]
+    assert "both as day/month" not in texts(as_json(outputs(chosen)["date-info.children"]))
