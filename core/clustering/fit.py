@@ -21,31 +21,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from core.clustering.config import ModelConfig, PreprocessConfig, check_data
+from core.clustering.config import (
+    ModelConfig,
+    PreprocessConfig,
+    check_data,
+    n_threads,
+)
 from core.clustering.hierarchical import build_tree, dendrogram_data
 from core.clustering.preprocess import EXCLUDED, FeaturePreprocessor, prepare_customers
 from core.columns import CUSTOMER
 from core.errors import ConfigError, DataSufficiencyError
 
 MONETARY = "monetary"
-# Native threads (OpenMP / BLAS) for model fits. Measured here, K-means sweep k = 2..10
-# (n_init="auto"), median seconds 1 thread vs 2 threads:
-#   idle machine:    100,000 customers 0.41 vs 0.79; 1,000,000: 4.70 vs 4.61
-#   other core busy: 4,000: 0.04 vs 0.70 (16x slower); 100,000: 0.42 vs 4.3; 1,000,000: 5.4 vs 8.6
-# Two threads only break even at a million customers on an idle machine and lose badly on a
-# shared server, so fits use one thread below this size.
-MULTITHREAD_MIN_N = 2_000_000
 # HDBSCAN cost grows fast with n and with min_samples. Measured here (3 RFM-like features,
 # min_cluster_size = n // 100, other core busy): min_samples = min_cluster_size took 0.9 s at
 # 10,000, 11 s at 30,000, 125 s at 100,000; min_samples = 10 took 2.1 s at 30,000, 14 s at
 # 50,000, 37 s at 100,000. Hence the default min_samples and the size limit.
 HDBSCAN_MAX_N = 50_000
 HDBSCAN_DEFAULT_MIN_SAMPLES = 10
-
-
-def n_threads(n: int) -> int:
-    """Native threads for a model fit on ``n`` customers (see ``MULTITHREAD_MIN_N``)."""
-    return 2 if n >= MULTITHREAD_MIN_N else 1
 
 
 @dataclass(frozen=True, eq=False)

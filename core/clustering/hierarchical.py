@@ -30,12 +30,14 @@ import numpy as np
 from scipy.cluster.hierarchy import dendrogram
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from core.clustering.config import (
     DEFAULT_N_MICRO,
     EXACT_PAIRWISE_MAX_N,
     EXACT_WARD_MAX_N,
     LINKAGES,
+    n_threads,
 )
 from core.errors import ConfigError, DataSufficiencyError
 
@@ -391,7 +393,7 @@ def micro_clusters(
         max_no_improvement=20,
         random_state=random_state,
     )
-    with warnings.catch_warnings():
+    with threadpool_limits(limits=n_threads(n)), warnings.catch_warnings():
         # Data with fewer distinct rows than n_micro (common with integer RFM features)
         # just yields fewer, non-empty micro-clusters below.
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -21,8 +21,15 @@ from kneed import KneeLocator
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
-from core.clustering.config import K_MAX, ModelConfig, PreprocessConfig, check_data, validate_k
-from core.clustering.fit import fit_raw, n_threads
+from core.clustering.config import (
+    K_MAX,
+    ModelConfig,
+    PreprocessConfig,
+    check_data,
+    n_threads,
+    validate_k,
+)
+from core.clustering.fit import fit_raw
 from core.clustering.hierarchical import build_tree
 from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
 from core.errors import ConfigError
