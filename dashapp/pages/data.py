@@ -84,7 +84,8 @@ def layout(**_query: str) -> Component:
                                 html.Div(id=ids.CLEANING_FORM),
                             ),
                         ],
-                        lg=4,
+                        lg=5,
+                        xl=4,
                     ),
                     dbc.Col(
                         [
@@ -111,7 +112,8 @@ def layout(**_query: str) -> Component:
                                 ],
                             ),
                         ],
-                        lg=8,
+                        lg=7,
+                        xl=8,
                     ),
                 ],
                 className="mt-2",
