@@ -1,0 +1,230 @@
+"""The clustering service: simple inputs, an abstract cache, content-keyed results.
+
+Every entry point takes plain values (a feature table, frozen configs, a data key) and an
+optional :class:`core.cache.ResultCache`. Results are cached under
+``make_key(<what>, data_key, <configs and options>)`` (library versions are folded in by
+:func:`core.cache.make_key`), so the CLI, the app and several worker processes sharing a cache
+compute a given segmentation once; a hit only builds the key and reads the cache.
+
+``data_key`` must identify everything the result is computed from besides the configs: the
+feature table and, when given, the transaction lines (``CustomerTable.key`` does: file content,
+column mapping, date format, cleaning and feature configs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
+
+import polars as pl
+
+from core.cache import ResultCache, library_versions, make_key
+from core.clustering.compare import Comparison, compare_segmentations
+from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.fit import fit_segmentation
+from core.clustering.profile import build_profiles
+from core.clustering.result import SegmentationResult, carry_identity
+from core.clustering.select_k import SILHOUETTE_SAMPLE, KSelection, choose_k
+from core.clustering.stability import StabilityReport
+from core.clustering.stability import stability as _stability
+from core.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _cached(
+    cache: ResultCache | None, key: str, compute: Callable[[], T], valid: Callable[[object], bool]
+) -> T:
+    """``get_or_compute`` that also treats a hit of the wrong kind as a miss."""
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None and valid(hit):
+            return hit  # type: ignore[return-value]
+    value = compute()
+    if cache is not None:
+        cache.put(key, value)
+    return value
+
+
+def segmentation_key(
+    data_key: str,
+    preprocess: PreprocessConfig,
+    model: ModelConfig,
+    *,
+    with_lines: bool,
+) -> str:
+    """Cache key of a segmentation (see :func:`segment_customers`)."""
+    return make_key("segmentation", data_key, preprocess, model, with_lines)
+
+
+def segment_customers(
+    features: pl.DataFrame,
+    *,
+    preprocess: PreprocessConfig,
+    model: ModelConfig,
+    data_key: str,
+    cache: ResultCache | None = None,
+    previous: SegmentationResult | None = None,
+    lines: pl.DataFrame | None = None,
+) -> SegmentationResult:
+    """Fit, profile and name a segmentation of the included customers of ``features``.
+
+    Parameters
+    ----------
+    features:
+        Customer feature table (``core.columns.FEATURE_SCHEMA``).
+    preprocess, model:
+        Preprocessing and model configs.
+    data_key:
+        Identity of ``features`` and ``lines`` (e.g. ``CustomerTable.key``).
+    cache:
+        Where results are looked up and stored; None computes every time.
+    previous:
+        An earlier result whose segment names and colours carry over to the segments they
+        continue (matched after the cache, so one cached fit serves any previous).
+    lines:
+        Cleaned purchase lines (``CustomerTable.purchases``) for the top products.
+
+    Raises
+    ------
+    ConfigError, SchemaError, DataSufficiencyError
+        Bad configuration, bad table, too few or identical customers for ``k``.
+    """
+    key = segmentation_key(data_key, preprocess, model, with_lines=lines is not None)
+
+    def compute() -> SegmentationResult:
+        segmentation = fit_segmentation(features, preprocess, model)
+        profiles, overview = build_profiles(segmentation, features, lines=lines)
+        return SegmentationResult(
+            segmentation=segmentation,
+            profiles=profiles,
+            overview=overview,
+            names=tuple(p.auto_name for p in profiles),
+            colors=tuple(range(segmentation.k)),
+            data_key=data_key,
+            key=key,
+            library_versions=library_versions(),
+        )
+
+    result = _cached(
+        cache,
+        key,
+        compute,
+        lambda hit: isinstance(hit, SegmentationResult) and hit.key == key,
+    )
+    if previous is not None:
+        result = carry_identity(result, previous)
+    return result
+
+
+def select_k(
+    features: pl.DataFrame,
+    *,
+    preprocess: PreprocessConfig,
+    data_key: str,
+    cache: ResultCache | None = None,
+    k_range: Sequence[int] = range(2, 11),
+    algorithm: Literal["kmeans", "minibatch", "gmm", "hierarchical"] = "kmeans",
+    random_state: int = 0,
+    n_init: int | Literal["auto"] = "auto",
+    linkage: Literal["ward", "complete", "average"] = "ward",
+    min_share: float = 0.0,
+    max_segments: int | None = None,
+    silhouette_sample: int = SILHOUETTE_SAMPLE,
+) -> KSelection:
+    """Cached :func:`core.clustering.select_k.choose_k` (same options)."""
+    ks = list(k_range)
+    key = make_key(
+        "select_k",
+        data_key,
+        preprocess,
+        ks,
+        algorithm,
+        random_state,
+        n_init,
+        linkage,
+        min_share,
+        max_segments,
+        silhouette_sample,
+    )
+    return _cached(
+        cache,
+        key,
+        lambda: choose_k(
+            features,
+            preprocess,
+            k_range=ks,
+            algorithm=algorithm,
+            random_state=random_state,
+            n_init=n_init,
+            linkage=linkage,
+            min_share=min_share,
+            max_segments=max_segments,
+            silhouette_sample=silhouette_sample,
+        ),
+        lambda hit: isinstance(hit, KSelection),
+    )
+
+
+def stability(
+    features: pl.DataFrame,
+    *,
+    preprocess: PreprocessConfig,
+    model: ModelConfig,
+    data_key: str,
+    cache: ResultCache | None = None,
+    n_boot: int = 10,
+    method: Literal["bootstrap", "seeds"] = "bootstrap",
+    random_state: int = 0,
+    borderline_threshold: float = 0.05,
+    reference: SegmentationResult | None = None,
+) -> StabilityReport:
+    """Cached :func:`core.clustering.stability.stability` of the segmentation of ``features``.
+
+    ``reference`` (a result of :func:`segment_customers` for the same inputs) saves the
+    reference fit; otherwise it is obtained through :func:`segment_customers` (and its cache).
+    """
+    if reference is not None and (
+        reference.data_key != data_key
+        or reference.segmentation.preprocess_config != preprocess
+        or reference.segmentation.model_config != model
+    ):
+        raise ConfigError(
+            "the reference segmentation was fitted on other data or with other settings",
+            hint="Pass the result of segment_customers for the same data and configs.",
+        )
+    key = make_key(
+        "stability", data_key, preprocess, model, n_boot, method, random_state, borderline_threshold
+    )
+
+    def compute() -> StabilityReport:
+        ref = reference
+        if ref is None:
+            ref = segment_customers(
+                features, preprocess=preprocess, model=model, data_key=data_key, cache=cache
+            )
+        return _stability(
+            features,
+            preprocess,
+            model,
+            n_boot=n_boot,
+            method=method,
+            random_state=random_state,
+            borderline_threshold=borderline_threshold,
+            reference=ref.segmentation,
+        )
+
+    return _cached(cache, key, compute, lambda hit: isinstance(hit, StabilityReport))
+
+
+def compare(
+    a: SegmentationResult, b: SegmentationResult, *, cache: ResultCache | None = None
+) -> Comparison:
+    """Cached :func:`core.clustering.compare.compare_segmentations` of two results."""
+    key = make_key("compare", a.key, b.key)
+    return _cached(
+        cache,
+        key,
+        lambda: compare_segmentations(a.segmentation, b.segmentation),
+        lambda hit: isinstance(hit, Comparison),
+    )
