@@ -258,14 +258,20 @@ def fit_raw(x: np.ndarray, model: ModelConfig, *, k: int | None = None) -> RawFi
     return result
 
 
-def canonical_order(labels: np.ndarray, monetary: np.ndarray | None) -> np.ndarray:
+def canonical_order(
+    labels: np.ndarray, monetary: np.ndarray | None, *, n_labels: int | None = None
+) -> np.ndarray:
     """Permutation ``perm`` with ``perm[raw] = canonical`` for raw labels 0..m-1 (noise -1 kept).
 
-    Canonical order: mean monetary descending (NaN ignored; a segment without any value
-    last), then size descending, then first customer (by sorted id) ascending.
+    Canonical order: mean monetary descending (NaN ignored; a segment without any value, or
+    an empty one, last), then size descending, then first customer (by sorted id) ascending.
+    ``n_labels`` is the number of model labels (so an empty last component still gets a
+    number); by default the largest label + 1.
     """
     valid = labels >= 0
     m = int(labels[valid].max()) + 1 if valid.any() else 0
+    if n_labels is not None:
+        m = max(m, n_labels)
     lab = labels[valid]
     sizes = np.bincount(lab, minlength=m).astype(np.float64)
     first = np.full(m, labels.size, dtype=np.int64)
@@ -364,7 +370,9 @@ def _assemble(
     n_excluded: int,
 ) -> Segmentation:
     notes = list(pre.warnings_) + list(raw.notes)
-    perm = canonical_order(raw.labels, monetary)
+    perm = canonical_order(
+        raw.labels, monetary, n_labels=None if model.algorithm == "hdbscan" else model.k
+    )
     k = perm.size
     if k == 0:
         raise DataSufficiencyError(
@@ -425,7 +433,8 @@ def nearest_center(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
     for s in range(0, x.shape[0], step):
         chunk = x[s : s + step]
         d = c2[None, :] - 2.0 * chunk @ centers.T
-        out[s : s + step] = np.argmin(d, axis=1)
+        # An empty segment has no centre (NaN): never the nearest.
+        out[s : s + step] = np.argmin(np.where(np.isnan(d), np.inf, d), axis=1)
     return out
 
 
@@ -458,7 +467,9 @@ def predict(segmentation: Segmentation, new_features: pl.DataFrame | pl.LazyFram
     x = segmentation.preprocessor.transform(frame.filter(pl.Series(keep)))
     if segmentation.model_config.algorithm == "gmm":
         raw = segmentation.model.predict(x)
-        lookup = np.array([segmentation.raw_to_segment[i] for i in range(raw.max() + 1)])
+        lookup = np.array(
+            [segmentation.raw_to_segment[i] for i in range(len(segmentation.raw_to_segment))]
+        )
         out[keep] = lookup[raw]
     else:
         out[keep] = nearest_center(x, segmentation.centers_scaled)

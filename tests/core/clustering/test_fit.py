@@ -106,6 +106,9 @@ def test_canonical_order_by_monetary_then_size() -> None:
     assert perm.tolist() == [1, 0, 3, 2]
     # Without monetary: by size (1 has 3), then first occurrence.
     assert canonical_order(labels, None).tolist() == [1, 0, 3, 2]
+    # Empty model components (a Gaussian mixture may leave some) are numbered last.
+    perm = canonical_order(np.array([0, 0, 2, 2]), np.array([1.0, 1.0, 9.0, 9.0]), n_labels=4)
+    assert perm.tolist() == [1, 2, 0, 3]
 
 
 def test_segments_numbered_by_mean_monetary_descending() -> None:
