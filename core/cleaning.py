@@ -466,7 +466,7 @@ def clean(
         customers_out=int(
             purchases_df.select(pl.col(CUSTOMER).filter(~is_missing_customer()).n_unique()).item()
         ),
-        samples=MappingProxyType(sample_map),
+        samples=sample_map,  # a plain dict: results are pickled into the shared disk cache
         capping=capping,
     )
     return CleanResult(purchases=purchases_df, returns=returns_df, audit=audit)

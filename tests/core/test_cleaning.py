@@ -460,3 +460,14 @@ def test_real_data_matches_pandas_oracle(real_data_path) -> None:
     want = clean_pandas(to_pandas(frame))
     got = reasons_of(frame)
     assert got == want.reasons.tolist()
+
+
+def test_clean_result_pickles_for_the_shared_disk_cache() -> None:
+    import pickle
+
+    from tests.core.retail_frames import lines
+
+    result = clean(lines({}))
+    again = pickle.loads(pickle.dumps(result))
+    assert again.audit == result.audit
+    assert again.purchases.equals(result.purchases)
