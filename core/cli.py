@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from core.clustering.cli import add_commands as _add_clustering_commands
 from core.errors import ConfigError, CustsegError
 
 EXIT_USAGE = 2
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     feats.add_argument("--out", required=True, help="output .parquet or .csv")
     feats.add_argument("--audit", help="write the cleaning audit as JSON")
     feats.set_defaults(func=_cmd_features)
+
+    _add_clustering_commands(sub, _add_mapping_options)  # segment, score
 
     serve = sub.add_parser("serve", help="start the web app")
     serve.add_argument("--host", default="127.0.0.1")

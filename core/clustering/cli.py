@@ -1,0 +1,386 @@
+"""``custseg segment`` and ``custseg score``: the clustering service on the command line.
+
+Both accept a transaction file (read, mapped, cleaned and turned into customer features) or a
+customer feature table written by ``custseg features`` (used as is). Every figure printed or
+written comes from the :class:`~core.clustering.result.SegmentationResult` (one computation
+path). Bad input raises a :class:`core.errors.CustsegError`, which ``core.cli.main`` prints
+as a message plus a hint with exit status 2. Heavy modules are imported inside the handlers
+so ``custseg --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ConfigError, DataSufficiencyError, InputFileError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# The k-selection table goes into the report even with a fixed k up to this many customers
+# (a K-means sweep 2..10 on 20,000 customers takes well under a second here).
+CHEAP_SWEEP_MAX_N = 20_000
+AUTO_K_MAX = 10
+
+
+@dataclass(frozen=True)
+class Customers:
+    """Customer features read from INPUT, with what the service needs to key them."""
+
+    features: pl.DataFrame
+    lines: pl.DataFrame | None
+    data_key: str
+    notes: tuple[str, ...]
+    source: str  # "transactions" or "feature table"
+
+
+def load_customers(text: str, *, mapping: dict[str, str], date_format: str | None) -> Customers:
+    """Read INPUT: a feature table from ``custseg features`` as is, else a transaction file."""
+    import polars as pl  # noqa: PLC0415
+
+    from core.cache import fingerprint_file, make_key  # noqa: PLC0415
+    from core.pipeline import (  # noqa: PLC0415
+        build_customer_table,
+        load_transactions,
+        read_feature_table,
+    )
+
+    path = Path(text)
+    if not path.is_file():
+        raise InputFileError(f"File not found: {text!r}.", hint="check the path and the file name")
+    features = None
+    if path.suffix.lower() in (".csv", ".parquet"):
+        try:
+            features = read_feature_table(path)
+        except pl.exceptions.PolarsError:
+            # Not a readable feature table: read it as transactions, which reports clearly.
+            features = None
+    if features is not None:
+        notes: list[str] = []
+        if mapping or date_format:
+            notes.append("--map and --date-format ignored: INPUT is a customer feature table")
+        return Customers(
+            features=features,
+            lines=None,
+            data_key=make_key("feature_table", fingerprint_file(path)),
+            notes=tuple(notes),
+            source="feature table",
+        )
+    loaded = load_transactions(path, overrides=mapping, date_format=date_format)
+    table = build_customer_table(loaded)
+    return Customers(
+        features=table.features,
+        lines=table.purchases,
+        data_key=table.key,
+        notes=tuple(table.notes()),
+        source="transactions",
+    )
+
+
+def _parse_k(text: str) -> int | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(
+            f"--k must be 'auto' or a whole number, got {text!r}",
+            hint="e.g. --k 4, or --k auto to let the k-selection criteria choose",
+        ) from None
+
+
+def _parse_features(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise ConfigError(
+            f"--features needs at least one feature name, got {text!r}",
+            hint="e.g. --features recency_days,frequency,monetary",
+        )
+    return names
+
+
+def _model_path(text: str) -> Path:
+    path = Path(text)
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"the folder for --model {text!r} does not exist", "create it or choose another path"
+        )
+    return path
+
+
+def _warn(message: str) -> None:
+    print(f"custseg: warning: {message}", file=sys.stderr)
+
+
+def _replay(caught: list[warnings.WarningMessage], shown: set[str]) -> None:
+    """Print clustering warnings once (plainly); hand any other warning back to Python."""
+    from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
+
+    for w in caught:
+        if issubclass(w.category, ClusteringWarning):
+            text = str(w.message)
+            if text not in shown:
+                shown.add(text)
+                _warn(text)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _sweep_range(features: pl.DataFrame, columns: tuple[str, ...]) -> tuple[range | None, int]:
+    """k values to sweep (2..10, at most the distinct customers), or None if fewer than 3."""
+    import polars as pl  # noqa: PLC0415
+
+    included = features.filter(~pl.col("excluded").fill_null(False))
+    distinct = included.select(columns).n_unique() if included.height else 0
+    upper = min(AUTO_K_MAX, distinct)
+    return (range(2, upper + 1) if upper >= 3 else None), distinct
+
+
+def _pct(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.1%}"
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Handler of ``custseg segment``."""
+    from core.cli import _output_path, _parse_mapping, _write_table  # noqa: PLC0415
+    from core.clustering import service  # noqa: PLC0415
+    from core.clustering.config import DEFAULT_FEATURES, ModelConfig, PreprocessConfig  # noqa: PLC0415
+    from core.clustering.persist import save_model  # noqa: PLC0415
+    from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
+    from core.clustering.result import report  # noqa: PLC0415
+    from core.clustering.select_k import SWEEP_ALGORITHMS  # noqa: PLC0415
+
+    out = _output_path(args.out, (".csv", ".parquet"))
+    report_path = _output_path(args.report, (".json",), "--report") if args.report else None
+    model_path = _model_path(args.model) if args.model else None
+    mapping = _parse_mapping(args.map)
+    k = _parse_k(args.k)
+    algorithm = args.algorithm
+    if algorithm == "hdbscan" and k is not None:
+        raise ConfigError(
+            f"--k {k} cannot be used with --algorithm hdbscan",
+            hint="HDBSCAN finds the number of segments itself: use --k auto.",
+        )
+    if args.stability is not None and not (args.stability == 0 or 2 <= args.stability <= 200):
+        raise ConfigError(
+            f"--stability must be 0 (skip) or a number of refits 2..200, got {args.stability}",
+            hint="e.g. --stability 10",
+        )
+    preprocess = PreprocessConfig(
+        features=_parse_features(args.features) or DEFAULT_FEATURES, scaler=args.scaler
+    )
+    # Validate the model options before reading any data (k checked again once chosen).
+    ModelConfig(
+        algorithm=algorithm,
+        k=None if algorithm == "hdbscan" else (2 if k is None else k),
+        linkage=args.linkage,
+        random_state=args.seed,
+    )
+    shown: set[str] = set()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ClusteringWarning)
+        customers = load_customers(args.input, mapping=mapping, date_format=args.date_format)
+        for note in customers.notes:
+            print(note, file=sys.stderr)
+        features = customers.features
+        n_included = features.filter(~features.get_column("excluded").fill_null(False)).height
+        selection = None
+        k_reason: str | None = None
+        k_range, distinct = _sweep_range(features, preprocess.features)
+        if algorithm in SWEEP_ALGORITHMS and k is None and k_range is None:
+            raise DataSufficiencyError(
+                f"only {distinct} distinct customer(s) on the chosen features: too few to "
+                "choose k automatically",
+                hint="Give a number of segments with --k (at most the number of distinct "
+                "customers), or provide more customers.",
+            )
+        # With a fixed k the sweep is only a courtesy for the report: run it when cheap.
+        if (
+            algorithm in SWEEP_ALGORITHMS
+            and k_range is not None
+            and (k is None or n_included <= CHEAP_SWEEP_MAX_N)
+        ):
+            selection = service.select_k(
+                features,
+                preprocess=preprocess,
+                data_key=customers.data_key,
+                k_range=k_range,
+                algorithm=algorithm,
+                random_state=args.seed,
+                linkage=args.linkage,
+            )
+        if algorithm == "hdbscan":
+            k_reason = "HDBSCAN found the number of segments itself (density-based)"
+        elif k is None:
+            assert selection is not None
+            if selection.recommended_k is None:
+                raise DataSufficiencyError(selection.reason, hint="Give --k explicitly.")
+            k = selection.recommended_k
+            k_reason = selection.reason
+        else:
+            k_reason = f"k = {k} set with --k"
+            if selection is not None and selection.recommended_k is not None:
+                k_reason += f" (the criteria would recommend k = {selection.recommended_k})"
+        model = ModelConfig(algorithm=algorithm, k=k, linkage=args.linkage, random_state=args.seed)
+        result = service.segment_customers(
+            features,
+            preprocess=preprocess,
+            model=model,
+            data_key=customers.data_key,
+            lines=customers.lines,
+        )
+        stab = None
+        if args.stability:
+            stab = service.stability(
+                features,
+                preprocess=preprocess,
+                model=model,
+                data_key=customers.data_key,
+                n_boot=args.stability,
+                random_state=args.seed,
+                reference=result,
+            )
+    for note in result.segmentation.warnings:
+        shown.add(note)
+        _warn(note)
+    _replay(caught, shown)
+    rows = _segment_rows(result, features)
+    _write_table(rows, out)
+    if model_path is not None:
+        save_model(result, model_path)
+    if report_path is not None:
+        content = report(result, selection=selection, stability=stab, k_reason=k_reason)
+        report_path.write_text(json.dumps(content, indent=2, default=str, allow_nan=False) + "\n")
+    _print_summary(result, k_reason=k_reason, stability=stab)
+    written = [str(out)] + [str(p) for p in (model_path, report_path) if p is not None]
+    print(f"wrote {', '.join(written)}")
+    return 0
+
+
+def _segment_rows(result: Any, features: pl.DataFrame) -> pl.DataFrame:
+    """OUT: one row per clustered customer: id, segment, name, then the features."""
+    drop = [c for c in ("excluded", "exclusion_reason") if c in features.columns]
+    return result.assignments().join(
+        features.drop(drop), on="customer_id", how="left", maintain_order="left"
+    )
+
+
+def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None:
+    overview = result.overview
+    seg = result.segmentation
+    sil = "n/a" if overview.silhouette is None else f"{overview.silhouette:.2f}"
+    print(
+        f"segmented {overview.customers:,} customers ({overview.excluded:,} excluded"
+        + (f", {overview.noise:,} noise" if overview.noise else "")
+        + f") into {result.k} segments with {seg.description}; silhouette {sil} "
+        f"({overview.silhouette_note})"
+    )
+    print(k_reason)
+    if stability is not None:
+        print(f"stability: {stability.summary}")
+    table = result.segment_table()
+    width = max(len("name"), *(len(n) for n in table["name"]))
+    print(f"{'seg':>3}  {'name':<{width}}  {'customers':>9}  {'share':>6}  {'revenue':>7}")
+    for row in table.iter_rows(named=True):
+        print(
+            f"{row['segment']:>3}  {row['name']:<{width}}  {row['customers']:>9,}  "
+            f"{_pct(row['share']):>6}  {_pct(row['revenue_share']):>7}"
+        )
+    for profile, name in zip(result.profiles, result.names, strict=True):
+        print(f"{name}: {profile.insight} {profile.action}")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Handler of ``custseg score``."""
+    import polars as pl  # noqa: PLC0415
+
+    from core.cli import _output_path, _parse_mapping, _write_table  # noqa: PLC0415
+    from core.clustering.persist import load_model, score_customers  # noqa: PLC0415
+    from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
+
+    out = _output_path(args.out, (".csv", ".parquet"))
+    mapping = _parse_mapping(args.map)
+    shown: set[str] = set()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ClusteringWarning)
+        model = load_model(args.model)
+        customers = load_customers(args.input, mapping=mapping, date_format=args.date_format)
+        for note in customers.notes:
+            print(note, file=sys.stderr)
+        scores = score_customers(model, customers.features)
+    _replay(caught, shown)
+    features = customers.features
+    drop = [c for c in ("excluded", "exclusion_reason") if c in features.columns]
+    rows = scores.join(features.drop(drop), on="customer_id", how="left", maintain_order="left")
+    _write_table(rows, out)
+    counts = (
+        scores.filter(pl.col("segment").is_not_null())
+        .group_by("segment", "segment_name")
+        .agg(pl.len().alias("customers"))
+        .sort("segment")
+    )
+    n_excluded = int(scores.get_column("excluded").sum())
+    print(
+        f"scored {scores.height - n_excluded:,} customers ({n_excluded:,} excluded) with the "
+        f"{model.k}-segment model {Path(args.model).name!r}"
+    )
+    for row in counts.iter_rows(named=True):
+        print(f"{row['segment']:>3}  {row['segment_name']}: {row['customers']:,}")
+    print(f"wrote {out}")
+    return 0
+
+
+def add_commands(sub: Any, add_mapping_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``segment`` and ``score`` on the ``custseg`` sub-parsers."""
+    segment = sub.add_parser(
+        "segment", help="cluster customers into named segments (features, profiles, report)"
+    )
+    segment.add_argument(
+        "input", help="transactions (.csv/.xlsx/.parquet) or a feature table from `features`"
+    )
+    add_mapping_options(segment)
+    segment.add_argument(
+        "--algorithm",
+        default="kmeans",
+        help="kmeans (default), minibatch, hierarchical, gmm or hdbscan",
+    )
+    segment.add_argument("--k", default="auto", help="number of segments, or auto (default)")
+    segment.add_argument(
+        "--linkage", default="ward", help="hierarchical linkage: ward (default), complete, average"
+    )
+    segment.add_argument(
+        "--features",
+        metavar="A,B,C",
+        help="features to cluster on (default recency_days,frequency,monetary)",
+    )
+    segment.add_argument(
+        "--scaler", default="standard", help="standard (default), robust or minmax"
+    )
+    segment.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    segment.add_argument(
+        "--stability",
+        type=int,
+        default=10,
+        metavar="N",
+        help="bootstrap refits to rate stability (default 10; 0 skips)",
+    )
+    segment.add_argument("--out", required=True, help="one row per customer: .csv or .parquet")
+    segment.add_argument("--model", help="save the model here (for `custseg score`)")
+    segment.add_argument("--report", help="write the JSON report here")
+    segment.set_defaults(func=cmd_segment)
+
+    score = sub.add_parser("score", help="assign a new period's customers to a saved model")
+    score.add_argument("input", help="transactions or a feature table of the new period")
+    add_mapping_options(score)
+    score.add_argument("--model", required=True, help="model file from `custseg segment`")
+    score.add_argument("--out", required=True, help="output .csv or .parquet")
+    score.set_defaults(func=cmd_score)

@@ -1,0 +1,248 @@
+"""``custseg segment`` and ``custseg score``: outputs, reports, and every bad input as exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from core.cli import main
+from core.clustering.persist import load_model
+from core.columns import FEATURE_SCHEMA
+from core.generator import write_transactions
+
+ROOT = Path(__file__).resolve().parents[3]
+UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+TWO_CUSTOMERS = (
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+    "536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom\n"
+    "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\n"
+)
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    first, second = folder / "t.csv", folder / "t2.csv"
+    write_transactions(first, customers=500, seed=1)
+    write_transactions(second, customers=300, seed=2)
+    features = folder / "features.parquet"
+    assert main(["features", str(first), "--out", str(features)]) == 0
+    return {"csv": first, "csv2": second, "features": features, "folder": folder}
+
+
+def _features_with(data: dict[str, Path], name: str, **values: object) -> Path:
+    table = pl.read_parquet(data["features"])
+    table = table.with_columns(
+        **{col: pl.lit(v).cast(table.schema[col]) for col, v in values.items()}
+    )
+    path = data["folder"] / name
+    table.write_parquet(path)
+    return path
+
+
+def test_segment_a_transaction_csv(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, model, rep = tmp_path / "seg.csv", tmp_path / "m.cseg", tmp_path / "r.json"
+    argv = ["segment", str(data["csv"]), "--algorithm", "kmeans", "--k", "auto", "--seed", "3"]
+    argv += ["--out", str(out), "--model", str(model), "--report", str(rep), "--stability", "3"]
+    code, stdout, stderr = _run(argv, capsys)
+    assert code == 0, stderr
+    report = json.loads(rep.read_text())
+    k = report["k"]
+    assert k == report["k_selection"]["recommended_k"]
+    assert report["k_reason"] == report["k_selection"]["reason"]
+    assert [row["k"] for row in report["k_selection"]["table"]] == list(range(2, 11))
+    assert report["stability"]["runs"] == 3
+    assert report["stability"]["rating"] in ("stable", "fairly stable", "unstable")
+    segments = report["segments"]
+    assert [s["segment"] for s in segments] == list(range(k))
+    assert len({s["name"] for s in segments}) == k
+    assert all(s["name_reason"].startswith("mean scores R ") for s in segments)
+    assert all(s["insight"] and s["action"] and s["top_products"] for s in segments)
+    table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    assert table.columns[:3] == ["customer_id", "segment", "segment_name"]
+    assert set(FEATURE_SCHEMA) - set(table.columns) == {"excluded", "exclusion_reason"}
+    assert table.height == report["customers"]
+    assert table["customer_id"].is_unique().all()
+    counts = table.group_by("segment", "segment_name").len().sort("segment")
+    assert counts["segment_name"].to_list() == [s["name"] for s in segments]
+    assert counts["len"].to_list() == [s["customers"] for s in segments]
+    assert load_model(model).names == tuple(s["name"] for s in segments)
+    assert f"into {k} segments" in stdout
+    assert str(out) in stdout
+
+
+def test_segment_a_feature_table(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, rep = tmp_path / "seg.parquet", tmp_path / "r.json"
+    argv = ["segment", str(data["features"]), "--algorithm", "hierarchical", "--k", "3"]
+    argv += ["--linkage", "average", "--features", "recency_days,frequency,monetary,tenure_days"]
+    argv += ["--scaler", "robust", "--out", str(out), "--report", str(rep), "--stability", "0"]
+    argv += ["--map", "customer=CustomerID"]
+    code, stdout, stderr = _run(argv, capsys)
+    assert code == 0, stderr
+    assert "--map and --date-format ignored: INPUT is a customer feature table" in stderr
+    report = json.loads(rep.read_text())
+    assert report["k"] == 3
+    assert report["method"] == "hierarchical-average-exact"
+    assert report["features"] == ["recency_days", "frequency", "monetary", "tenure_days"]
+    assert report["scaler"] == "robust"
+    assert report["k_reason"].startswith("k = 3 set with --k")
+    assert "k_selection" in report  # cheap at this size, so included
+    assert "stability" not in report
+    table = pl.read_parquet(out)
+    features = pl.read_parquet(data["features"]).filter(~pl.col("excluded"))
+    assert table["customer_id"].to_list() == features["customer_id"].to_list()
+    assert table["segment"].n_unique() == 3
+    assert "into 3 segments" in stdout
+
+
+def test_score_a_new_period(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, seg_out, out = tmp_path / "m.cseg", tmp_path / "s.csv", tmp_path / "scores.csv"
+    argv = ["segment", str(data["csv"]), "--k", "4", "--out", str(seg_out), "--model", str(model)]
+    assert _run([*argv, "--stability", "0"], capsys)[0] == 0
+    code, stdout, stderr = _run(
+        ["score", str(data["csv2"]), "--model", str(model), "--out", str(out)], capsys
+    )
+    assert code == 0, stderr
+    scores = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    assert scores.columns[:5] == [
+        "customer_id",
+        "segment",
+        "segment_name",
+        "excluded",
+        "exclusion_reason",
+    ]
+    names = load_model(model).names
+    kept = scores.filter(~pl.col("excluded"))
+    assert set(kept["segment_name"].to_list()) <= set(names)
+    assert kept["segment"].null_count() == 0
+    assert scores.filter(pl.col("excluded"))["exclusion_reason"].null_count() == 0
+    assert f"scored {kept.height:,} customers" in stdout
+
+
+def test_constant_feature_is_dropped_with_a_warning(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _features_with(data, "constant.parquet", n_products=7)
+    argv = ["segment", str(path), "--k", "3", "--stability", "0", "--out", str(tmp_path / "o.csv")]
+    argv += ["--features", "recency_days,frequency,monetary,n_products", "--report"]
+    argv += [str(tmp_path / "r.json")]
+    code, _, stderr = _run(argv, capsys)
+    assert code == 0, stderr
+    assert (
+        "custseg: warning: feature 'n_products' has the same value (7) for every customer and "
+        "was dropped"
+    ) in stderr
+    assert stderr.count("'n_products' has the same value") == 1  # once, not per fit
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["dropped_constant_features"] == ["n_products"]
+    assert report["features"] == ["recency_days", "frequency", "monetary"]
+
+
+def _error(argv: list[str], capsys: pytest.CaptureFixture[str], message: str) -> tuple[str, str]:
+    code, stdout, stderr = _run(argv, capsys)
+    assert code == 2, (stdout, stderr)
+    errors = [line for line in stderr.splitlines() if line.startswith("custseg: error: ")]
+    assert len(errors) == 1, stderr
+    assert message in errors[0], stderr
+    assert "custseg: how to fix: " in stderr
+    assert "Traceback" not in stderr
+    return stdout, stderr
+
+
+def test_error_fewer_customers_than_k(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "two.csv"
+    src.write_text(UCI_HEADER + TWO_CUSTOMERS)
+    argv = ["segment", str(src), "--k", "4", "--out", str(tmp_path / "o.csv")]
+    _error(argv, capsys, "only 2 customers to cluster but k = 4 segments were requested")
+    argv = ["segment", str(src), "--k", "auto", "--out", str(tmp_path / "o.csv")]
+    _error(argv, capsys, "only 2 distinct customer(s) on the chosen features")
+
+
+def test_error_all_customers_identical(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _features_with(data, "same.parquet", recency_days=5, frequency=2, monetary=100.0)
+    out = str(tmp_path / "o.csv")
+    _error(["segment", str(path), "--k", "3", "--out", out], capsys, "are identical")
+    _error(["segment", str(path), "--out", out], capsys, "only 1 distinct customer(s)")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--k", "31"], "k = 31 is out of range (2..30)"),
+        (["--k", "1"], "k = 1 is out of range (2..30)"),
+        (["--k", "0"], "k = 0 is out of range (2..30)"),
+        (["--k", "four"], "--k must be 'auto' or a whole number, got 'four'"),
+        (["--features", "recency_days,spend"], "unknown feature(s) 'spend'"),
+        (["--features", " , "], "--features needs at least one feature name"),
+        (["--algorithm", "dbscan"], "unknown algorithm 'dbscan'"),
+        (["--algorithm", "hdbscan", "--k", "4"], "--k 4 cannot be used with --algorithm hdbscan"),
+        (["--linkage", "single"], "unknown linkage 'single'"),
+        (["--scaler", "log"], "unknown scaler 'log'"),
+        (["--stability", "1"], "--stability must be 0 (skip) or a number of refits 2..200"),
+    ],
+)
+def test_error_bad_options(
+    data: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "o.csv"
+    _error(["segment", str(data["features"]), *options, "--out", str(out)], capsys, message)
+    assert not out.exists()
+
+
+def test_error_bad_paths(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = str(data["features"])
+    _error(["segment", src, "--out", str(tmp_path / "o.xlsx")], capsys, "unsupported extension")
+    _error(["segment", src, "--out", str(tmp_path / "o.csv"), "--model", str(tmp_path / "x" / "m")],
+           capsys, "the folder for --model")  # fmt: skip
+    _error(["segment", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")], capsys,
+           "File not found")  # fmt: skip
+
+
+def test_error_model_file_that_is_not_one(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["score", str(data["csv2"]), "--model", str(data["csv"]), "--out"]
+    _error([*argv, str(tmp_path / "o.csv")], capsys, "'t.csv' is not a custseg model file")
+    missing = ["score", str(data["csv2"]), "--model", str(tmp_path / "none.cseg"), "--out"]
+    _error([*missing, str(tmp_path / "o.csv")], capsys, "not found")
+
+
+def test_errors_through_the_real_entry_point(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "core.cli", "segment", str(tmp_path / "x.csv")),
+            *("--k", "0", "--out", str(tmp_path / "o.csv")),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("custseg: error: k = 0 is out of range"), done.stderr
+    assert "Traceback" not in done.stderr
