@@ -34,4 +34,6 @@ def pytest_setup_options() -> Options:
 @pytest.fixture(autouse=True)
 def _need_chromium() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("chromium/chromedriver not installed (tools/test.sh installs them with apt-get)")
+        pytest.skip(
+            "chromium/chromedriver not installed (tools/test.sh installs them with apt-get)"
+        )
