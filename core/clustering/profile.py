@@ -22,7 +22,9 @@ exports all show the same figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -56,56 +58,62 @@ MIN_EFFECT = 0.2
 VALUE_RATIO = 2.0
 
 # Plain words for a feature being higher / lower than for the other customers.
-FEATURE_WORDS: dict[str, tuple[str, str]] = {
-    "recency_days": ("bought longer ago", "bought more recently"),
-    "tenure_days": ("have been customers for longer", "are newer customers"),
-    "frequency": ("order more often", "order less often"),
-    "gross": ("spend more before returns", "spend less before returns"),
-    "returns_value": ("return more value", "return less value"),
-    "monetary": ("spend more", "spend less"),
-    "avg_order_value": ("place larger orders", "place smaller orders"),
-    "n_products": ("buy a wider range of products", "buy fewer distinct products"),
-    "avg_days_between_orders": ("wait longer between orders", "reorder sooner"),
-    "return_rate": ("return a larger share of what they buy", "return a smaller share"),
-}
+FEATURE_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "recency_days": ("bought longer ago", "bought more recently"),
+        "tenure_days": ("have been customers for longer", "are newer customers"),
+        "frequency": ("order more often", "order less often"),
+        "gross": ("spend more before returns", "spend less before returns"),
+        "returns_value": ("return more value", "return less value"),
+        "monetary": ("spend more", "spend less"),
+        "avg_order_value": ("place larger orders", "place smaller orders"),
+        "n_products": ("buy a wider range of products", "buy fewer distinct products"),
+        "avg_days_between_orders": ("wait longer between orders", "reorder sooner"),
+        "return_rate": ("return a larger share of what they buy", "return a smaller share"),
+    }
+)
 
 # How features are named in sentences.
-FEATURE_LABELS: dict[str, str] = {
-    "recency_days": "days since the last order",
-    "tenure_days": "days since the first order",
-    "frequency": "orders",
-    "gross": "spend before returns",
-    "returns_value": "returned value",
-    "monetary": "spend",
-    "avg_order_value": "order value",
-    "n_products": "distinct products",
-    "avg_days_between_orders": "days between orders",
-    "return_rate": "return rate",
-}
+FEATURE_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "recency_days": "days since the last order",
+        "tenure_days": "days since the first order",
+        "frequency": "orders",
+        "gross": "spend before returns",
+        "returns_value": "returned value",
+        "monetary": "spend",
+        "avg_order_value": "order value",
+        "n_products": "distinct products",
+        "avg_days_between_orders": "days between orders",
+        "return_rate": "return rate",
+    }
+)
 
 # Suggested marketing action per RFM11 segment name.
-ACTIONS: dict[str, str] = {
-    "Champions": "Reward them: loyalty perks, early access to new products, ask for reviews "
-    "and referrals.",
-    "Loyal Customers": "Upsell higher-value products, invite them to a loyalty programme, ask "
-    "for reviews.",
-    "Potential Loyalist": "Offer a membership or loyalty programme and recommend related "
-    "products to turn them into regulars.",
-    "New Customers": "Onboard them: a welcome series, an incentive for the second purchase, "
-    "early support.",
-    "Promising": "Build awareness of the range: personalised recommendations, free trials or "
-    "samples.",
-    "Need Attention": "Time-limited offers based on past purchases, before they slip away.",
-    "About To Sleep": "Reconnect: share popular products and useful content, with a modest "
-    "discount.",
-    "At Risk": "Win-back: personalised emails with offers on what they used to buy, and a "
-    "reason to return now.",
-    "Can't Lose Them": "Win them back personally: a strong offer, a call or survey asking what "
-    "went wrong.",
-    "Hibernating": "Low-cost reactivation with relevant offers on popular products; otherwise "
-    "keep contact light.",
-    "Lost": "Try one low-cost broad revival campaign, then stop spending on them.",
-}
+ACTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "Champions": "Reward them: loyalty perks, early access to new products, ask for reviews "
+        "and referrals.",
+        "Loyal Customers": "Upsell higher-value products, invite them to a loyalty programme, ask "
+        "for reviews.",
+        "Potential Loyalist": "Offer a membership or loyalty programme and recommend related "
+        "products to turn them into regulars.",
+        "New Customers": "Onboard them: a welcome series, an incentive for the second purchase, "
+        "early support.",
+        "Promising": "Build awareness of the range: personalised recommendations, free trials or "
+        "samples.",
+        "Need Attention": "Time-limited offers based on past purchases, before they slip away.",
+        "About To Sleep": "Reconnect: share popular products and useful content, with a modest "
+        "discount.",
+        "At Risk": "Win-back: personalised emails with offers on what they used to buy, and a "
+        "reason to return now.",
+        "Can't Lose Them": "Win them back personally: a strong offer, a call or survey asking what "
+        "went wrong.",
+        "Hibernating": "Low-cost reactivation with relevant offers on popular products; otherwise "
+        "keep contact light.",
+        "Lost": "Try one low-cost broad revival campaign, then stop spending on them.",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -299,4 +299,17 @@ def report(
         {"name": name, "color": color, **profile.to_dict()}
         for name, color, profile in zip(result.names, result.colors, result.profiles, strict=True)
     ]
-    return out
+    return _json_safe(out)
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become None, numpy scalars Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value

@@ -257,7 +257,22 @@ def test_real_data_profiles(real_table) -> None:  # type: ignore[no-untyped-def]
     seg = fit_segmentation(features, PreprocessConfig(), ModelConfig(k=4))
     profiles, overview = build_profiles(seg, features, lines=real_table.purchases)
     names = [p.auto_name for p in profiles]
-    assert len(set(names)) == 4
+    assert names == ["Champions", "Loyal Customers", "New Customers", "Hibernating"]
+    assert [p.customers for p in profiles] == [705, 1183, 883, 1549]
+    assert [p.rfm_code for p in profiles] == ["555", "344", "422", "212"]
+    # Revenue shares against an independent group-by of the labelled table.
+    labelled = (
+        features.filter(~pl.col("excluded"))
+        .sort("customer_id")
+        .with_columns(pl.Series("segment", seg.labels))
+    )
+    revenue = labelled.group_by("segment").agg(pl.col("monetary").sum()).sort("segment")
+    expected = (revenue["monetary"] / labelled["monetary"].sum()).to_list()
+    assert [p.revenue_share for p in profiles] == pytest.approx(expected, rel=1e-12)
+    assert profiles[0].insight == (
+        "705 customers (16%) bring 64% of revenue; they ordered 13.7 times on average, "
+        "last 9 days ago (median)."
+    )
     assert overview.customers == 4320
     assert overview.excluded == 14
     assert sum(p.share for p in profiles) == pytest.approx(1.0)

@@ -191,6 +191,14 @@ def test_result_tables_agree(table: pl.DataFrame) -> None:
     assert [s["customers"] for s in content["segments"]] == seg_table["customers"].to_list()
 
 
+def test_report_is_strict_json() -> None:
+    from core.clustering.result import _json_safe
+
+    raw = {"a": float("nan"), "b": [np.float64(1.5), np.inf, (np.int64(2),)], 3: {"c": None}}
+    assert _json_safe(raw) == {"a": None, "b": [1.5, None, [2]], "3": {"c": None}}
+    json.dumps(_json_safe(raw), allow_nan=False)
+
+
 def test_rename_is_an_immutable_validated_update(table: pl.DataFrame) -> None:
     result = _segment(table)
     renamed = rename(result, 1, "  Big   spenders ")
