@@ -275,6 +275,8 @@ def _segment_rows(result: Any, features: pl.DataFrame) -> pl.DataFrame:
 
 
 def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None:
+    from core.clustering.result import NOISE_NAME  # noqa: PLC0415
+
     overview = result.overview
     seg = result.segmentation
     sil = "n/a" if overview.silhouette is None else f"{overview.silhouette:.2f}"
@@ -288,12 +290,23 @@ def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None
     if stability is not None:
         print(f"stability: {stability.summary}")
     table = result.segment_table()
-    width = max(len("name"), *(len(n) for n in table["name"]))
+    rows = table.select("segment", "name", "customers", "share", "revenue_share").rows()
+    if overview.noise:
+        rows.append(
+            (
+                -1,
+                NOISE_NAME,
+                overview.noise,
+                overview.noise_share,
+                overview.noise_revenue_share,
+            )
+        )
+    width = max(len("name"), *(len(row[1]) for row in rows))
     print(f"{'seg':>3}  {'name':<{width}}  {'customers':>9}  {'share':>6}  {'revenue':>7}")
-    for row in table.iter_rows(named=True):
+    for segment, name, customers, share, revenue_share in rows:
         print(
-            f"{row['segment']:>3}  {row['name']:<{width}}  {row['customers']:>9,}  "
-            f"{_pct(row['share']):>6}  {_pct(row['revenue_share']):>7}"
+            f"{segment:>3}  {name:<{width}}  {customers:>9,}  {_pct(share):>6}  "
+            f"{_pct(revenue_share):>7}"
         )
     for profile, name in zip(result.profiles, result.names, strict=True):
         print(f"{name}: {profile.insight} {profile.action}")

@@ -223,6 +223,8 @@ class Overview:
     excluded: int
     noise: int
     revenue: float  # total monetary of the clustered customers
+    noise_share: float  # of the clustered customers that HDBSCAN left as noise (0 otherwise)
+    noise_revenue_share: float  # of the revenue that those noise customers bring
     silhouette: float | None
     silhouette_note: str
 
@@ -731,6 +733,12 @@ def build_profiles(
         customers=n,
         excluded=segmentation.n_excluded,
         noise=segmentation.n_noise,
+        noise_share=segmentation.n_noise / n if n else 0.0,
+        noise_revenue_share=(
+            float(frame.filter(pl.col(SEGMENT) < 0).get_column(MONETARY).sum()) / total_revenue
+            if total_revenue
+            else 0.0
+        ),
         revenue=total_revenue,
         silhouette=sil,
         silhouette_note=sil_note,

@@ -262,6 +262,8 @@ def report(
         "customers": result.overview.customers,
         "excluded": result.overview.excluded,
         "noise": result.overview.noise,
+        "noise_share": result.overview.noise_share,
+        "noise_revenue_share": result.overview.noise_revenue_share,
         "revenue": result.overview.revenue,
         "silhouette": result.overview.silhouette,
         "silhouette_note": result.overview.silhouette_note,

@@ -294,6 +294,11 @@ def test_hdbscan_noise_is_named_as_such() -> None:
     assert noise_rows["segment_name"].unique().to_list() == [NOISE_NAME]
     assert result.name_of(-1) == NOISE_NAME
     assert sum(p.customers for p in result.profiles) + result.overview.noise == 520
+    overview = result.overview
+    assert overview.noise_share == pytest.approx(overview.noise / 520)
+    assert sum(p.share for p in result.profiles) + overview.noise_share == pytest.approx(1.0)
+    revenue = sum(p.revenue_share for p in result.profiles) + overview.noise_revenue_share
+    assert revenue == pytest.approx(1.0)
 
 
 # --- real data ---------------------------------------------------------------------------------
