@@ -59,8 +59,15 @@ def load_customers(text: str, *, mapping: dict[str, str], date_format: str | Non
     if path.suffix.lower() in (".csv", ".parquet"):
         try:
             features = read_feature_table(path)
-        except pl.exceptions.PolarsError:
-            # Not a readable feature table: read it as transactions, which reports clearly.
+        except pl.exceptions.PolarsError as exc:
+            if _has_feature_header(path):
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputFileError(
+                    f"{path.name!r} looks like a customer feature table but cannot be read: "
+                    f"{first}",
+                    hint="Write it again with `custseg features`, or fix the value quoted.",
+                ) from None
+            # Not a feature table: read it as transactions, which reports problems clearly.
             features = None
     if features is not None:
         notes: list[str] = []
@@ -82,6 +89,22 @@ def load_customers(text: str, *, mapping: dict[str, str], date_format: str | Non
         notes=tuple(table.notes()),
         source="transactions",
     )
+
+
+def _has_feature_header(path: Path) -> bool:
+    """True when the file's columns are those of a ``custseg features`` table."""
+    import polars as pl  # noqa: PLC0415
+
+    from core.pipeline import is_feature_table  # noqa: PLC0415
+
+    try:
+        if path.suffix.lower() == ".parquet":
+            columns = pl.read_parquet_schema(path).names()
+        else:
+            columns = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+    except pl.exceptions.PolarsError:
+        return False
+    return is_feature_table(columns)
 
 
 def _parse_k(text: str) -> int | None:

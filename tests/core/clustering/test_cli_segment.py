@@ -223,6 +223,24 @@ def test_error_bad_paths(
            "File not found")  # fmt: skip
 
 
+def test_error_unreadable_feature_table(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = pl.read_parquet(data["features"]).with_columns(pl.col("recency_days").cast(pl.String))
+    path = tmp_path / "features.csv"
+    table.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("abc"))
+        .otherwise(pl.col("recency_days"))
+        .alias("recency_days")
+    ).write_csv(path)
+    argv = ["segment", str(path), "--out", str(tmp_path / "o.csv")]
+    _, stderr = _error(
+        argv, capsys, "'features.csv' looks like a customer feature table but cannot be read"
+    )
+    assert "`abc`" in stderr
+
+
 def test_error_model_file_that_is_not_one(
     data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
