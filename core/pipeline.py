@@ -3,6 +3,16 @@
 Each stage's result is keyed by the content of its inputs (the file's bytes, the column
 mapping, the date format and every config), so the CLI, the app and several worker processes
 sharing a :class:`core.cache.ResultCache` compute a given table once.
+
+Two ways to the feature table, with identical results:
+
+* with the lines (``build_customer_table(..., keep_lines=True)``, the app's way): the kept
+  purchase lines and the returns are collected (every normalized column), then the features
+  are computed from memory, so the app can show a customer's orders;
+* streaming (``keep_lines=False``, the CLI's way, :func:`stream_customer_table`): the audit
+  figures and the feature table are collected together in one ``pl.collect_all`` on the
+  streaming engine, so no line is held; memory is bounded by the group-by state (customers,
+  distinct customer x product pairs, the duplicate-detection hash set), not by the lines.
 """
 
 from __future__ import annotations
@@ -16,10 +26,10 @@ from typing import Any
 import polars as pl
 
 from core.cache import ResultCache, fingerprint_bytes, fingerprint_file, get_or_compute, make_key
-from core.cleaning import Audit, CleaningConfig, clean
+from core.cleaning import Audit, CleaningConfig, capping_thresholds, clean, plan_cleaning
 from core.columns import FEATURE_SCHEMA
 from core.errors import InputFileError
-from core.features import FeatureConfig, features_with_date
+from core.features import FeatureConfig, analysis_date_of, compute_features, features_with_date
 from core.io import ReadReport, read_table
 from core.rfm import sufficiency_warnings
 from core.schema import RoleMapping, SchemaReport, detect_roles, normalize
@@ -41,13 +51,17 @@ class LoadedTransactions:
 
 @dataclass(frozen=True)
 class CustomerTable:
-    """Cleaned lines, their audit and the per-customer feature table."""
+    """Cleaned lines, their audit and the per-customer feature table.
+
+    ``purchases`` and ``returns`` are None when the table was built without its lines
+    (``build_customer_table(..., keep_lines=False)``).
+    """
 
     features: pl.DataFrame = field(compare=False, repr=False)
     audit: Audit
     analysis_date: dt.date | None
-    purchases: pl.DataFrame = field(compare=False, repr=False)
-    returns: pl.DataFrame = field(compare=False, repr=False)
+    purchases: pl.DataFrame | None = field(compare=False, repr=False)
+    returns: pl.DataFrame | None = field(compare=False, repr=False)
     read: ReadReport
     schema: SchemaReport
     key: str
@@ -130,32 +144,90 @@ def load_transactions(
     return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
 
 
+def stream_customer_table(
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    cleaning: CleaningConfig = CleaningConfig(),
+    features: FeatureConfig = FeatureConfig(),
+    engine: str = "streaming",
+) -> tuple[pl.DataFrame, Audit]:
+    """The feature table and the cleaning audit of normalized lines, holding no line.
+
+    Everything is collected in one ``pl.collect_all``, so the source is scanned once (twice
+    with outlier capping: its thresholds are quantiles of the kept lines, collected first so
+    the main pass can stream). Results equal ``clean`` followed by ``features_with_date``.
+
+    Parameters
+    ----------
+    frame:
+        Normalized lines (``core.schema.normalize``), in source order.
+    cleaning, features:
+        Cleaning rules and feature options.
+    engine:
+        Polars engine; the default streams.
+    """
+    thresholds = capping_thresholds(frame, cleaning, engine=engine)
+    plan = plan_cleaning(frame, cleaning, thresholds=thresholds)
+    table = compute_features(plan.purchases, plan.returns, features)
+    frames = pl.collect_all([table, *plan.audit_queries()], engine=engine)  # type: ignore[arg-type]
+    return frames[0], plan.assemble_audit(frames[1:])
+
+
 def build_customer_table(
     loaded: LoadedTransactions,
     *,
     cleaning: CleaningConfig = CleaningConfig(),
     features: FeatureConfig = FeatureConfig(),
     cache: ResultCache | None = None,
+    keep_lines: bool = True,
 ) -> CustomerTable:
-    """Clean, audit and compute the feature table; a cache hit skips all of it."""
+    """Clean, audit and compute the feature table; a cache hit skips all of it.
+
+    With ``keep_lines=False`` the table is computed by :func:`stream_customer_table` and its
+    ``purchases``/``returns`` are None (a cached table with its lines is reused as is).
+    """
     key = make_key("customer_table", loaded.fingerprint, cleaning, features)
+
+    def table_of(
+        feature_table: pl.DataFrame,
+        audit: Audit,
+        purchases: pl.DataFrame | None,
+        returns: pl.DataFrame | None,
+        table_key: str,
+    ) -> CustomerTable:
+        used = features.analysis_date
+        if used is None:
+            used = analysis_date_of(feature_table)
+        return CustomerTable(
+            features=feature_table,
+            audit=audit,
+            analysis_date=used,
+            purchases=purchases,
+            returns=returns,
+            read=loaded.read,
+            schema=loaded.schema,
+            key=table_key,
+            warnings=tuple(str(w) for w in sufficiency_warnings(feature_table)),
+        )
 
     def compute() -> CustomerTable:
         cleaned = clean(loaded.frame, cleaning)
-        table, analysis_date = features_with_date(cleaned.purchases, cleaned.returns, features)
-        return CustomerTable(
-            features=table,
-            audit=cleaned.audit,
-            analysis_date=analysis_date,
-            purchases=cleaned.purchases,
-            returns=cleaned.returns,
-            read=loaded.read,
-            schema=loaded.schema,
-            key=key,
-            warnings=tuple(str(w) for w in sufficiency_warnings(table)),
-        )
+        table, _ = features_with_date(cleaned.purchases, cleaned.returns, features)
+        return table_of(table, cleaned.audit, cleaned.purchases, cleaned.returns, key)
 
-    return get_or_compute(cache, key, compute)
+    if keep_lines:
+        return get_or_compute(cache, key, compute)
+    if cache is not None:
+        full = cache.get(key)
+        if full is not None:
+            return full  # type: ignore[no-any-return]
+    lean_key = make_key("customer_table_without_lines", loaded.fingerprint, cleaning, features)
+
+    def compute_streaming() -> CustomerTable:
+        table, audit = stream_customer_table(loaded.frame, cleaning=cleaning, features=features)
+        return table_of(table, audit, None, None, lean_key)
+
+    return get_or_compute(cache, lean_key, compute_streaming)
 
 
 def is_feature_table(columns: list[str] | tuple[str, ...]) -> bool:

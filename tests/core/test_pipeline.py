@@ -1,0 +1,286 @@
+"""The streaming feature path against the path that keeps the lines; the cleaning plan API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from core.cleaning import (
+    REASONS,
+    Audit,
+    CleaningConfig,
+    capping_thresholds,
+    clean,
+    plan_cleaning,
+)
+from core.columns import FEATURE_SCHEMA, NORMALIZED_SCHEMA
+from core.errors import ConfigError
+from core.features import FeatureConfig, compute_features
+from core.generator import write_transactions
+from core.pipeline import (
+    CustomerTable,
+    LoadedTransactions,
+    build_customer_table,
+    load_transactions,
+    stream_customer_table,
+)
+from tests.core.retail_frames import lines, random_lines
+
+# Float sums depend on summation order, which differs between two runs of the *same* path
+# (measured up to 3e-15 relative on the real data); everything else must match exactly.
+FLOAT_RTOL = 1e-12
+FLOATS = [c for c, t in FEATURE_SCHEMA.items() if t == pl.Float64]
+
+
+def assert_same_features(left: pl.DataFrame, right: pl.DataFrame) -> None:
+    assert left.schema == right.schema == pl.Schema(FEATURE_SCHEMA)
+    exact = [c for c in FEATURE_SCHEMA if c not in FLOATS]
+    assert_frame_equal(left.select(exact), right.select(exact), check_exact=True)
+    assert_frame_equal(
+        left.select(FLOATS), right.select(FLOATS), check_exact=False, rel_tol=FLOAT_RTOL, abs_tol=0
+    )
+
+
+def assert_same_audit(left: Audit, right: Audit) -> None:
+    for name in ("rows_in", "rows_kept", "customers_in", "customers_out"):
+        assert getattr(left, name) == getattr(right, name), name
+    assert [(r.reason, r.rows, r.enabled) for r in left.reasons] == [
+        (r.reason, r.rows, r.enabled) for r in right.reasons
+    ]
+    for a, b in zip(left.reasons, right.reasons, strict=True):
+        assert math.isclose(a.revenue, b.revenue, rel_tol=FLOAT_RTOL, abs_tol=1e-9)
+    assert math.isclose(left.revenue_in, right.revenue_in, rel_tol=FLOAT_RTOL)
+    assert math.isclose(left.revenue_kept, right.revenue_kept, rel_tol=FLOAT_RTOL)
+    assert set(left.samples) == set(right.samples) == set(REASONS)
+    for reason in REASONS:
+        assert_frame_equal(left.samples[reason], right.samples[reason], check_exact=True)
+    assert (left.capping is None) == (right.capping is None)
+    if left.capping is not None and right.capping is not None:
+        assert left.capping.thresholds == right.capping.thresholds
+        assert left.capping.rows_capped == right.capping.rows_capped
+        assert math.isclose(
+            left.capping.revenue_removed, right.capping.revenue_removed, rel_tol=1e-9
+        )
+
+
+def both_paths(
+    loaded: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
+) -> tuple[CustomerTable, CustomerTable]:
+    with_lines = build_customer_table(loaded, cleaning=cleaning, features=features)
+    streamed = build_customer_table(loaded, cleaning=cleaning, features=features, keep_lines=False)
+    return with_lines, streamed
+
+
+CONFIGS = [
+    (CleaningConfig(), FeatureConfig()),
+    (
+        CleaningConfig(cap_quantile=0.95, cap_columns=("amount", "quantity")),
+        FeatureConfig(use_gross=True),
+    ),
+    (
+        CleaningConfig(duplicate=False, missing_customer=False, non_product=False),
+        FeatureConfig(window_start=dt.date(2011, 3, 1), analysis_date=dt.date(2011, 9, 30)),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> LoadedTransactions:
+    path = tmp_path_factory.mktemp("gen") / "lines.parquet"
+    write_transactions(path, seed=11, customers=400)
+    return load_transactions(path)
+
+
+@pytest.mark.parametrize(("cleaning", "features"), CONFIGS)
+def test_streaming_equals_lines_on_generated_data(
+    generated: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
+) -> None:
+    with_lines, streamed = both_paths(generated, cleaning, features)
+    assert with_lines.features.height > 200
+    assert_same_features(with_lines.features, streamed.features)
+    assert_same_audit(with_lines.audit, streamed.audit)
+    assert with_lines.analysis_date == streamed.analysis_date
+    assert with_lines.warnings == streamed.warnings
+    assert streamed.purchases is None
+    assert streamed.returns is None
+    assert with_lines.purchases is not None
+    assert with_lines.purchases.height == with_lines.audit.rows_kept
+    lean, full = streamed.summary(), with_lines.summary()
+    assert lean.keys() == full.keys()
+    assert lean["audit"]["dropped"] == full["audit"]["dropped"]
+    assert {k: v for k, v in lean.items() if k != "audit"} == {
+        k: v for k, v in full.items() if k != "audit"
+    }
+
+
+def test_generated_data_exercises_every_rule_the_generator_makes(
+    generated: LoadedTransactions,
+) -> None:
+    _, streamed = both_paths(generated, CleaningConfig(), FeatureConfig())
+    dropped = {r.reason: r.rows for r in streamed.audit.reasons}
+    for reason in ("missing_customer", "non_product", "duplicate", "cancellation"):
+        assert dropped[reason] > 0, reason
+
+
+def test_streaming_from_csv_equals_lines(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    write_transactions(path, seed=4, customers=150)
+    loaded = load_transactions(path)
+    with_lines, streamed = both_paths(loaded, CleaningConfig(), FeatureConfig())
+    assert_same_features(with_lines.features, streamed.features)
+    assert_same_audit(with_lines.audit, streamed.audit)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stream_customer_table_matches_clean_on_messy_lines(seed: int) -> None:
+    frame = random_lines(seed, 500)
+    config = CleaningConfig(cap_quantile=0.9)
+    cleaned = clean(frame, config)
+    table, audit = stream_customer_table(frame.lazy(), cleaning=config)
+    assert_same_audit(cleaned.audit, audit)
+    want = compute_features(cleaned.purchases, cleaned.returns).collect()
+    assert_same_features(want, table)
+
+
+def test_stream_customer_table_of_no_lines() -> None:
+    empty = pl.DataFrame(schema=NORMALIZED_SCHEMA)
+    table, audit = stream_customer_table(empty)
+    assert table.height == 0
+    assert table.schema == pl.Schema(FEATURE_SCHEMA)
+    assert audit.rows_in == audit.rows_kept == audit.customers_in == audit.customers_out == 0
+
+
+# --- cache behaviour -----------------------------------------------------------------------------
+
+
+class DictCache:
+    def __init__(self) -> None:
+        self.store: dict[str, Any] = {}
+        self.puts: list[str] = []
+
+    def get(self, key: str) -> Any | None:
+        return self.store.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.puts.append(key)
+        self.store[key] = value
+
+
+def test_table_without_lines_has_its_own_cache_key(generated: LoadedTransactions) -> None:
+    cache = DictCache()
+    lean = build_customer_table(generated, cache=cache, keep_lines=False)
+    full = build_customer_table(generated, cache=cache)
+    assert lean.key != full.key
+    assert lean.purchases is None
+    assert full.purchases is not None  # a lean entry never answers a request for the lines
+    assert cache.puts == [lean.key, full.key]
+
+
+def test_cached_table_with_lines_serves_a_lean_request(generated: LoadedTransactions) -> None:
+    cache = DictCache()
+    full = build_customer_table(generated, cache=cache)
+    again = build_customer_table(generated, cache=cache, keep_lines=False)
+    assert again is full
+    assert cache.puts == [full.key]
+
+
+def test_streamed_table_pickles(generated: LoadedTransactions) -> None:
+    table = build_customer_table(generated, keep_lines=False)
+    back = pickle.loads(pickle.dumps(table))
+    assert back.audit == table.audit
+    assert_frame_equal(back.features, table.features)
+    assert dict(back.audit.samples).keys() == dict(table.audit.samples).keys()
+    assert_frame_equal(back.audit.samples["duplicate"], table.audit.samples["duplicate"])
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+def test_plan_is_lazy_and_assembles_the_same_audit_as_clean() -> None:
+    frame = random_lines(7, 300)
+    plan = plan_cleaning(frame)
+    assert all(isinstance(q, pl.LazyFrame) for q in plan.audit_queries())
+    assert isinstance(plan.purchases, pl.LazyFrame)
+    audit = plan.assemble_audit(pl.collect_all(plan.audit_queries()))
+    assert_same_audit(audit, clean(frame).audit)
+
+
+def test_assemble_audit_refuses_the_wrong_number_of_frames() -> None:
+    plan = plan_cleaning(lines({}))
+    with pytest.raises(ValueError, match="audit frames"):
+        plan.assemble_audit(pl.collect_all(plan.audit_queries()[:-1]))
+
+
+def test_samples_of_disabled_rules_are_empty() -> None:
+    frame = lines({"customer_id": None}, {"customer_id": None})
+    plan = plan_cleaning(frame, CleaningConfig(missing_customer=False))
+    audit = plan.assemble_audit(pl.collect_all(plan.audit_queries()))
+    assert audit.samples["missing_customer"].height == 0
+    assert audit.dropped("missing_customer") == 0
+    assert audit.rows_kept == 1  # the second line is a duplicate of the first
+    assert audit.samples["duplicate"].get_column("source_row").to_list() == [2]
+
+
+def test_capping_thresholds_are_quantiles_of_the_kept_lines() -> None:
+    frame = lines(
+        *({"quantity": float(q), "price": 1.0, "invoice": str(q)} for q in range(1, 11)),
+        {"quantity": 500.0, "price": 1.0, "customer_id": None},  # dropped: not in the quantile
+    )
+    config = CleaningConfig(cap_quantile=0.5, cap_columns=("quantity", "amount"))
+    assert capping_thresholds(frame, config) == {"quantity": 5.5, "amount": 5.5}
+    assert capping_thresholds(frame, CleaningConfig()) is None
+    literal = plan_cleaning(frame, config, thresholds={"quantity": 5.5, "amount": 5.5})
+    computed = plan_cleaning(frame, config)
+    assert_frame_equal(literal.purchases.collect(), computed.purchases.collect())
+
+
+def test_thresholds_must_cover_the_capped_columns() -> None:
+    config = CleaningConfig(cap_quantile=0.5, cap_columns=("quantity", "amount"))
+    with pytest.raises(ConfigError, match="quantity"):
+        plan_cleaning(lines({}), config, thresholds={"amount": 1.0})
+
+
+def test_duplicates_are_found_among_lines_an_earlier_rule_does_not_settle() -> None:
+    # Copies of a line without customer are missing_customer, never duplicate; a copy of a
+    # line flagged only through parse_error (not a source field) is still a duplicate.
+    frame = lines(
+        {"customer_id": None},
+        {"customer_id": None},
+        {"parse_error": "price"},
+        {},
+        {},
+    )
+    assert clean(frame).audit.to_dict()["dropped"] == {
+        "unparseable": 1,
+        "missing_customer": 2,
+        "non_product": 0,
+        "duplicate": 2,
+        "cancellation": 0,
+        "non_positive": 0,
+    }
+
+
+# --- the real data set ---------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_streaming_equals_lines_on_the_real_data(real_data_path: Path) -> None:
+    loaded = load_transactions(real_data_path)
+    with_lines, streamed = both_paths(loaded, CleaningConfig(), FeatureConfig())
+    assert_same_features(with_lines.features, streamed.features)
+    assert_same_audit(with_lines.audit, streamed.audit)
+    audit = streamed.audit
+    assert audit.rows_in == 541_909
+    assert audit.rows_kept == 391_150
+    assert audit.dropped("duplicate") == 5_220
+    assert audit.customers_in == 4_372
+    assert audit.customers_out == 4_334
+    assert streamed.n_customers == 4_334
+    assert streamed.analysis_date == dt.date(2011, 12, 10)
