@@ -50,3 +50,54 @@ def date_format_input() -> dict[str, str | int]:
 def cleaning_rules() -> dict[str, str | int]:
     """Id of the cleaning-rule checklist."""
     return {"type": CLEANING_RULES_TYPE, "index": 0}
+
+
+# --- Explore, Compare and RFM pages (dashapp.pages.explore / compare / rfm) -----------------
+
+# Explore page.
+EXPLORE_NOTE = "explore-note"
+EXPLORE_ALERT = "explore-alert"
+EXPLORE_DISTRIBUTIONS = "explore-distributions"
+EXPLORE_CORRELATIONS = "explore-correlations"
+EXPLORE_RF_GRID = "explore-rf-grid"
+EXPLORE_ACTIVITY = "explore-activity"
+EXPLORE_ACTIVITY_NOTE = "explore-activity-note"
+EXPLORE_COUNTRIES = "explore-countries"
+EXPLORE_SUMMARY = "explore-summary"
+EXPLORE_SUMMARY_TABLE = "explore-summary-table"
+
+# Compare page: the k and cut-height sliders drive each other (one callback); the stores hold
+# the identity of the data + settings compared and the user's selection (keys, never frames).
+COMPARE_K = "compare-k"
+COMPARE_HEIGHT = "compare-height"
+COMPARE_KEY = "compare-key"
+COMPARE_SELECTION = "compare-selection"
+COMPARE_ALERT = "compare-alert"
+COMPARE_METHOD = "compare-method"
+COMPARE_DENDROGRAM = "compare-dendrogram"
+COMPARE_SIZES = "compare-sizes"
+COMPARE_METRICS = "compare-metrics"
+COMPARE_CONTINGENCY = "compare-contingency"
+COMPARE_SANKEY = "compare-sankey"
+COMPARE_CLEAR = "compare-clear"
+COMPARE_SELECTION_CAPTION = "compare-selection-caption"
+COMPARE_GRID = "compare-grid"
+COMPARE_SCATTER = "compare-scatter"
+
+# RFM page. Its controls are rendered from the session state (pattern-matching ids, as on the
+# Data page), so they always show the stored choice.
+RFM_NOTE = "rfm-note"
+RFM_ALERT = "rfm-alert"
+RFM_CONTROLS = "rfm-controls"
+RFM_WARNINGS = "rfm-warnings"
+RFM_TREEMAP = "rfm-treemap"
+RFM_TABLE = "rfm-table"
+RFM_SEGMENT_TABLE = "rfm-segment-table"
+RFM_GRID = "rfm-grid"
+RFM_GRID_NOTE = "rfm-grid-note"
+RFM_SETTING_TYPE = "rfm-setting"
+
+
+def rfm_setting(name: str) -> dict[str, str]:
+    """Id of an RFM page control: ``"ruleset"``, ``"bins"`` or ``"color"``."""
+    return {"type": RFM_SETTING_TYPE, "name": name}

@@ -28,6 +28,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashapp.pages import data
+from dashapp.pages import data, explore, rfm
 
-PAGES: tuple[ModuleType, ...] = (data,)
+PAGES: tuple[ModuleType, ...] = (data, explore, rfm)
