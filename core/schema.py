@@ -519,24 +519,50 @@ def _nonempty(role: str) -> str:
 def _text_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Any column as stripped text, empty -> null."""
     text = expr if dtype == pl.String else expr.cast(pl.String)
-    text = text.str.strip_chars()
-    return pl.when(text.str.len_chars() > 0).then(text).otherwise(None)
+    # One comparison per value; a when/then on len_chars() took twice as long (5 M lines).
+    return text.str.strip_chars().replace("", None)
 
 
-def _id_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Identifiers as text: ``17850.0`` (float / Excel) -> ``17850``; ``00017`` kept."""
+def _whole_float(expr: pl.Expr) -> pl.Expr:
+    """A finite whole number that fits an Int64 (written as an integer id)."""
+    return (
+        expr.is_finite() & (expr == expr.floor()) & expr.cast(pl.Int64, strict=False).is_not_null()
+    )
+
+
+def _id_expr(
+    expr: pl.Expr, dtype: pl.DataType, *, float_text: bool = True, all_whole: bool = False
+) -> pl.Expr:
+    """Identifiers as text: ``17850.0`` (float / Excel) -> ``17850``; ``00017`` kept.
+
+    The source pass tells which rewrites can apply: ``float_text=False`` when no text id
+    contains a dot (the ``17850.0`` rewrite, a regex on every value, is then skipped) and
+    ``all_whole=True`` when every non-NaN float id is a whole number (no float is formatted).
+    Measured on 5 M generated lines: product ids 0.47 -> 0.06 s, float customer ids 0.26 ->
+    0.08 s.
+    """
     if dtype.is_float():
-        as_int = (
-            pl.when(expr.is_finite() & (expr == expr.floor()))
-            .then(expr.cast(pl.Int64, strict=False).cast(pl.String))
-            .otherwise(None)
-        )
+        as_int = pl.when(_whole_float(expr)).then(expr.cast(pl.Int64, strict=False).cast(pl.String))
+        if all_whole:
+            return as_int
         as_text = pl.when(expr.is_nan()).then(None).otherwise(expr.cast(pl.String))
         return pl.coalesce(as_int, as_text)
     if dtype.is_integer():
         return expr.cast(pl.String)
     text = _text_expr(expr, dtype)
+    if not float_text:
+        return text
     return text.str.replace(_ID_FLOAT_TEXT, "${1}")
+
+
+def _id_is_empty(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``_id_expr(expr, dtype).is_null()`` without building the text."""
+    if dtype.is_float():
+        return expr.is_null() | expr.is_nan()
+    if dtype.is_integer():
+        return expr.is_null()
+    # The float-text rewrite keeps at least one digit, so only blank text becomes null.
+    return _text_expr(expr, dtype).is_null()
 
 
 def _number_expr(expr: pl.Expr, dtype: pl.DataType, *, decimal_comma: bool) -> pl.Expr:
@@ -759,8 +785,17 @@ def normalize(
         # Touch every source column once: a CSV scan checks rows for extra fields (a stray
         # delimiter) only when all columns are read.
         pl.sum_horizontal(pl.col(schema.names()).is_null().sum()).alias("__all_nulls"),
-        _id_expr(src("customer"), dtypes["customer"]).is_null().sum().alias("empty_customer"),
+        _id_is_empty(src("customer"), dtypes["customer"]).sum().alias("empty_customer"),
     ]
+    id_roles = [r for r in ("customer", "invoice", "product") if r in roles]
+    for role in id_roles:
+        if dtypes[role].is_float():
+            num = src(role)
+            odd = num.is_not_null() & ~num.is_nan() & ~_whole_float(num)
+            aggs.append(odd.sum().alias(f"{role}_odd_floats"))
+        elif not dtypes[role].is_integer():
+            dotted = src(role).cast(pl.String).str.contains(".", literal=True)
+            aggs.append(dotted.sum().alias(f"{role}_dotted"))
     for role in ("customer", *parsed_roles):
         aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
     if date_lookup:
@@ -891,7 +926,12 @@ def normalize(
             )
             return pl.coalesce(fast, looked_up)
         if role in ("customer", "invoice", "product"):
-            return _id_expr(src(role), dtype)
+            return _id_expr(
+                src(role),
+                dtype,
+                float_text=bool(stats.get(f"{role}_dotted", 1)),
+                all_whole=stats.get(f"{role}_odd_floats", 1) == 0,
+            )
         return _text_expr(src(role), dtype)
 
     staged = (
