@@ -72,6 +72,17 @@ class CustomerTable:
         return self.features.height
 
     @property
+    def product_lines(self) -> pl.DataFrame | None:
+        """Purchase lines plus cancellation lines (negative amounts), for product revenue.
+
+        Summing amounts per product over these gives revenue net of returns, so an order that
+        was bought and cancelled in full does not appear among a segment's best sellers.
+        """
+        if self.purchases is None or self.returns is None:
+            return None
+        return pl.concat([self.purchases, self.returns], how="vertical")
+
+    @property
     def n_excluded(self) -> int:
         return int(self.features.get_column("excluded").sum())
 

@@ -84,7 +84,7 @@ def load_customers(text: str, *, mapping: dict[str, str], date_format: str | Non
     table = build_customer_table(loaded)
     return Customers(
         features=table.features,
-        lines=table.purchases,
+        lines=table.product_lines,
         data_key=table.key,
         notes=tuple(table.notes()),
         source="transactions",

@@ -135,12 +135,16 @@ class FeatureEffect:
 
 @dataclass(frozen=True)
 class TopProduct:
-    """A product among a segment's best sellers (by revenue of its purchase lines)."""
+    """A product among a segment's best sellers (by the sum of its line amounts).
+
+    Given purchase and cancellation lines (``CustomerTable.product_lines``), revenue is net of
+    returns; given purchase lines alone, it is gross.
+    """
 
     product: str
     description: str | None
     revenue: float
-    share: float  # of the segment's purchase-line revenue
+    share: float  # of the segment's revenue over the lines given
 
 
 @dataclass(frozen=True, eq=False)
@@ -598,8 +602,9 @@ def build_profiles(
         The customer feature table it was fitted on (``core.columns.FEATURE_SCHEMA``; needs
         ``monetary``).
     lines:
-        Optional cleaned purchase lines (``customer_id``, ``product``, ``description``,
-        ``amount``) for the top products.
+        Optional transaction lines (``customer_id``, ``product``, ``description``, ``amount``)
+        for the top products: ``CustomerTable.product_lines`` (purchases and returns) ranks
+        products by net revenue.
     """
     frame = clustered_frame(features, segmentation)
     if MONETARY not in frame.columns:

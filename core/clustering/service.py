@@ -83,7 +83,8 @@ def segment_customers(
         An earlier result whose segment names and colours carry over to the segments they
         continue (matched after the cache, so one cached fit serves any previous).
     lines:
-        Cleaned purchase lines (``CustomerTable.purchases``) for the top products.
+        Transaction lines for the top products: ``CustomerTable.product_lines`` (purchases
+        and returns, so products rank by net revenue).
 
     Raises
     ------

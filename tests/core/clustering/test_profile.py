@@ -255,7 +255,7 @@ def real_table(real_data_path):  # type: ignore[no-untyped-def]
 def test_real_data_profiles(real_table) -> None:  # type: ignore[no-untyped-def]
     features = real_table.features
     seg = fit_segmentation(features, PreprocessConfig(), ModelConfig(k=4))
-    profiles, overview = build_profiles(seg, features, lines=real_table.purchases)
+    profiles, overview = build_profiles(seg, features, lines=real_table.product_lines)
     names = [p.auto_name for p in profiles]
     assert names == ["Champions", "Loyal Customers", "New Customers", "Hibernating"]
     assert [p.customers for p in profiles] == [705, 1183, 883, 1549]
@@ -288,6 +288,11 @@ def test_real_data_profiles(real_table) -> None:  # type: ignore[no-untyped-def]
         assert p.top_countries[0][0] == "United Kingdom"
         assert p.name_reason.startswith("mean scores R ")
         assert p.action == ACTIONS[p.base_name]
+    # Product revenue is net of returns: the 80,995-unit "PAPER CRAFT, LITTLE BIRDIE" order
+    # (23843), cancelled in full the same day, is nobody's best seller; on gross lines it is.
+    assert all(tp.product != "23843" for p in profiles for tp in p.top_products)
+    gross, _ = build_profiles(seg, features, lines=real_table.purchases)
+    assert any(tp.product == "23843" for p in gross for tp in p.top_products)
     # Segment 0 (highest mean spend) is the Champions of this shop.
     assert profiles[0].auto_name == "Champions"
     assert profiles[0].revenue_share > 0.5
