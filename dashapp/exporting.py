@@ -69,7 +69,7 @@ def parse_segments(value: object, result: SegmentationResult) -> tuple[int, ...]
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or item not in valid:
             raise ConfigError(
-                f"there is no segment {str(item)[:20]!r} in this segmentation",
+                f"there is no segment {repr(item)[:20]} in this segmentation",
                 hint="Tick segments in the list (it follows the Model page).",
             )
         chosen.add(item)

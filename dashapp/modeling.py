@@ -471,7 +471,7 @@ def fit(
         model=settings.model_config(),
         data_key=table.key,
         cache=services.cache,
-        lines=table.purchases,
+        lines=table.product_lines,
     )
     store = name_store(services)
     record = store.get(state.session_id)
