@@ -28,6 +28,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashapp.pages import data, explore, export, model, rfm, segments
+from dashapp.pages import compare, data, explore, export, model, rfm, segments
 
-PAGES: tuple[ModuleType, ...] = (data, explore, rfm, model, segments, export)
+PAGES: tuple[ModuleType, ...] = (data, explore, rfm, compare, model, segments, export)
