@@ -519,8 +519,10 @@ def _nonempty(role: str) -> str:
 def _text_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Any column as stripped text, empty -> null."""
     text = expr if dtype == pl.String else expr.cast(pl.String)
-    # One comparison per value; a when/then on len_chars() took twice as long (5 M lines).
-    return text.str.strip_chars().replace("", None)
+    text = text.str.strip_chars()
+    # Not ``replace("", None)``: twice as fast eagerly, but the streaming engine runs it on
+    # the whole column in memory (4.6 GB peak on 20 M lines instead of 1.4 GB).
+    return pl.when(text.str.len_bytes() > 0).then(text)
 
 
 def _whole_float(expr: pl.Expr) -> pl.Expr:
