@@ -8,7 +8,7 @@ Speed: the tree does not depend on k, so it is fitted once per (data, preprocess
 seed) and cached in the app's cache (:func:`tree_fit`); a new k only cuts it
 (:meth:`TreeFit.labels`: a few milliseconds even for 100,000 customers, whose tree is built
 over 1,000 micro-clusters). K-means results come from the clustering service, cached per
-(data, configs, k) and shared with the Model and Segments pages when their settings match.
+(data, configs, k); the Model page's fit is reused when its settings match.
 Comparisons are recomputed per request (about 70 ms at 100,000 customers).
 """
 
@@ -229,14 +229,26 @@ def tree_fit(table: CustomerTable, settings: CompareSettings, cache: ResultCache
 def kmeans_fit(
     table: CustomerTable, settings: CompareSettings, k: int, services: AppServices
 ) -> SegmentationResult:
-    """K-means with ``k`` through the clustering service (cached per data, configs, k)."""
+    """K-means with ``k`` through the clustering service (cached per data, configs, k).
+
+    The Model page fits with the purchase lines (for top products); its result is reused when
+    cached. Otherwise the fit runs without the lines: this page shows no product, and the
+    product profiles of 10 million lines cost more than the fit itself.
+    """
+    model = settings.kmeans_config(k)
+    if services.cache is not None:
+        with_lines = service.segmentation_key(
+            table.key, settings.preprocess, model, with_lines=True
+        )
+        hit = services.cache.get(with_lines)
+        if isinstance(hit, SegmentationResult) and hit.key == with_lines:
+            return hit
     return service.segment_customers(
         table.features,
         preprocess=settings.preprocess,
-        model=settings.kmeans_config(k),
+        model=model,
         data_key=table.key,
         cache=services.cache,
-        lines=table.purchases,
     )
 
 

@@ -77,16 +77,18 @@ def _histogram_trace(hist: Histogram) -> go.Scatter:
 
 
 def _histogram_note(hist: Histogram) -> str:
-    parts = []
-    if hist.log:
-        parts.append("log scale")
+    """Short note after a subplot title: log axis, and what the bins leave out."""
+    parts = ["log"] if hist.log else []
+    hidden = []
     if hist.n_nonpositive:
-        parts.append(f"{hist.n_nonpositive:,} at 0 not shown")
+        hidden.append(f"{hist.n_nonpositive:,} at 0")
     if hist.n_missing:
-        parts.append(f"{hist.n_missing:,} without a value")
-    return (
-        f" <span style='font-size:11px;color:#6c757d'>({'; '.join(parts)})</span>" if parts else ""
-    )
+        hidden.append(f"{hist.n_missing:,} empty")
+    if hidden:
+        parts.append("hidden: " + ", ".join(hidden))
+    if not parts:
+        return ""
+    return f" <span style='font-size:11px;color:#6c757d'>({'; '.join(parts)})</span>"
 
 
 def distributions(histograms: Sequence[Histogram], *, columns: int = HIST_COLUMNS) -> go.Figure:

@@ -117,8 +117,7 @@ def score_grid_heatmap(
             "colorscale": _discrete_scale([segment_color(i) for i in palette]),
             "zmin": 0,
             "zmax": len(palette),
-            "showscale": False,
-            "textfont": {"color": "#fff"},
+            "showscale": False,  # text colour: Plotly picks black or white per cell
         }
     else:
         heatmap = {

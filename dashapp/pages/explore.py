@@ -63,7 +63,16 @@ def layout(**_query: str) -> Component:
             html.Div(id=ids.EXPLORE_ALERT),
             components.card(
                 "Feature distributions",
-                dcc.Loading(_graph(ids.EXPLORE_DISTRIBUTIONS), type="circle"),
+                [
+                    dcc.Loading(_graph(ids.EXPLORE_DISTRIBUTIONS), type="circle"),
+                    html.Div(
+                        "Customers per bin. Skewed features (marked log) use a log axis with "
+                        'bins of equal width on it; "hidden" counts customers a chart '
+                        "cannot show (zero on a log axis, or no value, such as days between "
+                        "orders of one-order customers). Hover a bin for its exact count.",
+                        className="small text-muted",
+                    ),
+                ],
             ),
             dbc.Row(
                 [

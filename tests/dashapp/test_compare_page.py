@@ -12,6 +12,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from dash.exceptions import PreventUpdate
 
+from core.clustering import service
 from core.clustering.compare import compare
 from core.clustering.config import K_MIN, ModelConfig, PreprocessConfig
 from core.clustering.fit import fit_segmentation
@@ -156,6 +157,27 @@ def test_comparison_counts_and_colours(
     assert again.kmeans is cmp.kmeans
     with pytest.raises(Exception, match="out of range"):
         cm.compare_at(table, settings, 31, services, state)
+
+
+def test_kmeans_reuses_the_model_pages_fit(
+    table: CustomerTable, state: SessionState, services: AppServices
+) -> None:
+    settings = cm.compare_settings(state)
+    # The Model page fits K-means with the purchase lines (top products) through the service.
+    model_page = service.segment_customers(
+        table.features,
+        preprocess=settings.preprocess,
+        model=settings.kmeans_config(3),
+        data_key=table.key,
+        cache=services.cache,
+        lines=table.purchases,
+    )
+    assert cm.kmeans_fit(table, settings, 3, services) is model_page
+    # Without it, the page fits without the lines (its own cache entry).
+    own = cm.kmeans_fit(table, settings, 9, services)
+    assert own.key == service.segmentation_key(
+        table.key, settings.preprocess, settings.kmeans_config(9), with_lines=False
+    )
 
 
 def test_unmatched_segments_get_colours_no_kmeans_segment_uses() -> None:
