@@ -14,7 +14,7 @@ from typing import TypeVar
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from core.errors import CustsegError
+from core.errors import CustsegError, DataSufficiencyError
 from dashapp import components
 
 T = TypeVar("T")
@@ -57,12 +57,22 @@ def checked_choice(value: object, choices: Sequence[T], *, name: str) -> T:
 
 
 def data_problem_alert(error: CustsegError) -> dbc.Alert:
-    """The session's data cannot be analysed yet: what is wrong, how to fix, where."""
-    alert = components.error_alert(error, title="The data is not ready for this view")
+    """The session's data cannot be analysed: what is wrong, how to fix, where.
+
+    Too little data (a :class:`~core.errors.DataSufficiencyError`) is told apart from data
+    that does not load yet (mapping, parsing), since the fix differs.
+    """
+    if isinstance(error, DataSufficiencyError):
+        title = "Not enough data for this view"
+        where = ["Load more data on the ", "Data page", "."]
+    else:
+        title = "The data is not ready for this view"
+        where = ["Fix it on the ", "Data page", "."]
+    alert = components.error_alert(error, title=title)
     alert.children = [
         *alert.children,
         html.P(
-            ["Fix it on the ", dcc.Link("Data page", href="/", className="alert-link"), "."],
+            [where[0], dcc.Link(where[1], href="/", className="alert-link"), where[2]],
             className="mb-0 mt-1",
         ),
     ]

@@ -31,7 +31,7 @@ from dash.exceptions import PreventUpdate
 from core.cache import make_key
 from core.clustering.config import K_MAX, K_MIN
 from core.columns import COUNTRY, CUSTOMER
-from core.errors import CustsegError
+from core.errors import CustsegError, DataSufficiencyError
 from dashapp import components, figures, figures_compare, ids
 from dashapp.compare_model import (
     CompareSettings,
@@ -72,7 +72,7 @@ DENDROGRAM_CONFIG: dict[str, Any] = {
     "edits": {"shapePosition": True},  # the cut line can be dragged
     "scrollZoom": False,
 }
-GRID_COLUMNS: list[dict[str, Any]] = [
+GRID_COLUMNS: tuple[dict[str, Any], ...] = (
     {"field": CUSTOMER, "headerName": "Customer", "pinned": "left", "minWidth": 110},
     {"field": "hierarchical", "headerName": "Hier.", "minWidth": 80},
     {"field": "kmeans", "headerName": "K-means", "minWidth": 150},
@@ -85,7 +85,7 @@ GRID_COLUMNS: list[dict[str, Any]] = [
         "valueFormatter": {"function": "d3.format(',.2f')(params.value)"},
     },
     {"field": COUNTRY, "headerName": "Country", "minWidth": 120},
-]
+)
 NO_SELECTION = (
     "Click a cell of the contingency table, or a branch or leaf of the dendrogram, to list "
     "its customers here."
@@ -234,7 +234,7 @@ def layout(**_query: str) -> Component:
                                 dag.AgGrid(
                                     id=ids.COMPARE_GRID,
                                     rowData=[],
-                                    columnDefs=GRID_COLUMNS,
+                                    columnDefs=[dict(c) for c in GRID_COLUMNS],
                                     defaultColDef={
                                         "resizable": True,
                                         "sortable": True,
@@ -338,11 +338,13 @@ def init_compare(data: object, current_k: object, current_key: object) -> tuple[
         if tree.two_stage
         else f"{tree.tree.description}."
     )
-    method = [
+    method: list[Component] = [
         html.Span(what),
         html.Br(),
         html.Span(f"K-means: k-means++, seed {settings.model.seed}. {settings.describe()}"),
     ]
+    for note in tree.segmentation.warnings:  # e.g. a constant feature that was dropped
+        method += [html.Br(), html.Span(f"Note: {note}.", className="text-warning-emphasis")]
     unchanged = current_k == k and current_key == key
     return (
         keep if current_k == k else k,
@@ -491,9 +493,9 @@ def render_compare(k: object, key: object, data: object) -> tuple[Any, ...]:
         return (no_update,) * 5 + (input_alert(exc),)
     except CustsegError as exc:
         message = (
-            "Fix the data on the Data page to compare segmentations."
-            if not isinstance(key, str) or not key
-            else f"Nothing to compare: {exc.message}"
+            f"Nothing to compare: {exc.message}"
+            if isinstance(exc, DataSufficiencyError)
+            else "Fix the data on the Data page to compare segmentations."
         )
         empty = figures.empty_figure(message)
         return empty, empty, [], empty, empty, data_problem_alert(exc)

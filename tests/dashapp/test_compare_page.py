@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from contextvars import copy_context
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.clustering.compare import compare
 from core.clustering.config import K_MIN, ModelConfig, PreprocessConfig
 from core.clustering.fit import fit_segmentation
 from core.clustering.hierarchical import height_for_k, k_for_height, node_segments, node_sizes
+from core.clustering.preprocess import ClusteringWarning
 from core.columns import CUSTOMER
 from core.pipeline import CustomerTable
 from dashapp import compare_model as cm
@@ -515,4 +517,17 @@ def test_data_that_is_not_ready_is_explained(state: SessionState, services: AppS
         assert fig.layout.annotations  # a message, never a blank chart
     with pytest.raises(PreventUpdate):
         page.apply_cut("k", 5, None, None, data)
+    del services
+
+
+def test_too_few_customers_is_explained(state: SessionState, services: AppServices) -> None:
+    data, _, _ = data_page.upload_file(data_url(sales_csv(customers=1)), "one.csv", state.to_json())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClusteringWarning)  # its features are all constant
+        out = page.init_compare(data, None, None)
+        rendered = page.render_compare(4, out[7], data)
+    alert = texts(as_json(out[-1]))
+    assert "Not enough data" in alert
+    assert "identical" in alert
+    assert "Nothing to compare" in rendered[0].layout.annotations[0].text
     del services
