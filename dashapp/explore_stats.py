@@ -327,6 +327,8 @@ def explore_data(table: CustomerTable) -> ExploreData:
     if purchases is not None and purchases.height:
         latest = purchases.get_column(DATE).max()
         last = latest.date() if isinstance(latest, dt.datetime) else None
+    # Without a country role the column is null throughout: no chart rather than one bar.
+    has_countries = COUNTRY in kept.columns and kept.get_column(COUNTRY).null_count() < kept.height
     return ExploreData(
         customers=kept.height,
         excluded=exclusion_counts(features),
@@ -335,7 +337,7 @@ def explore_data(table: CustomerTable) -> ExploreData:
         correlation=tuple(tuple(None if np.isnan(v) else float(v) for v in row) for row in corr),
         rf_grid=rf_grid(features),
         monthly=monthly,
-        countries=country_table(kept) if COUNTRY in kept.columns else None,
+        countries=country_table(kept) if has_countries else None,
         summary=summary_statistics(kept, columns),
         last_date=last,
     )

@@ -318,3 +318,17 @@ def test_render_explains_data_that_is_not_ready(services: AppServices) -> None:
 def test_render_ignores_a_forged_session() -> None:
     with pytest.raises(PreventUpdate):
         page.render({"token": "forged", "dataset": "default"})
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_no_country_role_means_no_country_chart(services: AppServices) -> None:
+    csv = sales_csv().replace(b",Country", b"").replace(b",UK", b"")
+    data, _, _ = data_page.upload_file(
+        data_url(csv), "nocountry.csv", new_state(services).to_json()
+    )
+    table = session_table(parse_state(data, services), services)
+    assert table.features.get_column(COUNTRY).null_count() == table.n_customers
+    view = es.explore_data(table)
+    assert view.countries is None
+    out = dict(zip(OUTPUTS, page.render(data), strict=True))
+    assert "No country" in out["explore-countries.figure"].layout.annotations[0].text
