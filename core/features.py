@@ -246,6 +246,80 @@ def exclusion_reason(*, use_gross: bool) -> pl.Expr:
     )
 
 
+# --- one pass over classified lines ----------------------------------------------------------
+
+
+def distinct_count(expr: pl.Expr) -> pl.Expr:
+    """Distinct non-null values of ``expr`` (``n_unique`` counts null as a value)."""
+    return (expr.n_unique() - (expr.null_count() > 0).cast(pl.UInt32)).cast(pl.Int64)
+
+
+def masked_aggregates(purchase: pl.Expr, returned: pl.Expr) -> list[pl.Expr]:
+    """The per-customer aggregates of :func:`compute_features`, over lines picked by masks.
+
+    For a single ``group_by`` over *all* of a customer's lines: ``purchase`` marks the purchase
+    lines (kept and passing :func:`line_filter`), ``returned`` the cancellation lines passing
+    it. Each aggregate reads its column through ``when(mask)``, which keeps every aggregate a
+    streaming one (a ``filter`` inside ``agg`` made Polars add a second group-by, and two
+    memory-intensive nodes on one stream make the streaming engine buffer it). Besides the
+    feature columns it yields ``_purchase_lines`` (customers without any are not in the
+    table) and ``_countries`` (distinct countries: above 1, the main country needs the
+    per-country counts of :func:`main_country`; ``country`` is then only the alphabetically
+    first).
+    """
+    date = pl.when(purchase).then(pl.col(DATE))
+    invoiced = pl.when(purchase & pl.col(INVOICE).is_not_null()).then(pl.col(INVOICE))
+    uninvoiced = pl.when(purchase & pl.col(INVOICE).is_null()).then(pl.col(DATE))
+    product = pl.when(purchase).then(pl.col(PRODUCT).cast(pl.Categorical))
+    country = pl.when(purchase).then(pl.col(COUNTRY))
+    back = pl.when(returned).then(pl.col(AMOUNT))
+    return [
+        purchase.sum().alias("_purchase_lines"),
+        date.min().dt.date().alias("first_purchase"),
+        date.max().dt.date().alias("last_purchase"),
+        (distinct_count(invoiced) + distinct_count(uninvoiced)).alias("frequency"),
+        pl.when(purchase).then(pl.col(AMOUNT)).sum().alias("gross"),
+        pl.when(product.count() > 0).then(distinct_count(product)).alias("n_products"),
+        # -sum only where there are return lines, as the join in compute_features gives
+        # (an empty sum negated would be -0.0 where compute_features has 0.0).
+        pl.when(returned.any()).then(-back.sum()).otherwise(0.0).alias("returns_value"),
+        distinct_count(country).alias("_countries"),
+        country.min().alias(COUNTRY),
+    ]
+
+
+def finish_features(per_customer: pl.LazyFrame, config: FeatureConfig) -> pl.LazyFrame:
+    """The feature table from one row per customer with the aggregated columns.
+
+    ``per_customer`` has ``customer_id``, ``first_purchase``, ``last_purchase``,
+    ``frequency``, ``gross``, ``n_products``, ``country`` and ``returns_value`` (null when the
+    customer returned nothing). Derived columns, dtypes, column order and row order follow
+    ``FEATURE_SCHEMA``.
+    """
+    analysis = (
+        pl.lit(config.analysis_date, dtype=pl.Date)
+        if config.analysis_date is not None
+        else default_analysis_date()
+    )
+    return (
+        per_customer.with_columns(
+            pl.col("returns_value").fill_null(0.0),
+            days_since("last_purchase", analysis).alias("recency_days"),
+            days_since("first_purchase", analysis).alias("tenure_days"),
+        )
+        .with_columns(monetary(use_gross=config.use_gross))
+        .with_columns(
+            avg_order_value(),
+            avg_days_between_orders(),
+            return_rate(),
+            excluded(),
+        )
+        .with_columns(exclusion_reason(use_gross=config.use_gross))
+        .select([pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()])
+        .sort(CUSTOMER)
+    )
+
+
 # --- public API ------------------------------------------------------------------------------
 
 
@@ -280,30 +354,10 @@ def compute_features(
         .group_by(CUSTOMER)
         .agg(returns_value())
     )
-    analysis = (
-        pl.lit(config.analysis_date, dtype=pl.Date)
-        if config.analysis_date is not None
-        else default_analysis_date()
+    per_customer = bought.join(main_country(lines), on=CUSTOMER, how="left").join(
+        returned, on=CUSTOMER, how="left"
     )
-    return (
-        bought.join(main_country(lines), on=CUSTOMER, how="left")
-        .join(returned, on=CUSTOMER, how="left")
-        .with_columns(
-            pl.col("returns_value").fill_null(0.0),
-            days_since("last_purchase", analysis).alias("recency_days"),
-            days_since("first_purchase", analysis).alias("tenure_days"),
-        )
-        .with_columns(monetary(use_gross=config.use_gross))
-        .with_columns(
-            avg_order_value(),
-            avg_days_between_orders(),
-            return_rate(),
-            excluded(),
-        )
-        .with_columns(exclusion_reason(use_gross=config.use_gross))
-        .select([pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()])
-        .sort(CUSTOMER)
-    )
+    return finish_features(per_customer, config)
 
 
 def analysis_date_of(features: pl.DataFrame) -> dt.date | None:
