@@ -438,6 +438,17 @@ def customer_grid() -> dag.AgGrid:
     )
 
 
+def _order_column(column: str, numeric: bool) -> dict[str, Any]:
+    col: dict[str, Any] = {"field": column, "headerName": column.replace("_", " ").capitalize()}
+    if numeric:
+        col["type"] = "numericColumn"
+    if column in ("price", "amount"):
+        col["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
+    if column == "description":
+        col["minWidth"] = 220
+    return col
+
+
 def orders_view(
     customer: str, lines: pl.DataFrame, summary: dict[str, Any], segment: str
 ) -> list[Component]:
@@ -463,14 +474,7 @@ def orders_view(
         dag.AgGrid(
             id="segments-orders-grid",
             rowData=shown.to_dicts(),
-            columnDefs=[
-                {
-                    "field": c,
-                    "headerName": c.replace("_", " ").capitalize(),
-                    **({"type": "numericColumn"} if lines.schema[c].is_numeric() else {}),
-                }
-                for c in lines.columns
-            ],
+            columnDefs=[_order_column(c, lines.schema[c].is_numeric()) for c in lines.columns],
             defaultColDef={"resizable": True, "sortable": True, "filter": True},
             dashGridOptions={"animateRows": False, "suppressFieldDotNotation": True},
             columnSize="sizeToFit",

@@ -87,7 +87,11 @@ def column_defs() -> list[dict[str, Any]]:
         else:
             col["filter"] = "agTextColumnFilter"
         if column == "segment":
-            col["width"] = 80
+            col["maxWidth"] = 90
+        elif column in (CUSTOMER, "country", "last_purchase"):
+            col["minWidth"] = 110
+        elif column == "segment_name":
+            col["minWidth"] = 170
         defs.append(col)
     return defs
 

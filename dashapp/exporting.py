@@ -263,6 +263,7 @@ table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid #dee2e6; padding: 0.35rem 0.5rem; text-align: left;
          vertical-align: top; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.wide { min-width: 15rem; }
 .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px;
           margin-right: 0.35rem; vertical-align: -0.05rem; }
 """
@@ -299,10 +300,10 @@ def profile_rows(result: SegmentationResult, colors: Sequence[str]) -> str:
             f'<td class="num">{_money(med.get("recency_days"))}</td>'
             f'<td class="num">{_money(med.get("frequency"))}</td>'
             f'<td class="num">{_money(med.get("monetary"))}</td>'
-            f"<td>{html.escape(profile.insight)}<br>"
+            f'<td class="wide">{html.escape(profile.insight)}<br>'
             f'<span class="muted">{html.escape(profile.name_reason)}</span></td>'
-            f"<td>{html.escape(profile.action)}</td>"
-            f"<td>{products}</td>"
+            f'<td class="wide">{html.escape(profile.action)}</td>'
+            f'<td class="wide">{products}</td>'
             "</tr>"
         )
     return "\n".join(rows)

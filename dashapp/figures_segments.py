@@ -473,6 +473,6 @@ def stability_figure(report: StabilityReport, result: SegmentationResult) -> go.
             annotation_font_size=11,
         )
     base_layout(fig, height=260)
-    fig.update_yaxes(range=[0, 1.08], title_text="Jaccard with refits")
+    fig.update_yaxes(range=[0, 1.08], title_text="Jaccard with refits", automargin=True)
     fig.update_layout(showlegend=False, margin={"t": 10})
     return fig

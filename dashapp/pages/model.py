@@ -41,6 +41,7 @@ from dashapp.modeling import (
     compute_all,
     fit,
     k_selection,
+    name_store,
     needs_background,
     parse_settings,
     query_of,
@@ -292,7 +293,7 @@ def _k_panel(table: Any, settings: ModelSettings, services: AppServices) -> tupl
         return (
             text,
             figures.empty_figure("No k to choose: HDBSCAN finds k itself.", height=160),
-            "Use the recommended k",
+            "k found by HDBSCAN",
             True,
         )
     try:
@@ -398,8 +399,13 @@ def report_cancel(n_clicks: object) -> Any:
 
 
 def register_callbacks(app: Dash) -> None:
-    """Attach this page's callbacks to ``app`` (the job manager's folder is the app's cache)."""
+    """Attach this page's callbacks to ``app`` (the job manager's folder is the app's cache).
+
+    Also forgets the segment names of sessions unused for two weeks (as ``create_app`` does for
+    the session registry), once per app.
+    """
     services = get_services(app.server)
+    name_store(services).prune()
     register_url_sync(
         app,
         query_id=ids.MODEL_URL_QUERY,
