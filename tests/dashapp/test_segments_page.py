@@ -27,10 +27,13 @@ from dashapp.modeling import (
     with_segment,
     with_settings,
 )
+from dashapp.pages import data as data_page
+from dashapp.pages import export as export_page
+from dashapp.pages import model as model_page
 from dashapp.pages import segments as page
 from dashapp.services import AppServices
 from dashapp.state import SessionState, new_state, require_state
-from tests.dashapp.helpers import as_json, texts
+from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -424,3 +427,22 @@ def test_rename_saves_refuses_duplicates_and_reaches_every_view(
             state.to_json(),
             trigger=ids.segment_name(0),
         )
+
+
+def test_every_view_explains_data_that_is_not_ready(services: AppServices) -> None:
+    """A mapping that does not work yet: each view says what is wrong and where to fix it."""
+    state = new_state(services)
+    data, _, _ = data_page.upload_file(
+        data_url(sales_csv(customer_header="Who")), "who.csv", state.to_json()
+    )
+    out = render(require_state(data))
+    shown = texts(as_json(out[f"{ids.SEGMENTS_ALERT}.children"]))
+    assert "How to fix" in shown
+    assert "Data page" in shown
+    assert out[f"{ids.SEGMENTS_SCATTER}.figure"].layout.annotations  # a message, not a blank
+    model_out = model_page.render(data)
+    assert "Data page" in texts(as_json(model_out[1]))
+    _summary, alert, options, _value = export_page.render(data)
+    assert "Data page" in texts(as_json(alert))
+    assert options == []
+    assert page.grid_rows({"startRow": 0, "endRow": 100}, data, None, None)[0]["rowCount"] == 0
