@@ -7,7 +7,7 @@ data-sufficiency warnings. A mapping or parsing problem does not raise: the view
 error (message + hint) next to what could still be shown, so the user can fix the mapping.
 
 Caching: the customer table is cached by ``core.pipeline`` under a content key in the app's
-:class:`~core.cache.TieredCache` (memory, then the shared disk folder). The cheap read of the
+table cache (its own memory LRU, then the shared disk folder). The cheap read of the
 source (columns, preview rows) is cached in memory per dataset key.
 """
 
@@ -167,7 +167,9 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
     )
     try:
         loaded = load_source(source, state, services)
-        table = build_customer_table(loaded, cleaning=state.cleaning_config(), cache=services.cache)
+        table = build_customer_table(
+            loaded, cleaning=state.cleaning_config(), cache=services.tables
+        )
     except CustsegError as exc:
         return DataView(**{**view.__dict__, "error": exc})
     schema = table.schema

@@ -52,12 +52,19 @@ class DatasetSource:
 
 @dataclass(frozen=True)
 class AppServices:
-    """Secret-key signer, session registry, upload store and result cache of one app."""
+    """Secret-key signer, session registry, upload store and result caches of one app.
+
+    Customer tables (cleaned lines + features: hundreds of MB at 100,000 customers) have their
+    own small memory LRU, so the many small per-k models, profiles and view results in
+    ``cache`` never push a table out of memory (a reload from disk costs seconds). Both share
+    the one disk folder.
+    """
 
     signer: TokenSigner
     registry: SessionRegistry
     uploads: UploadStore
     cache: AppCache
+    tables: AppCache
     memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
     default_path: Path
     max_upload_bytes: int
@@ -72,19 +79,19 @@ class AppServices:
         default_path: Path,
         max_upload_bytes: int,
         default_badge: str = "built-in sample",
-        memory_items: int = 12,
+        memory_items: int = 64,
+        table_items: int = 4,
         disk_bytes: int = 4 * 1024**3,
     ) -> AppServices:
         """Build the services over one cache folder (shared by all workers of a deployment)."""
         cache_dir = Path(cache_dir)
+        disk = DiskCache(cache_dir / "results", max_bytes=disk_bytes)
         return cls(
             signer=TokenSigner(secret_key),
             registry=SessionRegistry(cache_dir / "sessions"),
             uploads=UploadStore(cache_dir / "uploads"),
-            cache=AppCache(
-                MemoryCache(max_items=memory_items),
-                DiskCache(cache_dir / "results", max_bytes=disk_bytes),
-            ),
+            cache=AppCache(MemoryCache(max_items=memory_items), disk),
+            tables=AppCache(MemoryCache(max_items=table_items), disk),
             memo=MemoryCache(max_items=memory_items),
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
