@@ -116,7 +116,7 @@ def layout(**query: Any) -> Component:
                                 ),
                             ],
                         ),
-                        lg=7,
+                        xl=7,
                     ),
                     dbc.Col(
                         components.card(
@@ -132,7 +132,7 @@ def layout(**query: Any) -> Component:
                                 ),
                             ],
                         ),
-                        lg=5,
+                        xl=5,
                     ),
                 ]
             ),
