@@ -516,8 +516,15 @@ def _nonempty(role: str) -> str:
     return f"__has_{role}"
 
 
-def _text_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Any column as stripped text, empty -> null."""
+def _text_expr(expr: pl.Expr, dtype: pl.DataType, *, tidy: bool = False) -> pl.Expr:
+    """Any column as stripped text, empty -> null.
+
+    ``tidy``: the source pass found no blank or space-padded value in this text column, so
+    it is returned as is (the strip and the blank test cost more than the rest of the
+    normalisation of a clean Parquet file).
+    """
+    if tidy and dtype == pl.String:
+        return expr
     text = expr if dtype == pl.String else expr.cast(pl.String)
     text = text.str.strip_chars()
     # Not ``replace("", None)``: twice as fast eagerly, but the streaming engine runs it on
@@ -533,7 +540,12 @@ def _whole_float(expr: pl.Expr) -> pl.Expr:
 
 
 def _id_expr(
-    expr: pl.Expr, dtype: pl.DataType, *, float_text: bool = True, all_whole: bool = False
+    expr: pl.Expr,
+    dtype: pl.DataType,
+    *,
+    float_text: bool = True,
+    all_whole: bool = False,
+    tidy: bool = False,
 ) -> pl.Expr:
     """Identifiers as text: ``17850.0`` (float / Excel) -> ``17850``; ``00017`` kept.
 
@@ -551,7 +563,7 @@ def _id_expr(
         return pl.coalesce(as_int, as_text)
     if dtype.is_integer():
         return expr.cast(pl.String)
-    text = _text_expr(expr, dtype)
+    text = _text_expr(expr, dtype, tidy=tidy)
     if not float_text:
         return text
     return text.str.replace(_ID_FLOAT_TEXT, "${1}")
@@ -567,10 +579,17 @@ def _id_is_empty(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return _text_expr(expr, dtype).is_null()
 
 
-def _number_expr(expr: pl.Expr, dtype: pl.DataType, *, decimal_comma: bool) -> pl.Expr:
-    """Parse to Float64; anything unreadable or non-finite becomes null."""
+def _number_expr(
+    expr: pl.Expr, dtype: pl.DataType, *, decimal_comma: bool, all_finite: bool = False
+) -> pl.Expr:
+    """Parse to Float64; anything unreadable or non-finite becomes null.
+
+    ``all_finite``: the source pass found no NaN or infinity in this numeric column.
+    """
     if dtype.is_numeric():
         num = expr.cast(pl.Float64)
+        if all_finite:
+            return num
         return pl.when(num.is_finite()).then(num).otherwise(None)
     t = _text_expr(expr, dtype)
     # Spaces (incl. no-break and narrow no-break) and apostrophes group thousands.
@@ -789,6 +808,13 @@ def normalize(
         pl.sum_horizontal(pl.col(schema.names()).is_null().sum()).alias("__all_nulls"),
         _id_is_empty(src("customer"), dtypes["customer"]).sum().alias("empty_customer"),
     ]
+    for role in ("customer", "invoice", "product", "description", "country"):
+        if role in roles and dtypes[role] == pl.String:
+            text = src(role)
+            padded = (text.str.len_bytes() == 0) | (
+                text.str.strip_chars().str.len_bytes() != text.str.len_bytes()
+            )
+            aggs.append(padded.sum().alias(f"{role}_padded"))
     id_roles = [r for r in ("customer", "invoice", "product") if r in roles]
     for role in id_roles:
         if dtypes[role].is_float():
@@ -917,9 +943,15 @@ def normalize(
                     return_dtype=pl.Datetime("us"),
                 )
             return parse_date_expr(_date_source(src(role), dtype, date_choice), date_choice, dtype)
+        tidy = stats.get(f"{role}_padded", 1) == 0
         if role in ("quantity", "price", "amount"):
             if dtype.is_numeric():
-                return _number_expr(src(role), dtype, decimal_comma=decimal_comma)
+                return _number_expr(
+                    src(role),
+                    dtype,
+                    decimal_comma=decimal_comma,
+                    all_finite=stats.get(f"{role}_nonfinite", 1) == 0,
+                )
             fast = _fast_number_expr(src(role).cast(pl.String), decimal_comma=decimal_comma)
             if found is None or found.mapping_old is None or found.mapping_old.len() == 0:
                 return fast
@@ -933,9 +965,13 @@ def normalize(
                 dtype,
                 float_text=bool(stats.get(f"{role}_dotted", 1)),
                 all_whole=stats.get(f"{role}_odd_floats", 1) == 0,
+                tidy=tidy,
             )
-        return _text_expr(src(role), dtype)
+        return _text_expr(src(role), dtype, tidy=tidy)
 
+    # No value failed to parse (the counts are exact): parse_error is null throughout and
+    # the per-line failure flags need not be computed.
+    any_failure = any(n_fail for _, n_fail in failures)
     staged = (
         lf.with_row_index(_ROW, offset=1)
         .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
@@ -944,6 +980,7 @@ def normalize(
             *[
                 _nonempty_expr(src(role), dtypes[role]).alias(_nonempty(role))
                 for role in parsed_roles
+                if any_failure
             ],
         )
     )
@@ -957,6 +994,11 @@ def normalize(
     amount = quantity * price if has_qp else pl.col(_parsed("amount"))
     flags = [pl.when(failed(role)).then(pl.lit(role)) for role in parsed_roles]
     parse_error = pl.concat_str(flags, separator=",", ignore_nulls=True)
+    parse_error = (
+        pl.when(parse_error.str.len_chars() > 0).then(parse_error).otherwise(None)
+        if any_failure
+        else pl.lit(None, dtype=pl.String)
+    )
 
     def optional(role: str) -> pl.Expr:
         return pl.col(_parsed(role)) if role in roles else pl.lit(None, dtype=pl.String)
@@ -972,10 +1014,7 @@ def normalize(
         quantity.alias(cc.QUANTITY),
         price.alias(cc.PRICE),
         amount.alias(cc.AMOUNT),
-        pl.when(parse_error.str.len_chars() > 0)
-        .then(parse_error)
-        .otherwise(None)
-        .alias(cc.PARSE_ERROR),
+        parse_error.alias(cc.PARSE_ERROR),
     ).cast(cc.NORMALIZED_SCHEMA)
 
     report = SchemaReport(
