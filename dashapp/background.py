@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,22 +56,24 @@ def job_manager(cache_dir: Path) -> ForkserverDiskcacheManager:
     """The background-callback manager of one app; job results live under ``cache_dir/jobs``."""
     folder = Path(cache_dir) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    # Results are read once by the page that started the job; a day bounds what a crashed
-    # page leaves behind.
     return ForkserverDiskcacheManager(diskcache.Cache(str(folder)), preload=PRELOAD)
 
 
 def worker_services(services: AppServices) -> AppServices:
     """A copy of ``services`` for a job: same key and folders, empty in-memory caches.
 
-    The in-memory caches are not copied into the job (they may hold large tables); the job finds
-    results through the shared disk cache and writes its own there.
+    The in-memory tiers are not copied into the job (they hold customer tables of hundreds of
+    MB); the job finds results through the shared disk folder and writes its own there. Every
+    cache field is emptied, whatever its name, so a cache added later is not shipped either.
     """
-    return replace(
-        services,
-        cache=AppCache(MemoryCache(max_items=4), services.cache.disk),
-        memo=MemoryCache(max_items=4),
-    )
+    fresh: dict[str, object] = {}
+    for item in fields(services):
+        value = getattr(services, item.name)
+        if isinstance(value, AppCache):
+            fresh[item.name] = AppCache(MemoryCache(max_items=2), value.disk)
+        elif isinstance(value, MemoryCache):
+            fresh[item.name] = MemoryCache(max_items=4)
+    return replace(services, **fresh)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import dill
 import diskcache
 import numpy as np
 import polars as pl
@@ -282,6 +283,19 @@ def test_large_data_requests_a_background_job(app: Any, services: AppServices) -
         page.render_after_job(done, with_settings(state, ModelSettings(k=6)).to_json())
     failed = page.render_after_job({"error": "too few", "hint": "use less"}, state.to_json())
     assert "use less" in texts(as_json(failed[1]))
+
+
+def test_jobs_get_the_services_without_the_parents_tables(services: AppServices) -> None:
+    session_table(new_state(services), services)  # the parent now holds a table in memory
+    worker = worker_services(services)
+    shipped = dill.dumps(worker)
+    assert len(shipped) < 20_000  # keys and folders, not tables
+    assert len(dill.dumps(services)) > 10 * len(shipped)
+    assert worker.signer.verify(new_state(services).token) is not None
+    for name in ("cache", "tables"):
+        tier = getattr(worker, name)
+        assert len(tier.memory) == 0
+        assert tier.disk is getattr(services, name).disk
 
 
 def _polars_in_a_worker(value: int) -> int:
