@@ -111,11 +111,15 @@ class FeatureConfig:
 # --- line filters -----------------------------------------------------------------------------
 
 
-def line_filter(config: FeatureConfig) -> pl.Expr:
-    """Lines with a customer, inside the window and not after the analysis date."""
+def line_filter(config: FeatureConfig, *, customer: bool = True) -> pl.Expr:
+    """Lines with a customer, inside the window and not after the analysis date.
+
+    ``customer=False`` leaves out the customer test, for lines already known to have one.
+    """
     day = pl.col(DATE).dt.date()
-    cond = pl.col(CUSTOMER).is_not_null() & (pl.col(CUSTOMER).str.strip_chars() != "")
-    cond = cond & pl.col(DATE).is_not_null()
+    cond = pl.col(DATE).is_not_null()
+    if customer:
+        cond = pl.col(CUSTOMER).is_not_null() & (pl.col(CUSTOMER).str.strip_chars() != "") & cond
     if config.window_start is not None:
         cond = cond & (day >= config.window_start)
     if config.window_end is not None:
@@ -254,7 +258,9 @@ def distinct_count(expr: pl.Expr) -> pl.Expr:
     return (expr.n_unique() - (expr.null_count() > 0).cast(pl.UInt32)).cast(pl.Int64)
 
 
-def masked_aggregates(purchase: pl.Expr, returned: pl.Expr) -> list[pl.Expr]:
+def masked_aggregates(
+    purchase: pl.Expr, returned: pl.Expr, *, uninvoiced: bool = True
+) -> list[pl.Expr]:
     """The per-customer aggregates of :func:`compute_features`, over lines picked by masks.
 
     For a single ``group_by`` over *all* of a customer's lines: ``purchase`` marks the purchase
@@ -263,13 +269,17 @@ def masked_aggregates(purchase: pl.Expr, returned: pl.Expr) -> list[pl.Expr]:
     streaming one (a ``filter`` inside ``agg`` made Polars add a second group-by, and two
     memory-intensive nodes on one stream make the streaming engine buffer it). Besides the
     feature columns it yields ``_purchase_lines`` (customers without any are not in the
-    table) and ``_countries`` (distinct countries: above 1, the main country needs the
-    per-country counts of :func:`main_country`; ``country`` is then only the alphabetically
-    first).
+    table) and ``_last_country`` (the alphabetically last: when it differs from ``country``,
+    the first, the main country needs the per-country counts of :func:`main_country`).
+    ``uninvoiced=False`` skips counting the distinct timestamps of purchase lines without an
+    invoice, for callers that know there are none.
     """
     date = pl.when(purchase).then(pl.col(DATE))
     invoiced = pl.when(purchase & pl.col(INVOICE).is_not_null()).then(pl.col(INVOICE))
-    uninvoiced = pl.when(purchase & pl.col(INVOICE).is_null()).then(pl.col(DATE))
+    timestamps = pl.when(purchase & pl.col(INVOICE).is_null()).then(pl.col(DATE))
+    orders = distinct_count(invoiced)
+    if uninvoiced:
+        orders = orders + distinct_count(timestamps)
     product = pl.when(purchase).then(pl.col(PRODUCT).cast(pl.Categorical))
     country = pl.when(purchase).then(pl.col(COUNTRY))
     back = pl.when(returned).then(pl.col(AMOUNT))
@@ -277,14 +287,14 @@ def masked_aggregates(purchase: pl.Expr, returned: pl.Expr) -> list[pl.Expr]:
         purchase.sum().alias("_purchase_lines"),
         date.min().dt.date().alias("first_purchase"),
         date.max().dt.date().alias("last_purchase"),
-        (distinct_count(invoiced) + distinct_count(uninvoiced)).alias("frequency"),
+        orders.alias("frequency"),
         pl.when(purchase).then(pl.col(AMOUNT)).sum().alias("gross"),
         pl.when(product.count() > 0).then(distinct_count(product)).alias("n_products"),
         # -sum only where there are return lines, as the join in compute_features gives
         # (an empty sum negated would be -0.0 where compute_features has 0.0).
         pl.when(returned.any()).then(-back.sum()).otherwise(0.0).alias("returns_value"),
-        distinct_count(country).alias("_countries"),
         country.min().alias(COUNTRY),
+        country.max().alias("_last_country"),
     ]
 
 
