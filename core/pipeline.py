@@ -227,8 +227,14 @@ def stream_customer_table(
     firsts = [
         classified.filter(reason == r).head(SAMPLE_SIZE) for r in REASONS if cleaning.enabled(r)
     ]
-    codes, totals, *samples = pl.collect_all(
-        [classified.select(reason), reason_totals(classified, cleaning, thresholds), *firsts],
+    uninvoiced = classified.select((reason.is_null() & pl.col(INVOICE).is_null()).sum())
+    codes, totals, n_uninvoiced, *samples = pl.collect_all(
+        [
+            classified.select(reason),
+            reason_totals(classified, cleaning, thresholds),
+            uninvoiced,
+            *firsts,
+        ],
         engine=engine,  # type: ignore[arg-type]
     )
 
@@ -242,18 +248,20 @@ def stream_customer_table(
         lines = lines.with_columns(
             pl.when(kept).then(capped).otherwise(pl.col(AMOUNT)).alias(AMOUNT)
         )
-    keep = line_filter(features)
+    # Lines without a customer are left out first, so the masks skip the customer test.
+    keep = line_filter(features, customer=False)
     purchase = kept & keep
     returned = (reason == "cancellation") & keep
+    aggregates = masked_aggregates(purchase, returned, uninvoiced=n_uninvoiced.item() > 0)
     per_customer = (
         lines.filter(~is_missing_customer())
         .group_by(CUSTOMER)
-        .agg(kept.sum().alias("_kept"), *masked_aggregates(purchase, returned))
+        .agg(kept.sum().alias("_kept"), *aggregates)
         .collect(engine=engine)  # type: ignore[arg-type]
     )
 
     bought = per_customer.filter(pl.col("_purchase_lines") > 0)
-    several = bought.filter(pl.col("_countries") > 1).get_column(CUSTOMER)
+    several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len():
         their_lines = lines.filter(pl.col(CUSTOMER).is_in(several.implode()) & purchase)
         main = main_country(their_lines).collect(engine=engine)  # type: ignore[arg-type]

@@ -284,3 +284,33 @@ def test_streaming_equals_lines_on_the_real_data(real_data_path: Path) -> None:
     assert audit.customers_out == 4_334
     assert streamed.n_customers == 4_334
     assert streamed.analysis_date == dt.date(2011, 12, 10)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_stream_customer_table_without_invoices_counts_timestamps(seed: int) -> None:
+    frame = random_lines(seed, 400).with_columns(pl.lit(None, pl.String).alias("invoice"))
+    cleaned = clean(frame)
+    table, audit = stream_customer_table(frame)
+    assert_same_audit(cleaned.audit, audit)
+    want = compute_features(cleaned.purchases, cleaned.returns).collect()
+    assert_same_features(want, table)
+    assert table.get_column("frequency").max() > 1
+
+
+def test_main_country_of_a_customer_buying_in_several_countries() -> None:
+    frame = lines(
+        {"customer_id": "A", "country": "FR", "invoice": "1"},
+        {"customer_id": "A", "country": "DE", "invoice": "2"},
+        {"customer_id": "A", "country": "DE", "invoice": "3"},
+        {"customer_id": "B", "country": "FR", "invoice": "4"},
+        {"customer_id": "B", "country": "DE", "invoice": "5"},  # a tie: alphabetical first
+        {"customer_id": "C", "country": None, "invoice": "6"},
+        {"customer_id": "D", "country": "UK", "invoice": "C7"},  # only a return: not listed
+    )
+    table, audit = stream_customer_table(frame)
+    assert dict(zip(table["customer_id"], table["country"], strict=True)) == {
+        "A": "DE",
+        "B": "DE",
+        "C": None,
+    }
+    assert (audit.customers_in, audit.customers_out) == (4, 3)
