@@ -188,15 +188,17 @@ def projection_figure(
         visible: bool | str = True
         if selected is not None and segment != selected:
             visible = "legendonly"
+        # NumPy arrays, not lists: Plotly validates a list element by element (about 0.2 s for
+        # 20,000 points, on every selection change); float32 halves the JSON sent (typed array).
         fig.add_trace(
             go.Scattergl(
-                x=coords[mask, 0].tolist(),
-                y=coords[mask, 1].tolist(),
+                x=coords[mask, 0].astype(np.float32),
+                y=coords[mask, 1].astype(np.float32),
                 mode="markers",
                 name=_escape(name),
                 visible=visible,
                 marker={"color": color_of(result, segment), "size": 5, "opacity": 0.75},
-                customdata=[[str(c)] for c in ids[mask].tolist()],
+                customdata=ids[mask].astype(str).reshape(-1, 1),
                 hovertemplate="customer %{customdata[0]}<br>%{fullData.name}<extra></extra>",
             )
         )

@@ -66,8 +66,8 @@ def test_projection_draws_every_customer_in_its_segment_colour(model: SessionMod
     for segment, trace in enumerate(fig.data):
         assert trace.marker.color == segment_color(result.colors[segment])
         assert trace.name == result.names[segment]
-        ids_drawn = [c[0] for c in trace.customdata]
-        assert all(isinstance(c, str) for c in ids_drawn)  # plain lists, not numpy
+        ids_drawn = [c[0] for c in trace.customdata.tolist()]  # as sent to the browser
+        assert all(type(c) is str for c in ids_drawn)
         assert set(ids_drawn) == members(model, segment)
     # A selected segment is drawn alone; the others wait in the legend.
     fig, _ = fs.projection_figure(result, selected=1)
@@ -87,7 +87,7 @@ def test_projection_samples_large_segmentations_by_segment(model: SessionModel) 
     # Each segment keeps its share (largest remainders: within one point).
     assert np.all(np.abs(np.array(counts) - sizes * 60 / sizes.sum()) <= 1)
     again, _ = fs.projection_figure(result, max_points=60, seed=3)
-    assert [t.customdata for t in again.data] == [t.customdata for t in fig.data]
+    assert [t.customdata.tolist() for t in again.data] == [t.customdata.tolist() for t in fig.data]
 
 
 def test_sizes_bars_carry_segment_numbers_shares_and_colours(model: SessionModel) -> None:
