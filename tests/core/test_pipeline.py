@@ -73,8 +73,15 @@ def assert_same_audit(left: Audit, right: Audit) -> None:
 def both_paths(
     loaded: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
 ) -> tuple[CustomerTable, CustomerTable]:
+    """The table with its lines and without; also checks both plans of the lean path agree."""
     with_lines = build_customer_table(loaded, cleaning=cleaning, features=features)
     streamed = build_customer_table(loaded, cleaning=cleaning, features=features, keep_lines=False)
+    for bounded in (True, False):
+        table, audit = stream_customer_table(
+            loaded.frame, cleaning=cleaning, features=features, bounded=bounded
+        )
+        assert_same_features(with_lines.features, table)
+        assert_same_audit(with_lines.audit, audit)
     return with_lines, streamed
 
 
@@ -143,15 +150,17 @@ def test_stream_customer_table_matches_clean_on_messy_lines(seed: int) -> None:
     frame = random_lines(seed, 500)
     config = CleaningConfig(cap_quantile=0.9)
     cleaned = clean(frame, config)
-    table, audit = stream_customer_table(frame.lazy(), cleaning=config)
-    assert_same_audit(cleaned.audit, audit)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    assert_same_features(want, table)
+    for bounded in (True, False):
+        table, audit = stream_customer_table(frame.lazy(), cleaning=config, bounded=bounded)
+        assert_same_audit(cleaned.audit, audit)
+        assert_same_features(want, table)
 
 
-def test_stream_customer_table_of_no_lines() -> None:
+@pytest.mark.parametrize("bounded", [True, False])
+def test_stream_customer_table_of_no_lines(bounded: bool) -> None:
     empty = pl.DataFrame(schema=NORMALIZED_SCHEMA)
-    table, audit = stream_customer_table(empty)
+    table, audit = stream_customer_table(empty, bounded=bounded)
     assert table.height == 0
     assert table.schema == pl.Schema(FEATURE_SCHEMA)
     assert audit.rows_in == audit.rows_kept == audit.customers_in == audit.customers_out == 0
@@ -290,11 +299,12 @@ def test_streaming_equals_lines_on_the_real_data(real_data_path: Path) -> None:
 def test_stream_customer_table_without_invoices_counts_timestamps(seed: int) -> None:
     frame = random_lines(seed, 400).with_columns(pl.lit(None, pl.String).alias("invoice"))
     cleaned = clean(frame)
-    table, audit = stream_customer_table(frame)
-    assert_same_audit(cleaned.audit, audit)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    assert_same_features(want, table)
-    assert table.get_column("frequency").max() > 1
+    for bounded in (True, False):
+        table, audit = stream_customer_table(frame, bounded=bounded)
+        assert_same_audit(cleaned.audit, audit)
+        assert_same_features(want, table)
+    assert want.get_column("frequency").max() > 1
 
 
 def test_main_country_of_a_customer_buying_in_several_countries() -> None:
@@ -307,10 +317,11 @@ def test_main_country_of_a_customer_buying_in_several_countries() -> None:
         {"customer_id": "C", "country": None, "invoice": "6"},
         {"customer_id": "D", "country": "UK", "invoice": "C7"},  # only a return: not listed
     )
-    table, audit = stream_customer_table(frame)
-    assert dict(zip(table["customer_id"], table["country"], strict=True)) == {
-        "A": "DE",
-        "B": "DE",
-        "C": None,
-    }
-    assert (audit.customers_in, audit.customers_out) == (4, 3)
+    for bounded in (True, False):
+        table, audit = stream_customer_table(frame, bounded=bounded)
+        assert dict(zip(table["customer_id"], table["country"], strict=True)) == {
+            "A": "DE",
+            "B": "DE",
+            "C": None,
+        }
+        assert (audit.customers_in, audit.customers_out) == (4, 3)
