@@ -14,9 +14,11 @@ from typing import Any
 @functools.cache
 def _wsgi_server() -> Any:
     # One app per process for the WSGI entry point; built lazily on first access.
-    from dashapp.app import create_app  # noqa: PLC0415
+    from dashapp.app import create_app, warm_up  # noqa: PLC0415
 
-    return create_app().server
+    app = create_app()
+    warm_up(app)
+    return app.server
 
 
 def __getattr__(name: str) -> Any:

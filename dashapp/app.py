@@ -109,6 +109,20 @@ def _too_large(max_upload_bytes: int) -> Callable[[RequestEntityTooLarge], flask
     return handler
 
 
+def warm_up(app: Dash) -> None:
+    """Do now the work Dash defers to the first request, so the first visitor does not wait.
+
+    On its first request Dash builds the validation layout (it calls every page's layout) and
+    registers the page router: about 0.4 s here, on the critical path of the first page load
+    (``bench/bench_app.py``). One request through Flask's test client runs it at startup. No
+    data is read (safe before a server forks its workers).
+    """
+    with app.server.test_client() as client:  # type: ignore[attr-defined]
+        response = client.get(app.get_relative_path("/"))
+    if response.status_code != 200:
+        log.warning("warm-up request answered HTTP %d", response.status_code)
+
+
 def create_app(
     *,
     data_path: Path | None = None,

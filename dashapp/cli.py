@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dashapp.app import create_app
+from dashapp.app import create_app, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -20,5 +20,6 @@ def serve(
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(data_path=data, debug=debug)
+    warm_up(app)
     log.info("custseg app on http://%s:%d/ (Ctrl+C to stop)", host, port)
     app.run(host=host, port=port, debug=debug, dev_tools_hot_reload=False, use_reloader=False)

@@ -11,6 +11,8 @@ Threads let a long load in one session leave other sessions responsive.
 
 from __future__ import annotations
 
-from dashapp.app import create_app
+from dashapp.app import create_app, warm_up
 
-server = create_app().server
+_app = create_app()
+warm_up(_app)
+server = _app.server
