@@ -97,7 +97,7 @@ def assert_real_figures(dash_duo: DashComposite, name: str) -> None:
 
 
 def test_upload_the_real_file_as_xlsx(
-    dash_duo: DashComposite, real_app: Dash, real_frame: pl.DataFrame, tmp_path: Path
+    real_frame: pl.DataFrame, dash_duo: DashComposite, real_app: Dash, tmp_path: Path
 ) -> None:
     path = tmp_path / "online_retail.xlsx"
     real_frame.write_excel(path, autofit=False)
@@ -108,7 +108,7 @@ def test_upload_the_real_file_as_xlsx(
 
 
 def test_upload_the_real_file_as_uci_csv(
-    dash_duo: DashComposite, real_app: Dash, real_frame: pl.DataFrame, tmp_path: Path
+    real_frame: pl.DataFrame, dash_duo: DashComposite, real_app: Dash, tmp_path: Path
 ) -> None:
     path = tmp_path / "Online Retail.csv"
     uci_csv(real_frame, path)
