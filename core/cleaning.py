@@ -29,6 +29,17 @@ first occurrence of each hash in frame order (``Expr.is_first_distinct``). Measu
 different lines collide only with probability about ``n**2 / 2**65`` (about 7e-5 for 50 M lines),
 in which case the later line would be wrongly reported as a duplicate. The frame is expected in
 source order (as ``core.schema.normalize`` produces it): "first copy" means first in frame order.
+Lines an earlier rule settles on their source fields alone (no date, amount or customer) are
+left out of the hash set (their copies are settled the same way), which shrinks it by a quarter
+on UCI-like data. The hash is a column of its own before its first-distinct flag: on 20 M
+generated lines (streaming) that took the peak from 2.8 GB to 2.1 GB.
+
+Two ways to run it: :func:`clean` collects the kept lines and the returns (every normalized
+column) with the audit, for callers that show lines; :func:`plan_cleaning` gives the same
+lazily (:class:`CleaningPlan`), and the pieces :func:`classify` (``codes=True``: the reason as
+a one-byte :data:`REASON_CODES` enum), :func:`reason_totals`, :func:`capping_thresholds`,
+:func:`capped_columns` and :func:`audit_from` let ``core.pipeline.stream_customer_table``
+build the audit and the features without holding the lines.
 """
 
 from __future__ import annotations

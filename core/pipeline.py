@@ -4,15 +4,17 @@ Each stage's result is keyed by the content of its inputs (the file's bytes, the
 mapping, the date format and every config), so the CLI, the app and several worker processes
 sharing a :class:`core.cache.ResultCache` compute a given table once.
 
-Two ways to the feature table, with identical results:
+Two ways to the feature table, with identical results (tests compare them on generated data
+and on the real file):
 
 * with the lines (``build_customer_table(..., keep_lines=True)``, the app's way): the kept
   purchase lines and the returns are collected (every normalized column), then the features
   are computed from memory, so the app can show a customer's orders;
-* streaming (``keep_lines=False``, the CLI's way, :func:`stream_customer_table`): the audit
-  figures and the feature table are collected together in one ``pl.collect_all`` on the
-  streaming engine, so no line is held; memory is bounded by the group-by state (customers,
-  distinct customer x product pairs, the duplicate-detection hash set), not by the lines.
+* without them (``keep_lines=False``, what ``custseg features`` runs,
+  :func:`stream_customer_table`): above :data:`IN_MEMORY_LINES` lines the source is read in
+  a few streaming passes that never hold the lines; memory is bounded by the duplicate hash
+  set and the per-customer state (20 M generated lines: 1.5 GB peak; 50 M: 3.3 GB). Smaller
+  inputs are classified into memory once, which is faster.
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ def load_transactions(
     return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
 
 
-IN_MEMORY_LINES = 2_000_000  # up to this many lines, "auto" holds the normalized lines
+IN_MEMORY_LINES = 2_000_000  # up to this many lines, build_customer_table holds them (faster)
 
 
 def stream_customer_table(
