@@ -330,7 +330,9 @@ def _bounded_plan(
     # A Categories object is only a weak reference: the code <-> id mapping lives while some
     # dtype uses it. This empty column holds it until the codes are turned back into ids.
     anchor = pl.Series("_anchor", [], dtype=pl.Categorical(customers))
-    pairs = classified.filter(kept & line_filter(features)).select(
+    # Kept lines have a customer when the missing-customer rule runs: skip that test then.
+    purchase = kept & line_filter(features, customer=not cleaning.missing_customer)
+    pairs = classified.filter(purchase).select(
         _pair_code(pl.col(CUSTOMER), customers, pl.col(PRODUCT), products)
     )
     codes, totals, n_uninvoiced, pair_codes = pl.collect_all(
