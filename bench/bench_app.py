@@ -779,7 +779,9 @@ def main(argv: list[str] | None = None) -> int:
     new_ks = [int(k) for k in args.new_k.split(",") if k.strip()]
     if 4 in new_ks or not all(2 <= k <= 10 for k in new_ks):
         parser.error("--new-k takes k values in 2..10 other than 4 (the first fit)")
-    results: dict[str, Any] = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+    results: dict[str, Any] = {"command": " ".join(["python3", *sys.argv])}
+    # The machine is shared: the load says how much the figures may be inflated.
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     failed = False
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.skip_interactions:
@@ -852,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             f"an empty cache (median of {args.starts}): {'pass' if ok else 'FAIL'}"
         )
         results["first_page_ms"] = {**runs, "passed": ok}
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     (OUT / "bench_app.json").write_text(json.dumps(results, indent=2))
     return 1 if failed else 0
 
