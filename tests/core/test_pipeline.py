@@ -325,3 +325,58 @@ def test_main_country_of_a_customer_buying_in_several_countries() -> None:
             "C": None,
         }
         assert (audit.customers_in, audit.customers_out) == (4, 3)
+
+
+# --- normalize's shortcuts (decided by its source pass) change no value -------------------------
+
+
+def test_normalize_shortcuts_give_the_same_lines() -> None:
+    """Clean columns take the shortcuts; one messy row turns them off; shared rows agree."""
+    from core.schema import detect_roles, normalize
+
+    clean_rows = pl.DataFrame(
+        {
+            "InvoiceNo": ["536365", "C536366", "536367"],
+            "StockCode": ["85123A", "POST", "22423"],
+            "Description": ["WHITE HEART", "POSTAGE", "CAKESTAND"],
+            "Quantity": [6, -1, 2],
+            "InvoiceDate": [dt.datetime(2011, 1, 1, 9, m) for m in range(3)],
+            "UnitPrice": [2.55, 18.0, 12.75],
+            "CustomerID": [17850.0, None, 13047.0],
+            "Country": ["United Kingdom", "France", "United Kingdom"],
+        }
+    )
+    messy_row = pl.DataFrame(
+        {
+            "InvoiceNo": [" 536368.0 "],
+            "StockCode": ["  "],
+            "Description": [" PADDED "],
+            "Quantity": [3],
+            "InvoiceDate": [dt.datetime(2011, 1, 2)],
+            "UnitPrice": [float("nan")],
+            "CustomerID": [1.5],
+            "Country": [""],
+        }
+    )
+    mapping = detect_roles(clean_rows.columns)
+    fast, fast_report = normalize(clean_rows.lazy(), mapping)
+    slow, slow_report = normalize(
+        pl.concat([clean_rows, messy_row]).lazy(), mapping, max_failure_share=0.5
+    )
+    assert fast_report.parse_failures == (("date", 0), ("quantity", 0), ("price", 0))
+    assert dict(slow_report.parse_failures)["price"] == 1
+    got_fast, got_slow = fast.collect(), slow.collect()
+    assert_frame_equal(got_fast, got_slow.head(3))
+    assert got_slow.row(3, named=True) | {"order_date": None} == {
+        "source_row": 4,
+        "customer_id": "1.5",
+        "order_date": None,
+        "invoice": "536368",
+        "product": None,
+        "description": "PADDED",
+        "country": None,
+        "quantity": 3.0,
+        "price": None,
+        "amount": None,
+        "parse_error": "price",
+    }
