@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -48,19 +49,20 @@ class ResultCache(Protocol):
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose behaviour a cached result depends on."""
-    import numpy as np  # noqa: PLC0415  (kept local: imported only when a key is made)
-    import polars as pl  # noqa: PLC0415
-    import sklearn  # noqa: PLC0415
+    """Versions of the libraries whose behaviour a cached result depends on.
 
+    Read from the installed distributions' metadata: importing scikit-learn only to read its
+    version would cost every ``custseg features`` run over a second.
+    """
     from core import __version__  # noqa: PLC0415
 
-    return {
-        "custseg": __version__,
-        "polars": pl.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-    }
+    versions = {"custseg": __version__}
+    for dist in ("polars", "numpy", "scikit-learn", "scipy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "absent"
+    return versions
 
 
 def _canonical(obj: object) -> object:
