@@ -6,14 +6,15 @@ server side; the first page with the default data renders within 2 s in headless
 
 Usage::
 
-    python3 bench/bench_app.py [--reps 40] [--customers 100000] [--seed 11] [--new-k 6,7]
+    python3 bench/bench_app.py [--reps 40] [--customers 100000] [--seed 11] [--new-k 5,6]
+                               [--starts 3] [--reloads 3]
 
 What it does, all in this run:
 
 1. Generates the transactions of ``--customers`` customers with the project's generator
    (``bench/out/app_<n>_customers_seed<s>.parquet``, git-ignored, reused when present).
-2. Starts the app in a subprocess on that file with a fresh cache folder: ``create_app`` +
-   ``app.run`` exactly as ``custseg serve`` does (werkzeug, threaded), plus a WSGI middleware
+2. Starts the app in a subprocess on that file with a fresh cache folder: ``create_app``,
+   ``warm_up``, ``app.run`` as ``custseg serve`` does (werkzeug, threaded), plus a WSGI middleware
    that adds a ``Server-Timing`` header (time spent in the Flask app for each request).
 3. Drives headless Chromium (Selenium, DevTools performance log on) through the pages as a user
    does: the first loads and fits are "cold" figures (the data is read and cleaned, the first
@@ -24,11 +25,13 @@ What it does, all in this run:
    so every replay really changes something). An interaction's time is the sum of its
    requests' wall times: the server's whole work for it, with no help from the browser's
    parallel requests. The table shows p50 / p95 / max of that sum, its server-side p95 (from
-   ``Server-Timing``), and its slowest single callback.
-5. Stops that server and measures the first page on the default data in a fresh app (fresh
-   cache, fresh browser): navigation start to the audit funnel drawn (Plotly's funnel layer in
-   the DOM), from ``performance.now()`` recorded by a MutationObserver in the page. The first
-   load after start (cold caches) is the target figure; later loads in new sessions are shown.
+   ``Server-Timing``), and each callback's p50 / p95. The new k values (``--new-k``, not
+   cached: a background fit) are timed in the browser, without a target.
+5. Stops that server and measures the first page on the default data: navigation start to the
+   audit funnel drawn (Plotly's funnel layer in the DOM), from ``performance.now()`` recorded
+   by a MutationObserver in the page, in a fresh browser profile. ``--starts`` new app
+   processes with an empty cache folder (the target figure: their median), each restarted once
+   on the folder it filled, and ``--reloads`` new sessions in each running app.
 
 Exits with status 1 when a target is missed. Writes the figures to ``bench/out/bench_app.json``.
 """
