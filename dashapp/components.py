@@ -329,6 +329,61 @@ def audit_table(audit: Audit) -> dbc.Table:
     )
 
 
+_SAMPLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source_row", "Row in file"),
+    ("customer_id", "Customer"),
+    ("order_date", "Date"),
+    ("invoice", "Invoice"),
+    ("product", "Product"),
+    ("description", "Description"),
+    ("quantity", "Qty"),
+    ("price", "Price"),
+    ("amount", "Amount"),
+)
+
+
+def _sample_cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M")  # type: ignore[no-any-return]
+    return str(value)
+
+
+def audit_samples(audit: Audit) -> list[Component]:
+    """For each rule that dropped lines, its first lines (row numbers as in the file)."""
+    out: list[Component] = []
+    for stat in audit.reasons:
+        sample = audit.samples.get(stat.reason)
+        if stat.rows == 0 or sample is None or sample.height == 0:
+            continue
+        columns = [(c, label) for c, label in _SAMPLE_COLUMNS if c in sample.columns]
+        rows = [
+            html.Tr([html.Td(_sample_cell(row[c])) for c, _ in columns])
+            for row in sample.iter_rows(named=True)
+        ]
+        table = dbc.Table(
+            [html.Thead(html.Tr([html.Th(label) for _, label in columns])), html.Tbody(rows)],
+            size="sm",
+            className="mb-2 small",
+        )
+        summary = (
+            f"{REASON_LABELS.get(stat.reason, stat.reason)}: first {sample.height} "
+            f"of {stat.rows:,} lines"
+        )
+        out.append(
+            html.Details(
+                [html.Summary(summary), html.Div(table, className="table-responsive")],
+                className="mt-1",
+            )
+        )
+    if out:
+        out.insert(0, html.Div("Sample lines per rule", className="fw-semibold mt-3"))
+    return out
+
+
 def sufficiency_alerts(warnings: Sequence[str]) -> list[Component]:
     """Data-sufficiency warnings, or a short all-clear."""
     if not warnings:

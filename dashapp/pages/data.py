@@ -256,7 +256,10 @@ def render_view(view: DataView, state: SessionState) -> tuple[Any, ...]:
     cleaning_form = components.cleaning_form(dict(state.cleaning))
     if view.table is not None:
         funnel = figures.audit_funnel(view.table.audit)
-        audit_table = components.audit_table(view.table.audit)
+        audit_table = [
+            components.audit_table(view.table.audit),
+            *components.audit_samples(view.table.audit),
+        ]
         sufficiency = components.sufficiency_alerts(view.warnings)
     else:
         funnel = figures.empty_figure("Fix the column mapping to see the cleaning audit.")

@@ -181,3 +181,29 @@ def test_app_hint_speaks_of_the_page_not_cli_flags(hint: str, expected: str) -> 
 )
 def test_format_size(size: int, text: str) -> None:
     assert components.format_size(size) == text
+
+
+def test_audit_samples_list_each_rules_first_lines_with_file_rows() -> None:
+    from dash import html as h
+
+    from core.cleaning import clean
+    from dashapp.components import audit_samples
+    from tests.core.retail_frames import lines
+
+    audit = clean(
+        lines(
+            {"customer_id": None},
+            {"customer_id": "A", "product": "POST"},
+            {"customer_id": "A"},
+            {"customer_id": "B"},
+        )
+    ).audit
+    details = [c for c in audit_samples(audit) if isinstance(c, h.Details)]
+    summaries = [d.children[0].children for d in details]
+    assert summaries == [
+        "Missing customer id: first 1 of 1 lines",
+        "Non-product line (postage, fees, adjustments): first 1 of 1 lines",
+    ]
+    first_row_cells = [d.children[1].children.children[1].children[0].children for d in details]
+    assert [cells[0].children for cells in first_row_cells] == ["1", "2"]  # rows in the file
+    assert audit_samples(clean(lines({"customer_id": "A"})).audit) == []
