@@ -171,9 +171,9 @@ def load_model(path: str | Path) -> SegmentationResult:
     current = library_versions()
     if isinstance(saved, dict) and saved != current:
         changed = ", ".join(
-            f"{lib} {saved.get(lib)} -> {current[lib]}"
-            for lib in current
-            if saved.get(lib) != current[lib]
+            f"{lib} {saved.get(lib, 'absent')} -> {current.get(lib, 'absent')}"
+            for lib in sorted(set(saved) | set(current))
+            if saved.get(lib) != current.get(lib)
         )
         warnings.warn(
             ModelVersionWarning(

@@ -160,9 +160,9 @@ def test_valid_envelope_without_a_segmentation(saved: Path) -> None:
 
 def test_other_library_versions_warn(saved: Path) -> None:
     header = read_header(saved)
-    versions = {**header["library_versions"], "sklearn": "0.0.1"}
+    versions = {**header["library_versions"], "scikit-learn": "0.0.1"}
     _rewrite(saved, header={**header, "library_versions": versions})
-    with pytest.warns(ModelVersionWarning, match=r"sklearn 0\.0\.1 -> "):
+    with pytest.warns(ModelVersionWarning, match=r"scikit-learn 0\.0\.1 -> "):
         loaded = load_model(saved)
     assert loaded.k == 4
 
