@@ -12,7 +12,10 @@ from dash import Dash
 
 from core.generator import write_transactions
 from dashapp.app import create_app
+from dashapp.loading import session_table
+from dashapp.modeling import ModelSettings, SessionModel, fit
 from dashapp.services import AppServices, get_services
+from dashapp.state import SessionState, new_state
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +49,17 @@ def app_ctx(server: flask.Flask) -> Iterator[None]:
     """Callbacks called as plain functions find the app's services through flask.current_app."""
     with server.app_context():
         yield
+
+
+@pytest.fixture
+def state(services: AppServices) -> SessionState:
+    """A fresh session on the default data."""
+    return new_state(services)
+
+
+@pytest.fixture
+def model(state: SessionState, services: AppServices) -> SessionModel:
+    """That session's segmentation with the default model settings, fitted (cached)."""
+    table = session_table(state, services)
+    settings = ModelSettings()
+    return SessionModel(table, settings, fit(table, settings, services, state))

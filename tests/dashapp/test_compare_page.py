@@ -27,15 +27,10 @@ from dashapp.loading import session_table
 from dashapp.pages import compare as page
 from dashapp.pages import data as data_page
 from dashapp.services import AppServices
-from dashapp.state import SessionState, new_state, parse_state
+from dashapp.state import SessionState, parse_state
 from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
-
-
-@pytest.fixture
-def state(services: AppServices) -> SessionState:
-    return new_state(services)
 
 
 @pytest.fixture

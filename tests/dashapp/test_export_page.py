@@ -36,21 +36,10 @@ from dashapp.modeling import (
 )
 from dashapp.pages import export as page
 from dashapp.services import AppServices
-from dashapp.state import SessionState, new_state
+from dashapp.state import SessionState
 from tests.dashapp.helpers import as_json, texts
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
-
-
-@pytest.fixture
-def state(services: AppServices) -> SessionState:
-    return new_state(services)
-
-
-@pytest.fixture
-def model(state: SessionState, services: AppServices) -> SessionModel:
-    table = session_table(state, services)
-    return SessionModel(table, ModelSettings(), fit(table, ModelSettings(), services, state))
 
 
 def members(model: SessionModel, segments: list[int]) -> set[str]:

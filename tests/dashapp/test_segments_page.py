@@ -38,18 +38,6 @@ from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
 
-@pytest.fixture
-def state(services: AppServices) -> SessionState:
-    return new_state(services)
-
-
-@pytest.fixture
-def model(state: SessionState, services: AppServices) -> SessionModel:
-    table = session_table(state, services)
-    settings = ModelSettings()
-    return SessionModel(table, settings, fit(table, settings, services, state))
-
-
 def members(model: SessionModel, segment: int) -> set[str]:
     seg = model.result.segmentation
     return set(seg.customer_ids[seg.labels == segment].tolist())
