@@ -27,7 +27,7 @@ import subprocess
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -91,6 +91,22 @@ class ReadReport:
     compression: str | None
     columns: tuple[str, ...]
     notes: tuple[str, ...]
+
+    @classmethod
+    def binary(
+        cls, fmt: str, *, compression: str | None, columns: Sequence[str], notes: Sequence[str]
+    ) -> ReadReport:
+        """Report for a typed format (xlsx, parquet): no encoding, delimiter or decimal comma."""
+        return cls(
+            format=fmt,
+            encoding=None,
+            encoding_note=None,
+            delimiter=None,
+            decimal_comma=False,
+            compression=compression,
+            columns=tuple(columns),
+            notes=tuple(notes),
+        )
 
 
 @dataclass(frozen=True)
@@ -680,16 +696,7 @@ def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame
         lf = pl.scan_parquet(io.BytesIO(inp.data or b""))
         if notes:
             lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
-    report = ReadReport(
-        format="parquet",
-        encoding=None,
-        encoding_note=None,
-        delimiter=None,
-        decimal_comma=False,
-        compression=compression,
-        columns=tuple(columns),
-        notes=tuple(notes),
-    )
+    report = ReadReport.binary("parquet", compression=compression, columns=columns, notes=notes)
     return lf, report
 
 
@@ -788,16 +795,7 @@ def _read_excel(
     if len(sheet_names) > 1:
         others = ", ".join(repr(s) for s in sheet_names if s != sheet_name)
         notes.append(f"read sheet {sheet_name!r}; the workbook also has {others}")
-    report = ReadReport(
-        format="xlsx",
-        encoding=None,
-        encoding_note=None,
-        delimiter=None,
-        decimal_comma=False,
-        compression=compression,
-        columns=tuple(columns),
-        notes=tuple(notes),
-    )
+    report = ReadReport.binary("xlsx", compression=compression, columns=columns, notes=notes)
     return df.lazy(), report
 
 
