@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -401,7 +401,7 @@ def is_non_positive() -> pl.Expr:
 
 
 REASON_CODES = pl.Enum(list(REASONS))  # the reason in one byte a line (null: kept)
-_DUP_KEY = "_duplicate_key"
+DUPLICATE_KEY = "_duplicate_key"
 
 
 def reason_expr(
@@ -445,11 +445,80 @@ def classify(
     # The hash as a column of its own, then its first-distinct flag: on 20 M lines (streaming)
     # 2.1 GB peak instead of 2.8 GB for the same expression nested in the when chain.
     return (
-        lazy.with_columns(duplicate_key(config).alias(_DUP_KEY))
+        lazy.with_columns(duplicate_key(config).alias(DUPLICATE_KEY))
         .with_columns(
-            reason_expr(config, duplicate=~pl.col(_DUP_KEY).is_first_distinct(), codes=codes)
+            reason_expr(config, duplicate=~pl.col(DUPLICATE_KEY).is_first_distinct(), codes=codes)
         )
-        .drop(_DUP_KEY)
+        .drop(DUPLICATE_KEY)
+    )
+
+
+_OPEN_AFTER_DUPLICATE = ("cancellation", "non_positive")
+
+
+def staged_reasons(
+    lf: pl.LazyFrame | pl.DataFrame,
+    config: CleaningConfig = CleaningConfig(),
+    *,
+    codes: bool = False,
+) -> pl.LazyFrame:
+    """:func:`classify` without its one order-dependent step, for :func:`settle_duplicates`.
+
+    Adds ``reason`` as every enabled rule *but* ``duplicate`` decides it and, when the
+    duplicate rule is on, :data:`DUPLICATE_KEY`: the :func:`source_hash` of the lines that
+    rule could still claim (no earlier rule dropped them), null elsewhere. Each line is
+    computed on its own, so this streams. Leaving the lines an earlier rule drops out of the
+    key changes no outcome: their copies have the same source fields, so the same earlier
+    rule drops them too.
+    """
+    lazy = lf.lazy()
+    check_normalized(lazy)
+    staged = lazy.with_columns(reason_expr(replace(config, duplicate=False), codes=codes))
+    if not config.duplicate:
+        return staged
+    reason = pl.col(REASON)
+    later = pl.Series("later", _OPEN_AFTER_DUPLICATE, dtype=REASON_CODES if codes else pl.String)
+    open_ = reason.is_null() | reason.is_in(later.implode())
+    return staged.with_columns(pl.when(open_).then(source_hash()).alias(DUPLICATE_KEY))
+
+
+def duplicate_positions(keys: pl.Series) -> pl.Series:
+    """Positions of the non-null keys equal to an earlier key (every copy but the first).
+
+    Equals ``(~keys.is_first_distinct() & keys.is_not_null()).arg_true()``, built from a
+    sort instead of one hash set over every line: a sorted copy of the keys gives the few
+    keys that occur more than once, and only their lines go through ``is_first_distinct``.
+    Measured on 20 M generated lines (198,069 duplicates, 2 cores): 0.36 s instead of 2.3 s
+    (``is_first_distinct`` runs on one thread and misses the cache on every line); on the
+    UCI file 7.3 ms instead of 9.4 ms. Memory: the sorted copy of the keys, 8 bytes a line.
+    """
+    ordered = keys.drop_nulls().sort()
+    n = ordered.len()
+    if n < 2:
+        return pl.Series("position", [], dtype=pl.get_index_type())
+    repeated = ordered.slice(1).filter(ordered.slice(1) == ordered.slice(0, n - 1))
+    del ordered
+    candidates = keys.is_in(repeated.implode()).fill_null(False).arg_true()
+    firsts = keys.gather(candidates).is_first_distinct()
+    return candidates.filter(~firsts).alias("position")
+
+
+def settle_duplicates(staged: pl.DataFrame) -> pl.DataFrame:
+    """Collected :func:`staged_reasons` lines with their final ``reason`` (as :func:`classify`).
+
+    The lines must be all of them, in frame order: a line's position decides which copy is
+    the first.
+    """
+    if DUPLICATE_KEY not in staged.columns:
+        return staged
+    positions = duplicate_positions(staged.get_column(DUPLICATE_KEY))
+    staged = staged.drop(DUPLICATE_KEY)
+    if positions.len() == 0:
+        return staged
+    copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
+    dtype = staged.schema[REASON]
+    return staged.with_columns(
+        pl.when(copy).then(pl.lit("duplicate", dtype=dtype)).otherwise(pl.col(REASON)).alias(REASON)
     )
 
 
@@ -520,7 +589,16 @@ def capping_thresholds(
     """
     if config.cap_quantile is None:
         return None
-    kept = classify(lf, config).filter(pl.col(REASON).is_null())
+    return thresholds_of(classify(lf, config), config, engine=engine)
+
+
+def thresholds_of(
+    classified: pl.LazyFrame | pl.DataFrame, config: CleaningConfig, *, engine: str = "auto"
+) -> dict[str, float | None] | None:
+    """:func:`capping_thresholds` of lines that already have their ``reason``."""
+    if config.cap_quantile is None:
+        return None
+    kept = classified.lazy().filter(pl.col(REASON).is_null())
     row = _thresholds_query(kept, config).collect(engine=engine)  # type: ignore[arg-type]
     return {c: row.item(0, c) for c in config.cap_columns}
 
