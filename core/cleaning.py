@@ -326,14 +326,29 @@ def is_unparseable() -> pl.Expr:
     return pl.col(PARSE_ERROR).is_not_null() | pl.col(DATE).is_null() | pl.col(AMOUNT).is_null()
 
 
-def is_missing_customer() -> pl.Expr:
+# ``stripped=True`` variants are for lines whose text columns are stripped with blanks made
+# null, as core.schema.normalize writes them: the same outcome without stripping every value.
+
+
+def is_missing_customer(*, stripped: bool = False) -> pl.Expr:
+    if stripped:
+        return pl.col(CUSTOMER).is_null()
     return pl.col(CUSTOMER).is_null() | (pl.col(CUSTOMER).str.strip_chars() == "")
 
 
-def is_non_product(codes: tuple[str, ...]) -> pl.Expr:
-    wanted = pl.Series("codes", sorted({c.strip().upper() for c in codes}), dtype=pl.String)
-    normalized = pl.col(PRODUCT).str.strip_chars().str.to_uppercase()
-    return normalized.is_in(wanted.implode()).fill_null(False)
+def _non_product_set(codes: tuple[str, ...]) -> pl.Series:
+    return pl.Series("codes", sorted({c.strip().upper() for c in codes}), dtype=pl.String)
+
+
+def is_non_product(codes: tuple[str, ...], *, stripped: bool = False) -> pl.Expr:
+    product = pl.col(PRODUCT) if stripped else pl.col(PRODUCT).str.strip_chars()
+    return product.str.to_uppercase().is_in(_non_product_set(codes).implode()).fill_null(False)
+
+
+def non_product_categories(categories: pl.Series, codes: tuple[str, ...]) -> pl.Series:
+    """Which of the distinct stock codes ``categories`` are non-product codes (Boolean)."""
+    normalized = categories.str.strip_chars().str.to_uppercase()
+    return normalized.is_in(_non_product_set(codes).implode()).fill_null(False)
 
 
 _MIX = 0x9E3779B97F4A7C15  # odd: multiplying by it (mod 2**64) loses no bit
@@ -381,11 +396,15 @@ def is_duplicate(config: CleaningConfig = CleaningConfig()) -> pl.Expr:
     return ~duplicate_key(config).is_first_distinct()
 
 
-def is_cancellation() -> pl.Expr:
+def is_cancellation(*, stripped: bool = False) -> pl.Expr:
     # Same as strip_chars().str.to_uppercase().str.starts_with("C"): ``\s`` is the Unicode
     # White_Space set strip_chars() removes, and only "c" and "C" upper-case to a string
     # starting with "C" (checked over every code point). No string is built: 3x faster.
-    c_invoice = pl.col(INVOICE).str.contains(r"^\s*[cC]")
+    invoice = pl.col(INVOICE)
+    if stripped:  # no leading space: two prefix tests, 4x faster than the regex again
+        c_invoice = invoice.str.starts_with("C") | invoice.str.starts_with("c")
+    else:
+        c_invoice = invoice.str.contains(r"^\s*[cC]")
     negative = pl.coalesce(QUANTITY, AMOUNT) < 0
     return c_invoice.fill_null(False) | negative.fill_null(False)
 
@@ -405,19 +424,24 @@ DUPLICATE_KEY = "_duplicate_key"
 
 
 def reason_expr(
-    config: CleaningConfig, *, duplicate: pl.Expr | None = None, codes: bool = False
+    config: CleaningConfig,
+    *,
+    duplicate: pl.Expr | None = None,
+    codes: bool = False,
+    stripped: bool = False,
 ) -> pl.Expr:
     """One ``when`` chain: the first matching enabled rule's name, null when the line is kept.
 
     ``duplicate`` replaces :func:`is_duplicate` (e.g. a column computed beforehand);
-    ``codes`` gives the :data:`REASON_CODES` enum instead of strings.
+    ``codes`` gives the :data:`REASON_CODES` enum instead of strings; ``stripped``: the text
+    columns are stripped and have no blank values (as ``core.schema.normalize`` makes them).
     """
     predicates: dict[str, pl.Expr] = {
         "unparseable": is_unparseable(),
-        "missing_customer": is_missing_customer(),
-        "non_product": is_non_product(config.non_product_codes),
+        "missing_customer": is_missing_customer(stripped=stripped),
+        "non_product": is_non_product(config.non_product_codes, stripped=stripped),
         "duplicate": is_duplicate(config) if duplicate is None else duplicate,
-        "cancellation": is_cancellation(),
+        "cancellation": is_cancellation(stripped=stripped),
         "non_positive": is_non_positive(),
     }
     dtype = REASON_CODES if codes else pl.String()
@@ -461,19 +485,26 @@ def staged_reasons(
     config: CleaningConfig = CleaningConfig(),
     *,
     codes: bool = False,
+    stripped: bool = False,
+    defer_non_product: bool = False,
 ) -> pl.LazyFrame:
-    """:func:`classify` without its one order-dependent step, for :func:`settle_duplicates`.
+    """:func:`classify` without its one order-dependent step, for :func:`settle_reasons`.
 
-    Adds ``reason`` as every enabled rule *but* ``duplicate`` decides it and, when the
-    duplicate rule is on, :data:`DUPLICATE_KEY`: the :func:`source_hash` of the lines that
-    rule could still claim (no earlier rule dropped them), null elsewhere. Each line is
-    computed on its own, so this streams. Leaving the lines an earlier rule drops out of the
-    key changes no outcome: their copies have the same source fields, so the same earlier
-    rule drops them too.
+    Adds ``reason`` as every enabled rule *but* ``duplicate`` (and with ``defer_non_product``
+    but ``non_product``, which :func:`settle_reasons` then decides from the distinct stock
+    codes) gives it and, when the duplicate rule is on, :data:`DUPLICATE_KEY`: the
+    :func:`source_hash` of the lines that rule could still claim, null elsewhere. Each line
+    is computed on its own, so this streams. Leaving the lines an earlier rule drops out of
+    the key (and keeping the non-product lines in it) changes no outcome: copies have the
+    same source fields, so the same earlier rule drops them all. ``stripped``: see
+    :func:`reason_expr`.
     """
     lazy = lf.lazy()
     check_normalized(lazy)
-    staged = lazy.with_columns(reason_expr(replace(config, duplicate=False), codes=codes))
+    rules = replace(
+        config, duplicate=False, non_product=config.non_product and not defer_non_product
+    )
+    staged = lazy.with_columns(reason_expr(rules, codes=codes, stripped=stripped))
     if not config.duplicate:
         return staged
     reason = pl.col(REASON)
@@ -503,23 +534,29 @@ def duplicate_positions(keys: pl.Series) -> pl.Series:
     return candidates.filter(~firsts).alias("position")
 
 
-def settle_duplicates(staged: pl.DataFrame) -> pl.DataFrame:
+def settle_reasons(staged: pl.DataFrame, non_product: pl.Series | None = None) -> pl.DataFrame:
     """Collected :func:`staged_reasons` lines with their final ``reason`` (as :func:`classify`).
 
     The lines must be all of them, in frame order: a line's position decides which copy is
-    the first.
+    the first. ``non_product``: the deferred rule's outcome per line (Boolean), when
+    :func:`staged_reasons` ran with ``defer_non_product``.
     """
-    if DUPLICATE_KEY not in staged.columns:
-        return staged
-    positions = duplicate_positions(staged.get_column(DUPLICATE_KEY))
-    staged = staged.drop(DUPLICATE_KEY)
-    if positions.len() == 0:
-        return staged
-    copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
     dtype = staged.schema[REASON]
-    return staged.with_columns(
-        pl.when(copy).then(pl.lit("duplicate", dtype=dtype)).otherwise(pl.col(REASON)).alias(REASON)
-    )
+    reason = pl.col(REASON)
+    settled: Any = pl
+    if non_product is not None:
+        earlier = pl.Series("earlier", ["unparseable", "missing_customer"], dtype=dtype)
+        settled = settled.when(reason.is_in(earlier.implode())).then(reason)
+        settled = settled.when(non_product).then(pl.lit("non_product", dtype=dtype))
+    if DUPLICATE_KEY in staged.columns:
+        positions = duplicate_positions(staged.get_column(DUPLICATE_KEY))
+        staged = staged.drop(DUPLICATE_KEY)
+        if positions.len():
+            copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
+            settled = settled.when(copy).then(pl.lit("duplicate", dtype=dtype))
+    if settled is pl:
+        return staged
+    return staged.with_columns(settled.otherwise(reason).alias(REASON))
 
 
 def capped_columns(

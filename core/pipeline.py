@@ -38,8 +38,9 @@ from core.cleaning import (
     capped_columns,
     clean,
     is_missing_customer,
+    non_product_categories,
     reason_totals,
-    settle_duplicates,
+    settle_reasons,
     staged_reasons,
     thresholds_of,
 )
@@ -186,7 +187,13 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    normalized, schema = normalize(frame, mapping, date_format=date_format, decimal_comma=comma)
+    normalized, schema = normalize(
+        frame,
+        mapping,
+        date_format=date_format,
+        decimal_comma=comma,
+        read_all_columns=read.format == "csv",
+    )
     identity = make_key(content, mapping.as_dict(), date_format, comma)
     return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
 
@@ -201,6 +208,7 @@ def stream_customer_table(
     features: FeatureConfig = FeatureConfig(),
     engine: str = "streaming",
     bounded: bool = True,
+    stripped: bool = False,
 ) -> tuple[pl.DataFrame, Audit]:
     """The feature table and the cleaning audit of normalized lines, without their lines.
 
@@ -236,11 +244,14 @@ def stream_customer_table(
         Polars engine; the default streams.
     bounded:
         Keep memory bounded by the group-by state (see above) rather than by the lines.
+    stripped:
+        The text columns are stripped with blanks made null, as ``core.schema.normalize``
+        writes them: the rules then skip stripping every value (same outcome).
     """
     lf = frame.lazy()
     plan = _bounded_plan if bounded else _held_plan
     table, totals, samples, customers, thresholds = plan(
-        lf, cleaning=cleaning, features=features, engine=engine
+        lf, cleaning=cleaning, features=features, engine=engine, stripped=stripped
     )
     audit = audit_from(
         cleaning,
@@ -283,6 +294,7 @@ def _held_plan(
     cleaning: CleaningConfig,
     features: FeatureConfig,
     engine: str,
+    stripped: bool,
 ) -> _Plan:
     """The classified lines held in memory, then everything else in one ``collect_all``.
 
@@ -290,9 +302,17 @@ def _held_plan(
     (:func:`core.features.compute_features`) costs half the CPU of the masked aggregates.
     """
     reason = pl.col(REASON)
-    staged = staged_reasons(lf, cleaning, codes=True).collect(engine=engine)  # type: ignore[arg-type]
-    held = settle_duplicates(staged)
-    del staged
+    staged = staged_reasons(
+        lf, cleaning, codes=True, stripped=stripped, defer_non_product=cleaning.non_product
+    ).collect(engine=engine)  # type: ignore[arg-type]
+    non_product = None
+    if cleaning.non_product:
+        products = staged.get_column(PRODUCT)
+        distinct = products.unique()
+        flagged = distinct.filter(non_product_categories(distinct, cleaning.non_product_codes))
+        non_product = products.is_in(flagged.implode()).fill_null(False)
+    held = settle_reasons(staged, non_product)
+    del staged, non_product
     thresholds = thresholds_of(held, cleaning)
     classified = held.lazy()
     purchases = _capped_lines(classified, cleaning, thresholds).filter(reason.is_null())
@@ -324,90 +344,105 @@ def _bounded_plan(
     cleaning: CleaningConfig,
     features: FeatureConfig,
     engine: str,
+    stripped: bool,
 ) -> _Plan:
-    """Passes with one memory-intensive consumer each (see :func:`stream_customer_table`)."""
+    """One streaming pass encodes every line in fixed-width codes; the rest runs on them.
+
+    See :func:`stream_customer_table`.
+    """
     reason = pl.col(REASON)
     kept = reason.is_null()
-    staged = staged_reasons(lf, cleaning, codes=True).cache()
-    customers, products = pl.Categories.random(), pl.Categories.random()
-    # A Categories object is only a weak reference: the code <-> id mapping lives while some
-    # dtype uses it. This empty column holds it until the codes are turned back into ids.
-    anchor = pl.Series("_anchor", [], dtype=pl.Categorical(customers))
-    # Kept lines have a customer when the missing-customer rule runs: skip that test then.
-    # The staged reason does not know duplicates yet; a duplicate has the customer, product
-    # and invoice of its first copy, which is kept whenever the copy would be, so the
-    # distinct pairs and the uninvoiced test come out the same.
-    purchase = kept & line_filter(features, customer=not cleaning.missing_customer)
-    pairs = staged.filter(purchase).select(
-        _pair_code(pl.col(CUSTOMER), customers, pl.col(PRODUCT), products)
-    )
-    customer_code = pl.col(CUSTOMER).cast(pl.Categorical(customers)).to_physical()
-    per_line = [reason, pl.col(AMOUNT), customer_code.alias(_CODE)]
+    # Fresh categories per call: the global ones would keep every id ever seen. A Categories
+    # object is only a weak reference (the code <-> id mapping lives while some dtype uses
+    # it): the empty anchor columns hold them until the codes are turned back into text.
+    categories = {c: pl.Categories.random() for c in (CUSTOMER, PRODUCT, COUNTRY)}
+    anchors = [pl.Series(c, [], dtype=pl.Categorical(cats)) for c, cats in categories.items()]
+    encoded = [
+        pl.col(c).cast(pl.Categorical(cats)).to_physical().alias(c)
+        for c, cats in categories.items()
+    ]
+    # Invoices only need telling apart within one customer (frequency): a 64-bit hash does
+    # that (a collision among one customer's m invoices has probability ~ m**2 / 2**65) at a
+    # fifth of the cost of categorical codes (20 M lines with 1 M invoices: 0.15 s, 0.79 s).
+    invoice = pl.col(INVOICE)
+    encoded.append(pl.when(invoice.is_not_null()).then(invoice.hash(seed=7)).alias(INVOICE))
+    columns: list[pl.Expr] = [reason, pl.col(DATE), pl.col(AMOUNT), *encoded]
     if cleaning.cap_quantile is not None:
-        per_line += [pl.col(QUANTITY), pl.col(PRICE)]
+        columns += [pl.col(QUANTITY), pl.col(PRICE)]
     if cleaning.duplicate:
-        per_line.append(pl.col(DUPLICATE_KEY))
-    lines_of, n_uninvoiced, pair_codes = pl.collect_all(
-        [
-            staged.select(per_line),
-            staged.select((kept & pl.col(INVOICE).is_null()).sum()),
-            pairs,
-        ],
-        engine=engine,  # type: ignore[arg-type]
-    )
-    lines_of = settle_duplicates(lines_of)
-    thresholds = thresholds_of(lines_of, cleaning)
-    totals = reason_totals(lines_of.lazy(), cleaning, thresholds).collect()
-    names = customers.to_series()
-    # Blank ids are missing customers too (is_missing_customer): their lines get no code.
+        columns.append(pl.col(DUPLICATE_KEY))
+    staged = staged_reasons(
+        lf, cleaning, codes=True, stripped=stripped, defer_non_product=cleaning.non_product
+    ).select(columns)
+    lines = staged.collect(engine=engine)  # type: ignore[arg-type]
+    non_product = None
+    if cleaning.non_product:
+        # The rule on the distinct stock codes, then looked up by code.
+        stock_codes = categories[PRODUCT].to_series()
+        flagged = non_product_categories(stock_codes, cleaning.non_product_codes).arg_true()
+        non_product = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
+        non_product = non_product.fill_null(False)
+    lines = settle_reasons(lines, non_product)
+    del non_product
+    thresholds = thresholds_of(lines, cleaning)
+    totals = reason_totals(lines.lazy(), cleaning, thresholds).collect()
+    samples = _first_lines(lf, lines.select(reason), engine=engine)
+
+    names = categories[CUSTOMER].to_series()
+    # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
     blank = names.str.strip_chars().str.len_bytes().eq(0).arg_true().cast(pl.UInt32)
-    code = pl.col(_CODE)
-    codes = lines_of.select(
-        reason, pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(_CODE)
+    # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
+    countries = categories[COUNTRY].to_series()
+    rank = countries.rank("ordinal").cast(pl.UInt32) - 1
+    alphabetical = countries.gather(rank.arg_sort())
+    code = pl.col(CUSTOMER)
+    lines = (
+        _capped_lines(lines.lazy(), cleaning, thresholds)
+        .with_columns(
+            pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(CUSTOMER),
+            pl.col(COUNTRY).replace_strict(
+                pl.int_range(rank.len(), dtype=pl.UInt32, eager=True), rank, return_dtype=pl.UInt32
+            )
+            if rank.len()
+            else pl.col(COUNTRY),
+        )
+        .filter(code.is_not_null())
     )
-    del lines_of
-    samples = _first_lines(lf, codes.select(reason), engine=engine)
+    purchase, returned = _masks(features)
+    pairs = lines.filter(purchase).select(
+        (code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)).alias("_pair")
+    )
+    n_uninvoiced = lines.select((kept & pl.col(INVOICE).is_null()).sum())
+    pair_codes, uninvoiced = pl.collect_all([pairs, n_uninvoiced])
     n_products = _distinct_products(pair_codes.to_series())
     del pair_codes
-
-    # The lines again, grouped by the customer codes of pass 2 (4-byte integers): no customer
-    # id is formatted or hashed as text (20 M lines: 0.8 s instead of 1.1 s).
-    read = [DATE, INVOICE, COUNTRY, AMOUNT]
-    if thresholds is not None:
-        read += [QUANTITY, PRICE]
-    zipped = pl.concat([lf.select(read), codes.lazy()], how="horizontal")
-    del codes
-    lines = _capped_lines(zipped, cleaning, thresholds).filter(code.is_not_null())
-    purchase, returned = _masks(features)
     aggregates = masked_aggregates(
-        purchase, returned, uninvoiced=n_uninvoiced.item() > 0, products=False
+        purchase, returned, uninvoiced=uninvoiced.item() > 0, products=False
     )
-    grouped = lines.group_by(_CODE).agg(kept.sum().alias("_kept"), *aggregates)
-    per_customer = grouped.collect(engine=engine)  # type: ignore[arg-type]
+    per_customer = lines.group_by(CUSTOMER).agg(kept.sum().alias("_kept"), *aggregates).collect()
     customers_row = per_customer.select(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
     )
     bought = per_customer.filter(pl.col("_purchase_lines") > 0).join(
-        n_products, on=_CODE, how="left"
+        n_products, on=CUSTOMER, how="left"
     )
-    several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(_CODE)
+    several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len():
         their_lines = lines.filter(code.is_in(several.implode()) & purchase)
-        main = main_country(their_lines.rename({_CODE: CUSTOMER})).rename({CUSTOMER: _CODE})
-        bought = bought.join(
-            main.collect(engine=engine),  # type: ignore[arg-type]
-            on=_CODE,
-            how="left",
-            suffix="_main",
-        ).with_columns(pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY))
-    bought = bought.with_columns(names.gather(bought.get_column(_CODE)).alias(CUSTOMER))
-    del anchor
+        main = main_country(their_lines).collect()
+        bought = bought.join(main, on=CUSTOMER, how="left", suffix="_main").with_columns(
+            pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
+        )
+    bought = bought.with_columns(
+        names.gather(bought.get_column(CUSTOMER)).alias(CUSTOMER),
+        alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
+    )
+    del lines, anchors
     table = finish_features(bought.lazy(), features).collect()
     return table, totals, samples, customers_row, thresholds
 
 
 _HALF = 1 << 32
-_CODE = "_customer_code"  # a customer id as its categorical code (UInt32)
 
 
 def _pair_code(
@@ -424,7 +459,7 @@ def _pair_code(
 
 
 def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
-    """``_customer_code`` and ``n_products`` from the pair codes of the purchase lines.
+    """``customer_id`` (as its code) and ``n_products`` from the pair codes of the purchase lines.
 
     The distinct pairs of a column of 8-byte codes replace a distinct count per customer
     inside the customer group-by, which kept a hash set per customer: 0.9 GB of the peak on
@@ -434,13 +469,13 @@ def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
     ordered = pairs.drop_nulls().sort()
     n = ordered.len()
     if n == 0:
-        return pl.DataFrame(schema={_CODE: pl.UInt32, "n_products": pl.Int64})
+        return pl.DataFrame(schema={CUSTOMER: pl.UInt32, "n_products": pl.Int64})
     new_pair = pl.concat([pl.Series([True]), ordered.slice(1) != ordered.slice(0, n - 1)])
     owners = (ordered.filter(new_pair) // _HALF).cast(pl.UInt32)
     del ordered, new_pair
     runs = owners.rle().struct.unnest()
     return runs.select(
-        pl.col("value").alias(_CODE), pl.col("len").cast(pl.Int64).alias("n_products")
+        pl.col("value").alias(CUSTOMER), pl.col("len").cast(pl.Int64).alias("n_products")
     )
 
 
@@ -530,6 +565,7 @@ def build_customer_table(
             cleaning=cleaning,
             features=features,
             bounded=loaded.schema.n_rows > IN_MEMORY_LINES,
+            stripped=True,  # normalize strips text and makes blanks null
         )
         return table_of(table, audit, None, None, lean_key)
 
