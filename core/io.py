@@ -671,6 +671,9 @@ def _clean_header(header: list[str], *, name: str, notes: list[str]) -> list[str
 # ----------------------------------------------------------------------------------- Parquet
 
 
+EAGER_PARQUET_ROWS = 2_000_000  # up to this many rows a Parquet file is read into memory
+
+
 def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame, ReadReport]:
     src: Path | io.BytesIO = inp.path if inp.path is not None else io.BytesIO(inp.data or b"")
     try:
@@ -691,7 +694,20 @@ def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame
             f"{inp.name!r} has columns ({', '.join(repr(c) for c in columns[:8])}) but no rows.",
             hint="write the file again including the rows",
         )
-    if isinstance(src, io.BytesIO):
+    if n_rows <= EAGER_PARQUET_ROWS:
+        # Decoded once and held: the pipeline reads a small file two or three times (the
+        # source pass, the classifying pass, the sample lines), each a full decode otherwise.
+        try:
+            frame = pl.read_parquet(io.BytesIO(inp.data or b"") if inp.path is None else src)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputFileError(
+                f"{inp.name!r} is not a readable Parquet file: {_first_line(exc)}.",
+                hint="write the file again with a Parquet writer, or " + SUPPORTED_HINT,
+            ) from exc
+        lf = frame.lazy()
+        if notes:
+            lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
+    elif isinstance(src, io.BytesIO):
         # Scans of in-memory Parquet re-read the buffer; keep it alive with the plan.
         lf = pl.scan_parquet(io.BytesIO(inp.data or b""))
         if notes:
