@@ -59,10 +59,8 @@ MB = 1024 * 1024
 def _child_polars(path: Path, *, keep_lines: bool) -> dict[str, Any]:
     import polars as pl
 
-    from core.cache import library_versions
     from core.pipeline import build_customer_table, load_transactions
 
-    library_versions()  # imports scikit-learn (cache keys carry its version): not timed
     start = time.perf_counter()
     loaded = load_transactions(path)
     table = build_customer_table(loaded, keep_lines=keep_lines)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -51,9 +52,17 @@ class ResultCache(Protocol):
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour a cached result depends on.
 
-    Read from the installed distributions' metadata: importing scikit-learn only to read its
-    version would cost every ``custseg features`` run over a second.
+    Read from the installed distributions' metadata (importing scikit-learn only to read its
+    version would cost every ``custseg features`` run over a second), once per process: a
+    lookup scans the installed packages (4-7 ms), and every cache key carries the versions.
+    The code a process runs does not change when packages are upgraded under it, so the
+    versions it first read remain the right ones.
     """
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     from core import __version__  # noqa: PLC0415
 
     versions = {"custseg": __version__}
@@ -62,7 +71,7 @@ def library_versions() -> dict[str, str]:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = "absent"
-    return versions
+    return tuple(versions.items())
 
 
 def _canonical(obj: object) -> object:
