@@ -157,6 +157,41 @@ def test_stream_customer_table_matches_clean_on_messy_lines(seed: int) -> None:
         assert_same_features(want, table)
 
 
+STREAM_CONFIGS = [
+    CleaningConfig(),
+    CleaningConfig(missing_customer=False, cancellation=False),
+    CleaningConfig(duplicate=False, non_product_codes=("A",)),
+    CleaningConfig(non_product=False, non_positive=False, cap_quantile=0.8),
+    CleaningConfig(cap_quantile=0.9, cap_columns=("amount", "quantity")),
+]
+
+
+@pytest.mark.parametrize("config", STREAM_CONFIGS)
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("bounded", [True, False])
+def test_stream_customer_table_matches_clean_for_every_rule_set(
+    config: CleaningConfig, seed: int, bounded: bool
+) -> None:
+    frame = random_lines(seed, 500)
+    cleaned = clean(frame, config)
+    want = compute_features(cleaned.purchases, cleaned.returns).collect()
+    table, audit = stream_customer_table(frame.lazy(), cleaning=config, bounded=bounded)
+    assert_same_audit(cleaned.audit, audit)
+    assert_same_features(want, table)
+    # Text as normalize writes it (stripped, blanks null): the rules may skip stripping.
+    text = ["customer_id", "invoice", "product", "description", "country"]
+    stripped = frame.with_columns(
+        [pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()) for c in text]
+    )
+    cleaned = clean(stripped, config)
+    want = compute_features(cleaned.purchases, cleaned.returns).collect()
+    table, audit = stream_customer_table(
+        stripped.lazy(), cleaning=config, bounded=bounded, stripped=True
+    )
+    assert_same_audit(cleaned.audit, audit)
+    assert_same_features(want, table)
+
+
 @pytest.mark.parametrize("bounded", [True, False])
 def test_stream_customer_table_of_no_lines(bounded: bool) -> None:
     empty = pl.DataFrame(schema=NORMALIZED_SCHEMA)
