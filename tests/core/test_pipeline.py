@@ -76,12 +76,9 @@ def both_paths(
     """The table with its lines and without; also checks both plans of the lean path agree."""
     with_lines = build_customer_table(loaded, cleaning=cleaning, features=features)
     streamed = build_customer_table(loaded, cleaning=cleaning, features=features, keep_lines=False)
-    for bounded in (True, False):
-        table, audit = stream_customer_table(
-            loaded.frame, cleaning=cleaning, features=features, bounded=bounded
-        )
-        assert_same_features(with_lines.features, table)
-        assert_same_audit(with_lines.audit, audit)
+    table, audit = stream_customer_table(loaded.frame, cleaning=cleaning, features=features)
+    assert_same_features(with_lines.features, table)
+    assert_same_audit(with_lines.audit, audit)
     return with_lines, streamed
 
 
@@ -151,10 +148,9 @@ def test_stream_customer_table_matches_clean_on_messy_lines(seed: int) -> None:
     config = CleaningConfig(cap_quantile=0.9)
     cleaned = clean(frame, config)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    for bounded in (True, False):
-        table, audit = stream_customer_table(frame.lazy(), cleaning=config, bounded=bounded)
-        assert_same_audit(cleaned.audit, audit)
-        assert_same_features(want, table)
+    table, audit = stream_customer_table(frame.lazy(), cleaning=config)
+    assert_same_audit(cleaned.audit, audit)
+    assert_same_features(want, table)
 
 
 STREAM_CONFIGS = [
@@ -167,15 +163,14 @@ STREAM_CONFIGS = [
 
 
 @pytest.mark.parametrize("config", STREAM_CONFIGS)
-@pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("bounded", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_stream_customer_table_matches_clean_for_every_rule_set(
-    config: CleaningConfig, seed: int, bounded: bool
+    config: CleaningConfig, seed: int
 ) -> None:
     frame = random_lines(seed, 500)
     cleaned = clean(frame, config)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    table, audit = stream_customer_table(frame.lazy(), cleaning=config, bounded=bounded)
+    table, audit = stream_customer_table(frame.lazy(), cleaning=config)
     assert_same_audit(cleaned.audit, audit)
     assert_same_features(want, table)
     # Text as normalize writes it (stripped, blanks null): the rules may skip stripping.
@@ -185,17 +180,14 @@ def test_stream_customer_table_matches_clean_for_every_rule_set(
     )
     cleaned = clean(stripped, config)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    table, audit = stream_customer_table(
-        stripped.lazy(), cleaning=config, bounded=bounded, stripped=True
-    )
+    table, audit = stream_customer_table(stripped.lazy(), cleaning=config, stripped=True)
     assert_same_audit(cleaned.audit, audit)
     assert_same_features(want, table)
 
 
-@pytest.mark.parametrize("bounded", [True, False])
-def test_stream_customer_table_of_no_lines(bounded: bool) -> None:
+def test_stream_customer_table_of_no_lines() -> None:
     empty = pl.DataFrame(schema=NORMALIZED_SCHEMA)
-    table, audit = stream_customer_table(empty, bounded=bounded)
+    table, audit = stream_customer_table(empty)
     assert table.height == 0
     assert table.schema == pl.Schema(FEATURE_SCHEMA)
     assert audit.rows_in == audit.rows_kept == audit.customers_in == audit.customers_out == 0
@@ -335,10 +327,9 @@ def test_stream_customer_table_without_invoices_counts_timestamps(seed: int) -> 
     frame = random_lines(seed, 400).with_columns(pl.lit(None, pl.String).alias("invoice"))
     cleaned = clean(frame)
     want = compute_features(cleaned.purchases, cleaned.returns).collect()
-    for bounded in (True, False):
-        table, audit = stream_customer_table(frame, bounded=bounded)
-        assert_same_audit(cleaned.audit, audit)
-        assert_same_features(want, table)
+    table, audit = stream_customer_table(frame)
+    assert_same_audit(cleaned.audit, audit)
+    assert_same_features(want, table)
     assert want.get_column("frequency").max() > 1
 
 
@@ -352,14 +343,13 @@ def test_main_country_of_a_customer_buying_in_several_countries() -> None:
         {"customer_id": "C", "country": None, "invoice": "6"},
         {"customer_id": "D", "country": "UK", "invoice": "C7"},  # only a return: not listed
     )
-    for bounded in (True, False):
-        table, audit = stream_customer_table(frame, bounded=bounded)
-        assert dict(zip(table["customer_id"], table["country"], strict=True)) == {
-            "A": "DE",
-            "B": "DE",
-            "C": None,
-        }
-        assert (audit.customers_in, audit.customers_out) == (4, 3)
+    table, audit = stream_customer_table(frame)
+    assert dict(zip(table["customer_id"], table["country"], strict=True)) == {
+        "A": "DE",
+        "B": "DE",
+        "C": None,
+    }
+    assert (audit.customers_in, audit.customers_out) == (4, 3)
 
 
 # --- normalize's shortcuts (decided by its source pass) change no value -------------------------
