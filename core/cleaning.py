@@ -297,9 +297,13 @@ def _json_safe_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_normalized(lf: pl.LazyFrame) -> None:
-    """Raise :class:`SchemaError` unless ``lf`` has exactly the normalized columns and dtypes."""
+def check_normalized(lf: pl.LazyFrame, *, customer_key: bool = False) -> None:
+    """Raise :class:`SchemaError` unless ``lf`` has exactly the normalized columns and dtypes.
+
+    ``customer_key``: ``customer_id`` holds Int64 keys (``core.schema.normalize_keyed``).
+    """
     schema = lf.collect_schema()
+    expected = {**NORMALIZED_SCHEMA, CUSTOMER: pl.Int64()} if customer_key else NORMALIZED_SCHEMA
     missing = [c for c in NORMALIZED_SCHEMA if c not in schema]
     unexpected = [c for c in schema if c not in NORMALIZED_SCHEMA]
     if missing or unexpected:
@@ -308,9 +312,7 @@ def check_normalized(lf: pl.LazyFrame) -> None:
             hint="Pass the frame produced by core.schema.normalize.",
         )
     wrong = [
-        f"{c}: {schema[c]} (expected {want})"
-        for c, want in NORMALIZED_SCHEMA.items()
-        if schema[c] != want
+        f"{c}: {schema[c]} (expected {want})" for c, want in expected.items() if schema[c] != want
     ]
     if wrong:
         raise SchemaError(
@@ -487,6 +489,7 @@ def staged_reasons(
     codes: bool = False,
     stripped: bool = False,
     defer_non_product: bool = False,
+    customer_key: bool = False,
 ) -> pl.LazyFrame:
     """:func:`classify` without its one order-dependent step, for :func:`settle_reasons`.
 
@@ -497,10 +500,13 @@ def staged_reasons(
     is computed on its own, so this streams. Leaving the lines an earlier rule drops out of
     the key (and keeping the non-product lines in it) changes no outcome: copies have the
     same source fields, so the same earlier rule drops them all. ``stripped``: see
-    :func:`reason_expr`.
+    :func:`reason_expr`. ``customer_key``: the lines come from
+    ``core.schema.normalize_keyed``, customer ids as Int64 keys (one key per id, so the
+    hash tells the same lines apart; ``stripped`` then holds too).
     """
     lazy = lf.lazy()
-    check_normalized(lazy)
+    check_normalized(lazy, customer_key=customer_key)
+    stripped = stripped or customer_key
     rules = replace(
         config, duplicate=False, non_product=config.non_product and not defer_non_product
     )

@@ -260,7 +260,12 @@ def distinct_count(expr: pl.Expr) -> pl.Expr:
 
 
 def masked_aggregates(
-    purchase: pl.Expr, returned: pl.Expr, *, uninvoiced: bool = True, products: bool = True
+    purchase: pl.Expr,
+    returned: pl.Expr,
+    *,
+    uninvoiced: bool = True,
+    products: bool = True,
+    product_codes: bool = False,
 ) -> list[pl.Expr]:
     """The per-customer aggregates of :func:`compute_features`, over lines picked by masks.
 
@@ -274,7 +279,8 @@ def masked_aggregates(
     the first, the main country needs the per-country counts of :func:`main_country`).
     ``uninvoiced=False`` skips counting the distinct timestamps of purchase lines without an
     invoice, for callers that know there are none; ``products=False`` leaves ``n_products``
-    out, for callers that count the distinct customer x product pairs otherwise.
+    out, for callers that count the distinct customer x product pairs otherwise;
+    ``product_codes``: ``product_id`` already holds integer codes (no categorical cast).
     """
     date = pl.when(purchase).then(pl.col(DATE))
     invoiced = pl.when(purchase & pl.col(INVOICE).is_not_null()).then(pl.col(INVOICE))
@@ -282,7 +288,10 @@ def masked_aggregates(
     orders = distinct_count(invoiced)
     if uninvoiced:
         orders = orders + distinct_count(timestamps)
-    product = pl.when(purchase).then(pl.col(PRODUCT).cast(pl.Categorical(pl.Categories.random())))
+    product_code = pl.col(PRODUCT)
+    if not product_codes:
+        product_code = product_code.cast(pl.Categorical(pl.Categories.random()))
+    product = pl.when(purchase).then(product_code)
     country = pl.when(purchase).then(pl.col(COUNTRY))
     back = pl.when(returned).then(pl.col(AMOUNT))
     aggregates = [

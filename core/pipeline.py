@@ -66,7 +66,7 @@ from core.features import (
 )
 from core.io import ReadReport, read_table
 from core.rfm import sufficiency_warnings
-from core.schema import RoleMapping, SchemaReport, detect_roles, normalize
+from core.schema import KeyedLines, RoleMapping, SchemaReport, detect_roles, normalize_keyed
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class LoadedTransactions:
     read: ReadReport
     schema: SchemaReport
     fingerprint: str  # content of the file + mapping + date format: the data's identity
+    # The same lines with whole-number customer ids as Int64 keys (None: ids are text).
+    keyed: KeyedLines | None = field(default=None, compare=False, repr=False)
 
     @property
     def mapping(self) -> RoleMapping:
@@ -184,7 +186,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    normalized, schema = normalize(
+    normalized, keyed, schema = normalize_keyed(
         frame,
         mapping,
         date_format=date_format,
@@ -192,7 +194,9 @@ def load_transactions(
         read_all_columns=read.format == "csv",
     )
     identity = make_key(content, mapping.as_dict(), date_format, comma)
-    return LoadedTransactions(frame=normalized, read=read, schema=schema, fingerprint=identity)
+    return LoadedTransactions(
+        frame=normalized, read=read, schema=schema, fingerprint=identity, keyed=keyed
+    )
 
 
 def stream_customer_table(
@@ -202,6 +206,7 @@ def stream_customer_table(
     features: FeatureConfig = FeatureConfig(),
     engine: str = "streaming",
     stripped: bool = False,
+    keyed: KeyedLines | None = None,
 ) -> tuple[pl.DataFrame, Audit]:
     """The feature table and the cleaning audit of normalized lines, without their lines.
 
@@ -239,9 +244,17 @@ def stream_customer_table(
     stripped:
         The text columns are stripped with blanks made null, as ``core.schema.normalize``
         writes them: the rules then skip stripping every value (same outcome).
+    keyed:
+        The same lines with whole-number customer ids as Int64 keys
+        (``core.schema.normalize_keyed``); the encoding pass reads these instead.
     """
     table, totals, samples, customers, thresholds = _encoded_plan(
-        frame.lazy(), cleaning=cleaning, features=features, engine=engine, stripped=stripped
+        frame.lazy(),
+        cleaning=cleaning,
+        features=features,
+        engine=engine,
+        stripped=stripped,
+        keyed=keyed,
     )
     audit = audit_from(
         cleaning,
@@ -286,17 +299,20 @@ def _encoded_plan(
     features: FeatureConfig,
     engine: str,
     stripped: bool,
+    keyed: KeyedLines | None,
 ) -> _Plan:
     """One streaming pass encodes every line in fixed-width codes; the rest runs on them.
 
-    See :func:`stream_customer_table`.
+    See :func:`stream_customer_table`. ``keyed``: the same lines with Int64 customer keys
+    (``core.schema.normalize_keyed``), read instead of ``lf`` by the encoding pass.
     """
     reason = pl.col(REASON)
     kept = reason.is_null()
     # Fresh categories per call: the global ones would keep every id ever seen. A Categories
     # object is only a weak reference (the code <-> id mapping lives while some dtype uses
     # it): the empty anchor columns hold them until the codes are turned back into text.
-    categories = {c: pl.Categories.random() for c in (CUSTOMER, PRODUCT, COUNTRY)}
+    encode = (PRODUCT, COUNTRY) if keyed is not None else (CUSTOMER, PRODUCT, COUNTRY)
+    categories = {c: pl.Categories.random() for c in encode}
     anchors = [pl.Series(c, [], dtype=pl.Categorical(cats)) for c, cats in categories.items()]
     encoded = [
         pl.col(c).cast(pl.Categorical(cats)).to_physical().alias(c)
@@ -312,12 +328,27 @@ def _encoded_plan(
     order = pl.when(invoice.is_not_null()).then(invoice.hash(seed=7))
     encoded.append(order.otherwise(pl.col(DATE).hash(seed=11)).alias(INVOICE))
     columns: list[pl.Expr] = [reason, pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded]
+    low = 0  # customer code = id - low (integer ids), or the categorical code (text ids)
+    packed = True  # customer codes fit 32 bits
+    if keyed is not None:
+        # Integer ids as 4-byte offsets from the smallest when they span fewer than 2**32
+        # values (almost always).
+        first, last = keyed.low, keyed.high
+        packed = first is None or last is None or last - first < _HALF
+        low = (first or 0) if packed else 0
+        key = pl.col(CUSTOMER)
+        columns.append((key - low).cast(pl.UInt32) if packed else key)
     if cleaning.cap_quantile is not None:
         columns += [pl.col(QUANTITY), pl.col(PRICE)]
     if cleaning.duplicate:
         columns.append(pl.col(DUPLICATE_KEY))
     staged = staged_reasons(
-        lf, cleaning, codes=True, stripped=stripped, defer_non_product=cleaning.non_product
+        lf if keyed is None else keyed.frame,
+        cleaning,
+        codes=True,
+        stripped=stripped,
+        defer_non_product=cleaning.non_product,
+        customer_key=keyed is not None,
     ).select(columns)
     lines = staged.collect(engine=engine)  # type: ignore[arg-type]
     non_product = None
@@ -333,9 +364,6 @@ def _encoded_plan(
     totals = reason_totals(lines.lazy(), cleaning, thresholds).collect()
     samples = _first_lines(lf, lines.select(reason), engine=engine)
 
-    names = categories[CUSTOMER].to_series()
-    # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
-    blank = names.str.strip_chars().str.len_bytes().eq(0).arg_true().cast(pl.UInt32)
     # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
     countries = categories[COUNTRY].to_series()
     rank = countries.rank("ordinal").cast(pl.UInt32) - 1
@@ -344,19 +372,27 @@ def _encoded_plan(
     # Eager, so that the unchanged columns are shared rather than copied (a lazy query over
     # the frame rebuilt all of them: 0.3 GB more at 20 M lines).
     lines = _capped_lines(lines, cleaning, thresholds).with_columns(
-        pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(CUSTOMER),
-        rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY),
+        rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY)
     )
+    if keyed is None:
+        names = categories[CUSTOMER].to_series()
+        # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
+        blank = names.str.strip_chars().str.len_bytes().eq(0).arg_true().cast(pl.UInt32)
+        lines = lines.with_columns(
+            pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(CUSTOMER)
+        )
     purchase, returned = _masks(features)
-    pairs = (
-        lines.lazy()
-        .filter(purchase)
-        .select((code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)).alias("_pair"))
+    # The distinct customer x product pairs, as sorted 8-byte codes (customer high, product
+    # low) when the customer codes fit 32 bits; otherwise a distinct count per customer.
+    n_products = None
+    if packed:
+        pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
+        pair_codes = lines.lazy().filter(purchase).select(pair.alias("_pair")).collect()
+        n_products = _distinct_products(pair_codes.to_series())
+        del pair_codes
+    aggregates = masked_aggregates(
+        purchase, returned, uninvoiced=False, products=not packed, product_codes=True
     )
-    pair_codes = pairs.collect()
-    n_products = _distinct_products(pair_codes.to_series())
-    del pair_codes
-    aggregates = masked_aggregates(purchase, returned, uninvoiced=False, products=False)
     # Lines without a customer (null code) form one group, dropped here.
     per_customer = (
         lines.lazy()
@@ -368,9 +404,11 @@ def _encoded_plan(
     customers_row = per_customer.select(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
     )
-    bought = per_customer.filter(pl.col("_purchase_lines") > 0).join(
-        n_products, on=CUSTOMER, how="left"
-    )
+    bought = per_customer.filter(pl.col("_purchase_lines") > 0)
+    if n_products is not None:
+        key_dtype = bought.schema[CUSTOMER]
+        n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
+        bought = bought.join(n_products, on=CUSTOMER, how="left")
     several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len():
         their_lines = lines.lazy().filter(code.is_in(several.implode()) & purchase)
@@ -378,8 +416,10 @@ def _encoded_plan(
         bought = bought.join(main, on=CUSTOMER, how="left", suffix="_main").with_columns(
             pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
         )
+    codes = bought.get_column(CUSTOMER)
+    ids = names.gather(codes) if keyed is None else (codes.cast(pl.Int64) + low).cast(pl.String)
     bought = bought.with_columns(
-        names.gather(bought.get_column(CUSTOMER)).alias(CUSTOMER),
+        ids.alias(CUSTOMER),
         alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
     )
     del lines, anchors
@@ -390,21 +430,10 @@ def _encoded_plan(
 _HALF = 1 << 32
 
 
-def _pair_code(
-    customer: pl.Expr, customers: pl.Categories, product: pl.Expr, products: pl.Categories
-) -> pl.Expr:
-    """A customer x product pair as one UInt64 (customer code high, product code low).
-
-    Exact, unlike a hash: both halves are categorical codes (at most 2**32 of each).
-    """
-    high = customer.cast(pl.Categorical(customers)).to_physical().cast(pl.UInt64) * _HALF
-    return (high + product.cast(pl.Categorical(products)).to_physical().cast(pl.UInt64)).alias(
-        "_pair"
-    )
-
-
 def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
-    """``customer_id`` (as its code) and ``n_products`` from the pair codes of the purchase lines.
+    """``customer_id`` (its code) and ``n_products`` from the pair codes of the purchase lines.
+
+    A pair code is ``customer code * 2**32 + product code``.
 
     The distinct pairs of a column of 8-byte codes replace a distinct count per customer
     inside the customer group-by, which kept a hash set per customer: 0.9 GB of the peak on
@@ -509,6 +538,7 @@ def build_customer_table(
             cleaning=cleaning,
             features=features,
             stripped=True,  # normalize strips text and makes blanks null
+            keyed=loaded.keyed,
         )
         return table_of(table, audit, None, None, lean_key)
 

