@@ -382,16 +382,18 @@ def _encoded_plan(
             pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(CUSTOMER)
         )
     purchase, returned = _masks(features)
-    # The distinct customer x product pairs, as sorted 8-byte codes (customer high, product
-    # low) when the customer codes fit 32 bits; otherwise a distinct count per customer.
+    # Distinct products per customer: from the distinct customer x product pairs, as sorted
+    # 8-byte codes (customer high, product low), for large inputs whose customer codes fit
+    # 32 bits; otherwise a distinct count per customer in the group-by.
     n_products = None
-    if packed:
+    by_pairs = packed and lines.height > PAIRS_FROM_LINES
+    if by_pairs:
         pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
         pair_codes = lines.lazy().filter(purchase).select(pair.alias("_pair")).collect()
         n_products = _distinct_products(pair_codes.to_series())
         del pair_codes
     aggregates = masked_aggregates(
-        purchase, returned, uninvoiced=False, products=not packed, product_codes=True
+        purchase, returned, uninvoiced=False, products=not by_pairs, product_codes=True
     )
     # Lines without a customer (null code) form one group, dropped here.
     per_customer = (
@@ -428,6 +430,10 @@ def _encoded_plan(
 
 
 _HALF = 1 << 32
+# Above this many lines the distinct products per customer come from sorted pair codes;
+# below, a distinct count in the customer group-by is faster (UCI file: 3 ms against 6-11
+# ms) but its per-customer sets cost memory at scale (20 M lines: 0.2 GB more, 0.1 s slower).
+PAIRS_FROM_LINES = 2_000_000
 
 
 def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
