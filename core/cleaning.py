@@ -356,7 +356,7 @@ def non_product_categories(categories: pl.Series, codes: tuple[str, ...]) -> pl.
 _MIX = 0x9E3779B97F4A7C15  # odd: multiplying by it (mod 2**64) loses no bit
 
 
-def source_hash() -> pl.Expr:
+def source_hash(fields: tuple[str, ...] = SOURCE_FIELDS) -> pl.Expr:
     """64-bit hash of a line's source fields (equal lines -> equal hashes).
 
     Each field hashed with its own seed, folded as ``acc * _MIX + h`` (wrapping UInt64):
@@ -364,11 +364,22 @@ def source_hash() -> pl.Expr:
     of the same fields, with the same number of distinct values.
     """
     acc: pl.Expr | None = None
-    for seed, name in enumerate(SOURCE_FIELDS):
+    for seed, name in enumerate(fields):
         field_hash = pl.col(name).hash(seed=seed)
         acc = field_hash if acc is None else acc * pl.lit(_MIX, dtype=pl.UInt64) + field_hash
     assert acc is not None
     return acc
+
+
+def fold_key(key: pl.Expr, parts: list[pl.Expr]) -> pl.Expr:
+    """``key`` (a :func:`source_hash`) with more fields folded in the same way; null stays null.
+
+    For fields that only become comparable later, e.g. categorical codes of normalized text:
+    equal lines still get equal keys, different lines different ones (but for collisions).
+    """
+    for seed, part in enumerate(parts, start=len(SOURCE_FIELDS)):
+        key = key * pl.lit(_MIX, dtype=pl.UInt64) + part.hash(seed=seed)
+    return key
 
 
 def _settled_by_source(config: CleaningConfig) -> pl.Expr:
@@ -490,6 +501,7 @@ def staged_reasons(
     stripped: bool = False,
     defer_non_product: bool = False,
     customer_key: bool = False,
+    key_fields: tuple[str, ...] = SOURCE_FIELDS,
 ) -> pl.LazyFrame:
     """:func:`classify` without its one order-dependent step, for :func:`settle_reasons`.
 
@@ -502,7 +514,8 @@ def staged_reasons(
     same source fields, so the same earlier rule drops them all. ``stripped``: see
     :func:`reason_expr`. ``customer_key``: the lines come from
     ``core.schema.normalize_keyed``, customer ids as Int64 keys (one key per id, so the
-    hash tells the same lines apart; ``stripped`` then holds too).
+    hash tells the same lines apart; ``stripped`` then holds too). ``key_fields``: the
+    source fields hashed into the key now (the caller folds in the rest, :func:`fold_key`).
     """
     lazy = lf.lazy()
     check_normalized(lazy, customer_key=customer_key)
@@ -516,7 +529,7 @@ def staged_reasons(
     reason = pl.col(REASON)
     later = pl.Series("later", _OPEN_AFTER_DUPLICATE, dtype=REASON_CODES if codes else pl.String)
     open_ = reason.is_null() | reason.is_in(later.implode())
-    return staged.with_columns(pl.when(open_).then(source_hash()).alias(DUPLICATE_KEY))
+    return staged.with_columns(pl.when(open_).then(source_hash(key_fields)).alias(DUPLICATE_KEY))
 
 
 def duplicate_positions(keys: pl.Series) -> pl.Series:

@@ -19,7 +19,7 @@ and on the real file):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,11 +31,13 @@ from core.cleaning import (
     DUPLICATE_KEY,
     REASON,
     SAMPLE_SIZE,
+    SOURCE_FIELDS,
     Audit,
     CleaningConfig,
     audit_from,
     capped_columns,
     clean,
+    fold_key,
     non_product_categories,
     reason_totals,
     settle_reasons,
@@ -66,7 +68,7 @@ from core.features import (
 )
 from core.io import ReadReport, read_table
 from core.rfm import sufficiency_warnings
-from core.schema import KeyedLines, RoleMapping, SchemaReport, detect_roles, normalize_keyed
+from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, normalize_keyed
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,8 @@ class LoadedTransactions:
     read: ReadReport
     schema: SchemaReport
     fingerprint: str  # content of the file + mapping + date format: the data's identity
-    # The same lines with whole-number customer ids as Int64 keys (None: ids are text).
-    keyed: KeyedLines | None = field(default=None, compare=False, repr=False)
+    # The same lines as the feature pipeline's encoder reads them (core.schema.EncoderLines).
+    encoder: EncoderLines | None = field(default=None, compare=False, repr=False)
 
     @property
     def mapping(self) -> RoleMapping:
@@ -186,7 +188,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    normalized, keyed, schema = normalize_keyed(
+    normalized, encoder, schema = normalize_keyed(
         frame,
         mapping,
         date_format=date_format,
@@ -195,7 +197,7 @@ def load_transactions(
     )
     identity = make_key(content, mapping.as_dict(), date_format, comma)
     return LoadedTransactions(
-        frame=normalized, read=read, schema=schema, fingerprint=identity, keyed=keyed
+        frame=normalized, read=read, schema=schema, fingerprint=identity, encoder=encoder
     )
 
 
@@ -206,7 +208,7 @@ def stream_customer_table(
     features: FeatureConfig = FeatureConfig(),
     engine: str = "streaming",
     stripped: bool = False,
-    keyed: KeyedLines | None = None,
+    encoder: EncoderLines | None = None,
 ) -> tuple[pl.DataFrame, Audit]:
     """The feature table and the cleaning audit of normalized lines, without their lines.
 
@@ -244,9 +246,9 @@ def stream_customer_table(
     stripped:
         The text columns are stripped with blanks made null, as ``core.schema.normalize``
         writes them: the rules then skip stripping every value (same outcome).
-    keyed:
-        The same lines with whole-number customer ids as Int64 keys
-        (``core.schema.normalize_keyed``); the encoding pass reads these instead.
+    encoder:
+        The same lines as ``core.schema.normalize_keyed`` gives them for the encoding pass
+        (integer customer keys, raw product and country text); default: ``frame`` itself.
     """
     table, totals, samples, customers, thresholds = _encoded_plan(
         frame.lazy(),
@@ -254,7 +256,7 @@ def stream_customer_table(
         features=features,
         engine=engine,
         stripped=stripped,
-        keyed=keyed,
+        encoder=EncoderLines(frame=frame.lazy()) if encoder is None else encoder,
     )
     audit = audit_from(
         cleaning,
@@ -299,19 +301,20 @@ def _encoded_plan(
     features: FeatureConfig,
     engine: str,
     stripped: bool,
-    keyed: KeyedLines | None,
+    encoder: EncoderLines,
 ) -> _Plan:
     """One streaming pass encodes every line in fixed-width codes; the rest runs on them.
 
-    See :func:`stream_customer_table`. ``keyed``: the same lines with Int64 customer keys
-    (``core.schema.normalize_keyed``), read instead of ``lf`` by the encoding pass.
+    See :func:`stream_customer_table`. ``encoder``: the lines the encoding pass reads
+    (``core.schema.normalize_keyed``); ``lf`` gives the sample lines.
     """
+    keyed = encoder.keyed
     reason = pl.col(REASON)
     kept = reason.is_null()
     # Fresh categories per call: the global ones would keep every id ever seen. A Categories
     # object is only a weak reference (the code <-> id mapping lives while some dtype uses
     # it): the empty anchor columns hold them until the codes are turned back into text.
-    encode = (PRODUCT, COUNTRY) if keyed is not None else (CUSTOMER, PRODUCT, COUNTRY)
+    encode = (PRODUCT, COUNTRY) if keyed else (CUSTOMER, PRODUCT, COUNTRY)
     categories = {c: pl.Categories.random() for c in encode}
     anchors = [pl.Series(c, [], dtype=pl.Categorical(cats)) for c, cats in categories.items()]
     encoded = [
@@ -330,10 +333,10 @@ def _encoded_plan(
     columns: list[pl.Expr] = [reason, pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded]
     low = 0  # customer code = id - low (integer ids), or the categorical code (text ids)
     packed = True  # customer codes fit 32 bits
-    if keyed is not None:
+    if keyed:
         # Integer ids as 4-byte offsets from the smallest when they span fewer than 2**32
         # values (almost always).
-        first, last = keyed.low, keyed.high
+        first, last = encoder.low, encoder.high
         packed = first is None or last is None or last - first < _HALF
         low = (first or 0) if packed else 0
         key = pl.col(CUSTOMER)
@@ -342,20 +345,35 @@ def _encoded_plan(
         columns += [pl.col(QUANTITY), pl.col(PRICE)]
     if cleaning.duplicate:
         columns.append(pl.col(DUPLICATE_KEY))
+    raw_text = encoder.raw_text
     staged = staged_reasons(
-        lf if keyed is None else keyed.frame,
+        encoder.frame,
         cleaning,
         codes=True,
         stripped=stripped,
         defer_non_product=cleaning.non_product,
-        customer_key=keyed is not None,
+        customer_key=keyed,
+        key_fields=tuple(f for f in SOURCE_FIELDS if f not in raw_text),
     ).select(columns)
     lines = staged.collect(engine=engine)  # type: ignore[arg-type]
+    # Raw text columns: their codes become those of the normalized distinct values.
+    values: dict[str, pl.Series] = {}
+    for column, cats in categories.items():
+        codes, values[column] = _normalized_codes(
+            lines.get_column(column),
+            cats.to_series(),
+            (lambda v, c=column: encoder.normalize_values(c, v)) if column in raw_text else None,
+        )
+        lines = lines.with_columns(codes.alias(column))
+    if raw_text and cleaning.duplicate:
+        # The duplicate key so far covers the other source fields: fold in these codes.
+        lines = lines.with_columns(
+            fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in raw_text]).alias(DUPLICATE_KEY)
+        )
     non_product = None
     if cleaning.non_product:
         # The rule on the distinct stock codes, then looked up by code.
-        stock_codes = categories[PRODUCT].to_series()
-        flagged = non_product_categories(stock_codes, cleaning.non_product_codes).arg_true()
+        flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
         non_product = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
         non_product = non_product.fill_null(False)
     lines = settle_reasons(lines, non_product)
@@ -365,7 +383,7 @@ def _encoded_plan(
     samples = _first_lines(lf, lines.select(reason), engine=engine)
 
     # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
-    countries = categories[COUNTRY].to_series()
+    countries = values[COUNTRY]
     rank = countries.rank("ordinal").cast(pl.UInt32) - 1
     alphabetical = countries.gather(rank.arg_sort())
     code = pl.col(CUSTOMER)
@@ -374,8 +392,8 @@ def _encoded_plan(
     lines = _capped_lines(lines, cleaning, thresholds).with_columns(
         rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY)
     )
-    if keyed is None:
-        names = categories[CUSTOMER].to_series()
+    if not keyed:
+        names = values[CUSTOMER]
         # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
         blank = names.str.strip_chars().str.len_bytes().eq(0).arg_true().cast(pl.UInt32)
         lines = lines.with_columns(
@@ -419,7 +437,7 @@ def _encoded_plan(
             pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
         )
     codes = bought.get_column(CUSTOMER)
-    ids = names.gather(codes) if keyed is None else (codes.cast(pl.Int64) + low).cast(pl.String)
+    ids = (codes.cast(pl.Int64) + low).cast(pl.String) if keyed else names.gather(codes)
     bought = bought.with_columns(
         ids.alias(CUSTOMER),
         alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
@@ -434,6 +452,30 @@ _HALF = 1 << 32
 # below, a distinct count in the customer group-by is faster (UCI file: 3 ms against 6-11
 # ms) but its per-customer sets cost memory at scale (20 M lines: 0.2 GB more, 0.1 s slower).
 PAIRS_FROM_LINES = 2_000_000
+
+
+def _normalized_codes(
+    codes: pl.Series, values: pl.Series, normalize: Callable[[pl.Series], pl.Series] | None
+) -> tuple[pl.Series, pl.Series]:
+    """Per-line codes of the normalized values, and the normalized distinct values by code.
+
+    ``codes`` index ``values`` (a column's categorical codes and categories); ``normalize``
+    (None: the values are normalized already) maps the distinct values to what the
+    normalized frame holds, which may merge some (``" A"`` and ``"A"``) or make them null.
+    """
+    if normalize is None:
+        return codes, values
+    normalized = normalize(values)
+    if normalized.null_count() == 0 and bool((normalized == values).all()):
+        return codes, values
+    distinct = normalized.drop_nulls().unique(maintain_order=True)
+    lookup = distinct.to_frame("v").with_row_index("code")
+    remap = (
+        normalized.to_frame("v")
+        .join(lookup, on="v", how="left", maintain_order="left")
+        .get_column("code")
+    )
+    return remap.gather(codes).cast(pl.UInt32).alias(codes.name), distinct
 
 
 def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
@@ -544,7 +586,7 @@ def build_customer_table(
             cleaning=cleaning,
             features=features,
             stripped=True,  # normalize strips text and makes blanks null
-            keyed=loaded.keyed,
+            encoder=loaded.encoder,
         )
         return table_of(table, audit, None, None, lean_key)
 

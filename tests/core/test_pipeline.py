@@ -8,6 +8,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -66,7 +67,7 @@ def assert_same_audit(left: Audit, right: Audit) -> None:
         assert left.capping.thresholds == right.capping.thresholds
         assert left.capping.rows_capped == right.capping.rows_capped
         assert math.isclose(
-            left.capping.revenue_removed, right.capping.revenue_removed, rel_tol=1e-9
+            left.capping.revenue_removed, right.capping.revenue_removed, rel_tol=1e-9, abs_tol=1e-9
         )
 
 
@@ -163,10 +164,59 @@ def test_numeric_customer_ids_are_keyed_with_the_same_results(
     path = tmp_path / "ids.parquet"
     raw.with_columns(ids.alias("CustomerID")).write_parquet(path)
     loaded = load_transactions(path)
-    assert (loaded.keyed is not None) == keyed
+    assert loaded.encoder is not None
+    assert loaded.encoder.keyed == keyed
     _, streamed = both_paths(loaded, CleaningConfig(), FeatureConfig())
     assert streamed.features.height > 100
     assert streamed.audit.rows_kept > 1000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("numeric_ids", [False, True])
+def test_messy_source_text_gives_the_same_tables(
+    tmp_path: Path, seed: int, numeric_ids: bool, product_counting: str
+) -> None:
+    """Padded, blank and ``123.0``-style stock codes and countries, read from a file.
+
+    The encoder normalizes product and country over their distinct values (and folds them
+    into the duplicate key afterwards): copies that differ only by padding are still
+    duplicates, and the tables equal the path that keeps the lines.
+    """
+    rng = np.random.default_rng(seed)
+    frame = random_lines(seed, 700)
+    n = frame.height
+    messy_products = np.array(
+        ["A", " A", "A ", "123.0", "123", " post", "Dot", "", "  "], dtype=object
+    )
+    messy_countries = np.array(["UK", " UK", "UK ", "France", "", None], dtype=object)
+    source = frame.select(
+        (
+            pl.col("customer_id").cast(pl.Float64, strict=False)
+            if numeric_ids
+            else pl.col("customer_id")
+        ).alias("CustomerID"),
+        pl.col("order_date").alias("InvoiceDate"),
+        pl.col("invoice").alias("InvoiceNo"),
+        pl.Series("StockCode", list(rng.choice(messy_products, n)), dtype=pl.String),
+        pl.col("description").alias("Description"),
+        pl.Series("Country", list(rng.choice(messy_countries, n)), dtype=pl.String),
+        pl.col("quantity").alias("Quantity"),
+        pl.col("price").alias("UnitPrice"),
+    )
+    # Copies of earlier lines whose stock code and country differ only by padding.
+    padded = source.head(40).with_columns(
+        (pl.lit("  ") + pl.col("StockCode") + pl.lit(" ")).alias("StockCode"),
+        (pl.col("Country") + pl.lit("  ")).alias("Country"),
+    )
+    path = tmp_path / "messy.parquet"
+    pl.concat([source, padded]).write_parquet(path)
+    loaded = load_transactions(path)
+    assert loaded.encoder is not None
+    assert set(loaded.encoder.raw_text) == {"product", "country"}
+    for cleaning, features in CONFIGS:
+        with_lines, _ = both_paths(loaded, cleaning, features)
+        if cleaning.duplicate:
+            assert with_lines.audit.reasons[3].rows >= 20  # the padded copies
 
 
 def test_streaming_from_csv_equals_lines(tmp_path: Path) -> None:
