@@ -775,6 +775,7 @@ class EncoderLines:
     high: int | None = None
     raw_text: tuple[str, ...] = ()
     float_text: tuple[str, ...] = ()  # raw_text id columns with ``17850.0``-style values
+    rows_numbered: bool = False  # source_row is the position plus one (normalize's numbering)
 
     def normalize_values(self, column: str, values: pl.Series) -> pl.Series:
         """Distinct source values of a ``raw_text`` column, as the normalized frame has them."""
@@ -1140,6 +1141,7 @@ def normalize_keyed(
         high=stats["customer_high"] if keyed else None,
         raw_text=tuple(_ROLE_COLUMNS[r] for r in raw_text),
         float_text=tuple(_ROLE_COLUMNS[r] for r in raw_text if bool(stats.get(f"{r}_dotted", 1))),
+        rows_numbered=True,
     )
 
     report = SchemaReport(
