@@ -149,7 +149,7 @@ def test_generated_data_exercises_every_rule_the_generator_makes(
     ],
 )
 def test_numeric_customer_ids_are_keyed_with_the_same_results(
-    tmp_path: Path, dtype: pl.DataType, scale: float, keyed: bool, product_counting: str
+    tmp_path: Path, dtype: pl.DataType, scale: float, keyed: bool
 ) -> None:
     source = tmp_path / "lines.parquet"
     write_transactions(source, seed=5, customers=150)
@@ -174,7 +174,7 @@ def test_numeric_customer_ids_are_keyed_with_the_same_results(
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("numeric_ids", [False, True])
 def test_messy_source_text_gives_the_same_tables(
-    tmp_path: Path, seed: int, numeric_ids: bool, product_counting: str
+    tmp_path: Path, seed: int, numeric_ids: bool
 ) -> None:
     """Padded, blank and ``123.0``-style stock codes and countries, read from a file.
 
@@ -248,18 +248,10 @@ STREAM_CONFIGS = [
 ]
 
 
-@pytest.fixture(params=["distinct count", "pair codes"])
-def product_counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways of counting a customer's distinct products (pair codes: large inputs)."""
-    if request.param == "pair codes":
-        monkeypatch.setattr("core.pipeline.PAIRS_FROM_LINES", 0)
-    return str(request.param)
-
-
 @pytest.mark.parametrize("config", STREAM_CONFIGS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_stream_customer_table_matches_clean_for_every_rule_set(
-    config: CleaningConfig, seed: int, product_counting: str
+    config: CleaningConfig, seed: int
 ) -> None:
     frame = random_lines(seed, 500)
     cleaned = clean(frame, config)
