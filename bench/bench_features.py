@@ -233,14 +233,26 @@ def generated(lines: int, cache_dir: Path, suffix: str) -> Path:
     return path
 
 
-def median_run(contender: str, path: Path, repeats: int) -> Run:
-    runs = [measure(contender, path) for _ in range(repeats)]
-    return Run(
-        seconds=statistics.median(r.seconds for r in runs),
-        peak_mb=statistics.median(r.peak_mb for r in runs),
-        cpu=statistics.median(r.cpu for r in runs),
-        result=runs[0].result,
-    )
+def median_runs(contenders: tuple[str, ...], path: Path, repeats: int) -> dict[str, Run]:
+    """``repeats`` measurements per contender, taken in turn (round-robin), then medians.
+
+    In turn rather than one contender's runs after the other's: the machine's state drifts
+    (one run of nine pandas children, then nine Polars children, timed Polars 15% slower than
+    the same children run alternately), and drift must fall on both sides of a ratio.
+    """
+    runs: dict[str, list[Run]] = {c: [] for c in contenders}
+    for _ in range(repeats):
+        for contender in contenders:
+            runs[contender].append(measure(contender, path))
+    return {
+        contender: Run(
+            seconds=statistics.median(r.seconds for r in taken),
+            peak_mb=statistics.median(r.peak_mb for r in taken),
+            cpu=statistics.median(r.cpu for r in taken),
+            result=taken[0].result,
+        )
+        for contender, taken in runs.items()
+    }
 
 
 def agree(case: str, runs: dict[str, Run]) -> list[str]:
@@ -324,9 +336,8 @@ def main() -> int:
             contenders = (
                 ("pandas", "polars-stream", "polars-lines") if case == "20m" else ("polars-stream",)
             )
-        runs = {}
+        runs = median_runs(contenders, path, repeats)
         for contender in contenders:
-            runs[contender] = median_run(contender, path, repeats)
             print(
                 f"  {case:7s} {contender:16s} {runs[contender].seconds:8.2f} s "
                 f"{runs[contender].peak_mb:9.0f} MB",
