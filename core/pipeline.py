@@ -380,8 +380,8 @@ def _encoded_plan(
     lines = settle_reasons(lines, non_product)
     del non_product
     thresholds = thresholds_of(lines, cleaning)
-    totals = reason_totals(lines.lazy(), cleaning, thresholds).collect()
-    samples = _first_lines(lf, lines.select(reason), engine=engine, numbered=encoder.rows_numbered)
+    # What the totals and the samples read (shared columns, not copies).
+    settled = lines.select(REASON, AMOUNT, *([QUANTITY, PRICE] if thresholds else []))
 
     # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
     countries = values[COUNTRY]
@@ -405,24 +405,32 @@ def _encoded_plan(
     # 8-byte codes (customer high, product low), when the customer codes fit 32 bits;
     # otherwise a distinct count per customer in the group-by (slower: UCI file 10 ms
     # against 8 ms, 20 M lines 0.1 s and 0.2 GB more).
-    n_products = None
-    by_pairs = packed
-    if by_pairs:
-        pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
-        pair_codes = lines.lazy().filter(purchase).select(pair.alias("_pair")).collect()
-        n_products = _distinct_products(pair_codes.to_series())
-        del pair_codes
+    pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
+    pairs = lines.lazy().filter(purchase).select(pair.alias("_pair"))
     aggregates = masked_aggregates(
-        purchase, returned, uninvoiced=False, products=not by_pairs, product_codes=True
+        purchase, returned, uninvoiced=False, products=not packed, product_codes=True
     )
     # Lines without a customer (null code) form one group, dropped here.
-    per_customer = (
+    grouped = (
         lines.lazy()
         .group_by(CUSTOMER)
         .agg(kept.sum().alias("_kept"), *aggregates)
         .drop_nulls(CUSTOMER)
-        .collect()
     )
+    # The independent queries in one call, which runs them side by side.
+    queries = [
+        reason_totals(settled.lazy(), cleaning, thresholds),
+        _first_positions(settled.select(reason)),
+        grouped,
+        *([pairs] if packed else []),
+    ]
+    del settled
+    totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
+    samples = _read_back(
+        lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
+    )
+    n_products = _distinct_products(pair_codes[0].to_series()) if packed else None
+    del pair_codes
     customers_row = per_customer.select(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
     )
@@ -499,46 +507,58 @@ def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
     )
 
 
-def _first_lines(
-    lf: pl.LazyFrame, codes: pl.DataFrame, *, engine: str, numbered: bool = False
-) -> pl.DataFrame:
-    """Each reason's first :data:`~core.cleaning.SAMPLE_SIZE` lines (frame order), with reason.
+_POSITION = "_position"
 
-    Found from the codes, then read back: with ``numbered`` (``source_row`` is the position
-    plus one, as ``core.schema.normalize`` numbers lines) by a filter on ``source_row`` that
-    Polars applies before normalizing (UCI file: 1 ms instead of 27 ms); otherwise the
-    start of the source up to the last of them is read. (Taking them with ``head`` queries
-    beside the codes in the classifying pass made the streaming engine buffer lines for
-    them: up to 2.5 GB instead of 1.5 GB on 20 M lines.)
-    """
-    position = "_position"
-    firsts = (
+
+def _first_positions(codes: pl.DataFrame) -> pl.LazyFrame:
+    """Positions of each reason's first :data:`~core.cleaning.SAMPLE_SIZE` lines."""
+    return (
         codes.lazy()
-        .with_row_index(position)
+        .with_row_index(_POSITION)
         .filter(pl.col(REASON).is_not_null())
         .group_by(REASON)
         .head(SAMPLE_SIZE)
-        .collect()
     )
+
+
+def _read_back(
+    lf: pl.LazyFrame,
+    firsts: pl.DataFrame,
+    *,
+    engine: str,
+    numbered: bool = False,
+    n_lines: int = 0,
+) -> pl.DataFrame:
+    """The lines at ``firsts`` positions (:func:`_first_positions`), with their reason.
+
+    Read back from the source: the start of it up to the last of them, normalized; or, with
+    ``numbered`` (``source_row`` is the position plus one, as ``core.schema.normalize``
+    numbers lines) and the last of them beyond a sixteenth of the ``n_lines``, every line
+    filtered on ``source_row`` before normalizing (UCI file: last sample at line 47,072,
+    1 ms instead of 3 ms, and 27 ms had it been at line 500,001; 20 M generated lines,
+    early samples: the head took 0.07 s, the filter 0.24 s). (Taking them with ``head``
+    queries beside the codes in the classifying pass made the streaming engine buffer
+    lines for them: up to 2.5 GB instead of 1.5 GB on 20 M lines.)
+    """
     if firsts.height == 0:
         return pl.DataFrame(schema={REASON: pl.String, **NORMALIZED_SCHEMA})
-    wanted = firsts.get_column(position)
-    if numbered:
+    wanted = firsts.get_column(_POSITION)
+    last = int(wanted.max())  # type: ignore[arg-type]
+    if numbered and last + 1 > n_lines // 16:
         rows = (wanted.cast(pl.Int64) + 1).implode()
         found = (
             lf.filter(pl.col(ROW).is_in(rows))
-            .with_columns((pl.col(ROW) - 1).cast(wanted.dtype).alias(position))
+            .with_columns((pl.col(ROW) - 1).cast(wanted.dtype).alias(_POSITION))
             .collect(engine=engine)  # type: ignore[arg-type]
         )
     else:
-        last = int(wanted.max())  # type: ignore[arg-type]
         found = (
             lf.head(last + 1)
-            .with_row_index(position)
-            .filter(pl.col(position).is_in(wanted.implode()))
+            .with_row_index(_POSITION)
+            .filter(pl.col(_POSITION).is_in(wanted.implode()))
             .collect(engine=engine)  # type: ignore[arg-type]
         )
-    return found.join(firsts, on=position).select(REASON, *NORMALIZED_SCHEMA)
+    return found.join(firsts, on=_POSITION).select(REASON, *NORMALIZED_SCHEMA)
 
 
 def build_customer_table(
