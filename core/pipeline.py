@@ -19,6 +19,7 @@ and on the real file):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,14 +75,25 @@ from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, n
 
 @dataclass(frozen=True)
 class LoadedTransactions:
-    """A transaction file read and mapped to the canonical columns (still lazy)."""
+    """A transaction file read and mapped to the canonical columns (still lazy).
 
-    frame: pl.LazyFrame = field(compare=False, repr=False)
+    :attr:`frame` is built on first use: it checks some text columns for padding first (a
+    pass of its own), which the feature pipeline without lines never needs.
+    """
+
     read: ReadReport
     schema: SchemaReport
     fingerprint: str  # content of the file + mapping + date format: the data's identity
+    checked: Callable[[], pl.LazyFrame] = field(compare=False, repr=False)
+    # The lines with the deferred text columns stripped everywhere: for reading a few lines.
+    lines: pl.LazyFrame = field(compare=False, repr=False)
     # The same lines as the feature pipeline's encoder reads them (core.schema.EncoderLines).
     encoder: EncoderLines | None = field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def frame(self) -> pl.LazyFrame:
+        """The lines mapped to ``NORMALIZED_SCHEMA`` (lazy), to be read whole."""
+        return self.checked()
 
     @property
     def mapping(self) -> RoleMapping:
@@ -189,7 +201,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    normalized, encoder, schema = normalize_keyed(
+    checked, lines, encoder, schema = normalize_keyed(
         frame,
         mapping,
         date_format=date_format,
@@ -198,7 +210,12 @@ def load_transactions(
     )
     identity = make_key(content, mapping.as_dict(), date_format, comma)
     return LoadedTransactions(
-        frame=normalized, read=read, schema=schema, fingerprint=identity, encoder=encoder
+        read=read,
+        schema=schema,
+        fingerprint=identity,
+        checked=checked,
+        lines=lines,
+        encoder=encoder,
     )
 
 
@@ -613,7 +630,7 @@ def build_customer_table(
 
     def compute_streaming() -> CustomerTable:
         table, audit = stream_customer_table(
-            loaded.frame,
+            loaded.lines,
             cleaning=cleaning,
             features=features,
             stripped=True,  # normalize strips text and makes blanks null

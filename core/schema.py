@@ -532,6 +532,14 @@ def _text_expr(expr: pl.Expr, dtype: pl.DataType, *, tidy: bool = False) -> pl.E
     return pl.when(text.str.len_bytes() > 0).then(text)
 
 
+def _padded_count(text: pl.Expr) -> pl.Expr:
+    """Rows of a text column that are blank or have leading or trailing white space."""
+    padded = (text.str.len_bytes() == 0) | (
+        text.str.strip_chars().str.len_bytes() != text.str.len_bytes()
+    )
+    return padded.sum()
+
+
 def _whole_float(expr: pl.Expr) -> pl.Expr:
     """A finite whole number that fits an Int64 (written as an integer id)."""
     return (
@@ -744,7 +752,7 @@ def normalize(
 
     See :func:`normalize_keyed`, which also gives the lines with integer customer keys.
     """
-    out, _, report = normalize_keyed(
+    checked, _, _, report = normalize_keyed(
         lf,
         mapping,
         date_format=date_format,
@@ -752,7 +760,7 @@ def normalize(
         max_failure_share=max_failure_share,
         read_all_columns=read_all_columns,
     )
-    return out, report
+    return checked(), report
 
 
 @dataclass(frozen=True)
@@ -814,8 +822,9 @@ _KEYABLE_INTEGERS = (
 
 
 # Text columns the encoder normalizes over their distinct values (their source pass checks for
-# padding are skipped: on 20 M lines 0.5 s of CPU; the normalized frame strips them).
+# padding are deferred: on 20 M lines 0.5 s of CPU).
 _RAW_TEXT = ("product", "country")
+_DEFERRED_TEXT = ("product", "description", "country")
 
 
 def normalize_keyed(
@@ -826,7 +835,7 @@ def normalize_keyed(
     decimal_comma: bool = False,
     max_failure_share: float = 0.01,
     read_all_columns: bool = True,
-) -> tuple[pl.LazyFrame, EncoderLines, SchemaReport]:
+) -> tuple[Callable[[], pl.LazyFrame], pl.LazyFrame, EncoderLines, SchemaReport]:
     """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
 
     Parameters
@@ -847,10 +856,13 @@ def normalize_keyed(
 
     Returns
     -------
-    tuple[pl.LazyFrame, EncoderLines, SchemaReport]
-        The lazy canonical frame, the same lines for the feature pipeline's encoder
+    tuple[Callable[[], pl.LazyFrame], pl.LazyFrame, EncoderLines, SchemaReport]
+        A function giving the lazy canonical frame (it first checks the product, description
+        and country columns for padding in a pass of their own, so that they are stripped
+        only if they need it); the same frame stripping them on every line without a check,
+        for reading a few lines; the same lines for the feature pipeline's encoder
         (:class:`EncoderLines`: whole-number customer ids as Int64 keys, UCI file 14 ms less;
-        product and country as source text) and the report. One pass over the source runs
+        product and country as source text); and the report. One pass over the source runs
         here: it
         collects the distinct values of a text date column (format detection and parsing
         by lookup), the distinct values a plain number cast cannot read (parsed by the full
@@ -903,16 +915,13 @@ def normalize_keyed(
         # Touch every source column once: a CSV scan checks rows for extra fields (a stray
         # delimiter) only when all columns are read.
         aggs.append(pl.sum_horizontal(pl.col(schema.names()).is_null().sum()).alias("__all_nulls"))
-    # Not the description (real exports pad it: 113,005 UCI lines; where they do not,
-    # stripping it in the one pass that reads it costs less than this check), nor the
-    # encoder's raw text columns.
+    # Product, description and country are checked later, and only for the frame that is
+    # read whole (``checked`` below): the feature pipeline's encoder normalizes product and
+    # country over their distinct values, strips the description, and needs no check.
+    deferred = [r for r in _DEFERRED_TEXT if r in roles and dtypes[r] == pl.String]
     for role in ("customer", "invoice"):
         if role in roles and dtypes[role] == pl.String:
-            text = src(role)
-            padded = (text.str.len_bytes() == 0) | (
-                text.str.strip_chars().str.len_bytes() != text.str.len_bytes()
-            )
-            aggs.append(padded.sum().alias(f"{role}_padded"))
+            aggs.append(_padded_count(src(role)).alias(f"{role}_padded"))
     id_roles = [r for r in ("customer", "invoice", "product") if r in roles]
     for role in id_roles:
         if dtypes[role].is_float():
@@ -1033,7 +1042,7 @@ def normalize_keyed(
         notes.append("customer ids were stored as decimal numbers; written without '.0'")
 
     # ---- the lazy canonical frame
-    def parse(role: str) -> pl.Expr:
+    def parse(role: str, text_stats: Mapping[str, Any]) -> pl.Expr:
         dtype = dtypes[role]
         found = outcome.get(role)
         if role == "date":
@@ -1045,7 +1054,7 @@ def normalize_keyed(
                     return_dtype=pl.Datetime("us"),
                 )
             return parse_date_expr(_date_source(src(role), dtype, date_choice), date_choice, dtype)
-        tidy = stats.get(f"{role}_padded", 1) == 0
+        tidy = text_stats.get(f"{role}_padded", stats.get(f"{role}_padded", 1)) == 0
         if role in ("quantity", "price", "amount"):
             if dtype.is_numeric():
                 return _number_expr(
@@ -1074,18 +1083,22 @@ def normalize_keyed(
     # No value failed to parse (the counts are exact): parse_error is null throughout and
     # the per-line failure flags need not be computed.
     any_failure = any(n_fail for _, n_fail in failures)
-    staged = (
-        lf.with_row_index(_ROW, offset=1)
-        .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
-        .with_columns(
-            *[parse(role).alias(_parsed(role)) for role in roles],
-            *[
-                _nonempty_expr(src(role), dtypes[role]).alias(_nonempty(role))
-                for role in parsed_roles
-                if any_failure
-            ],
+
+    def staged_with(text_stats: Mapping[str, Any]) -> pl.LazyFrame:
+        return (
+            lf.with_row_index(_ROW, offset=1)
+            .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
+            .with_columns(
+                *[parse(role, text_stats).alias(_parsed(role)) for role in roles],
+                *[
+                    _nonempty_expr(src(role), dtypes[role]).alias(_nonempty(role))
+                    for role in parsed_roles
+                    if any_failure
+                ],
+            )
         )
-    )
+
+    staged = staged_with({})
 
     def failed(role: str) -> pl.Expr:
         return pl.col(_nonempty(role)) & pl.col(_parsed(role)).is_null()
@@ -1126,7 +1139,19 @@ def normalize_keyed(
             .cast({**cc.NORMALIZED_SCHEMA, cc.CUSTOMER: dtype})
         )
 
-    out = lines_with(pl.col(_parsed("customer")), pl.String())
+    # The deferred text columns stripped on every line (no check has run): the frame that
+    # shows a few lines; ``checked`` checks them first, for the frame that is read whole.
+    general = lines_with(pl.col(_parsed("customer")), pl.String())
+
+    def checked() -> pl.LazyFrame:
+        if not deferred:
+            return general
+        text_stats = sources.select(
+            [_padded_count(src(role)).alias(f"{role}_padded") for role in deferred]
+        ).collect()
+        base = staged_with(text_stats.row(0, named=True))
+        return lines_with(pl.col(_parsed("customer")), pl.String(), base)
+
     keyed = customer_key is not None and stats.get("customer_odd_floats", 0) == 0
     raw_text = tuple(r for r in _RAW_TEXT if r in roles and dtypes[r] == pl.String)
     encoder_staged = staged.with_columns(*[src(role).alias(_parsed(role)) for role in raw_text])
@@ -1153,7 +1178,7 @@ def normalize_keyed(
         n_rows=n_rows,
         empty_customer_rows=int(stats["empty_customer"]),
     )
-    return out, encoder, report
+    return checked, general, encoder, report
 
 
 def _parse_error(

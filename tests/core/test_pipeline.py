@@ -213,6 +213,8 @@ def test_messy_source_text_gives_the_same_tables(
     loaded = load_transactions(path)
     assert loaded.encoder is not None
     assert set(loaded.encoder.raw_text) == {"product", "country"}
+    # The frame checked for padding first and the one stripping every line agree.
+    assert_frame_equal(loaded.frame.collect(), loaded.lines.collect())
     for cleaning, features in CONFIGS:
         with_lines, _ = both_paths(loaded, cleaning, features)
         if cleaning.duplicate:
