@@ -553,12 +553,17 @@ def duplicate_positions(keys: pl.Series) -> pl.Series:
     return candidates.filter(~firsts).alias("position")
 
 
-def settle_reasons(staged: pl.DataFrame, non_product: pl.Series | None = None) -> pl.DataFrame:
+def settle_reasons(
+    staged: pl.DataFrame,
+    non_product: pl.Series | None = None,
+    duplicates: pl.Series | None = None,
+) -> pl.DataFrame:
     """Collected :func:`staged_reasons` lines with their final ``reason`` (as :func:`classify`).
 
     The lines must be all of them, in frame order: a line's position decides which copy is
     the first. ``non_product``: the deferred rule's outcome per line (Boolean), when
-    :func:`staged_reasons` ran with ``defer_non_product``.
+    :func:`staged_reasons` ran with ``defer_non_product``. ``duplicates``: the copies'
+    positions, when the caller took :data:`DUPLICATE_KEY` out (:func:`duplicate_positions`).
     """
     dtype = staged.schema[REASON]
     reason = pl.col(REASON)
@@ -567,12 +572,13 @@ def settle_reasons(staged: pl.DataFrame, non_product: pl.Series | None = None) -
         earlier = pl.Series("earlier", ["unparseable", "missing_customer"], dtype=dtype)
         settled = settled.when(reason.is_in(earlier.implode())).then(reason)
         settled = settled.when(non_product).then(pl.lit("non_product", dtype=dtype))
+    positions = duplicates
     if DUPLICATE_KEY in staged.columns:
         positions = duplicate_positions(staged.get_column(DUPLICATE_KEY))
         staged = staged.drop(DUPLICATE_KEY)
-        if positions.len():
-            copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
-            settled = settled.when(copy).then(pl.lit("duplicate", dtype=dtype))
+    if positions is not None and positions.len():
+        copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
+        settled = settled.when(copy).then(pl.lit("duplicate", dtype=dtype))
     if settled is pl:
         return staged
     return staged.with_columns(settled.otherwise(reason).alias(REASON))

@@ -38,6 +38,7 @@ from core.cleaning import (
     audit_from,
     capped_columns,
     clean,
+    duplicate_positions,
     fold_key,
     non_product_categories,
     reason_totals,
@@ -383,19 +384,28 @@ def _encoded_plan(
             (lambda v, c=column: encoder.normalize_values(c, v)) if column in raw_text else None,
         )
         lines = lines.with_columns(codes.alias(column))
-    if raw_text and cleaning.duplicate:
-        # The duplicate key so far covers the other source fields: fold in these codes.
-        lines = lines.with_columns(
-            fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in raw_text]).alias(DUPLICATE_KEY)
-        )
+    duplicates = None
+    if cleaning.duplicate:
+        # Taken out of the frame, so that each step below frees the key it replaces (20 M
+        # lines: 160 MB each).
+        keys = lines.get_column(DUPLICATE_KEY)
+        lines = lines.drop(DUPLICATE_KEY)
+        if raw_text:
+            # The key so far covers the other source fields: fold in these codes.
+            parts = lines.select(raw_text).with_columns(keys)
+            keys = parts.select(fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in raw_text]))
+            keys = keys.to_series()
+            del parts
+        duplicates = duplicate_positions(keys)
+        del keys
     non_product = None
     if cleaning.non_product:
         # The rule on the distinct stock codes, then looked up by code.
         flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
         non_product = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
         non_product = non_product.fill_null(False)
-    lines = settle_reasons(lines, non_product)
-    del non_product
+    lines = settle_reasons(lines, non_product, duplicates)
+    del non_product, duplicates
     thresholds = thresholds_of(lines, cleaning)
     # What the totals and the samples read (shared columns, not copies).
     settled = lines.select(REASON, AMOUNT, *([QUANTITY, PRICE] if thresholds else []))
