@@ -36,10 +36,15 @@ generated lines (streaming) that took the peak from 2.8 GB to 2.1 GB.
 
 Two ways to run it: :func:`clean` collects the kept lines and the returns (every normalized
 column) with the audit, for callers that show lines; :func:`plan_cleaning` gives the same
-lazily (:class:`CleaningPlan`), and the pieces :func:`classify` (``codes=True``: the reason as
-a one-byte :data:`REASON_CODES` enum), :func:`reason_totals`, :func:`capping_thresholds`,
-:func:`capped_columns` and :func:`audit_from` let ``core.pipeline.stream_customer_table``
-build the audit and the features without holding the lines.
+lazily (:class:`CleaningPlan`). ``core.pipeline.stream_customer_table`` builds the audit and
+the features without holding the lines, in two steps that together equal :func:`classify`
+(tests compare them on every rule set): :func:`staged_reasons` decides every line on its
+own (it streams; the duplicate rule only gets the line's key, and the non-product rule may
+be left to the distinct stock codes), then :func:`settle_reasons` settles both on the
+collected reason codes: the copies from :func:`duplicate_positions`, which sorts the keys
+(20 M generated lines: 0.36 s on two cores, against 2.3 s for ``is_first_distinct``, which
+runs on one thread and misses the cache on every line). :func:`reason_totals`,
+:func:`thresholds_of`, :func:`capped_columns` and :func:`audit_from` give the audit.
 """
 
 from __future__ import annotations
