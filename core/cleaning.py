@@ -537,23 +537,39 @@ def staged_reasons(
     return staged.with_columns(pl.when(open_).then(source_hash(key_fields)).alias(DUPLICATE_KEY))
 
 
+_KEY_PARTS = 4  # sorted a quarter of the key range at a time, above _PARTED_FROM keys
+_PARTED_FROM = 4_000_000
+
+
 def duplicate_positions(keys: pl.Series) -> pl.Series:
     """Positions of the non-null keys equal to an earlier key (every copy but the first).
 
     Equals ``(~keys.is_first_distinct() & keys.is_not_null()).arg_true()``, built from a
-    sort instead of one hash set over every line: a sorted copy of the keys gives the few
+    sort instead of one hash set over every line: sorted copies of the keys give the few
     keys that occur more than once, and only their lines go through ``is_first_distinct``.
     Measured on 20 M generated lines (198,069 duplicates, 2 cores): 0.36 s instead of 2.3 s
     (``is_first_distinct`` runs on one thread and misses the cache on every line); on the
-    UCI file 7.3 ms instead of 9.4 ms. Memory: the sorted copy of the keys, 8 bytes a line.
+    UCI file 7.3 ms instead of 9.4 ms. Memory: a sorted copy of the keys, in quarters of
+    the key range when there are many (20 M lines: 0.1 GB less at the peak).
     """
     n = keys.len() - keys.null_count()
-    ordered = keys.sort(nulls_last=True).head(n)  # one copy (drop_nulls, then sort: two)
     if n < 2:
         return pl.Series("position", [], dtype=pl.get_index_type())
-    repeated = ordered.slice(1).filter(ordered.slice(1) == ordered.slice(0, n - 1))
-    del ordered
-    candidates = keys.is_in(repeated.implode()).fill_null(False).arg_true()
+    parts = _KEY_PARTS if n > _PARTED_FROM else 1
+    step = (1 << 64) // parts
+    repeated = []
+    for part in range(parts):
+        low, high = part * step, (part + 1) * step
+        inside = keys >= low if part == parts - 1 else (keys >= low) & (keys < high)
+        ordered = keys.filter(inside.fill_null(False)) if parts > 1 else keys.drop_nulls()
+        ordered = ordered.sort()
+        size = ordered.len()
+        if size > 1:
+            repeated.append(ordered.slice(1).filter(ordered.slice(1) == ordered.slice(0, size - 1)))
+        del ordered
+    if not repeated:
+        return pl.Series("position", [], dtype=pl.get_index_type())
+    candidates = keys.is_in(pl.concat(repeated).implode()).fill_null(False).arg_true()
     firsts = keys.gather(candidates).is_first_distinct()
     return candidates.filter(~firsts).alias("position")
 

@@ -127,3 +127,22 @@ def test_staged_key_only_where_the_duplicate_rule_can_still_apply() -> None:
     assert (staged.get_column(DUPLICATE_KEY).is_not_null() == open_lines).all()
     without = staged_reasons(frame, CleaningConfig(duplicate=False))
     assert DUPLICATE_KEY not in without.collect_schema()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from([0, 2**62 - 1, 2**62, 2**63 - 1, 2**63, 3 * 2**62, 2**64 - 1]),
+            st.integers(0, 2**64 - 1),
+        ),
+        max_size=200,
+    ),
+)
+def test_duplicate_positions_sorted_in_parts_of_the_key_range(values: list[int | None]) -> None:
+    keys = pl.Series("k", values, dtype=pl.UInt64)
+    want = (~keys.is_first_distinct() & keys.is_not_null()).arg_true()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("core.cleaning._PARTED_FROM", 0)
+        assert duplicate_positions(keys).to_list() == want.to_list()
