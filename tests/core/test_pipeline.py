@@ -208,8 +208,19 @@ def test_messy_source_text_gives_the_same_tables(
         (pl.lit("  ") + pl.col("StockCode") + pl.lit(" ")).alias("StockCode"),
         (pl.col("Country") + pl.lit("  ")).alias("Country"),
     )
+    # Copies whose description differs only by padding (duplicates) or really (not).
+    described = pl.concat(
+        [
+            source.slice(50, 30).with_columns(
+                (pl.lit(" ") + pl.col("Description")).alias("Description")
+            ),
+            source.slice(90, 30).with_columns(
+                (pl.col("Description") + pl.lit("X")).alias("Description")
+            ),
+        ]
+    )
     path = tmp_path / "messy.parquet"
-    pl.concat([source, padded]).write_parquet(path)
+    pl.concat([source, padded, described]).write_parquet(path)
     loaded = load_transactions(path)
     assert loaded.encoder is not None
     assert set(loaded.encoder.raw_text) == {"product", "country"}
