@@ -305,7 +305,7 @@ def _json_safe_row(row: dict[str, Any]) -> dict[str, Any]:
 def check_normalized(lf: pl.LazyFrame, *, customer_key: bool = False) -> None:
     """Raise :class:`SchemaError` unless ``lf`` has exactly the normalized columns and dtypes.
 
-    ``customer_key``: ``customer_id`` holds Int64 keys (``core.schema.normalize_keyed``).
+    ``customer_key``: ``customer_id`` holds Int64 keys (``core.schema.normalize_views``).
     """
     schema = lf.collect_schema()
     expected = {**NORMALIZED_SCHEMA, CUSTOMER: pl.Int64()} if customer_key else NORMALIZED_SCHEMA
@@ -519,7 +519,7 @@ def staged_reasons(
     the key (and keeping the non-product lines in it) changes no outcome: copies have the
     same source fields, so the same earlier rule drops them all. ``stripped``: see
     :func:`reason_expr`. ``customer_key``: the lines come from
-    ``core.schema.normalize_keyed``, customer ids as Int64 keys (one key per id, so the
+    ``core.schema.normalize_views``, customer ids as Int64 keys (one key per id, so the
     hash tells the same lines apart; ``stripped`` then holds too). ``key_fields``: the
     source fields hashed into the key now (the caller folds in the rest, :func:`fold_key`).
     """

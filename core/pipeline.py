@@ -73,7 +73,7 @@ from core.features import (
 )
 from core.io import ReadReport, read_table
 from core.rfm import sufficiency_warnings
-from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, normalize_keyed
+from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, normalize_views
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    checked, lines, encoder, schema = normalize_keyed(
+    checked, lines, encoder, schema = normalize_views(
         frame,
         mapping,
         date_format=date_format,
@@ -272,7 +272,7 @@ def stream_customer_table(
         The text columns are stripped with blanks made null, as ``core.schema.normalize``
         writes them: the rules then skip stripping every value (same outcome).
     encoder:
-        The same lines as ``core.schema.normalize_keyed`` gives them for the encoding pass
+        The same lines as ``core.schema.normalize_views`` gives them for the encoding pass
         (integer customer keys, raw product and country text); default: ``frame`` itself.
     """
     table, totals, samples, customers, thresholds = _encoded_plan(
@@ -331,7 +331,7 @@ def _encoded_plan(
     """One streaming pass encodes every line in fixed-width codes; the rest runs on them.
 
     See :func:`stream_customer_table`. ``encoder``: the lines the encoding pass reads
-    (``core.schema.normalize_keyed``); ``lf`` gives the sample lines.
+    (``core.schema.normalize_views``); ``lf`` gives the sample lines.
     """
     keyed = encoder.keyed
     reason = pl.col(REASON)

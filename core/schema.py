@@ -750,9 +750,10 @@ def normalize(
 ) -> tuple[pl.LazyFrame, SchemaReport]:
     """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
 
-    See :func:`normalize_keyed`, which also gives the lines with integer customer keys.
+    See :func:`normalize_views`, which gives the same lines in the forms the feature
+    pipeline reads.
     """
-    checked, _, _, report = normalize_keyed(
+    checked, _, _, report = normalize_views(
         lf,
         mapping,
         date_format=date_format,
@@ -798,7 +799,7 @@ def _customer_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     """Customer ids as Int64 keys, if the source column is numeric (None for text).
 
     Whole floats become their integer (NaN and fractions null: those floats then make
-    :func:`normalize_keyed` give no keyed lines, as they are written as text).
+    :func:`normalize_views` give no keyed lines, as they are written as text).
     """
     if dtype in _KEYABLE_INTEGERS:
         return expr.cast(pl.Int64)
@@ -827,7 +828,7 @@ _RAW_TEXT = ("product", "country")
 _DEFERRED_TEXT = ("product", "description", "country")
 
 
-def normalize_keyed(
+def normalize_views(
     lf: pl.LazyFrame,
     mapping: RoleMapping,
     *,
