@@ -410,7 +410,8 @@ def _encoded_plan(
             # Lines equal on all other fields, then told apart by their description.
             candidates = repeated_positions(keys)
             rows = (candidates.cast(pl.Int64) + 1).implode()
-            texts = lf.filter(pl.col(ROW).is_in(rows)).select(later).collect(engine=engine)  # type: ignore[arg-type]
+            texts = lf.filter(pl.col(ROW).is_in(rows)).select(later)
+            texts = texts.collect(engine=engine)  # type: ignore[arg-type]
             if texts.height != candidates.len():
                 raise AssertionError("source_row must number the lines from 1")
             full = texts.with_columns(keys.gather(candidates)).select(
