@@ -675,20 +675,24 @@ EAGER_PARQUET_ROWS = 2_000_000  # up to this many rows a Parquet file is read in
 
 
 def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame, ReadReport]:
-    src: Path | io.BytesIO = inp.path if inp.path is not None else io.BytesIO(inp.data or b"")
+    def unreadable(exc: BaseException) -> InputFileError:
+        return InputFileError(
+            f"{inp.name!r} is not a readable Parquet file: {_first_line(exc)}.",
+            hint="write the file again with a Parquet writer, or " + SUPPORTED_HINT,
+        )
+
+    def source() -> Path | io.BytesIO:
+        # Scans of in-memory Parquet re-read the buffer: each plan gets its own.
+        return inp.path if inp.path is not None else io.BytesIO(inp.data or b"")
+
     try:
-        lf = pl.scan_parquet(src)
+        lf = pl.scan_parquet(source())
         schema = lf.collect_schema()
         n_rows = lf.select(pl.len()).collect().item()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputFileError(
-            f"{inp.name!r} is not a readable Parquet file: {_first_line(exc)}.",
-            hint="write the file again with a Parquet writer, or " + SUPPORTED_HINT,
-        ) from exc
+        raise unreadable(exc) from exc
     notes: list[str] = []
     columns = _clean_header(list(schema.names()), name=inp.name, notes=notes)
-    if notes:
-        lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
     if n_rows == 0:
         raise InputFileError(
             f"{inp.name!r} has columns ({', '.join(repr(c) for c in columns[:8])}) but no rows.",
@@ -698,20 +702,13 @@ def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame
         # Decoded once and held: the pipeline reads a small file two or three times (the
         # source pass, the classifying pass, the sample lines), each a full decode otherwise.
         try:
-            frame = pl.read_parquet(io.BytesIO(inp.data or b"") if inp.path is None else src)
+            lf = pl.read_parquet(source()).lazy()
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputFileError(
-                f"{inp.name!r} is not a readable Parquet file: {_first_line(exc)}.",
-                hint="write the file again with a Parquet writer, or " + SUPPORTED_HINT,
-            ) from exc
-        lf = frame.lazy()
-        if notes:
-            lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
-    elif isinstance(src, io.BytesIO):
-        # Scans of in-memory Parquet re-read the buffer; keep it alive with the plan.
-        lf = pl.scan_parquet(io.BytesIO(inp.data or b""))
-        if notes:
-            lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
+            raise unreadable(exc) from exc
+    else:
+        lf = pl.scan_parquet(source())
+    if notes:
+        lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
     report = ReadReport.binary("parquet", compression=compression, columns=columns, notes=notes)
     return lf, report
 
