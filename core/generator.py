@@ -31,6 +31,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,8 @@ import pyarrow.parquet as pq
 
 from core.errors import ConfigError
 
-DEFAULT_DATA: Path = Path(__file__).resolve().parents[1] / "data" / "default_transactions.parquet"
+# The repository's data/ folder, installed as the package custseg_data (see pyproject.toml).
+DEFAULT_DATA: Path = Path(str(files("custseg_data"))) / "default_transactions.parquet"
 DEFAULT_CUSTOMERS: int = 3_000
 DEFAULT_SEED: int = 20_111_209
 DEFAULT_START: date = date(2010, 12, 1)

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 import dash
@@ -24,7 +25,9 @@ from dashapp.state import StateError, new_state, parse_state
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+# The repository's top-level assets/ folder, installed as the package custseg_assets (see
+# pyproject.toml): found through the package, so an installed app serves it from anywhere.
+ASSETS = Path(str(files("custseg_assets")))
 CACHE_ENV = "CUSTSEG_CACHE_DIR"
 # JSON around the base64 file in an upload request (state, ids, file name).
 _REQUEST_SLACK = 1024**2
