@@ -7,6 +7,8 @@ import shutil
 import pytest
 from selenium.webdriver.chrome.options import Options
 
+from tests.conftest import missing
+
 CHROME_FLAGS = (
     "--headless=new",
     "--no-sandbox",  # Chromium refuses to run as root otherwise
@@ -21,7 +23,8 @@ CHROME_FLAGS = (
 )
 
 
-def pytest_setup_options() -> Options:
+def chrome_options() -> Options:
+    """Options for Debian's headless Chromium (also used by tools/smoke_check.py)."""
     options = Options()
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
@@ -31,9 +34,12 @@ def pytest_setup_options() -> Options:
     return options
 
 
+def pytest_setup_options() -> Options:
+    # dash's testing plugin reads the browser options from this hook.
+    return chrome_options()
+
+
 @pytest.fixture(autouse=True)
 def _need_chromium() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip(
-            "chromium/chromedriver not installed (tools/test.sh installs them with apt-get)"
-        )
+        missing("chromium/chromedriver not installed (tools/test.sh installs them with apt-get)")
