@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the app and starts it on the embedded default data (http://127.0.0.1:8050).
+# Installs the app (only when requirements/app.lock or pyproject.toml changed since the last
+# install) and starts it on the embedded default data. Extra arguments go to `custseg serve`
+# (--port 8060, --host 0.0.0.0, --data FILE, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q --disable-pip-version-check -e .
-exec custseg serve "$@"
+source tools/_env.sh
+install_locked requirements/app.lock
+exec "$PY" -m core.cli serve "$@"

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine, then runs lint and every test.
-# Chromium and its driver come from Debian's packages; Python packages from PyPI.
+# Chromium and its driver come from Debian's packages; Python packages from the committed lock
+# (requirements/test.lock). Extra arguments go to pytest, e.g. the quick tier without a browser:
+#   bash tools/test.sh -m "not browser and not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/_env.sh
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  echo "Installing chromium and chromium-driver from Debian's packages ..."
+  apt_install chromium chromium-driver
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
-python3 -m ruff check .
-python3 -m pytest "$@"
+install_locked requirements/test.lock
+"$PY" -m ruff check .
+"$PY" -m pytest "$@"
