@@ -12,10 +12,10 @@ import flask
 import pytest
 from dash import Dash, no_update
 
-from dashapp import ids
 from dashapp.app import create_app, ensure_session, max_request_bytes, shell_layout
 from dashapp.services import DEFAULT_DATASET, AppServices
 from dashapp.sessions import SECRET_ENV
+from dashapp import ids
 from dashapp.state import new_state, parse_state
 from tests.dashapp.helpers import as_json, find_ids, texts
 
@@ -127,19 +127,37 @@ def test_importing_dashapp_builds_nothing_and_server_is_lazy(
 
 
 def test_serve_runs_a_threaded_server_without_debug(
+    small_default: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dashapp import cli
+
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    monkeypatch.setattr(cli, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(Dash, "run", lambda *_a, **_k: pytest.fail("Dash.run is for --debug"))
+    monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
+    cli.serve(host="0.0.0.0", port=8123, data=small_default)
+    ((args, kwargs),) = calls
+    host, port, server = args
+    assert (host, port, kwargs) == ("0.0.0.0", 8123, {"threaded": True})
+    services = server.extensions["custseg"]
+    assert services.default_path == small_default
+    assert services.uploads.directory == tmp_path / "uploads"
+    # The address to open is printed once, and only once the app is built and warm.
+    assert capsys.readouterr().out.count("http://0.0.0.0:8123/") == 1
+
+
+def test_serve_debug_uses_dash_dev_tools(
     small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dashapp import cli
 
-    calls: list[tuple[Dash, dict[str, object]]] = []
-    monkeypatch.setattr(Dash, "run", lambda self, **kwargs: calls.append((self, kwargs)))
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(Dash, "run", lambda _self, **kwargs: calls.append(kwargs))
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
-    cli.serve(host="0.0.0.0", port=8123, data=small_default)
-    ((app, kwargs),) = calls
-    assert kwargs["host"] == "0.0.0.0"
-    assert kwargs["port"] == 8123
-    assert kwargs["debug"] is False
+    cli.serve(port=8124, data=small_default, debug=True)
+    ((kwargs,),) = [calls]
+    assert kwargs["debug"] is True
     assert kwargs["use_reloader"] is False
-    services = app.server.extensions["custseg"]
-    assert services.default_path == small_default
-    assert services.uploads.directory == tmp_path / "uploads"
