@@ -42,9 +42,18 @@ def test_serve_warms_the_app_up(
     small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freezes: list[bool]
 ) -> None:
     started: list[Dash] = []
-    monkeypatch.setattr(Dash, "run", lambda self, **_kwargs: started.append(self))
+    build = cli.create_app
+
+    def create_app(**kwargs: object) -> Dash:
+        started.append(build(**kwargs))  # type: ignore[arg-type]
+        return started[-1]
+
+    served: list[object] = []
+    monkeypatch.setattr(cli, "create_app", create_app)
+    monkeypatch.setattr(cli, "run_simple", lambda _host, _port, app, **_kw: served.append(app))
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     cli.serve(port=8124, data=small_default)
     (app,) = started
+    assert served == [app.server]
     assert "upload" in app.validation_layout
     assert freezes == [True]
