@@ -41,9 +41,9 @@ from bench.synthetic_customers import synthetic_features
 from core.clustering import service
 from core.clustering.config import ModelConfig
 from core.generator import DEFAULT_DATA
-from dashapp import compare_model as cm
-from dashapp import figures_compare as fc
-from dashapp.pages import compare as page
+from dashapp.pages.compare import callbacks as page
+from dashapp.pages.compare import figures as fc
+from dashapp.pages.compare import view as cm
 from dashapp.services import AppServices
 from dashapp.state import new_state
 

@@ -17,10 +17,10 @@ from dash import Dash, Input, Output, dcc, html, no_update
 from dash.development.base_component import Component
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashapp import components, ids
 from dashapp.pages import PAGES
 from dashapp.services import EXTENSION, AppServices, get_services
 from dashapp.sessions import secret_key_from_env
+from dashapp.shared import components, ids
 from dashapp.state import StateError, new_state, parse_state
 
 log = logging.getLogger(__name__)

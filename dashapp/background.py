@@ -32,7 +32,7 @@ from core.cache import MemoryCache
 from dashapp.services import EXTENSION, AppCache, AppServices
 
 # Modules imported once by the forkserver, so jobs start without importing them.
-PRELOAD: tuple[str, ...] = ("dashapp.app", "dashapp.modeling", "core.clustering.service")
+PRELOAD: tuple[str, ...] = ("dashapp.app", "dashapp.shared.modeling", "core.clustering.service")
 
 
 class ForkserverDiskcacheManager(DiskcacheManager):

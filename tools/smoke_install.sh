@@ -18,6 +18,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "smoke: building the wheel ..."
+rm -rf build  # setuptools reuses build/lib, so files deleted from the tree would ship again
 "$PY" -m pip wheel -q --disable-pip-version-check --no-deps -w "$work/dist" . 2>&1 \
   | grep -v "^WARNING: Location" || true
 wheel=$(ls "$work"/dist/custseg-*.whl)

@@ -1,27 +1,24 @@
-"""The app's pages, in navbar order.
+"""The app's pages, in navbar order: one package per page.
 
-Each page module defines:
+A page package ``dashapp/pages/<page>/`` holds:
 
-- ``PATH``, ``NAME``, ``ORDER`` (and optionally ``TITLE``, ``DESCRIPTION``): its route and label;
-- ``layout(**query) -> Component``: called on each visit (Dash Pages passes query parameters);
-- ``register_callbacks(app: Dash) -> None``: registers its callbacks with ``app.callback``.
-  The callback bodies are plain module-level functions, so tests call them directly.
+- ``__init__.py``: ``PATH``, ``NAME``, ``ORDER``, ``TITLE``, ``DESCRIPTION``, ``layout`` (called on
+  each visit with the URL's query parameters) and ``register_callbacks(app)``;
+- ``ids.py``: the page's component ids (app-wide ones are in :mod:`dashapp.shared.ids`);
+- ``layout.py``: pure functions building components (``build(**query)`` is the page skeleton);
+- ``view.py``: the page's data, pure and Dash-free (what the figures and tables show);
+- ``figures.py``: pure Plotly figure builders from the view;
+- ``callbacks.py``: ``register(app)`` and thin callbacks: validate the inputs, call ``core`` and
+  the view, build outputs with the layout/figure functions, return a dict of named outputs.
 
-``create_app`` registers each module with ``dash.register_page`` and calls its
-``register_callbacks``; add a new view by writing its module and listing it in :data:`PAGES`.
-Callbacks are attached to the app object, not with ``dash.callback``, so every app built in a
-process (tests build several) gets them.
+Pages never import each other; what several pages use lives in :mod:`dashapp.shared`.
+``create_app`` registers each package with ``dash.register_page`` and calls its
+``register_callbacks``; a new page is a new folder listed in :data:`PAGES` (and in
+``pyproject.toml``'s packages). Callbacks are attached to the app object, not with
+``dash.callback``, so every app built in a process (tests build several) gets them.
 
-A view's callback, thin by design::
-
-    def update(data: object, k: object) -> go.Figure:
-        state = require_state(data)                     # dashapp.state: token + ownership
-        k = validated_int(k)                            # every input checked on the server
-        table = session_table(state, get_services())    # dashapp.loading: cached core call
-        return figures.some_figure(table.features, k)   # pure builder (dashapp.figures)
-
-Its ids go in ``dashapp.ids``; its small settings in ``state.view_settings(NAME)`` (written back
-with ``state.with_view_settings``), frames and models in the app's cache, never the browser.
+Small settings go in the session state (``state.view_settings(NAME)``, written back with
+``state.with_view_settings``); frames and models stay in the app's cache, never the browser.
 """
 
 from __future__ import annotations

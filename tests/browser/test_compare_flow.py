@@ -12,10 +12,10 @@ from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.keys import Keys
 
 from core.clustering.hierarchical import height_for_k
-from dashapp import compare_model as cm
 from dashapp.app import create_app
-from dashapp.loading import session_table
+from dashapp.pages.compare import view as cm
 from dashapp.services import get_services
+from dashapp.shared.loading import session_table
 from dashapp.state import new_state
 
 TIMEOUT = 30

@@ -20,9 +20,9 @@ from core.clustering.config import ModelConfig, PreprocessConfig
 from core.columns import CUSTOMER
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
-from dashapp.loading import session_table
-from dashapp.modeling import BACKGROUND_CONFIG_KEY
 from dashapp.services import get_services
+from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import BACKGROUND_CONFIG_KEY
 from dashapp.state import new_state
 
 TIMEOUT = 30

@@ -12,9 +12,9 @@ from dash import Dash
 
 from core.generator import write_transactions
 from dashapp.app import create_app
-from dashapp.loading import session_table
-from dashapp.modeling import ModelSettings, SessionModel, fit
 from dashapp.services import AppServices, get_services
+from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import ModelSettings, SessionModel, fit
 from dashapp.state import SessionState, new_state
 
 

@@ -12,10 +12,10 @@ import flask
 import pytest
 from dash import Dash, no_update
 
-from dashapp import ids
 from dashapp.app import create_app, ensure_session, max_request_bytes, shell_layout
 from dashapp.services import DEFAULT_DATASET, AppServices
 from dashapp.sessions import SECRET_ENV
+from dashapp.shared import ids
 from dashapp.state import new_state, parse_state
 from tests.dashapp.helpers import as_json, find_ids, texts
 

@@ -1,0 +1,13 @@
+"""The Compare page (registered by ``dashapp.app`` from ``dashapp.pages.PAGES``)."""
+
+from dashapp.pages.compare.callbacks import (
+    DESCRIPTION,
+    NAME,
+    ORDER,
+    PATH,
+    TITLE,
+    layout,
+    register_callbacks,
+)
+
+__all__ = ["DESCRIPTION", "NAME", "ORDER", "PATH", "TITLE", "layout", "register_callbacks"]

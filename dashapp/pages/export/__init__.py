@@ -1,0 +1,13 @@
+"""The Export page (registered by ``dashapp.app`` from ``dashapp.pages.PAGES``)."""
+
+from dashapp.pages.export.callbacks import (
+    DESCRIPTION,
+    NAME,
+    ORDER,
+    PATH,
+    TITLE,
+    layout,
+    register_callbacks,
+)
+
+__all__ = ["DESCRIPTION", "NAME", "ORDER", "PATH", "TITLE", "layout", "register_callbacks"]

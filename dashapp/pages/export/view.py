@@ -1,0 +1,348 @@
+"""What the Export view sends: customer lists, a reproducible bundle and an HTML report. No Dash.
+
+* :func:`export_frame` is the list: exactly the members of the chosen segments (ids, segment,
+  name and every feature), written by :func:`core.export.to_bytes` (CSV with formula-like text
+  neutralised, XLSX with strings kept as strings, Parquet).
+* :func:`bundle_bytes` zips the list with ``config.json``: the file's SHA-256, the mapping, date
+  format, cleaning and feature configs, the preprocessing and model configs with the seed, the
+  cache keys and library versions — everything needed to compute the same list again — and
+  ``segments.json`` (the segment report).
+* :func:`report_html` is a self-contained page: Plotly inlined once (no CDN, works offline),
+  the charts and a profile table; every user-supplied text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import html
+import io
+import json
+import re
+import zipfile
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import polars as pl
+
+from core import __version__
+from core.cache import fingerprint_file
+from core.clustering.result import SegmentationResult, report
+from core.clustering.select_k import KSelection
+from core.clustering.stability import StabilityReport
+from core.columns import CUSTOMER, FEATURE_SCHEMA
+from core.errors import ConfigError
+from core.export import FORMATS, Format, to_bytes
+from core.features import FeatureConfig
+from core.pipeline import CustomerTable
+from dashapp.shared.modeling import ModelSettings
+
+EXPORT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in FEATURE_SCHEMA if c not in (CUSTOMER, "excluded", "exclusion_reason")
+)
+MIME: dict[str, str] = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+REPORT_SCATTER_POINTS = 5_000  # the report's projection: a smaller stratified sample
+
+
+def parse_format(value: object) -> Format:
+    """One of ``csv``, ``xlsx``, ``parquet``."""
+    if not isinstance(value, str) or value not in FORMATS:
+        raise ConfigError(
+            f"unknown export format {str(value)[:20]!r}", hint=f"Use one of {', '.join(FORMATS)}."
+        )
+    return value  # type: ignore[return-value]
+
+
+def parse_segments(value: object, result: SegmentationResult) -> tuple[int, ...]:
+    """The chosen segment numbers (sorted, distinct), each one of ``result``'s (-1: noise)."""
+    valid = set(range(result.k)) | ({-1} if result.segmentation.n_noise else set())
+    if not isinstance(value, list | tuple) or len(value) > len(valid) + 1:
+        raise ConfigError("the chosen segments must be a list", hint="Tick segments in the list.")
+    chosen: set[int] = set()
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or item not in valid:
+            raise ConfigError(
+                f"there is no segment {repr(item)[:20]} in this segmentation",
+                hint="Tick segments in the list (it follows the Model page).",
+            )
+        chosen.add(item)
+    if not chosen:
+        raise ConfigError("no segment is chosen", hint="Tick at least one segment to export.")
+    return tuple(sorted(chosen))
+
+
+def export_frame(
+    result: SegmentationResult, features: pl.DataFrame, segments: Sequence[int]
+) -> pl.DataFrame:
+    """The members of ``segments``: id, segment, name and every feature, sorted by id."""
+    members = result.assignments().filter(pl.col("segment").is_in(list(segments)))
+    columns = [c for c in EXPORT_COLUMNS if c in features.columns]
+    return members.join(features.select(CUSTOMER, *columns), on=CUSTOMER, how="left").sort(CUSTOMER)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text`` (letters, digits, dashes)."""
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return cleaned[:40] or "segments"
+
+
+def file_stem(result: SegmentationResult, segments: Sequence[int]) -> str:
+    """``segments-<name>`` for one segment, ``segments-<n>-of-<k>`` for several."""
+    if len(segments) == 1:
+        return f"segments-{slug(result.name_of(segments[0]))}"
+    return f"segments-{len(segments)}-of-{result.k}"
+
+
+def list_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
+    """The list in ``fmt`` (core writer: CSV neutralised against formulas)."""
+    return to_bytes(frame, fmt)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses to dicts, dates to ISO text, tuples to lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def reproduce_command(
+    table: CustomerTable, settings: ModelSettings, filename: str, *, default_cleaning: bool
+) -> str | None:
+    """The ``custseg segment`` command computing the same segments (None when it cannot:
+    the command line has no switches for the cleaning rules)."""
+    if not default_cleaning:
+        return None
+    parts = ["custseg", "segment", _shell(filename)]
+    for role, column in table.schema.mapping.as_dict().items():
+        if column is not None:
+            parts += ["--map", _shell(f"{role}={column}")]
+    if table.schema.date.kind == "format" and table.schema.date.format:
+        parts += ["--date-format", _shell(table.schema.date.format)]
+    parts += ["--algorithm", settings.algorithm]
+    if not settings.finds_k:
+        parts += ["--k", str(settings.k)]
+    if settings.algorithm == "hierarchical":
+        parts += ["--linkage", settings.linkage]
+    parts += ["--features", ",".join(settings.features), "--scaler", settings.scaler]
+    parts += ["--seed", str(settings.seed), "--out", "segments.csv"]
+    return " ".join(parts)
+
+
+def _shell(text: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_.,=/%:+-]+", text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def config_document(
+    *,
+    table: CustomerTable,
+    settings: ModelSettings,
+    result: SegmentationResult,
+    segments: Sequence[int],
+    filename: str,
+    source_path: Any,
+    cleaning: Any,
+    default_cleaning: bool,
+    list_format: Format,
+    list_sha256: str,
+    rows: int,
+) -> dict[str, Any]:
+    """``config.json`` of the bundle: the data fingerprint and every setting behind the list."""
+    schema = table.schema
+    return {
+        "custseg_version": __version__,
+        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "data": {
+            "file": filename,
+            "file_sha256": fingerprint_file(source_path),
+            "lines_read": table.audit.rows_in,
+            "lines_kept": table.audit.rows_kept,
+            "customers": table.n_customers,
+            "excluded_customers": table.n_excluded,
+            "analysis_date": None
+            if table.analysis_date is None
+            else table.analysis_date.isoformat(),
+            "data_key": table.key,
+        },
+        "mapping": schema.mapping.as_dict(),
+        "date_format": {
+            "kind": schema.date.kind,
+            "format": schema.date.format,
+            "reason": schema.date.reason,
+        },
+        "decimal_comma": table.read.decimal_comma,
+        "cleaning": _plain(cleaning),
+        # The app computes features with the default options (analysis date: the day after
+        # the last purchase, recorded above).
+        "features": _plain(FeatureConfig()),
+        "preprocess": _plain(settings.preprocess_config()),
+        "model": _plain(settings.model_config()),
+        "seed": settings.seed,
+        "result_key": result.key,
+        "library_versions": dict(result.library_versions),
+        "segments": [
+            {
+                "segment": p.segment,
+                "name": result.names[p.segment],
+                "customers": p.customers,
+                "exported": p.segment in segments,
+            }
+            for p in result.profiles
+        ],
+        "exported_segments": list(segments),
+        "list": {"format": list_format, "rows": rows, "sha256": list_sha256},
+        "reproduce": {
+            "command": reproduce_command(
+                table, settings, filename, default_cleaning=default_cleaning
+            ),
+            "note": "The command computes every customer's segment with the same data, "
+            "mapping and settings; the list holds the members of the exported segments."
+            if default_cleaning
+            else "Cleaning rules were changed in the app; the command line applies the "
+            "default rules, so recompute in the app with this config.",
+        },
+    }
+
+
+def bundle_bytes(
+    *,
+    frame: pl.DataFrame,
+    list_format: Format,
+    config: dict[str, Any],
+    result: SegmentationResult,
+    selection: KSelection | None,
+    stability: StabilityReport | None,
+) -> bytes:
+    """A zip: ``customers.<fmt>``, ``config.json``, ``segments.json`` and a README."""
+    data = list_bytes(frame, list_format)
+    config = {
+        **config,
+        "list": {**config["list"], "sha256": hashlib.sha256(data).hexdigest()},
+    }
+    segments = report(result, selection=selection, stability=stability)
+    readme = (
+        "custseg export bundle\n\n"
+        f"customers.{list_format}  the customers of the exported segments "
+        f"({frame.height:,} rows)\n"
+        "config.json     the data fingerprint (file SHA-256) and every setting that produced "
+        "the list\n"
+        "segments.json   the segment report (profiles, names, k choice, stability)\n"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"customers.{list_format}", data)
+        archive.writestr("config.json", json.dumps(config, indent=2, allow_nan=False))
+        archive.writestr("segments.json", json.dumps(segments, indent=2, default=str))
+        archive.writestr("README.txt", readme)
+    return buffer.getvalue()
+
+
+# --- HTML report -------------------------------------------------------------------------------
+
+_REPORT_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif;
+       margin: 2rem auto; max-width: 1200px; color: #212529; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #dee2e6; }
+.muted { color: #6c757d; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+th, td { border-bottom: 1px solid #dee2e6; padding: 0.35rem 0.5rem; text-align: left;
+         vertical-align: top; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+td.wide { min-width: 15rem; }
+.swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px;
+          margin-right: 0.35rem; vertical-align: -0.05rem; }
+"""
+
+
+def _fig_html(fig: go.Figure, *, first: bool) -> str:
+    return pio.to_html(
+        fig,
+        include_plotlyjs=first,
+        full_html=False,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def profile_rows(result: SegmentationResult, colors: Sequence[str]) -> str:
+    """The report's profile table rows (escaped)."""
+    rows = []
+    for profile, color in zip(result.profiles, colors, strict=True):
+        med = profile.medians
+        products = ", ".join(
+            html.escape(p.description or p.product) for p in profile.top_products[:3]
+        )
+        rows.append(
+            "<tr>"
+            f'<td><span class="swatch" style="background:{html.escape(color)}"></span>'
+            f"{html.escape(result.names[profile.segment])}</td>"
+            f'<td class="num">{profile.customers:,}</td>'
+            f'<td class="num">{profile.share:.1%}</td>'
+            f'<td class="num">{profile.revenue_share:.1%}</td>'
+            f'<td class="num">{_money(med.get("recency_days"))}</td>'
+            f'<td class="num">{_money(med.get("frequency"))}</td>'
+            f'<td class="num">{_money(med.get("monetary"))}</td>'
+            f'<td class="wide">{html.escape(profile.insight)}<br>'
+            f'<span class="muted">{html.escape(profile.name_reason)}</span></td>'
+            f'<td class="wide">{html.escape(profile.action)}</td>'
+            f'<td class="wide">{products}</td>'
+            "</tr>"
+        )
+    return "\n".join(rows)
+
+
+def report_html(
+    *,
+    title: str,
+    subtitle: str,
+    result: SegmentationResult,
+    colors: Sequence[str],
+    figures: Sequence[tuple[str, go.Figure]],
+    facts: Sequence[tuple[str, str]],
+) -> str:
+    """A self-contained HTML page: facts, the charts (Plotly inlined once), the profile table."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_REPORT_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="muted">{html.escape(subtitle)}</p>',
+        "<table>",
+        *(
+            f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in facts
+        ),
+        "</table>",
+        "<h2>Segment profiles</h2>",
+        "<table><thead><tr><th>Segment</th><th class='num'>Customers</th>"
+        "<th class='num'>Share</th><th class='num'>Revenue share</th>"
+        "<th class='num'>Median recency (days)</th><th class='num'>Median orders</th>"
+        "<th class='num'>Median spend</th><th>Insight</th><th>Action</th>"
+        "<th>Top products</th></tr></thead><tbody>",
+        profile_rows(result, colors),
+        "</tbody></table>",
+    ]
+    for i, (heading, fig) in enumerate(figures):
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(_fig_html(fig, first=i == 0))
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,148 @@
+"""Figures of the RFM page (pure builders). Segment colours come from the shared palette:
+a rule set's n-th segment has ``segment_color(n)``."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashapp.shared.figures import base_layout, empty_figure, segment_color
+
+ROOT = "All scored customers"
+
+
+def treemap(segments: pl.DataFrame, *, color: str = "segment") -> go.Figure:
+    """One tile per non-empty segment, size = customers; colour = segment or revenue share."""
+    shown = segments.filter(pl.col("customers") > 0)
+    if shown.height == 0:
+        return empty_figure("No scored customer.")
+    names = shown.get_column("segment").to_list()
+    customers = shown.get_column("customers").to_list()
+    total = int(sum(customers))
+    custom = [
+        [share, revenue_share, description]
+        for share, revenue_share, description in shown.select(
+            "share", "revenue_share", "description"
+        ).iter_rows()
+    ]
+    marker: dict[str, object]
+    if color == "revenue":
+        # The root tile takes the lowest colour; it is hidden behind its children anyway.
+        marker = {
+            "colors": [*shown.get_column("revenue_share").to_list(), 0.0],
+            "colorscale": "Blues",
+            "cmin": 0,
+            "showscale": True,
+            "colorbar": {"title": {"text": "revenue<br>share"}, "tickformat": ".0%"},
+        }
+    else:
+        marker = {"colors": [segment_color(int(c)) for c in shown.get_column("color")] + ["#fff"]}
+    fig = go.Figure(
+        go.Treemap(
+            labels=[*names, ROOT],
+            parents=[ROOT] * len(names) + [""],
+            values=[*customers, total],
+            branchvalues="total",
+            marker=marker,
+            customdata=[*custom, [1.0, 1.0, ""]],
+            texttemplate=(
+                "<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1%})"
+                "<br>%{customdata[1]:.1%} of revenue"
+            ),
+            hovertemplate=(
+                "<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1%})<br>"
+                "%{customdata[1]:.1%} of revenue<br>%{customdata[2]}<extra></extra>"
+            ),
+            root={"color": "#fff"},
+            pathbar={"visible": False},
+            tiling={"pad": 2},
+            sort=False,
+        )
+    )
+    base_layout(fig, height=440)
+    return fig
+
+
+def _discrete_scale(colors: list[str]) -> list[list[object]]:
+    """A Plotly colorscale giving value i + 0.5 (of 0..len) the colour ``colors[i]``."""
+    m = len(colors)
+    scale: list[list[object]] = []
+    for i, color in enumerate(colors):
+        scale += [[i / m, color], [(i + 1) / m, color]]
+    return scale
+
+
+def score_grid_heatmap(
+    grid: pl.DataFrame, *, bins: int, segment_colors: dict[str, int] | None = None
+) -> go.Figure:
+    """R (x) by F (y) cells; text = customers.
+
+    With ``segment_colors`` (segment name -> palette index) and a ``top_segment`` per cell,
+    each cell takes its most common segment's colour, so the grid shows the rule set's
+    layout; otherwise cells are shaded by customers.
+    """
+    if grid.height == 0 or int(grid.get_column("customers").sum()) == 0:
+        return empty_figure("No scored customer.")
+    scores = list(range(1, bins + 1))
+    cells = {
+        (r, f): (n, m, s)
+        for r, f, n, m, s in grid.select(
+            "r_score", "f_score", "customers", "mean_monetary", "top_segment"
+        ).iter_rows()
+    }
+    by_segment = segment_colors is not None and grid.get_column("top_segment").null_count() < (
+        grid.height
+    )
+    palette = sorted(set(segment_colors.values())) if by_segment and segment_colors else []
+    position = {index: i for i, index in enumerate(palette)}
+    z, text, custom = [], [], []
+    for f in scores:
+        z_row: list[float | None] = []
+        text_row, custom_row = [], []
+        for r in scores:
+            n, mean, top = cells.get((r, f), (0, None, None))
+            if by_segment and segment_colors is not None:
+                index = segment_colors.get(top) if top else None
+                z_row.append(None if index is None else position[index] + 0.5)
+            else:
+                z_row.append(n if n else None)
+            text_row.append(f"{n:,}" if n else "")
+            custom_row.append([n, mean if mean is not None else 0.0, top or "—"])
+        z.append(z_row)
+        text.append(text_row)
+        custom.append(custom_row)
+    heatmap: dict[str, object]
+    if by_segment:
+        heatmap = {
+            "colorscale": _discrete_scale([segment_color(i) for i in palette]),
+            "zmin": 0,
+            "zmax": len(palette),
+            "showscale": False,  # text colour: Plotly picks black or white per cell
+        }
+    else:
+        heatmap = {
+            "colorscale": "Greens",
+            "colorbar": {"title": {"text": "customers"}, "thickness": 12},
+        }
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=scores,
+            y=scores,
+            text=text,
+            texttemplate="%{text}",
+            customdata=custom,
+            hovertemplate=(
+                "R %{x}, F %{y}: %{customdata[0]:,} customers<br>"
+                "mean monetary %{customdata[1]:,.2f}<br>most common segment: %{customdata[2]}"
+                "<extra></extra>"
+            ),
+            xgap=2,
+            ygap=2,
+            **heatmap,
+        )
+    )
+    base_layout(fig, height=440)
+    fig.update_xaxes(title_text=f"Recency score (1-{bins}, {bins} = most recent)", dtick=1)
+    fig.update_yaxes(title_text=f"Frequency score (1-{bins}, {bins} = most orders)", dtick=1)
+    return fig

@@ -1,0 +1,625 @@
+"""The segmentation a session works with: settings, fit, k choice, stability, names. No Dash.
+
+The Model, Segments and Export views share one segmentation per session:
+
+* :class:`ModelSettings` (features, scaling, algorithm, linkage, k, seed) is kept in the session
+  state under ``views["model"]``; the selected segment under ``views["segments"]``. Both are
+  validated on the server whether they come from the page controls, the browser's store or the
+  URL (:func:`parse_settings`, :func:`parse_query`).
+* Results come from the clustering service (:mod:`core.clustering.service`), cached by content
+  in the app's cache, so the three views (and the background job that warms the cache) compute
+  a given segmentation once.
+* Segment names are the session's: :class:`NameStore` keeps the last segmentation a session saw
+  (its cache key, names and colour indices) in a small JSON file per session under the cache
+  folder. A refit within the same dataset carries names and colours over to the segments it
+  continues (:func:`core.clustering.result.carry_identity`); an edited name is saved there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import flask
+
+from core.clustering import service
+from core.clustering.config import (
+    ALGORITHMS,
+    DEFAULT_FEATURES,
+    K_MAX,
+    K_MIN,
+    LINKAGES,
+    SCALERS,
+    ModelConfig,
+    PreprocessConfig,
+)
+from core.clustering.result import SegmentationResult, carry_identity, rename
+from core.clustering.select_k import SWEEP_ALGORITHMS, KSelection
+from core.clustering.stability import StabilityReport
+from core.columns import NUMERIC_FEATURES
+from core.errors import ConfigError
+from core.pipeline import CustomerTable
+from dashapp.services import AppServices
+from dashapp.state import SessionState
+
+log = logging.getLogger(__name__)
+
+MODEL_VIEW = "model"  # key of the model settings in SessionState.views
+SEGMENTS_VIEW = "segments"  # key of the selected segment in SessionState.views
+SEED_MAX = 2**31 - 1
+K_SWEEP = range(2, 11)  # the choose-k panel's k axis (extended to the chosen k when larger)
+# Above this many customers a fit that is not cached yet runs as a background job (measured
+# here, K-means on generated data: fit + k sweep + stability take 2.0 s at 20,000 customers and
+# 4.9 s at 100,000; other algorithms are slower). ``app.server.config`` can override it.
+BACKGROUND_MIN_CUSTOMERS = 10_000
+BACKGROUND_CONFIG_KEY = "CUSTSEG_BACKGROUND_MIN_CUSTOMERS"
+
+ALGORITHM_LABELS: dict[str, str] = {
+    "kmeans": "K-means",
+    "minibatch": "MiniBatch K-means (large data)",
+    "hierarchical": "Hierarchical (Ward / complete / average)",
+    "gmm": "Gaussian mixture",
+    "hdbscan": "HDBSCAN (finds k itself)",
+}
+SCALER_LABELS: dict[str, str] = {
+    "standard": "Standard (z-score)",
+    "robust": "Robust (median / IQR)",
+    "minmax": "Min-max (0–1)",
+}
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What the user chose on the Model page (validated; features in canonical order)."""
+
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    scaler: str = "standard"
+    algorithm: str = "kmeans"
+    linkage: str = "ward"
+    k: int = 4  # kept while HDBSCAN is chosen, so switching back restores it
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        # The checks of parse_settings, so no invalid settings object can exist.
+        checked = _checked(self.to_json())
+        if checked["features"] != self.features:
+            raise ConfigError(
+                f"features must be listed once each in canonical order, got {self.features!r}",
+                hint=f"Use parse_features: order {', '.join(NUMERIC_FEATURES)}.",
+            )
+
+    @property
+    def finds_k(self) -> bool:
+        """Whether the algorithm finds the number of segments itself (HDBSCAN)."""
+        return self.algorithm == "hdbscan"
+
+    def preprocess_config(self) -> PreprocessConfig:
+        """The core preprocessing config (log of skewed features chosen automatically)."""
+        return PreprocessConfig(features=self.features, scaler=self.scaler)  # type: ignore[arg-type]
+
+    def model_config(self) -> ModelConfig:
+        """The core model config (k None for HDBSCAN)."""
+        return ModelConfig(
+            algorithm=self.algorithm,  # type: ignore[arg-type]
+            k=None if self.finds_k else self.k,
+            linkage=self.linkage,  # type: ignore[arg-type]
+            random_state=self.seed,
+        )
+
+    def k_range(self) -> list[int]:
+        """The k axis of the choose-k panel: 2..10, extended to the chosen k."""
+        return list(range(K_SWEEP.start, max(K_SWEEP.stop, self.k + 1)))
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as stored in the session state."""
+        return {
+            "features": list(self.features),
+            "scaler": self.scaler,
+            "algorithm": self.algorithm,
+            "linkage": self.linkage,
+            "k": self.k,
+            "seed": self.seed,
+        }
+
+    def to_query(self) -> dict[str, str]:
+        """URL query parameters (linkage only for hierarchical, k not for HDBSCAN)."""
+        query = {"algorithm": self.algorithm}
+        if not self.finds_k:
+            query["k"] = str(self.k)
+        if self.algorithm == "hierarchical":
+            query["linkage"] = self.linkage
+        query["features"] = ",".join(self.features)
+        query["scaler"] = self.scaler
+        query["seed"] = str(self.seed)
+        return query
+
+    def describe(self) -> str:
+        """One line for people: algorithm, k, features, scaling, seed."""
+        algo = ALGORITHM_LABELS[self.algorithm].split(" (")[0]
+        if self.algorithm == "hierarchical":
+            algo = f"hierarchical ({self.linkage})"
+        k = "k found by the model" if self.finds_k else f"k = {self.k}"
+        return (
+            f"{algo}, {k}, features {', '.join(self.features)}, {self.scaler} scaling, "
+            f"seed {self.seed}"
+        )
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _int(value: object, what: str, low: int, high: int, hint: str) -> int:
+    """A whole number in [low, high]; numeric text (from a URL or an input) accepted."""
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 12:
+        number = int(value.strip())
+    if number is None:
+        raise ConfigError(f"{what} must be a whole number, got {str(value)[:40]!r}", hint=hint)
+    if not low <= number <= high:
+        raise ConfigError(f"{what} = {number} is out of range ({low}..{high})", hint=hint)
+    return number
+
+
+def _choice(value: object, what: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ConfigError(
+            f"unknown {what} {str(value)[:40]!r}", hint=f"Use one of: {', '.join(allowed)}."
+        )
+    return value
+
+
+def parse_features(value: object) -> tuple[str, ...]:
+    """Feature names (a list, or comma-separated text from a URL) in canonical order."""
+    if isinstance(value, str):
+        items: list[object] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ConfigError(
+            f"features must be a list of feature names, got {str(value)[:40]!r}",
+            hint=f"Pick features among {', '.join(NUMERIC_FEATURES)}.",
+        )
+    unknown = [str(item)[:40] for item in items if item not in NUMERIC_FEATURES]
+    if unknown:
+        raise ConfigError(
+            f"unknown feature(s) {', '.join(map(repr, unknown[:5]))}",
+            hint=f"Available features: {', '.join(NUMERIC_FEATURES)}.",
+        )
+    if not items:
+        raise ConfigError(
+            "no feature is selected", hint="Tick at least one feature (e.g. recency, frequency)."
+        )
+    return tuple(f for f in NUMERIC_FEATURES if f in items)
+
+
+def _checked(values: Mapping[str, object]) -> dict[str, Any]:
+    """The valid, converted values of the keys present in ``values`` (ConfigError otherwise)."""
+    if not isinstance(values, Mapping):
+        raise ConfigError("model settings must be an object", hint="Reload the page.")
+    k_hint = f"Choose a number of segments between {K_MIN} and {K_MAX}."
+    checked: dict[str, Any] = {}
+    if "features" in values:
+        checked["features"] = parse_features(values["features"])
+    if "scaler" in values:
+        checked["scaler"] = _choice(values["scaler"], "scaling", SCALERS)
+    if "algorithm" in values:
+        checked["algorithm"] = _choice(values["algorithm"], "algorithm", ALGORITHMS)
+    if "linkage" in values:
+        checked["linkage"] = _choice(values["linkage"], "linkage", LINKAGES)
+    if "k" in values:
+        checked["k"] = _int(values["k"], "k", K_MIN, K_MAX, k_hint)
+    if "seed" in values:
+        checked["seed"] = _int(values["seed"], "seed", 0, SEED_MAX, "Use a seed such as 0 or 42.")
+    return checked
+
+
+def parse_settings(values: Mapping[str, object], *, base: ModelSettings) -> ModelSettings:
+    """Settings from ``values`` (missing keys keep ``base``); raise ConfigError quoting a bad one.
+
+    Unknown keys are ignored (a stored state from an older version still opens).
+    """
+    return replace(base, **_checked(values))
+
+
+def parse_segment(value: object, *, k: int | None = None) -> int | None:
+    """A selected segment number (None clears); ``k`` bounds it when known (-1 = noise)."""
+    if value is None or value == "":
+        return None
+    high = K_MAX - 1 if k is None else k - 1
+    return _int(value, "segment", -1, high, "Pick a segment shown on the page.")
+
+
+def settings_of(state: SessionState) -> ModelSettings:
+    """The session's model settings; stored values that do not validate fall back to defaults."""
+    stored = state.view_settings(MODEL_VIEW)
+    try:
+        return parse_settings(stored, base=ModelSettings())
+    except ConfigError as exc:
+        log.info("stored model settings refused (%s): using defaults", exc.message)
+        return ModelSettings()
+
+
+def with_settings(state: SessionState, settings: ModelSettings) -> SessionState:
+    """A copy of ``state`` with ``settings`` stored."""
+    return state.with_view_settings(MODEL_VIEW, settings.to_json())
+
+
+def selected_segment(state: SessionState) -> int | None:
+    """The segment the session selected (None for all); invalid stored values read as None."""
+    try:
+        return parse_segment(state.view_settings(SEGMENTS_VIEW).get("segment"))
+    except ConfigError:
+        return None
+
+
+def with_segment(state: SessionState, segment: int | None) -> SessionState:
+    """A copy of ``state`` with ``segment`` selected (None: all segments)."""
+    return state.with_view_settings(SEGMENTS_VIEW, {"segment": segment})
+
+
+URL_KEYS: tuple[str, ...] = ("algorithm", "k", "linkage", "features", "scaler", "seed", "segment")
+
+
+def parse_query(
+    query: Mapping[str, object], *, base: ModelSettings
+) -> tuple[ModelSettings, int | str | None, list[ConfigError]]:
+    """Settings and selected segment from URL query parameters, each checked on its own.
+
+    Returns the settings (valid parameters applied over ``base``), the segment (an int, None for
+    "all", or the string ``"keep"`` when the URL does not name one) and the errors of the
+    parameters that were refused, so a link with one bad value still opens the rest.
+    """
+    updated = base
+    errors: list[ConfigError] = []
+    for key in URL_KEYS[:-1]:
+        if key not in query:
+            continue
+        try:
+            updated = parse_settings({key: query[key]}, base=updated)
+        except ConfigError as exc:
+            errors.append(ConfigError(f"link parameter {key}: {exc.message}", hint=exc.hint))
+    segment: int | str | None = "keep"
+    if "segment" in query:
+        raw = query["segment"]
+        if raw in ("", "all"):
+            segment = None
+        else:
+            try:
+                segment = parse_segment(raw)
+            except ConfigError as exc:
+                errors.append(ConfigError(f"link parameter segment: {exc.message}", hint=exc.hint))
+    return updated, segment, errors
+
+
+def query_of(state: SessionState, *, with_segment_key: bool = True) -> dict[str, str]:
+    """The URL query parameters describing the session's view."""
+    query = settings_of(state).to_query()
+    if with_segment_key:
+        segment = selected_segment(state)
+        if segment is not None:
+            query["segment"] = str(segment)
+    return query
+
+
+def search_string(query: Mapping[str, str]) -> str:
+    """``?a=1&b=2`` with values URL-encoded (commas in feature lists kept readable)."""
+    from urllib.parse import quote  # noqa: PLC0415
+
+    return "?" + "&".join(f"{k}={quote(v, safe=',')}" for k, v in query.items())
+
+
+# --- segment names kept per session -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameRecord:
+    """The last segmentation a session saw: its dataset, cache key, names and colour indices."""
+
+    dataset: str
+    result_key: str
+    names: tuple[str, ...]
+    colors: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "result_key": self.result_key,
+            "names": list(self.names),
+            "colors": list(self.colors),
+        }
+
+
+@dataclass(frozen=True)
+class NameStore:
+    """One JSON file per session under ``directory`` (shared by the workers of a deployment)."""
+
+    directory: Path
+
+    def _path(self, session_id: str) -> Path:
+        # Session ids reach here only after the token check; refuse any other shape anyway,
+        # since the id becomes a file name.
+        if len(session_id) != 32 or not set(session_id) <= set("0123456789abcdef"):
+            raise ValueError(f"invalid session id {session_id!r}")
+        return self.directory / f"{session_id}.json"
+
+    def get(self, session_id: str) -> NameRecord | None:
+        """The session's record, or None (none yet, or unreadable: names start afresh)."""
+        path = self._path(session_id)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            record = NameRecord(
+                dataset=str(data["dataset"]),
+                result_key=str(data["result_key"]),
+                names=tuple(str(n) for n in data["names"]),
+                colors=tuple(int(c) for c in data["colors"]),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("segment names of a session unreadable, starting afresh: %s", exc)
+            return None
+        if len(record.names) != len(record.colors):
+            return None
+        return record
+
+    def put(self, session_id: str, record: NameRecord) -> None:
+        """Write atomically (a reader never sees half a file)."""
+        path = self._path(session_id)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".names-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(record.to_json(), handle)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def prune(self, *, max_age_days: float = 14.0, now: float | None = None) -> int:
+        """Delete records unused for ``max_age_days`` (same horizon as the session registry)."""
+        import time  # noqa: PLC0415
+
+        if not self.directory.is_dir():
+            return 0
+        cutoff = (time.time() if now is None else now) - max_age_days * 86400.0
+        removed = 0
+        for path in self.directory.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+
+def cache_dir_of(services: AppServices) -> Path:
+    """The app's cache folder (the session registry lives in its ``sessions`` sub-folder)."""
+    return services.registry.directory.parent
+
+
+def name_store(services: AppServices) -> NameStore:
+    """The app's store of segment names."""
+    return NameStore(cache_dir_of(services) / "segment-names")
+
+
+def _with_names(result: SegmentationResult, record: NameRecord) -> SegmentationResult | None:
+    if len(record.names) != result.k:
+        return None
+    return replace(result, names=record.names, colors=record.colors)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionModel:
+    """A session's table, settings and named segmentation (what every view draws from)."""
+
+    table: CustomerTable = field(repr=False)
+    settings: ModelSettings
+    result: SegmentationResult = field(repr=False)
+
+
+def is_fitted(table: CustomerTable, settings: ModelSettings, services: AppServices) -> bool:
+    """Whether the segmentation for these settings is already in the app's cache."""
+    key = service.segmentation_key(
+        table.key, settings.preprocess_config(), settings.model_config(), with_lines=True
+    )
+    return services.cache.get(key) is not None
+
+
+def background_threshold() -> int:
+    """Customers above which an uncached fit runs as a background job (app config override)."""
+    value = flask.current_app.config.get(BACKGROUND_CONFIG_KEY, BACKGROUND_MIN_CUSTOMERS)
+    return int(value)
+
+
+def needs_background(
+    table: CustomerTable,
+    settings: ModelSettings,
+    services: AppServices,
+    *,
+    min_customers: int = BACKGROUND_MIN_CUSTOMERS,
+) -> bool:
+    """Whether fitting these settings should run as a background job (large and not cached)."""
+    if table.n_customers - table.n_excluded < min_customers:
+        return False
+    return not is_fitted(table, settings, services)
+
+
+def fit(
+    table: CustomerTable,
+    settings: ModelSettings,
+    services: AppServices,
+    state: SessionState,
+) -> SegmentationResult:
+    """The session's named segmentation for ``settings`` (cached fit, names carried over).
+
+    Raises
+    ------
+    ConfigError, DataSufficiencyError
+        The settings do not work on this data (e.g. more segments than distinct customers).
+    """
+    result = service.segment_customers(
+        table.features,
+        preprocess=settings.preprocess_config(),
+        model=settings.model_config(),
+        data_key=table.key,
+        cache=services.cache,
+        lines=table.product_lines,
+    )
+    store = name_store(services)
+    record = store.get(state.session_id)
+    if record is not None and record.dataset == state.dataset:
+        if record.result_key == result.key:
+            named = _with_names(result, record)
+            if named is not None:
+                return named
+        else:
+            previous = services.cache.get(record.result_key)
+            if isinstance(previous, SegmentationResult) and previous.key == record.result_key:
+                named_previous = _with_names(previous, record)
+                if named_previous is not None:
+                    try:
+                        result = carry_identity(result, named_previous)
+                    except ConfigError as exc:
+                        log.info("segment names not carried over: %s", exc.message)
+    store.put(
+        state.session_id,
+        NameRecord(state.dataset, result.key, tuple(result.names), tuple(result.colors)),
+    )
+    return result
+
+
+def rename_segment(
+    model: SessionModel, services: AppServices, state: SessionState, segment: int, name: str
+) -> SegmentationResult:
+    """Rename ``segment`` (core rules: unique, 1-60 characters) and save the session's names.
+
+    Raises
+    ------
+    ConfigError
+        No such segment, or an empty, too long or duplicate name.
+    """
+    renamed = rename(model.result, segment, name)
+    name_store(services).put(
+        state.session_id,
+        NameRecord(state.dataset, renamed.key, tuple(renamed.names), tuple(renamed.colors)),
+    )
+    return renamed
+
+
+def k_selection(
+    table: CustomerTable, settings: ModelSettings, services: AppServices
+) -> KSelection | None:
+    """Every criterion over the k axis, or None for HDBSCAN (which finds k itself)."""
+    if settings.algorithm not in SWEEP_ALGORITHMS:
+        return None
+    return service.select_k(
+        table.features,
+        preprocess=settings.preprocess_config(),
+        data_key=table.key,
+        cache=services.cache,
+        k_range=settings.k_range(),
+        algorithm=settings.algorithm,  # type: ignore[arg-type]
+        random_state=settings.seed,
+        linkage=settings.linkage,  # type: ignore[arg-type]
+    )
+
+
+def stability_report(
+    table: CustomerTable,
+    settings: ModelSettings,
+    services: AppServices,
+    result: SegmentationResult,
+) -> StabilityReport:
+    """Bootstrap stability of the segmentation (10 refits, seeded), cached."""
+    return service.stability(
+        table.features,
+        preprocess=settings.preprocess_config(),
+        model=settings.model_config(),
+        data_key=table.key,
+        cache=services.cache,
+        random_state=settings.seed,
+        reference=result,
+    )
+
+
+STAGES: tuple[str, ...] = (
+    "Loading the customer table",
+    "Fitting the segmentation",
+    "Scoring k = 2..10 (every criterion)",
+    "Checking stability (10 refits)",
+)
+
+
+def compute_all(
+    state: SessionState,
+    services: AppServices,
+    table_of: Callable[[SessionState, AppServices], CustomerTable],
+    *,
+    progress: Callable[[int, str], None] | None = None,
+) -> SessionModel:
+    """Everything the Model page shows, stage by stage (``progress(step, label)`` before each).
+
+    ``table_of`` is :func:`dashapp.shared.loading.session_table` (passed in to keep this module
+    free of the loading layer's imports in workers). Raises the core errors of each stage.
+    """
+    report = progress or (lambda _step, _label: None)
+    report(0, STAGES[0])
+    table = table_of(state, services)
+    settings = settings_of(state)
+    report(1, STAGES[1])
+    result = fit(table, settings, services, state)
+    report(2, STAGES[2])
+    k_selection(table, settings, services)
+    report(3, STAGES[3])
+    stability_report(table, settings, services, result)
+    return SessionModel(table=table, settings=settings, result=result)
+
+
+__all__ = [
+    "ALGORITHM_LABELS",
+    "BACKGROUND_CONFIG_KEY",
+    "BACKGROUND_MIN_CUSTOMERS",
+    "MODEL_VIEW",
+    "SCALER_LABELS",
+    "SEGMENTS_VIEW",
+    "STAGES",
+    "ModelSettings",
+    "NameRecord",
+    "NameStore",
+    "SessionModel",
+    "background_threshold",
+    "compute_all",
+    "fit",
+    "is_fitted",
+    "k_selection",
+    "name_store",
+    "needs_background",
+    "parse_features",
+    "parse_query",
+    "parse_segment",
+    "parse_settings",
+    "query_of",
+    "rename_segment",
+    "search_string",
+    "selected_segment",
+    "settings_of",
+    "stability_report",
+    "with_segment",
+    "with_settings",
+]

@@ -1,0 +1,373 @@
+"""Data page callbacks called as plain functions (no browser), and over HTTP for sessions."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from typing import Any
+
+import flask
+import pytest
+from dash import Dash, no_update
+from dash.exceptions import PreventUpdate
+from werkzeug.serving import make_server
+
+from core.columns import ROLES
+from core.errors import SchemaError
+from dashapp.pages.data import callbacks as page
+from dashapp.services import DEFAULT_DATASET, AppServices
+from dashapp.shared import ids
+from dashapp.shared.loading import data_view, session_table
+from dashapp.state import (
+    TOGGLEABLE_RULES,
+    SessionState,
+    new_state,
+    parse_state,
+    require_state,
+)
+from tests.dashapp.helpers import (
+    as_json,
+    callback_body,
+    data_url,
+    find_ids,
+    post_callback,
+    sales_csv,
+    texts,
+)
+
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+ROLE_IDS = [ids.role_dropdown(r) for r in ROLES]
+
+
+def upload(state: SessionState, data: bytes, name: str = "sales.csv") -> tuple[Any, Any, Any]:
+    return page.upload_file(data_url(data), name, state.to_json())
+
+
+def controls(
+    state: SessionState,
+    mapping: dict[str, str | None],
+    *,
+    date_format: str | None = None,
+    rules: list[str] | None = None,
+) -> Any:
+    return page.apply_controls(
+        [mapping.get(r) for r in ROLES],
+        [date_format or ""],
+        [list(TOGGLEABLE_RULES) if rules is None else rules],
+        ROLE_IDS,
+        state.to_json(),
+    )
+
+
+def outputs(state: SessionState) -> dict[str, Any]:
+    """The render callback's outputs by output id."""
+    values = page.render(state.to_json())
+    names = [f"{o.component_id}.{o.component_property}" for o in page.RENDER_OUTPUTS]
+    return dict(zip(names, values, strict=True))
+
+
+def test_layout_skeleton_has_no_pre_rendered_controls(services: AppServices) -> None:
+    tree = as_json(page.layout())
+    found = find_ids(tree)
+    for expected in (ids.UPLOAD, ids.MAPPING_FORM, ids.AUDIT_FUNNEL, ids.PREVIEW, ids.SUFFICIENCY):
+        assert expected in found
+    # Controls appear only when rendered from the state: no default value can leak into it.
+    assert not [i for i in found if isinstance(i, dict)]
+    assert f"up to {services.max_upload_bytes // 1024**2} MB" in texts(tree)
+
+
+def test_render_default_dataset(services: AppServices) -> None:
+    state = new_state(services)
+    out = outputs(state)
+    view = data_view(state, services)
+    assert view.error is None
+    assert view.table is not None
+    # The callback returns exactly what the pure builders make from the same view.
+    assert as_json(list(page.render_view(view, state))) == as_json(list(out.values()))
+    funnel = out["audit-funnel.figure"]
+    assert funnel.data[0].x[0] == view.table.audit.rows_in
+    assert funnel.data[0].x[-1] == view.table.audit.rows_kept
+    form = as_json(out["mapping-form.children"])
+    values = {node["props"]["id"]["role"]: node["props"]["value"] for node in _dropdowns(form)}
+    assert values["customer"] == "CustomerID"
+    assert values["date"] == "InvoiceDate"
+    assert len(out["preview.rowData"]) == 100
+    # The tests start the app on their own file, not the embedded sample.
+    assert "server data" in texts(as_json(out["dataset-summary.children"]))
+
+
+def _dropdowns(tree: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(tree, dict):
+        if tree.get("type") == "Dropdown":
+            found.append(tree)
+        for value in tree.values():
+            found.extend(_dropdowns(value))
+    elif isinstance(tree, list):
+        for item in tree:
+            found.extend(_dropdowns(item))
+    return found
+
+
+def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
+    state = new_state(services)
+    data, alert, contents = upload(state, sales_csv(), "march sales.csv")
+    assert contents is None  # the browser's copy of the file is released
+    new = parse_state(data, services)
+    assert new.dataset != DEFAULT_DATASET
+    assert new.filename == "march sales.csv"
+    assert services.registry.owns(state.session_id, new.dataset)
+    assert alert.color == "success"
+    out = outputs(new)
+    table_text = texts(as_json(out["audit-table-wrap.children"]))
+    assert "36 of 36" in table_text  # 6 customers x 3 orders x 2 lines, all kept
+    summary = texts(as_json(out["dataset-summary.children"]))
+    assert "march sales.csv" in summary
+    assert "server data" not in summary
+    # 6 customers over three weeks: the sufficiency warnings say so.
+    warnings = texts(as_json(out["sufficiency.children"]))
+    assert "6" in warnings
+    assert "Enough data" not in warnings
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "expected"),
+    [
+        (b"\x00\x01\x02\xff" * 300, "sales.csv", "binary"),
+        (b"Invoice,Customer,Date\n", "header.csv", "no data rows"),
+        (b"PK\x03\x04 not really a zip", "book.xlsx", "xlsx"),
+    ],
+)
+def test_broken_upload_keeps_the_loaded_data(
+    services: AppServices, content: bytes, name: str, expected: str
+) -> None:
+    state = new_state(services)
+    data, alert, contents = upload(state, content, name)
+    assert data is no_update  # the dataset on screen stays
+    assert contents is None
+    assert alert.color == "danger"
+    shown = texts(as_json(alert))
+    assert "How to fix" in shown
+    assert expected.lower() in shown.lower()
+    assert services.registry.datasets(state.session_id) == []
+
+
+def test_upload_over_the_limit_is_refused_on_the_server(services: AppServices) -> None:
+    big = b"a,b\n" + b"1,2\n" * (services.max_upload_bytes // 4 + 10)
+    data, alert, _ = upload(new_state(services), big, "big.csv")
+    assert data is no_update
+    assert "up to 1 MB" in texts(as_json(alert))
+
+
+def test_upload_with_a_forged_token_does_nothing(services: AppServices) -> None:
+    state = new_state(services).to_json()
+    state["token"] = "0" * 32 + "." + "0" * 64
+    with pytest.raises(PreventUpdate):
+        page.upload_file(data_url(sales_csv()), "x.csv", state)
+
+
+def test_report_rejected_explains_the_limit() -> None:
+    alert = page.report_rejected({"name": "huge.csv", "size": 300 * 1024**2, "at": 1})
+    shown = texts(as_json(alert))
+    assert "'huge.csv' is 300.0 MB" in shown
+    assert "up to 1 MB" in shown
+    for bad in (None, {"name": "x"}, {"name": "x", "size": "big"}, {"name": "x", "size": -1}):
+        with pytest.raises(PreventUpdate):
+            page.report_rejected(bad)
+
+
+def test_fix_a_mapping_the_detection_missed(services: AppServices) -> None:
+    state = new_state(services)
+    data, _, _ = upload(state, sales_csv(customer_header="Who"), "who.csv")
+    state = parse_state(data, services)
+    out = outputs(state)
+    problem = texts(as_json(out["mapping-alert.children"]))
+    assert "customer" in problem
+    assert "How to fix" in problem
+    assert out["audit-funnel.figure"].data == ()
+    assert out["preview.rowData"]  # the rows are still shown, to help choose the column
+    detected = data_view(state, services).detected
+    assert "customer" not in detected
+    fixed = parse_state(controls(state, {**detected, "customer": "Who"}), services)
+    assert fixed.mapping is not None
+    assert fixed.mapping["customer"] == "Who"
+    out = outputs(fixed)
+    assert not out["mapping-alert.children"] or "How to fix" not in texts(
+        as_json(out["mapping-alert.children"])
+    )
+    assert out["audit-funnel.figure"].data[0].x[-1] == 36
+    assert "changed" in texts(as_json(out["mapping-form.children"]))
+
+
+def test_controls_keep_detection_until_the_mapping_changes(services: AppServices) -> None:
+    state = new_state(services)
+    detected = data_view(state, services).detected
+    # The rendered controls fire with the detected mapping: nothing changes.
+    with pytest.raises(PreventUpdate):
+        controls(state, detected)
+    off = parse_state(controls(state, detected, rules=["non_product", "duplicate"]), services)
+    assert off.mapping is None
+    assert off.cleaning_config().missing_customer is False
+    assert off.cleaning_config().cancellation is False
+    audit = data_view(off, services).table.audit  # type: ignore[union-attr]
+    assert audit.dropped("missing_customer") == 0
+    assert audit.dropped("cancellation") == 0
+    dated = parse_state(controls(state, detected, date_format=" %Y-%m-%d "), services)
+    assert dated.date_format == "%Y-%m-%d"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([None] * len(ROLES), [""], [["missing_customer", "drop_tables"]], ROLE_IDS),
+        ([None] * len(ROLES), [""], [[]], [{"type": ids.ROLE_TYPE, "role": "owner"}] * 9),
+        (["x"] * 3, [""], [[]], ROLE_IDS),
+        ([None] * len(ROLES), ["%d" * 200], [[]], ROLE_IDS),
+        ([None] * len(ROLES), "text", [[]], ROLE_IDS),
+    ],
+)
+def test_controls_refuse_tampered_values(services: AppServices, args: tuple[Any, ...]) -> None:
+    with pytest.raises(PreventUpdate):
+        page.apply_controls(*args, new_state(services).to_json())
+
+
+def test_a_bad_date_format_is_explained(services: AppServices) -> None:
+    state = new_state(services)
+    detected = data_view(state, services).detected
+    data, _, _ = upload(state, sales_csv(), "s.csv")
+    state = parse_state(data, services)
+    bad = parse_state(controls(state, detected, date_format="%d.%m.%Y"), services)
+    out = outputs(bad)
+    assert "How to fix" in texts(as_json(out["mapping-alert.children"]))
+
+
+def test_two_sessions_uploading_at_once_see_only_their_own(
+    app: Dash, server: flask.Flask, services: AppServices
+) -> None:
+    sessions = {"alpha": new_state(services), "beta": new_state(services)}
+    files = {"alpha": sales_csv(prefix="A"), "beta": sales_csv(prefix="B", customers=4)}
+    results: dict[str, tuple[int, Any]] = {}
+    start = threading.Barrier(2)
+
+    def send(name: str) -> None:
+        client = server.test_client()
+        start.wait()
+        results[name] = post_callback(
+            client,
+            app,
+            "upload_file",
+            [data_url(files[name])],
+            [f"{name}.csv", sessions[name].to_json()],
+        )
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    states = {}
+    for name, (status, payload) in results.items():
+        assert status == 200, payload
+        states[name] = parse_state(payload["response"]["session-store"]["data"], services)
+        assert states[name].filename == f"{name}.csv"
+    client = server.test_client()
+    for name, other in (("alpha", "beta"), ("beta", "alpha")):
+        status, payload = post_callback(client, app, "render", [states[name].to_json()])
+        assert status == 200
+        preview = payload["response"]["preview"]["rowData"]
+        ids_seen = {row["Customer"] for row in preview}
+        assert ids_seen == {f"{name[0].upper()}{c:03d}" for c in range(6 if name == "alpha" else 4)}
+        # Sending the other session's dataset key with one's own token is refused...
+        stolen = {**states[name].to_json(), "dataset": states[other].dataset}
+        status, _ = post_callback(client, app, "render", [stolen])
+        assert status == 204
+        # ... and the session is reset to the default data, not to the other's upload.
+        status, payload = post_callback(client, app, "ensure_session", [stolen])
+        reset = parse_state(payload["response"]["session-store"]["data"], services)
+        assert reset.dataset == DEFAULT_DATASET
+
+
+def test_a_long_load_does_not_block_other_sessions(
+    app: Dash, server: flask.Flask, services: AppServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session A's render is held inside the pipeline; session B is served meanwhile."""
+    slow, fast = new_state(services), new_state(services)
+    entered, release = threading.Event(), threading.Event()
+    real_view = page.data_view
+
+    def held_view(state: SessionState, services: AppServices) -> Any:
+        if state.session_id == slow.session_id:
+            entered.set()
+            assert release.wait(timeout=60)
+        return real_view(state, services)
+
+    monkeypatch.setattr(page, "data_view", held_view)
+    http = make_server("127.0.0.1", 0, server, threaded=True)
+    serving = threading.Thread(target=http.serve_forever, daemon=True)
+    serving.start()
+    url = f"http://127.0.0.1:{http.server_port}/_dash-update-component"
+
+    def post(state: SessionState) -> int:
+        body = json.dumps(callback_body(app, "render", [state.to_json()])).encode()
+        request = urllib.request.Request(
+            url, data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status)
+
+    statuses: dict[str, int] = {}
+    slow_thread = threading.Thread(target=lambda: statuses.update(slow=post(slow)))
+    try:
+        slow_thread.start()
+        assert entered.wait(timeout=60)
+        assert post(fast) == 200  # served while the slow load is still held
+        assert slow_thread.is_alive()
+        assert "slow" not in statuses
+    finally:
+        release.set()
+        slow_thread.join(timeout=60)
+        http.shutdown()
+        http.server_close()
+    assert statuses == {"slow": 200}
+
+
+def test_session_table_for_views(services: AppServices) -> None:
+    state = new_state(services)
+    table = session_table(state, services)
+    assert table.n_customers == data_view(state, services).customers
+    data, _, _ = upload(state, sales_csv(customer_header="Who"), "who.csv")
+    with pytest.raises(SchemaError, match="customer"):
+        session_table(parse_state(data, services), services)
+
+
+def test_require_state_stops_on_invalid_state(services: AppServices) -> None:
+    assert require_state(new_state(services).to_json()).dataset == DEFAULT_DATASET
+    with pytest.raises(PreventUpdate):
+        require_state({"token": "x"})
+
+
+def test_customer_tables_reach_the_shared_disk_cache(services: AppServices) -> None:
+    """Other workers reuse a session's table through the disk tier of the cache."""
+    state = new_state(services)
+    table = session_table(state, services)
+    assert services.cache.disk is not None
+    stored = services.cache.disk.get(table.key)
+    assert stored is not None
+    assert stored.audit == table.audit
+
+
+def test_ambiguous_dates_are_flagged_and_can_be_overridden(services: AppServices) -> None:
+    rows = ["Invoice,Customer,Date,Qty,UnitPrice"]
+    for i, day in enumerate(range(1, 13)):
+        rows.append(f"{100 + i},C{i % 3},{day:02d}/03/2011,1,5.0")
+    data, _, _ = upload(new_state(services), ("\n".join(rows) + "\n").encode(), "amb.csv")
+    state = parse_state(data, services)
+    view = data_view(state, services)
+    assert view.date_ambiguous
+    assert "both as day/month" in texts(as_json(outputs(state)["date-info.children"]))
+    chosen = parse_state(controls(state, view.detected, date_format="%d/%m/%Y"), services)
+    table = session_table(chosen, services)
+    assert table.features["first_purchase"].min().month == 3  # type: ignore[union-attr]
+    assert "both as day/month" not in texts(as_json(outputs(chosen)["date-info.children"]))
