@@ -133,3 +133,17 @@ def sales_csv(*, customer_header: str = "Customer", prefix: str = "C", customers
                     f"{qty},{price},UK"
                 )
     return ("\n".join(lines) + "\n").encode()
+
+
+def upload(contents: bytes, filename: str, data: Any, mime: str = "text/csv") -> Any:
+    """The session data after uploading ``contents`` as ``filename`` on the Data page.
+
+    Other pages' tests load their data through this one function, so the Data page's upload
+    callback can change its outputs without touching them.
+    """
+    from dashapp.pages.data import callbacks as data_page
+
+    session_data, _alert, _contents = data_page.upload_file(
+        data_url(contents, mime), filename, data
+    )
+    return session_data

@@ -24,12 +24,11 @@ from core.pipeline import CustomerTable
 from dashapp.pages.compare import callbacks as page
 from dashapp.pages.compare import figures as figures_compare
 from dashapp.pages.compare import view as cm
-from dashapp.pages.data import callbacks as data_page
 from dashapp.services import AppServices
 from dashapp.shared import figures, ids
 from dashapp.shared.loading import session_table
 from dashapp.state import SessionState, parse_state
-from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
+from tests.dashapp.helpers import as_json, sales_csv, texts, upload
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -501,8 +500,7 @@ def test_a_selection_for_other_settings_is_dropped(state: SessionState) -> None:
 
 
 def test_data_that_is_not_ready_is_explained(state: SessionState, services: AppServices) -> None:
-    data, _, _ = data_page.upload_file(
-        data_url(sales_csv(customer_header="Who")), "who.csv", state.to_json()
+    data = upload(sales_csv(customer_header="Who"), "who.csv", state.to_json()
     )
     out = page.init_compare(data, None, None)
     assert "How to fix" in texts(as_json(out[-1]))
@@ -517,7 +515,7 @@ def test_data_that_is_not_ready_is_explained(state: SessionState, services: AppS
 
 
 def test_too_few_customers_is_explained(state: SessionState, services: AppServices) -> None:
-    data, _, _ = data_page.upload_file(data_url(sales_csv(customers=1)), "one.csv", state.to_json())
+    data = upload(sales_csv(customers=1), "one.csv", state.to_json())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClusteringWarning)  # its features are all constant
         out = page.init_compare(data, None, None)

@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
 from core.columns import AMOUNT, COUNTRY, CUSTOMER, DATE, INVOICE
-from dashapp.pages.data import callbacks as data_page
 from dashapp.pages.explore import callbacks as page
 from dashapp.pages.explore import figures as fe
 from dashapp.pages.explore import view as es
 from dashapp.services import AppServices, get_services
 from dashapp.shared.loading import session_table
 from dashapp.state import new_state, parse_state
-from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
+from tests.dashapp.helpers import as_json, sales_csv, texts, upload
 
 
 def customers(
@@ -300,8 +299,7 @@ def test_render_default_data(services: AppServices) -> None:
 @pytest.mark.usefixtures("app_ctx")
 def test_render_explains_data_that_is_not_ready(services: AppServices) -> None:
     state = new_state(services)
-    data, _, _ = data_page.upload_file(
-        data_url(sales_csv(customer_header="Who")), "who.csv", state.to_json()
+    data = upload(sales_csv(customer_header="Who"), "who.csv", state.to_json()
     )
     out = dict(zip(OUTPUTS, page.render(parse_state(data, services).to_json()), strict=True))
     alert = texts(as_json(out["explore-alert.children"]))
@@ -323,8 +321,7 @@ def test_render_ignores_a_forged_session() -> None:
 @pytest.mark.usefixtures("app_ctx")
 def test_no_country_role_means_no_country_chart(services: AppServices) -> None:
     csv = sales_csv().replace(b",Country", b"").replace(b",UK", b"")
-    data, _, _ = data_page.upload_file(
-        data_url(csv), "nocountry.csv", new_state(services).to_json()
+    data = upload(csv, "nocountry.csv", new_state(services).to_json()
     )
     table = session_table(parse_state(data, services), services)
     assert table.features.get_column(COUNTRY).null_count() == table.n_customers

@@ -12,7 +12,6 @@ from dash.exceptions import PreventUpdate
 
 from core.columns import CUSTOMER
 from core.rfm import RF_GRID, RFM11, segment_customers
-from dashapp.pages.data import callbacks as data_page
 from dashapp.pages.rfm import callbacks as page
 from dashapp.pages.rfm import figures as figures_rfm
 from dashapp.pages.rfm import view as rv
@@ -20,7 +19,7 @@ from dashapp.services import AppServices
 from dashapp.shared import figures, ids
 from dashapp.shared.loading import session_table
 from dashapp.state import SessionState, new_state, parse_state
-from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
+from tests.dashapp.helpers import as_json, sales_csv, texts, upload
 
 
 def features(n: int = 25, *, excluded: int = 0, seed: int = 0) -> pl.DataFrame:
@@ -203,8 +202,7 @@ def test_tampered_stored_settings_fall_back_to_defaults(services: AppServices) -
 @pytest.mark.usefixtures("app_ctx")
 def test_render_explains_data_that_is_not_ready(services: AppServices) -> None:
     state = new_state(services)
-    data, _, _ = data_page.upload_file(
-        data_url(sales_csv(customer_header="Who")), "who.csv", state.to_json()
+    data = upload(sales_csv(customer_header="Who"), "who.csv", state.to_json()
     )
     out = render(parse_state(data, services))
     assert "How to fix" in texts(as_json(out["rfm-alert.children"]))

@@ -12,7 +12,6 @@ from dash.exceptions import PreventUpdate
 
 from core.clustering.result import NOISE_NAME
 from core.columns import CUSTOMER, NUMERIC_FEATURES
-from dashapp.pages.data import callbacks as data_page
 from dashapp.pages.export import callbacks as export_page
 from dashapp.pages.model import callbacks as model_page
 from dashapp.pages.segments import callbacks as page
@@ -33,7 +32,7 @@ from dashapp.shared.modeling import (
     with_settings,
 )
 from dashapp.state import SessionState, new_state, require_state
-from tests.dashapp.helpers import as_json, data_url, sales_csv, texts
+from tests.dashapp.helpers import as_json, sales_csv, texts, upload
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -420,8 +419,7 @@ def test_rename_saves_refuses_duplicates_and_reaches_every_view(
 def test_every_view_explains_data_that_is_not_ready(services: AppServices) -> None:
     """A mapping that does not work yet: each view says what is wrong and where to fix it."""
     state = new_state(services)
-    data, _, _ = data_page.upload_file(
-        data_url(sales_csv(customer_header="Who")), "who.csv", state.to_json()
+    data = upload(sales_csv(customer_header="Who"), "who.csv", state.to_json()
     )
     out = render(require_state(data))
     shown = texts(as_json(out[f"{ids.SEGMENTS_ALERT}.children"]))
