@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from core.cli import main
+from core.cli import build_parser, main
 
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 UCI_LINES = (
@@ -221,7 +221,11 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
 
 
 def test_importing_core_loads_no_dash() -> None:
-    code = "import sys, core.pipeline, core.cli, core.export; print('dash' in sys.modules)"
+    # Building the parser loads the commands other layers register (serve), still without Dash.
+    code = (
+        "import sys, core.pipeline, core.cli, core.export; core.cli.build_parser(); "
+        "print(any(m == 'dash' or m.startswith(('dash.', 'dashapp.app')) for m in sys.modules))"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -230,6 +234,14 @@ def test_importing_core_loads_no_dash() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert proc.stdout.strip() == "False"
+
+
+def test_serve_is_a_command_registered_by_the_app() -> None:
+    # core finds serve through the custseg.commands entry point; it never imports dashapp.
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--port", "8061"])
+    assert args.port == 8061
+    assert args.func.__module__ == "dashapp.cli"
 
 
 def test_decimal_comma_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dash
 import flask
 import pytest
+import werkzeug.serving
 from dash import Dash, no_update
 
 from dashapp.app import create_app, ensure_session, max_request_bytes, shell_layout
@@ -135,7 +136,9 @@ def test_serve_runs_a_threaded_server_without_debug(
     from dashapp import cli
 
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
-    monkeypatch.setattr(cli, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(
+        werkzeug.serving, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs))
+    )
     monkeypatch.setattr(Dash, "run", lambda *_a, **_k: pytest.fail("Dash.run is for --debug"))
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     cli.serve(host="0.0.0.0", port=8123, data=small_default)

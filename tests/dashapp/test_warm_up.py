@@ -7,8 +7,10 @@ import gc
 from pathlib import Path
 
 import pytest
+import werkzeug.serving
 from dash import Dash
 
+import dashapp.app
 from dashapp import cli
 from dashapp.app import create_app, warm_up
 
@@ -42,15 +44,17 @@ def test_serve_warms_the_app_up(
     small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, freezes: list[bool]
 ) -> None:
     started: list[Dash] = []
-    build = cli.create_app
+    build = dashapp.app.create_app
 
     def create_app(**kwargs: object) -> Dash:
         started.append(build(**kwargs))  # type: ignore[arg-type]
         return started[-1]
 
     served: list[object] = []
-    monkeypatch.setattr(cli, "create_app", create_app)
-    monkeypatch.setattr(cli, "run_simple", lambda _host, _port, app, **_kw: served.append(app))
+    monkeypatch.setattr(dashapp.app, "create_app", create_app)
+    monkeypatch.setattr(
+        werkzeug.serving, "run_simple", lambda _host, _port, app, **_kw: served.append(app)
+    )
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     cli.serve(port=8124, data=small_default)
     (app,) = started

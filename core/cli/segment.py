@@ -14,11 +14,11 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.cli.args import add_mapping_options, output_path, parse_mapping, write_table
 from core.errors import ConfigError, DataSufficiencyError, InputFileError
 
 if TYPE_CHECKING:
@@ -174,7 +174,6 @@ def _pct(share: float | None) -> str:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Handler of ``custseg segment``."""
-    from core.cli import _output_path, _parse_mapping, _write_table  # noqa: PLC0415
     from core.clustering import service  # noqa: PLC0415
     from core.clustering.config import DEFAULT_FEATURES, ModelConfig, PreprocessConfig  # noqa: PLC0415
     from core.clustering.persist import save_model  # noqa: PLC0415
@@ -182,10 +181,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from core.clustering.result import report  # noqa: PLC0415
     from core.clustering.select_k import SWEEP_ALGORITHMS  # noqa: PLC0415
 
-    out = _output_path(args.out, (".csv", ".parquet"))
-    report_path = _output_path(args.report, (".json",), "--report") if args.report else None
+    out = output_path(args.out, (".csv", ".parquet"))
+    report_path = output_path(args.report, (".json",), "--report") if args.report else None
     model_path = _model_path(args.model) if args.model else None
-    mapping = _parse_mapping(args.map)
+    mapping = parse_mapping(args.map)
     k = _parse_k(args.k)
     algorithm = args.algorithm
     if algorithm == "hdbscan" and k is not None:
@@ -277,7 +276,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         _warn(note)
     _replay(caught, shown)
     rows = _segment_rows(result, features)
-    _write_table(rows, out)
+    write_table(rows, out)
     if model_path is not None:
         save_model(result, model_path)
     if report_path is not None:
@@ -339,12 +338,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Handler of ``custseg score``."""
     import polars as pl  # noqa: PLC0415
 
-    from core.cli import _output_path, _parse_mapping, _write_table  # noqa: PLC0415
     from core.clustering.persist import load_model, score_customers  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
 
-    out = _output_path(args.out, (".csv", ".parquet"))
-    mapping = _parse_mapping(args.map)
+    out = output_path(args.out, (".csv", ".parquet"))
+    mapping = parse_mapping(args.map)
     shown: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusteringWarning)
@@ -357,7 +355,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     features = customers.features
     drop = [c for c in ("excluded", "exclusion_reason") if c in features.columns]
     rows = scores.join(features.drop(drop), on="customer_id", how="left", maintain_order="left")
-    _write_table(rows, out)
+    write_table(rows, out)
     counts = (
         scores.filter(pl.col("segment").is_not_null())
         .group_by("segment", "segment_name")
@@ -375,7 +373,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any, add_mapping_options: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(sub: Any) -> None:
     """Register ``segment`` and ``score`` on the ``custseg`` sub-parsers."""
     segment = sub.add_parser(
         "segment", help="cluster customers into named segments (features, profiles, report)"

@@ -1,0 +1,7 @@
+"""``python -m core.cli``: the ``custseg`` command line."""
+
+import sys
+
+from core.cli import main
+
+sys.exit(main())
