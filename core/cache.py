@@ -53,8 +53,8 @@ def library_versions() -> dict[str, str]:
     """Versions of the libraries whose behaviour a cached result depends on.
 
     Read from the installed distributions' metadata (importing scikit-learn only to read its
-    version would cost every ``custseg features`` run over a second), once per process: a
-    lookup scans the installed packages (4-7 ms), and every cache key carries the versions.
+    version would slow every ``custseg features`` run), once per process: a lookup scans
+    the installed packages, and every cache key carries the versions.
     The code a process runs does not change when packages are upgraded under it, so the
     versions it first read remain the right ones.
     """

@@ -22,17 +22,16 @@ and/or quantity at an upper quantile of the kept lines. Capped lines are *kept*,
 reported separately (:class:`CappingStat`), never as a drop reason.
 
 Duplicate detection hashes the source fields of each line to one 64-bit value and keeps the
-first occurrence of each hash in frame order (``Expr.is_first_distinct``). Measured on a
-10.8 M-line frame (the Online Retail file repeated 20 times): hash + ``is_first_distinct`` took
-1.8 s and 0.89 GB peak RSS, ``is_first_distinct`` on the struct itself 2.9 s and 1.86 GB, and a
-``min(source_row).over(hash)`` window 2.5 s and 1.98 GB; all three found the same lines. Two
-different lines collide only with probability about ``n**2 / 2**65`` (about 7e-5 for 50 M lines),
-in which case the later line would be wrongly reported as a duplicate. The frame is expected in
-source order (as ``core.schema.normalize`` produces it): "first copy" means first in frame order.
-Lines an earlier rule settles on their source fields alone (no date, amount or customer) are
-left out of the hash set (their copies are settled the same way), which shrinks it by a quarter
-on UCI-like data. The hash is a column of its own before its first-distinct flag: on 20 M
-generated lines (streaming) that took the peak from 2.8 GB to 2.1 GB.
+first occurrence of each hash in frame order (``Expr.is_first_distinct``). Of the three ways
+tried, which find the same lines, it is the fastest and needs the least memory: the others are
+``is_first_distinct`` on the struct of the fields itself and a ``min(source_row).over(hash)``
+window. Two different lines collide only with probability about ``n**2 / 2**65`` (about 7e-5
+for 50 M lines), in which case the later line would be wrongly reported as a duplicate. The
+frame is expected in source order (as ``core.schema.normalize`` produces it): "first copy"
+means first in frame order. Lines an earlier rule settles on their source fields alone (no
+date, amount or customer) are left out of the hash set (their copies are settled the same
+way), which shrinks it by a quarter on UCI-like data. The hash is a column of its own before
+its first-distinct flag: that lowers the streaming engine's peak memory.
 
 Two ways to run it: :func:`clean` collects the kept lines and the returns (every normalized
 column) with the audit, for callers that show lines; :func:`plan_cleaning` gives the same
@@ -42,8 +41,8 @@ the features without holding the lines, in two steps that together equal :func:`
 own (it streams; the duplicate rule only gets the line's key, and the non-product rule may
 be left to the distinct stock codes), then :func:`settle_reasons` settles both on the
 collected reason codes: the copies from :func:`duplicate_positions`, which sorts the keys
-(20 M generated lines: 0.36 s on two cores, against 2.3 s for ``is_first_distinct``, which
-runs on one thread and misses the cache on every line). :func:`reason_totals`,
+(faster than ``is_first_distinct``, which runs on one thread and misses the cache on every
+line). :func:`reason_totals`,
 :func:`thresholds_of`, :func:`capped_columns` and :func:`audit_from` give the audit.
 """
 
@@ -365,8 +364,8 @@ def source_hash(fields: tuple[str, ...] = SOURCE_FIELDS) -> pl.Expr:
     """64-bit hash of a line's source fields (equal lines -> equal hashes).
 
     Each field hashed with its own seed, folded as ``acc * _MIX + h`` (wrapping UInt64):
-    measured on the UCI file (in memory) 5.7 ms against 15.7 ms for the hash of a struct
-    of the same fields, with the same number of distinct values.
+    faster than the hash of a struct of the same fields, and as discriminating (the same
+    number of distinct values on the UCI file).
     """
     acc: pl.Expr | None = None
     for seed, name in enumerate(fields):
@@ -418,9 +417,9 @@ def is_duplicate(config: CleaningConfig = CleaningConfig()) -> pl.Expr:
 def is_cancellation(*, stripped: bool = False) -> pl.Expr:
     # Same as strip_chars().str.to_uppercase().str.starts_with("C"): ``\s`` is the Unicode
     # White_Space set strip_chars() removes, and only "c" and "C" upper-case to a string
-    # starting with "C" (checked over every code point). No string is built: 3x faster.
+    # starting with "C" (checked over every code point). No string is built, so it is faster.
     invoice = pl.col(INVOICE)
-    if stripped:  # no leading space: two prefix tests, 4x faster than the regex again
+    if stripped:  # no leading space: two prefix tests, faster still than the regex
         c_invoice = invoice.str.starts_with("C") | invoice.str.starts_with("c")
     else:
         c_invoice = invoice.str.contains(r"^\s*[cC]")
@@ -485,8 +484,8 @@ def classify(
     check_normalized(lazy)
     if not config.duplicate:
         return lazy.with_columns(reason_expr(config, codes=codes))
-    # The hash as a column of its own, then its first-distinct flag: on 20 M lines (streaming)
-    # 2.1 GB peak instead of 2.8 GB for the same expression nested in the when chain.
+    # The hash as a column of its own, then its first-distinct flag: the streaming engine
+    # peaks lower than with the same expression nested in the when chain.
     return (
         lazy.with_columns(duplicate_key(config).alias(DUPLICATE_KEY))
         .with_columns(
@@ -548,10 +547,9 @@ def duplicate_positions(keys: pl.Series) -> pl.Series:
     Equals ``(~keys.is_first_distinct() & keys.is_not_null()).arg_true()``, built from a
     sort instead of one hash set over every line: sorted copies of the keys give the few
     keys that occur more than once, and only their lines go through ``is_first_distinct``.
-    Measured on 20 M generated lines (198,069 duplicates, 2 cores): 0.36 s instead of 2.3 s
-    (``is_first_distinct`` runs on one thread and misses the cache on every line); on the
-    UCI file 7.3 ms instead of 9.4 ms. Memory: a sorted copy of the keys, in quarters of
-    the key range when there are many (20 M lines: 0.1 GB less at the peak).
+    That is faster, most of all on many lines: ``is_first_distinct`` runs on one thread and
+    misses the cache on every line, the sort runs in parallel. Memory: a sorted copy of the
+    keys, in quarters of the key range when there are many (which lowers the peak).
     """
     candidates = repeated_positions(keys)
     firsts = keys.gather(candidates).is_first_distinct()
@@ -858,8 +856,7 @@ def plan_cleaning(
             )
     # Every query below reads the classified lines; the explicit cache makes them one scan.
     # Polars' common-subplan elimination does not merge them by itself once each query's
-    # projection is pushed down: the source was scanned and classified once per query
-    # (1.5 s instead of 0.4 s on the real data).
+    # projection is pushed down: the source was scanned and classified once per query.
     classified = classify(lf, config).cache()
     columns = list(NORMALIZED_SCHEMA)
     kept = classified.filter(pl.col(REASON).is_null()).select(columns)

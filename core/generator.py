@@ -18,10 +18,9 @@ end, block_customers, rates)`` and :func:`write_transactions` writes exactly the
 by invoice number within a block; invoice numbers increase with time within a block and carry
 on from block to block (they grow past six digits after ~460,000 invoices).
 
-Speed: one block of 10,000 customers (~1.1 M lines) is a few dozen vectorised numpy calls,
-about 3.5 M lines per CPU second; 50 M lines to Parquet took 20.5 s wall on the project's two
-cores when lightly shared, 60 s when heavily shared
-(``python3 bench/generator_throughput.py --lines 50000000 --out /tmp/g.parquet``).
+Speed: one block of 10,000 customers (~1.1 M lines) is a few dozen vectorised numpy calls;
+``python3 bench/generator_throughput.py --lines 50000000 --out /tmp/g.parquet`` measures the
+throughput.
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ and on the real file):
   are computed from memory, so the app can show a customer's orders;
 * without them (``keep_lines=False``, what ``custseg features`` runs,
   :func:`stream_customer_table`): one streaming pass encodes every line as fixed-width
-  codes (about 40 bytes a line, no text), and the rest runs on those in memory (20 M
-  generated lines: 1.5 GB peak, 50 M: about 3 GB).
+  codes (about 40 bytes a line, no text), and the rest runs on those in memory.
 """
 
 from __future__ import annotations
@@ -253,11 +252,9 @@ def stream_customer_table(
        some customer bought in several countries, their lines' countries counted; the codes
        turned back into ids and country names.
 
-    Measured (2 cores, ``bench/bench_features.py``): 20 M generated lines 4.0 s and 1.6 GB
-    peak including the load, against 6.5 s and 1.4 GB for the earlier plan of four
-    streaming passes (a hash set for duplicates, text ids in the group-by); the UCI file
-    0.15 s in a fresh process, 0.10 s warm, against 0.23 s for classifying all normalized
-    columns into memory, which it replaced.
+    It replaced two slower plans: four streaming passes (a hash set for duplicates, text ids
+    in the group-by), and classifying all normalized columns into memory.
+    ``bench/bench_features.py`` measures it (figures in ``bench/README.md``).
 
     Parameters
     ----------
@@ -349,9 +346,9 @@ def _encoded_plan(
     # The order a line belongs to, as a 64-bit hash: its invoice or, without one, its
     # timestamp (frequency counts the distinct timestamps of a customer's uninvoiced lines).
     # Orders only need telling apart within one customer: a collision among m orders has
-    # probability ~ m**2 / 2**65. Categorical codes would be exact but cost five times as
-    # much (20 M lines with 1 M invoices: 0.79 s against 0.15 s). The order thus carries the
-    # time of day, and the date alone (4 bytes) serves the rest.
+    # probability ~ m**2 / 2**65. Categorical codes would be exact but cost much more with
+    # many distinct invoices. The order thus carries the time of day, and the date alone
+    # (4 bytes) serves the rest.
     invoice = pl.col(INVOICE)
     order = pl.when(invoice.is_not_null()).then(invoice.hash(seed=7))
     encoded.append(order.otherwise(pl.col(DATE).hash(seed=11)).alias(INVOICE))
@@ -396,8 +393,8 @@ def _encoded_plan(
         lines = lines.with_columns(codes.alias(column))
     duplicates = None
     if cleaning.duplicate:
-        # Taken out of the frame, so that each step below frees the key it replaces (20 M
-        # lines: 160 MB each).
+        # Taken out of the frame, so that each step below frees the key it replaces (8 bytes
+        # a line each).
         keys = lines.get_column(DUPLICATE_KEY)
         lines = lines.drop(DUPLICATE_KEY)
         if raw_text:
@@ -440,7 +437,7 @@ def _encoded_plan(
     alphabetical = countries.gather(rank.arg_sort())
     code = pl.col(CUSTOMER)
     # Eager, so that the unchanged columns are shared rather than copied (a lazy query over
-    # the frame rebuilt all of them: 0.3 GB more at 20 M lines).
+    # the frame rebuilt all of them, raising the peak memory).
     lines = _capped_lines(lines, cleaning, thresholds).with_columns(
         rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY)
     )
@@ -454,8 +451,7 @@ def _encoded_plan(
     purchase, returned = _masks(features)
     # Distinct products per customer: from the distinct customer x product pairs, as sorted
     # 8-byte codes (customer high, product low), when the customer codes fit 32 bits;
-    # otherwise a distinct count per customer in the group-by (slower: UCI file 10 ms
-    # against 8 ms, 20 M lines 0.1 s and 0.2 GB more).
+    # otherwise a distinct count per customer in the group-by (slower, and more memory).
     pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
     pairs = lines.lazy().filter(purchase).select(pair.alias("_pair"))
     aggregates = masked_aggregates(
@@ -541,9 +537,9 @@ def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
     A pair code is ``customer code * 2**32 + product code``.
 
     The distinct pairs of a column of 8-byte codes replace a distinct count per customer
-    inside the customer group-by, which kept a hash set per customer: 0.9 GB of the peak on
-    20 M lines. Sorted, the distinct pairs are the first of each run, and they come grouped
-    by customer (the high half): counting them is a run-length encoding.
+    inside the customer group-by, which kept a hash set per customer: a large share of the
+    peak memory on many lines. Sorted, the distinct pairs are the first of each run, and
+    they come grouped by customer (the high half): counting them is a run-length encoding.
     """
     ordered = pairs.drop_nulls().sort()
     n = ordered.len()
@@ -585,11 +581,11 @@ def _read_back(
     Read back from the source: the start of it up to the last of them, normalized; or, with
     ``numbered`` (``source_row`` is the position plus one, as ``core.schema.normalize``
     numbers lines) and the last of them beyond a sixteenth of the ``n_lines``, every line
-    filtered on ``source_row`` before normalizing (UCI file: last sample at line 47,072,
-    1 ms instead of 3 ms, and 27 ms had it been at line 500,001; 20 M generated lines,
-    early samples: the head took 0.07 s, the filter 0.24 s). (Taking them with ``head``
-    queries beside the codes in the classifying pass made the streaming engine buffer
-    lines for them: up to 2.5 GB instead of 1.5 GB on 20 M lines.)
+    filtered on ``source_row`` before normalizing: normalizing the head costs more the
+    deeper the last sample lies, the filter costs a pass over every line's ``source_row``,
+    so the head wins when the samples lie early. (Taking them with ``head`` queries beside
+    the codes in the classifying pass made the streaming engine buffer lines for them,
+    raising the peak memory.)
     """
     if firsts.height == 0:
         return pl.DataFrame(schema={REASON: pl.String, **NORMALIZED_SCHEMA})

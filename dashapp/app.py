@@ -117,12 +117,12 @@ def warm_up(app: Dash) -> None:
     """Prepare a server process before its first request (``custseg serve``, the WSGI entries).
 
     * Dash builds the validation layout (it calls every page's layout) and registers the page
-      router on its first request: about 0.4 s here, on the critical path of the first page
-      load. One request through Flask's test client does it now.
+      router on its first request, on the critical path of the first page load. One request
+      through Flask's test client does it now.
     * Then everything loaded so far (modules, Dash's registries, Plotly's validators: about
       270,000 objects) goes to the garbage collector's permanent generation
-      (:func:`gc.freeze`). A full collection otherwise walks them all, about 150 ms here, and
-      building figures triggers one every few callbacks: a random 150 ms on interactions
+      (:func:`gc.freeze`). A full collection otherwise walks them all, and building figures
+      triggers one every few callbacks: a random delay on interactions
       (``bench/bench_app.py``).
 
     No data is read (safe before a server forks its workers).

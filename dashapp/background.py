@@ -5,8 +5,8 @@ server process by default. A forked child inherits Polars' thread pool without i
 the first parallel Polars operation in the job waits forever (checked here: a ``group_by`` in a
 forked child of a process that had used Polars never returned). Jobs therefore start from a
 *forkserver*: a clean process started once, with the app's modules imported (preloaded) but no
-Polars work done, which forks a fresh job in a few milliseconds (measured ~0.06 s per start
-after the first, against ~2.4 s to import the app in a spawned process).
+Polars work done, which forks a fresh job far sooner than a spawned process could import the
+app.
 
 A forkserver job receives its function and arguments pickled (``multiprocess`` uses ``dill``), so
 the job function gets the app's services as a light copy (:func:`worker_services`: same folders

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 # The k-selection table goes into the report even with a fixed k up to this many customers
-# (a K-means sweep 2..10 on 20,000 customers takes well under a second here).
+# (up to this size a K-means sweep 2..10 is cheap).
 CHEAP_SWEEP_MAX_N = 20_000
 AUTO_K_MAX = 10
 

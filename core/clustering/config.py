@@ -32,21 +32,18 @@ DEFAULT_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 K_MIN = 2
 K_MAX = 30
 
-# Exact hierarchical clustering limits, from measurements on this 2-core machine (3 features):
-# fastcluster.linkage_vector (ward, O(n) memory) 0.7 s at 20,000 and 1.6 s at 30,000 customers;
-# fastcluster.linkage (complete/average) needs the O(n^2) distance matrix: 2.3 s / 0.85 GB at
-# 10,000 and 7.6 s / 3.2 GB at 20,000. Above these sizes the two-stage method is used.
+# Exact hierarchical clustering limits: fastcluster.linkage_vector (ward) needs O(n) memory;
+# fastcluster.linkage (complete/average) needs the O(n^2) distance matrix, whose memory and
+# time grow with the square of n, hence its lower limit. Above these sizes the two-stage
+# method is used.
 EXACT_WARD_MAX_N = 30_000
 EXACT_PAIRWISE_MAX_N = 10_000
 # Micro-clusters for the two-stage hierarchical method.
 DEFAULT_N_MICRO = 1_000
 
-# Native threads (OpenMP / BLAS) for model fits. Measured here, K-means sweep k = 2..10
-# (n_init="auto"), median seconds 1 thread vs 2 threads:
-#   idle machine:    100,000 customers 0.41 vs 0.79; 1,000,000: 4.70 vs 4.61
-#   other core busy: 4,000: 0.04 vs 0.70 (16x slower); 100,000: 0.42 vs 4.3; 1,000,000: 5.4 vs 8.6
-# Two threads only break even at a million customers on an idle machine and lose badly on a
-# shared server, so fits use one thread below this size.
+# Native threads (OpenMP / BLAS) for model fits. In a K-means sweep, two threads only break
+# even at a million customers on an idle machine and lose badly on a shared server, so fits
+# use one thread below this size.
 MULTITHREAD_MIN_N = 2_000_000
 
 

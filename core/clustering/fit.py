@@ -33,10 +33,9 @@ from core.columns import CUSTOMER
 from core.errors import ConfigError, DataSufficiencyError
 
 MONETARY = "monetary"
-# HDBSCAN cost grows fast with n and with min_samples. Measured here (3 RFM-like features,
-# min_cluster_size = n // 100, other core busy): min_samples = min_cluster_size took 0.9 s at
-# 10,000, 11 s at 30,000, 125 s at 100,000; min_samples = 10 took 2.1 s at 30,000, 14 s at
-# 50,000, 37 s at 100,000. Hence the default min_samples and the size limit.
+# HDBSCAN cost grows fast with n and with min_samples; sklearn's default min_samples =
+# min_cluster_size (here about n // 100) grows with n too. Hence the default min_samples
+# (at most 10) and the size limit.
 HDBSCAN_MAX_N = 50_000
 HDBSCAN_DEFAULT_MIN_SAMPLES = 10
 

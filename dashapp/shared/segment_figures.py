@@ -24,7 +24,7 @@ from core.columns import CUSTOMER, NUMERIC_FEATURES
 from dashapp.shared.figures import NOISE_COLOR, base_layout, segment_color
 
 # Above this many customers the projection shows a sample stratified by segment: WebGL draws
-# 20,000 points smoothly, and the figure JSON stays around 1 MB.
+# that many points smoothly, and the sample bounds the size of the figure JSON.
 MAX_SCATTER_POINTS = 20_000
 
 FEATURE_SHORT: dict[str, str] = {
@@ -188,8 +188,9 @@ def projection_figure(
         visible: bool | str = True
         if selected is not None and segment != selected:
             visible = "legendonly"
-        # NumPy arrays, not lists: Plotly validates a list element by element (about 0.2 s for
-        # 20,000 points, on every selection change); float32 halves the JSON sent (typed array).
+        # NumPy arrays, not lists: Plotly validates a list element by element (slow for
+        # thousands of points, on every selection change); float32 halves the x/y sent (typed
+        # arrays).
         fig.add_trace(
             go.Scattergl(
                 x=coords[mask, 0].astype(np.float32),
