@@ -41,9 +41,9 @@ from bench.synthetic_customers import synthetic_features
 from core.clustering import service
 from core.clustering.config import ModelConfig
 from core.generator import DEFAULT_DATA
-from dashapp.pages.compare import callbacks as page
 from dashapp.pages.compare import figures as fc
 from dashapp.pages.compare import view as cm
+from dashapp.pages.compare.layout import metrics_panel
 from dashapp.services import AppServices
 from dashapp.state import new_state
 
@@ -108,12 +108,12 @@ def main() -> int:
             fc.sizes(cmp)
             fc.contingency(cmp)
             fc.sankey(cmp)
-            page.metrics_panel(cmp)
+            metrics_panel(cmp)
 
         def list_cell() -> int:
             cmp = cm.compare_at(table, settings, 6, services, state)
             members = cmp.comparison.cell_members(0, cmp.h_match[0] or 0)
-            rows = page.grid_rows(members, cmp, features)
+            rows = cm.grid_rows(members, cmp, features)
             km = cmp.kmeans.segmentation
             fc.selection_scatter(
                 km.projection,

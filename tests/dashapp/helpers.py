@@ -143,7 +143,4 @@ def upload(contents: bytes, filename: str, data: Any, mime: str = "text/csv") ->
     """
     from dashapp.pages.data import callbacks as data_page
 
-    session_data, _alert, _contents = data_page.upload_file(
-        data_url(contents, mime), filename, data
-    )
-    return session_data
+    return data_page.upload_file(data_url(contents, mime), filename, data)["session"]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from dashapp.pages.compare.view import CutComparison, DendrogramPlot
+from dashapp.pages.compare.view import CutComparison, DendrogramPlot, h_label
 from dashapp.shared.figures import NOISE_COLOR, base_layout, segment_color
 
 CUT_COLOR = "#DC3545"
@@ -24,42 +24,38 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
-def h_label(segment: int) -> str:
-    """Display name of hierarchical segment ``segment`` (numbered from 1)."""
-    return f"H{segment + 1}"
+def _node_color(segment: int, h_colors: Sequence[int]) -> str:
+    return MIXED_COLOR if segment < 0 else segment_color(h_colors[segment])
 
 
-def dendrogram(
-    plot: DendrogramPlot,
-    *,
-    k: int,
-    h_colors: Sequence[int],
-    linkage: str = "ward",
-    revision: str | None = None,
-) -> go.Figure:
-    """Truncated dendrogram: branches below the cut in their segment's colour, a draggable
-    horizontal cut line at ``plot.cut_height``, and clickable node markers (customdata
-    ``[node, customers, label]``)."""
+def _add_branches(fig: go.Figure, plot: DendrogramPlot, h_colors: Sequence[int]) -> None:
+    """The U-shaped links, one line trace per segment (grey above the cut)."""
     groups: dict[int, tuple[list[float | None], list[float | None]]] = {}
     for link in plot.links:
         xs, ys = groups.setdefault(link.segment, ([], []))
         xs += [*link.xs, None]
         ys += [*link.ys, None]
-    fig = go.Figure()
     for segment in sorted(groups, key=lambda s: (s < 0, s)):
         xs, ys = groups[segment]
-        color = MIXED_COLOR if segment < 0 else segment_color(h_colors[segment])
+        width = 1.6 if segment >= 0 else 1.2
         fig.add_trace(
             go.Scatter(
                 x=xs,
                 y=ys,
                 mode="lines",
-                line={"color": color, "width": 1.6 if segment >= 0 else 1.2},
+                line={"color": _node_color(segment, h_colors), "width": width},
                 hoverinfo="skip",
                 showlegend=False,
                 name=h_label(segment) if segment >= 0 else "above the cut",
             )
         )
+
+
+def _add_clickable_nodes(
+    fig: go.Figure, plot: DendrogramPlot, k: int, h_colors: Sequence[int]
+) -> None:
+    """Markers on the merges ("branches") and the leaves; customdata ``[node, customers,
+    label]`` tells a click which node it hit."""
 
     def label(segment: int) -> str:
         return h_label(segment) if segment >= 0 else f"spans several of the {k} segments"
@@ -72,10 +68,7 @@ def dendrogram(
             mode="markers",
             marker={
                 "size": 7,
-                "color": [
-                    MIXED_COLOR if lk.segment < 0 else segment_color(h_colors[lk.segment])
-                    for lk in nodes
-                ],
+                "color": [_node_color(lk.segment, h_colors) for lk in nodes],
                 "line": {"color": "#fff", "width": 1},
             },
             customdata=[[lk.node, lk.customers, label(lk.segment)] for lk in nodes],
@@ -87,7 +80,6 @@ def dendrogram(
             name="branches",
         )
     )
-    leaf_what = "micro-clusters" if plot.two_stage else "customers"
     fig.add_trace(
         go.Scatter(
             x=[leaf.x for leaf in plot.leaves],
@@ -96,10 +88,7 @@ def dendrogram(
             marker={
                 "size": 8,
                 "symbol": "square",
-                "color": [
-                    MIXED_COLOR if leaf.segment < 0 else segment_color(h_colors[leaf.segment])
-                    for leaf in plot.leaves
-                ],
+                "color": [_node_color(leaf.segment, h_colors) for leaf in plot.leaves],
             },
             customdata=[[leaf.node, leaf.customers, label(leaf.segment)] for leaf in plot.leaves],
             hovertemplate=(
@@ -110,6 +99,10 @@ def dendrogram(
             name="leaves",
         )
     )
+
+
+def _add_cut_line(fig: go.Figure, plot: DendrogramPlot, k: int) -> None:
+    """The draggable (editable) horizontal cut line and its "cut: k = …" label."""
     fig.add_shape(
         type="line",
         xref="paper",
@@ -131,7 +124,25 @@ def dendrogram(
         showarrow=False,
         font={"color": CUT_COLOR, "size": 12},
     )
+
+
+def dendrogram(
+    plot: DendrogramPlot,
+    *,
+    k: int,
+    h_colors: Sequence[int],
+    linkage: str = "ward",
+    revision: str | None = None,
+) -> go.Figure:
+    """Truncated dendrogram: branches below the cut in their segment's colour, a draggable
+    horizontal cut line at ``plot.cut_height``, and clickable node markers (customdata
+    ``[node, customers, label]``)."""
+    fig = go.Figure()
+    _add_branches(fig, plot, h_colors)
+    _add_clickable_nodes(fig, plot, k, h_colors)
+    _add_cut_line(fig, plot, k)
     name = "Ward" if linkage == "ward" else linkage.capitalize()
+    leaf_what = "micro-clusters" if plot.two_stage else "customers"
     base_layout(fig, height=420)
     fig.update_layout(
         uirevision=revision,

@@ -4,17 +4,19 @@ No Dash here. Settings (features, scaling, linkage, seed) are the session's Mode
 (:func:`dashapp.shared.modeling.settings_of`: defaults until the Model page writes them), so both
 segmentations see the same matrix as the session's model.
 
-Speed: the tree does not depend on k, so it is fitted once per (data, preprocessing, linkage,
-seed) and cached in the app's cache (:func:`tree_fit`); a new k only cuts it
-(:meth:`TreeFit.labels`: a few milliseconds even for 100,000 customers, whose tree is built
-over 1,000 micro-clusters). K-means results come from the clustering service, cached per
-(data, configs, k); the Model page's fit is reused when its settings match.
-Comparisons are recomputed per request (about 70 ms at 100,000 customers).
+The tree does not depend on k, so it is fitted once per (data, preprocessing, linkage, seed) and
+cached in the app's cache (:func:`tree_fit`); a new k only cuts it (:meth:`TreeFit.labels`), even
+for large data, whose tree is built over micro-clusters. K-means results come from the clustering
+service, cached per (data, configs, k); the Model page's fit is reused when its settings match.
+Comparisons, the selection's members and the grid rows are recomputed per request. Timings are
+in bench/README.md (``bench/bench_compare_view.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -32,15 +34,30 @@ from core.clustering.hierarchical import (
     node_segments,
 )
 from core.clustering.result import SegmentationResult
-from core.columns import CUSTOMER
-from core.errors import ConfigError
+from core.columns import COUNTRY, CUSTOMER
+from core.errors import ConfigError, CustsegError
 from core.pipeline import CustomerTable
 from dashapp.services import AppServices
 from dashapp.shared.modeling import ModelSettings, name_store
 from dashapp.shared.modeling import settings_of as model_settings_of
+from dashapp.shared.viewkit import InputRejectedError, checked_int
 from dashapp.state import SessionState
 
+log = logging.getLogger(__name__)
+
+VIEW = "compare"  # key of this page's settings in the session state (the chosen k)
 DENDROGRAM_LEAVES = 30  # lastp truncation: K_MAX clusters stay distinguishable
+HEIGHT_STEPS = 400  # steps of the cut-height slider over its range
+GRID_ROWS = 2_000  # customers listed in the grid (highest monetary first)
+NO_SELECTION = (
+    "Click a cell of the contingency table, or a branch or leaf of the dendrogram, to list "
+    "its customers here."
+)
+
+
+def h_label(segment: int) -> str:
+    """Display name of hierarchical segment ``segment`` (numbered from 1)."""
+    return f"H{segment + 1}"
 
 
 @dataclass(frozen=True)
@@ -295,7 +312,7 @@ class CutComparison:
         return self.comparison.n_common
 
     def h_name(self, segment: int) -> str:
-        return f"H{segment + 1}"
+        return h_label(segment)
 
     def agreement(self) -> float:
         """Share of customers in a matched pair of segments."""
@@ -445,3 +462,186 @@ def dendrogram_plot(tree: TreeFit, k: int, *, p: int = DENDROGRAM_LEAVES) -> Den
         n_leaves=n,
         n_customers=tree.n_customers,
     )
+
+
+# --- the page's controls: identity, k and the cut-height slider ---------------------------------
+
+
+def view_key(state: SessionState, settings: CompareSettings) -> str:
+    """Identity of what the page compares: dataset, mapping, cleaning and model settings."""
+    return make_key(
+        "compare_view",
+        state.dataset,
+        state.mapping_overrides(),
+        state.date_format,
+        dict(state.cleaning),
+        settings.model.to_json(),
+        versions=False,
+    )
+
+
+def stored_k(state: SessionState, tree: TreeFit, settings: CompareSettings) -> int:
+    """The k the session last chose here, else the model's k; kept within the tree's range."""
+    for candidate in (state.view_settings(VIEW).get("k"), settings.model.k):
+        try:
+            return checked_int(candidate, low=K_MIN, high=tree.k_max, name="k")
+        except InputRejectedError:
+            continue
+    return min(4, tree.k_max)
+
+
+def height_marks(tree: TreeFit) -> dict[float, str]:
+    """Marks "k=…" at the cut heights of a few k, skipping marks that would overlap."""
+    low, high = tree.height_range()
+    span = max(high - low, 1e-12)
+    marks: dict[float, str] = {}
+    last: float | None = None
+    for k in (2, 3, 4, 5, 6, 8, 10, 15, 20, 30):
+        if k > tree.k_max:
+            break
+        height, exact = tree.height(k)
+        if not exact or (last is not None and abs(last - height) < 0.07 * span):
+            continue
+        marks[round(height, 6)] = f"k={k}"
+        last = height
+    return marks
+
+
+@dataclass(frozen=True)
+class CutSliders:
+    """What the k and cut-height sliders show for a tree cut at ``k``."""
+
+    k: int
+    k_max: int
+    height: float  # the cut height of k (the middle of the band of heights giving k)
+    low: float
+    high: float
+    step: float
+    marks: dict[float, str]
+
+
+def cut_sliders(tree: TreeFit, k: int) -> CutSliders:
+    """Slider ranges, marks and values for ``tree`` cut at ``k``."""
+    height, _ = tree.height(k)
+    low, high = tree.height_range()
+    return CutSliders(
+        k=k,
+        k_max=tree.k_max,
+        height=height,
+        low=low,
+        high=high,
+        step=(high - low) / HEIGHT_STEPS,
+        marks=height_marks(tree),
+    )
+
+
+@dataclass(frozen=True)
+class MethodText:
+    """How both segmentations were made, as the page states it."""
+
+    tree: str
+    kmeans: str
+    notes: tuple[str, ...]  # e.g. a constant feature that was dropped
+
+
+def method_text(tree: TreeFit, settings: CompareSettings) -> MethodText:
+    """The tree's description, the K-means settings and the fit's warnings."""
+    what = (
+        f"{tree.tree.description}. The dendrogram is drawn over the micro-clusters."
+        if tree.two_stage
+        else f"{tree.tree.description}."
+    )
+    return MethodText(
+        tree=what,
+        kmeans=f"K-means: k-means++, seed {settings.model.seed}. {settings.describe()}",
+        notes=tuple(tree.segmentation.warnings),
+    )
+
+
+# --- the selected customers -----------------------------------------------------------------
+
+
+def selected_ids(
+    selection: object, cmp: CutComparison, key: object
+) -> tuple[np.ndarray | None, str]:
+    """Customer ids of a stored selection and a caption; None when nothing is selected.
+
+    The selection store comes from the browser, so its values are checked here. A selection
+    made for other data or settings, or a cell selected at another k, no longer applies and is
+    ignored (with a note).
+    """
+    if not isinstance(selection, dict) or selection.get("key") != key:
+        return None, NO_SELECTION
+    kind = selection.get("kind")
+    try:
+        if kind == "cell":
+            if selection.get("k") != cmp.k:
+                return None, (
+                    f"The cell selected at k = {selection.get('k')} does not exist at "
+                    f"k = {cmp.k}. " + NO_SELECTION
+                )
+            h = checked_int(selection.get("h"), low=0, high=cmp.k - 1, name="segment")
+            b = checked_int(selection.get("b"), low=0, high=cmp.kmeans.k - 1, name="segment")
+            members = cmp.comparison.cell_members(h, b)
+            what = f"hierarchical {h_label(h)} and K-means “{cmp.km_names[b]}” (k = {cmp.k})"
+            return members, f"{members.size:,} customers in {what}."
+        if kind == "node":
+            node = checked_int(
+                selection.get("node"), low=0, high=2 * cmp.tree.n_leaves - 2, name="node"
+            )
+            members = cmp.tree.node_customers(node)
+            return members, f"{members.size:,} customers under the clicked branch of the tree."
+    except (InputRejectedError, CustsegError) as exc:
+        log.info("refused stored selection: %s", exc)
+        return None, NO_SELECTION
+    return None, NO_SELECTION
+
+
+def grid_rows(
+    members: np.ndarray, cmp: CutComparison, features: pl.DataFrame, *, limit: int = GRID_ROWS
+) -> list[dict[str, Any]]:
+    """Grid rows of ``members``: both segments and R/F/M, highest monetary first."""
+    ids_all = cmp.tree.segmentation.customer_ids
+    segs = pl.DataFrame(
+        {CUSTOMER: ids_all, "hierarchical": [h_label(int(h)) for h in cmp.h_labels]}
+    ).filter(pl.col(CUSTOMER).is_in(pl.Series(members.tolist(), dtype=pl.String())))
+    km = cmp.kmeans.segmentation
+    km_frame = pl.DataFrame(
+        {
+            CUSTOMER: km.customer_ids,
+            "kmeans": [cmp.km_names[int(b)] if b >= 0 else "—" for b in km.labels],
+        }
+    )
+    columns = [CUSTOMER, "recency_days", "frequency", "monetary"]
+    if COUNTRY in features.columns:
+        columns.append(COUNTRY)
+    rows = (
+        segs.join(km_frame, on=CUSTOMER, how="left")
+        .join(features.select(columns), on=CUSTOMER, how="left")
+        .sort(["monetary", CUSTOMER], descending=[True, False], nulls_last=True)
+        .head(limit)
+    )
+    return rows.to_dicts()
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionView:
+    """What the selection panel shows: caption, grid rows and which customers to highlight."""
+
+    caption: str
+    rows: list[dict[str, Any]]
+    highlighted: np.ndarray | None  # mask over the K-means customers; None: no selection
+
+
+def selection_view(
+    selection: object, cmp: CutComparison, key: object, features: pl.DataFrame
+) -> SelectionView:
+    """The selection's members listed (highest monetary first) and marked for the scatter."""
+    members, caption = selected_ids(selection, cmp, key)
+    if members is None:
+        return SelectionView(caption=caption, rows=[], highlighted=None)
+    rows = grid_rows(members, cmp, features)
+    if members.size > len(rows):
+        caption += f" The grid lists the {len(rows):,} with the highest monetary value."
+    mask = np.isin(cmp.kmeans.segmentation.customer_ids, members)
+    return SelectionView(caption=caption, rows=rows, highlighted=mask)

@@ -6,7 +6,8 @@ reasons so the page can say they are left out. Revenue and orders over time are 
 figures and come from every kept purchase line (excluded customers' lines included).
 
 :func:`explore_data` computes everything once per customer table; the page caches the result
-under the table's content key.
+under the table's content key. The functions at the end turn it into the texts the page shows
+(summary cells, notes).
 """
 
 from __future__ import annotations
@@ -341,3 +342,59 @@ def explore_data(table: CustomerTable) -> ExploreData:
         summary=summary_statistics(kept, columns),
         last_date=last,
     )
+
+
+# --- texts the page shows -------------------------------------------------------------------
+
+# Summary statistics shown, in column order: (key in summary_statistics' frame, header).
+STAT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("count", "Customers"),
+    ("missing", "No value"),
+    ("mean", "Mean"),
+    ("std", "Std"),
+    ("min", "Min"),
+    ("p25", "25 %"),
+    ("median", "Median"),
+    ("p75", "75 %"),
+    ("max", "Max"),
+    ("skewness", "Skew"),
+)
+
+
+def format_number(value: float | None) -> str:
+    """A statistic as shown: thousands without decimals, whole numbers bare, else 2-3 digits."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def summary_rows(summary: pl.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
+    """(feature label, cell texts in :data:`STAT_COLUMNS` order) per row of ``summary``."""
+    rows = []
+    for row in summary.iter_rows(named=True):
+        cells = tuple(
+            f"{row[key]:,}" if key in ("count", "missing") else format_number(row[key])
+            for key, _ in STAT_COLUMNS
+        )
+        rows.append((feature_label(row["feature"]), cells))
+    return rows
+
+
+def exclusion_text(data: ExploreData) -> str:
+    """The excluded customers per reason, e.g. ``"3 net monetary <= 0; 1 no purchase"``."""
+    return "; ".join(f"{n:,} {reason}" for reason, n in data.excluded)
+
+
+def activity_note(data: ExploreData) -> str:
+    """What the monthly chart counts, and a partial last month."""
+    text = (
+        "All kept purchase lines (excluded customers' lines too): revenue = quantity x price, "
+        "orders = distinct invoices."
+    )
+    if data.last_date is not None:
+        text += f" Data ends on {data.last_date.isoformat()}, so the last month may be partial."
+    return text

@@ -1,5 +1,5 @@
-"""Export page: the chosen segments' customers as CSV, XLSX or Parquet; a reproducible bundle;
-an HTML report.
+"""The Export page's callbacks: the segment checklist, the list preview and three downloads
+(the customer list, the reproducible bundle, the HTML report).
 
 Everything is built on the server from the session's segmentation (the one the Model and
 Segments pages show, with the session's segment names) and sent with ``dcc.Download``. The
@@ -10,21 +10,27 @@ lists hold exactly the members of the chosen segments
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from typing import Any
 
-import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, dcc, html, no_update
-from dash.development.base_component import Component
+from dash import Dash, Input, Output, State, dcc, no_update
 from dash.exceptions import PreventUpdate
 
+from core.clustering.select_k import KSelection
+from core.clustering.stability import StabilityReport
 from core.errors import ConfigError, CustsegError
-from core.export import FORMATS
+from dashapp.pages.export import figures, ids
 from dashapp.pages.export import view as ex
+from dashapp.pages.export.layout import (
+    count_line,
+    input_alert,
+    preview_table,
+    segment_option,
+    summary,
+)
 from dashapp.services import AppServices, get_services
-from dashapp.shared import components, ids
-from dashapp.shared import segment_components as cs
+from dashapp.shared import components
+from dashapp.shared import ids as app_ids
 from dashapp.shared import segment_figures as fs
 from dashapp.shared.modeling import (
     SessionModel,
@@ -33,140 +39,34 @@ from dashapp.shared.modeling import (
     stability_report,
 )
 from dashapp.shared.segment_components import load_model
-from dashapp.shared.urlstate import register_url_sync, url_components
+from dashapp.shared.urlstate import register_url_sync
 from dashapp.state import SessionState, require_state
 
 log = logging.getLogger(__name__)
 
-PATH = "/export"
-NAME = "Export"
-ORDER = 7
-TITLE = "Export · custseg"
-DESCRIPTION = "Download segment customer lists, a reproducible bundle and an HTML report."
 
-PREVIEW_ROWS = 8
-FORMAT_LABELS = {
-    "csv": "CSV (spreadsheet-safe)",
-    "xlsx": "Excel (.xlsx)",
-    "parquet": "Parquet",
-}
-
-
-def layout(**query: Any) -> Component:
-    """The page skeleton; callbacks fill it from the session state."""
-    return html.Div(
-        [
-            url_components(ids.EXPORT_URL_QUERY, ids.EXPORT_URL_SEARCH, ids.EXPORT_URL_SINK, query),
-            dcc.Download(id=ids.EXPORT_DOWNLOAD_LIST),
-            dcc.Download(id=ids.EXPORT_DOWNLOAD_BUNDLE),
-            dcc.Download(id=ids.EXPORT_DOWNLOAD_REPORT),
-            dbc.Row(
-                [
-                    dbc.Col(html.H4("Export", className="mb-0"), width="auto"),
-                    dbc.Col(html.Div(id=ids.EXPORT_SUMMARY, className="small")),
-                ],
-                className="mb-2 g-3 align-items-center",
-            ),
-            html.Div(id=ids.EXPORT_ALERT),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        components.card(
-                            "What to export",
-                            [
-                                html.Label("Segments", className="form-label fw-semibold small"),
-                                dbc.Checklist(
-                                    id=ids.EXPORT_SEGMENTS, options=[], value=[], className="small"
-                                ),
-                                html.Label("Format", className="form-label fw-semibold small mt-2"),
-                                dbc.RadioItems(
-                                    id=ids.EXPORT_FORMAT,
-                                    options=[
-                                        {"label": FORMAT_LABELS[f], "value": f} for f in FORMATS
-                                    ],
-                                    value="csv",
-                                    className="small",
-                                ),
-                                html.Div(id=ids.EXPORT_COUNT, className="my-2"),
-                                dbc.Button(
-                                    "Download the customer list",
-                                    id=ids.EXPORT_LIST_BUTTON,
-                                    color="primary",
-                                    className="w-100 mb-2",
-                                ),
-                                dbc.Button(
-                                    "Download the bundle (.zip: list + config to reproduce it)",
-                                    id=ids.EXPORT_BUNDLE_BUTTON,
-                                    color="outline-primary",
-                                    className="w-100 mb-2",
-                                ),
-                                dbc.Button(
-                                    "Download the HTML report (charts + profiles)",
-                                    id=ids.EXPORT_REPORT_BUTTON,
-                                    color="outline-secondary",
-                                    className="w-100",
-                                ),
-                                html.Div(
-                                    "CSV cells that a spreadsheet would run as a formula "
-                                    "(starting with = + - @) get a leading quote.",
-                                    className="form-text",
-                                ),
-                            ],
-                        ),
-                        lg=4,
-                    ),
-                    dbc.Col(
-                        components.card(
-                            f"Preview: the first {PREVIEW_ROWS} rows of the list",
-                            dcc.Loading(html.Div(id=ids.EXPORT_PREVIEW), type="dot"),
-                        ),
-                        lg=8,
-                    ),
-                ]
-            ),
-        ]
-    )
-
-
-def render(data: object) -> tuple[Any, ...]:
-    """Summary, the segment checklist (the selected segment ticked, else all) and any alert."""
+def render(data: object) -> dict[str, Any]:
+    """The summary, the segment checklist (the selected segment ticked, else all), any alert."""
     state = require_state(data)
     model, problem = load_model(state, get_services())
     if model is None:
-        return "", problem, [], []
+        return {"summary": "", "alert": problem, "segment_options": [], "ticked_segments": []}
     result = model.result
-    segments = list(range(result.k)) + ([-1] if result.segmentation.n_noise else [])
-    options = [
-        {
-            "label": html.Span(
-                [
-                    cs.swatch(fs.color_of(result, s)),
-                    result.name_of(s),
-                    html.Span(f" · {_members(model, s):,} customers", className="text-muted"),
-                ]
-            ),
-            "value": s,
-        }
-        for s in segments
-    ]
-    chosen = selected_segment(state)
-    value = [chosen] if chosen in segments else [s for s in segments if s >= 0]
-    summary = [
-        html.Span(f"{result.k} segments of {result.overview.customers:,} customers · "),
-        html.Span(model.settings.describe(), className="text-muted"),
-    ]
-    return summary, [], options, value
-
-
-def _members(model: SessionModel, segment: int) -> int:
-    if segment == -1:
-        return model.result.overview.noise
-    return model.result.profiles[segment].customers
+    choices = ex.segment_choices(result, selected_segment(state))
+    return {
+        "summary": summary(choices.k, choices.customers, model.settings.describe()),
+        "alert": [],
+        "segment_options": [
+            segment_option(c, fs.color_of(result, c.segment)) for c in choices.choices
+        ],
+        "ticked_segments": choices.ticked,
+    }
 
 
 def _inputs(
     data: object, segments: object, fmt: object
 ) -> tuple[SessionState, AppServices, SessionModel, tuple[int, ...], ex.Format]:
+    """The session, services, model, chosen segments and format (``ConfigError`` if invalid)."""
     state = require_state(data)
     services = get_services()
     model, _problem = load_model(state, services)
@@ -181,37 +81,10 @@ def preview(segments: object, fmt: object, data: object) -> tuple[Any, Any]:
     try:
         _state, _services, model, chosen, _fmt = _inputs(data, segments, fmt)
     except ConfigError as exc:
-        return components.message_alert(f"{exc.message}. {exc.hint or ''}", color="warning"), []
+        return input_alert(exc.message, exc.hint), []
     frame = ex.export_frame(model.result, model.table.features, chosen)
-    head = frame.head(PREVIEW_ROWS)
-    count = html.P(
-        [
-            html.Strong(f"{frame.height:,}"),
-            f" customers in {len(chosen)} segment{'s' if len(chosen) > 1 else ''}, "
-            f"{frame.width} columns",
-        ],
-        className="mb-0",
-        id="export-row-count",
-    )
-    table = dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(c) for c in head.columns])),
-            html.Tbody([html.Tr([html.Td(_cell(v)) for v in row]) for row in head.iter_rows()]),
-        ],
-        size="sm",
-        striped=True,
-        className="small mb-0",
-        style={"whiteSpace": "nowrap"},
-    )
-    return count, html.Div(table, style={"overflowX": "auto"})
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)
+    shown = ex.list_preview(frame, chosen)
+    return count_line(shown), preview_table(shown)
 
 
 def download_list(n_clicks: object, segments: object, fmt: object, data: object) -> tuple[Any, Any]:
@@ -224,7 +97,7 @@ def download_list(n_clicks: object, segments: object, fmt: object, data: object)
         content = ex.list_bytes(frame, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
-    name = f"{ex.file_stem(model.result, chosen)}.{fmt_}"
+    name = ex.list_filename(model.result, chosen, fmt_)
     return dcc.send_bytes(content, name, type=ex.MIME[fmt_]), []
 
 
@@ -266,7 +139,9 @@ def bundle(
     )
 
 
-def _diagnostics(model: SessionModel, services: AppServices) -> tuple[Any, Any]:
+def _diagnostics(
+    model: SessionModel, services: AppServices
+) -> tuple[KSelection | None, StabilityReport | None]:
     """The k selection and stability of the session's fit (from the cache), when computable."""
     try:
         selection = k_selection(model.table, model.settings, services)
@@ -292,7 +167,7 @@ def download_bundle(
         content = bundle(state, services, model, chosen, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
-    name = f"{ex.file_stem(model.result, chosen)}-bundle.zip"
+    name = ex.bundle_filename(model.result, chosen)
     return dcc.send_bytes(content, name, type="application/zip"), []
 
 
@@ -302,58 +177,23 @@ def report(state: SessionState, services: AppServices, model: SessionModel) -> s
     selection, stability = _diagnostics(model, services)
     source = services.source(state.dataset)
     filename = source.filename if source is not None else (state.filename or "data")
-    scatter, note = fs.projection_figure(
-        result, max_points=ex.REPORT_SCATTER_POINTS, seed=model.settings.seed
+    charts = figures.report_charts(
+        result, model.table.features, model.settings, selection, stability
     )
-    charts: list[tuple[str, Any]] = [
-        ("Size and revenue of each segment", fs.sizes_figure(fs.segment_rows(result))),
-        (
-            "Customers in two dimensions" + (f" ({note})" if note else ""),
-            scatter,
-        ),
-        (
-            "Profiles (standard deviations from all customers)",
-            fs.profile_heatmap(result, model.table.features),
-        ),
-    ]
-    if selection is not None:
-        charts.append(("Choosing k", fs.k_selection_figure(selection, current_k=model.settings.k)))
-    if stability is not None:
-        charts.append(("Stability per segment", fs.stability_figure(stability, result)))
-    overview = result.overview
-    facts = [
-        (
-            "Data",
-            f"{filename} · {model.table.audit.rows_in:,} lines, "
-            f"{model.table.n_customers:,} customers",
-        ),
-        ("Settings", model.settings.describe()),
-        ("Method", result.segmentation.description),
-        (
-            "Customers clustered",
-            f"{overview.customers:,} ({overview.excluded:,} excluded"
-            + (f", {overview.noise:,} noise" if overview.noise else "")
-            + ")",
-        ),
-        (
-            "Silhouette",
-            ("—" if overview.silhouette is None else f"{overview.silhouette:.2f}")
-            + f" ({overview.silhouette_note})",
-        ),
-        (
-            "Choice of k",
-            selection.reason if selection is not None else "set by the model (HDBSCAN)",
-        ),
-    ]
-    if stability is not None:
-        facts.append(("Stability", stability.summary))
-    colors = [fs.color_of(result, p.segment) for p in result.profiles]
-    return ex.report_html(
-        title=f"Customer segments · {filename}",
-        subtitle=f"custseg report generated {dt.datetime.now():%Y-%m-%d %H:%M}",
+    facts = ex.report_facts(
+        filename=filename,
+        table=model.table,
+        settings=model.settings,
         result=result,
-        colors=colors,
-        figures=charts,
+        selection=selection,
+        stability=stability,
+    )
+    return ex.report_html(
+        title=ex.report_title(filename),
+        subtitle=ex.report_subtitle(dt.datetime.now()),
+        result=result,
+        colors=figures.segment_colors(result),
+        charts=figures.charts_html(charts),
         facts=facts,
     )
 
@@ -368,11 +208,10 @@ def download_report(n_clicks: object, data: object) -> tuple[Any, Any]:
     if model is None:
         return no_update, problem
     page = report(state, services, model)
-    digest = hashlib.sha256(model.result.key.encode()).hexdigest()[:8]
-    return dcc.send_string(page, f"segments-report-{digest}.html", type="text/html"), []
+    return dcc.send_string(page, ex.report_filename(model.result), type="text/html"), []
 
 
-def register_callbacks(app: Dash) -> None:
+def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
     register_url_sync(
         app,
@@ -382,18 +221,20 @@ def register_callbacks(app: Dash) -> None:
         alert_id=ids.EXPORT_ALERT,
     )
     app.callback(
-        Output(ids.EXPORT_SUMMARY, "children"),
-        Output(ids.EXPORT_ALERT, "children"),
-        Output(ids.EXPORT_SEGMENTS, "options"),
-        Output(ids.EXPORT_SEGMENTS, "value"),
-        Input(ids.SESSION, "data"),
+        output={
+            "summary": Output(ids.EXPORT_SUMMARY, "children"),
+            "alert": Output(ids.EXPORT_ALERT, "children"),
+            "segment_options": Output(ids.EXPORT_SEGMENTS, "options"),
+            "ticked_segments": Output(ids.EXPORT_SEGMENTS, "value"),
+        },
+        inputs={"data": Input(app_ids.SESSION, "data")},
     )(render)
     app.callback(
         Output(ids.EXPORT_COUNT, "children"),
         Output(ids.EXPORT_PREVIEW, "children"),
         Input(ids.EXPORT_SEGMENTS, "value"),
         Input(ids.EXPORT_FORMAT, "value"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(preview)
     app.callback(
@@ -402,7 +243,7 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.EXPORT_LIST_BUTTON, "n_clicks"),
         State(ids.EXPORT_SEGMENTS, "value"),
         State(ids.EXPORT_FORMAT, "value"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(download_list)
     app.callback(
@@ -411,26 +252,13 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.EXPORT_BUNDLE_BUTTON, "n_clicks"),
         State(ids.EXPORT_SEGMENTS, "value"),
         State(ids.EXPORT_FORMAT, "value"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(download_bundle)
     app.callback(
         Output(ids.EXPORT_DOWNLOAD_REPORT, "data"),
         Output(ids.EXPORT_ALERT, "children", allow_duplicate=True),
         Input(ids.EXPORT_REPORT_BUTTON, "n_clicks"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(download_report)
-
-
-__all__ = [
-    "bundle",
-    "download_bundle",
-    "download_list",
-    "download_report",
-    "layout",
-    "preview",
-    "register_callbacks",
-    "render",
-    "report",
-]

@@ -1,14 +1,18 @@
-"""What the Export view sends: customer lists, a reproducible bundle and an HTML report. No Dash.
+"""What the Export page shows and sends: the segment choices, the list preview, customer lists,
+a reproducible bundle and an HTML report. No Dash, no Plotly.
 
+* :func:`segment_choices` is the checklist: every segment (and the noise, when there is any),
+  the session's selected segment ticked, else every segment.
 * :func:`export_frame` is the list: exactly the members of the chosen segments (ids, segment,
   name and every feature), written by :func:`core.export.to_bytes` (CSV with formula-like text
-  neutralised, XLSX with strings kept as strings, Parquet).
+  neutralised, XLSX with strings kept as strings, Parquet); :func:`list_preview` its first rows.
 * :func:`bundle_bytes` zips the list with ``config.json``: the file's SHA-256, the mapping, date
   format, cleaning and feature configs, the preprocessing and model configs with the seed, the
   cache keys and library versions — everything needed to compute the same list again — and
   ``segments.json`` (the segment report).
-* :func:`report_html` is a self-contained page: Plotly inlined once (no CDN, works offline),
-  the charts and a profile table; every user-supplied text is HTML-escaped.
+* :func:`report_html` is a self-contained page: the facts (:func:`report_facts`), a profile
+  table and the charts, given as HTML fragments (:func:`dashapp.pages.export.figures.chart_html`
+  inlines Plotly once: no CDN, works offline); every user-supplied text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ import json
 import re
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-import plotly.io as pio
 import polars as pl
 
 from core import __version__
@@ -49,6 +52,47 @@ MIME: dict[str, str] = {
     "parquet": "application/vnd.apache.parquet",
 }
 REPORT_SCATTER_POINTS = 5_000  # the report's projection: a smaller stratified sample
+PREVIEW_ROWS = 8  # rows of the list shown on the page
+
+
+@dataclass(frozen=True)
+class SegmentChoice:
+    """One segment of the checklist (-1: the noise)."""
+
+    segment: int
+    name: str
+    customers: int
+
+
+@dataclass(frozen=True)
+class SegmentChoices:
+    """The checklist and what it ticks, with the segmentation's size for the summary."""
+
+    choices: tuple[SegmentChoice, ...]
+    ticked: list[int]
+    k: int
+    customers: int
+
+
+def segment_choices(result: SegmentationResult, selected: int | None) -> SegmentChoices:
+    """Every segment (then the noise, if any); ``selected`` ticked when it is one, else all
+    segments (not the noise)."""
+    segments = list(range(result.k)) + ([-1] if result.segmentation.n_noise else [])
+    choices = tuple(
+        SegmentChoice(segment=s, name=result.name_of(s), customers=members(result, s))
+        for s in segments
+    )
+    ticked = [selected] if selected in segments else [s for s in segments if s >= 0]
+    return SegmentChoices(
+        choices=choices, ticked=ticked, k=result.k, customers=result.overview.customers
+    )
+
+
+def members(result: SegmentationResult, segment: int) -> int:
+    """How many customers ``segment`` holds (-1: the noise)."""
+    if segment == -1:
+        return result.overview.noise
+    return result.profiles[segment].customers
 
 
 def parse_format(value: object) -> Format:
@@ -87,6 +131,36 @@ def export_frame(
     return members.join(features.select(CUSTOMER, *columns), on=CUSTOMER, how="left").sort(CUSTOMER)
 
 
+@dataclass(frozen=True)
+class ListPreview:
+    """The list's size and its first rows as display text."""
+
+    rows: int
+    segments: int
+    columns: tuple[str, ...]
+    head: tuple[tuple[str, ...], ...]
+
+
+def list_preview(frame: pl.DataFrame, segments: Sequence[int]) -> ListPreview:
+    """The first :data:`PREVIEW_ROWS` rows of the list ``frame`` of ``segments``."""
+    head = frame.head(PREVIEW_ROWS)
+    return ListPreview(
+        rows=frame.height,
+        segments=len(segments),
+        columns=tuple(head.columns),
+        head=tuple(tuple(cell_text(v) for v in row) for row in head.iter_rows()),
+    )
+
+
+def cell_text(value: object) -> str:
+    """A preview cell: empty for missing, floats with two decimals and thousands separators."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
 def slug(text: str) -> str:
     """A file-name-safe version of ``text`` (letters, digits, dashes)."""
     cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
@@ -98,6 +172,22 @@ def file_stem(result: SegmentationResult, segments: Sequence[int]) -> str:
     if len(segments) == 1:
         return f"segments-{slug(result.name_of(segments[0]))}"
     return f"segments-{len(segments)}-of-{result.k}"
+
+
+def list_filename(result: SegmentationResult, segments: Sequence[int], fmt: Format) -> str:
+    """The downloaded list's file name."""
+    return f"{file_stem(result, segments)}.{fmt}"
+
+
+def bundle_filename(result: SegmentationResult, segments: Sequence[int]) -> str:
+    """The downloaded bundle's file name."""
+    return f"{file_stem(result, segments)}-bundle.zip"
+
+
+def report_filename(result: SegmentationResult) -> str:
+    """The downloaded report's file name (told apart by the segmentation's key)."""
+    digest = hashlib.sha256(result.key.encode()).hexdigest()[:8]
+    return f"segments-report-{digest}.html"
 
 
 def list_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
@@ -269,15 +359,6 @@ td.wide { min-width: 15rem; }
 """
 
 
-def _fig_html(fig: go.Figure, *, first: bool) -> str:
-    return pio.to_html(
-        fig,
-        include_plotlyjs=first,
-        full_html=False,
-        config={"displaylogo": False, "responsive": True},
-    )
-
-
 def _money(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
@@ -309,16 +390,66 @@ def profile_rows(result: SegmentationResult, colors: Sequence[str]) -> str:
     return "\n".join(rows)
 
 
+def report_facts(
+    *,
+    filename: str,
+    table: CustomerTable,
+    settings: ModelSettings,
+    result: SegmentationResult,
+    selection: KSelection | None,
+    stability: StabilityReport | None,
+) -> list[tuple[str, str]]:
+    """The report's facts table: data, settings, method, sizes, silhouette, k, stability."""
+    overview = result.overview
+    facts = [
+        ("Data", f"{filename} · {table.audit.rows_in:,} lines, {table.n_customers:,} customers"),
+        ("Settings", settings.describe()),
+        ("Method", result.segmentation.description),
+        (
+            "Customers clustered",
+            f"{overview.customers:,} ({overview.excluded:,} excluded"
+            + (f", {overview.noise:,} noise" if overview.noise else "")
+            + ")",
+        ),
+        (
+            "Silhouette",
+            ("—" if overview.silhouette is None else f"{overview.silhouette:.2f}")
+            + f" ({overview.silhouette_note})",
+        ),
+        (
+            "Choice of k",
+            selection.reason if selection is not None else "set by the model (HDBSCAN)",
+        ),
+    ]
+    if stability is not None:
+        facts.append(("Stability", stability.summary))
+    return facts
+
+
+def report_title(filename: str) -> str:
+    """The report's title."""
+    return f"Customer segments · {filename}"
+
+
+def report_subtitle(now: dt.datetime) -> str:
+    """The report's subtitle: when it was generated."""
+    return f"custseg report generated {now:%Y-%m-%d %H:%M}"
+
+
 def report_html(
     *,
     title: str,
     subtitle: str,
     result: SegmentationResult,
     colors: Sequence[str],
-    figures: Sequence[tuple[str, go.Figure]],
+    charts: Sequence[tuple[str, str]],
     facts: Sequence[tuple[str, str]],
 ) -> str:
-    """A self-contained HTML page: facts, the charts (Plotly inlined once), the profile table."""
+    """A self-contained HTML page: facts, the profile table, then the charts.
+
+    ``charts`` are (heading, HTML fragment) pairs, the first fragment carrying Plotly's library
+    (:func:`dashapp.pages.export.figures.chart_html`).
+    """
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -341,8 +472,8 @@ def report_html(
         profile_rows(result, colors),
         "</tbody></table>",
     ]
-    for i, (heading, fig) in enumerate(figures):
+    for heading, fragment in charts:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(_fig_html(fig, first=i == 0))
+        parts.append(fragment)
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -8,6 +8,7 @@ Excluded customers get no score and no segment; they are counted apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -28,6 +29,13 @@ BIN_CHOICES: tuple[int, ...] = (3, 4, 5, 10)
 COLOR_MODES: tuple[str, ...] = ("segment", "revenue")
 DEFAULTS: dict[str, object] = {"ruleset": "rfm11", "bins": 5, "color": "segment"}
 assert all(MIN_BINS <= b <= MAX_BINS for b in BIN_CHOICES)
+# The page's settings (stored in the session state's ``views["rfm"]``) and their valid values.
+SETTINGS: tuple[str, ...] = ("ruleset", "bins", "color")
+CHOICES: dict[str, Sequence[object]] = {
+    "ruleset": RULESET_KEYS,
+    "bins": BIN_CHOICES,
+    "color": COLOR_MODES,
+}
 
 
 @dataclass(frozen=True)

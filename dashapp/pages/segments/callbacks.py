@@ -1,4 +1,5 @@
-"""Segments page: linked charts, segment cards with editable names, customers and their orders.
+"""Callbacks of the Segments page: linked charts, segment cards with editable names, the
+customer grid and a customer's orders.
 
 Everything shows the session's segmentation (settings from the Model page, names from the
 session's name store). Linked selection:
@@ -12,49 +13,44 @@ session's name store). Linked selection:
 
 The grid uses AG Grid's infinite row model: :func:`grid_rows` serves each block of rows with the
 grid's sort and filters applied on the server (:mod:`dashapp.shared.customer_grid`).
+
+Callbacks read the input that fired from :data:`dash.ctx`; the ones that depend on it take it
+as a keyword (``trigger``) too, so tests call them as plain functions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-import dash_bootstrap_components as dbc
-import numpy as np
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
-from dash.development.base_component import Component
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import ConfigError
-from dashapp.services import get_services
-from dashapp.shared import components, figures, ids
-from dashapp.shared import customer_grid as grid
-from dashapp.shared import segment_components as cs
-from dashapp.shared import segment_figures as fs
-from dashapp.shared.modeling import (
-    SessionModel,
-    query_of,
-    rename_segment,
-    search_string,
-    selected_segment,
-    with_segment,
+from dashapp.pages.segments import figures, ids, view
+from dashapp.pages.segments.layout import (
+    grid_refused_alert,
+    name_saved_alert,
+    orders_panel,
+    orders_unavailable_alert,
+    segment_cards,
+    selection_caption,
+    summary_line,
 )
+from dashapp.services import get_services
+from dashapp.shared import components
+from dashapp.shared import customer_grid as grid
+from dashapp.shared import ids as app_ids
+from dashapp.shared.modeling import rename_segment, with_segment
 from dashapp.shared.segment_components import load_model
-from dashapp.shared.urlstate import register_url_sync, url_components
-from dashapp.state import SessionState, require_state
+from dashapp.shared.urlstate import register_url_sync
+from dashapp.state import require_state
 
 log = logging.getLogger(__name__)
 
-PATH = "/segments"
-NAME = "Segments"
-ORDER = 4
-TITLE = "Segments · custseg"
-DESCRIPTION = "Segment charts, cards with names and actions, customers and their orders."
-
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]}
 MAX_CUSTOMER_ID = 64
+EMPTY_BLOCK: dict[str, Any] = {"rowData": [], "rowCount": 0}
 
 # Purges the grid's row cache so it asks the server again (selection, region or search changed).
 REFRESH_GRID_JS = """
@@ -68,203 +64,60 @@ function() {
 }
 """.replace("GRID_ID", ids.SEGMENTS_GRID)
 
-
-def layout(**query: Any) -> Component:
-    """The page skeleton; callbacks fill it from the session state."""
-    return html.Div(
-        [
-            url_components(
-                ids.SEGMENTS_URL_QUERY, ids.SEGMENTS_URL_SEARCH, ids.SEGMENTS_URL_SINK, query
-            ),
-            dcc.Store(id=ids.SEGMENTS_NAMES_REV),
-            dcc.Store(id=ids.SEGMENTS_LASSO),
-            html.Div(id=ids.SEGMENTS_GRID_SINK, hidden=True),
-            dbc.Row(
-                [
-                    dbc.Col(html.H4("Segments", className="mb-0"), width="auto"),
-                    dbc.Col(html.Div(id=ids.SEGMENTS_SUMMARY, className="small")),
-                ],
-                className="mb-2 g-3 align-items-center",
-            ),
-            html.Div(id=ids.SEGMENTS_ALERT),
-            html.Div(id=ids.SEGMENTS_NAME_ALERT),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        components.card(
-                            "Customers in two dimensions (PCA of the clustering features)",
-                            [
-                                html.Div(
-                                    id=ids.SEGMENTS_SCATTER_NOTE, className="small text-muted"
-                                ),
-                                dcc.Loading(
-                                    dcc.Graph(
-                                        id=ids.SEGMENTS_SCATTER,
-                                        figure=figures.empty_figure("Loading…", height=460),
-                                        config=GRAPH_CONFIG,
-                                    ),
-                                    type="circle",
-                                ),
-                                html.Div(
-                                    "Click a legend entry to show one segment; draw a lasso "
-                                    "to list the customers inside; click a point for its orders.",
-                                    className="form-text",
-                                ),
-                            ],
-                        ),
-                        xl=7,
-                    ),
-                    dbc.Col(
-                        components.card(
-                            "Size and revenue of each segment",
-                            [
-                                dcc.Graph(
-                                    id=ids.SEGMENTS_SIZES,
-                                    figure=figures.empty_figure("Loading…"),
-                                    config={"displayModeBar": False},
-                                ),
-                                html.Div(
-                                    "Click a bar to select its segment.", className="form-text"
-                                ),
-                            ],
-                        ),
-                        xl=5,
-                    ),
-                ]
-            ),
-            components.card(
-                "Profiles: average of each feature, in standard deviations from all customers",
-                dcc.Graph(
-                    id=ids.SEGMENTS_HEATMAP,
-                    figure=figures.empty_figure("Loading…"),
-                    config={"displayModeBar": False},
-                ),
-            ),
-            html.H5("Segment cards", className="mt-2"),
-            dbc.Row(id=ids.SEGMENTS_CARDS),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        components.card(
-                            "Customers",
-                            [
-                                dbc.Row(
-                                    [
-                                        dbc.Col(
-                                            dbc.Input(
-                                                id=ids.SEGMENTS_SEARCH,
-                                                type="search",
-                                                placeholder="Search id, segment or country…",
-                                                debounce=0.4,
-                                                maxLength=grid.MAX_SEARCH,
-                                                size="sm",
-                                            ),
-                                            md=5,
-                                        ),
-                                        dbc.Col(
-                                            html.Div(
-                                                id=ids.SEGMENTS_SELECTION, className="small pt-1"
-                                            )
-                                        ),
-                                        dbc.Col(
-                                            dbc.Button(
-                                                "Show all segments",
-                                                id=ids.SEGMENTS_CLEAR,
-                                                size="sm",
-                                                color="secondary",
-                                                outline=True,
-                                            ),
-                                            width="auto",
-                                        ),
-                                    ],
-                                    className="g-2 mb-2 align-items-center",
-                                ),
-                                cs.customer_grid(),
-                                html.Div(
-                                    "Sort and filter with the column headers; click a row for "
-                                    "the customer's orders.",
-                                    className="form-text",
-                                ),
-                            ],
-                        ),
-                        xl=12,
-                    ),
-                    dbc.Col(
-                        components.card(
-                            "Orders of the customer",
-                            dcc.Loading(
-                                html.Div(
-                                    html.P(
-                                        "Click a customer to see their orders.",
-                                        className="text-muted mb-0",
-                                    ),
-                                    id=ids.SEGMENTS_ORDERS,
-                                ),
-                                type="dot",
-                            ),
-                        ),
-                        xl=12,
-                    ),
-                ]
-            ),
-        ]
-    )
+# The outputs of :func:`render`, by the name it returns each under.
+RENDER_OUTPUTS: dict[str, Output] = {
+    "summary": Output(ids.SEGMENTS_SUMMARY, "children"),
+    "alert": Output(ids.SEGMENTS_ALERT, "children"),
+    "projection_figure": Output(ids.SEGMENTS_SCATTER, "figure"),
+    "projection_note": Output(ids.SEGMENTS_SCATTER_NOTE, "children"),
+    "sizes_figure": Output(ids.SEGMENTS_SIZES, "figure"),
+    "profiles_figure": Output(ids.SEGMENTS_HEATMAP, "figure"),
+    "cards": Output(ids.SEGMENTS_CARDS, "children"),
+    "region": Output(ids.SEGMENTS_LASSO, "data"),  # a new segmentation forgets the region
+}
 
 
-# --- loading the session's segmentation -----------------------------------------------------------
+def triggered() -> tuple[object, object]:
+    """The id and value of the input that fired the running callback."""
+    fired = ctx.triggered
+    value = fired[0].get("value") if fired else None
+    return ctx.triggered_id, value
 
 
-def _valid_selected(state: SessionState, model: SessionModel) -> int | None:
-    segment = selected_segment(state)
-    if segment is None:
-        return None
-    if segment == -1:
-        return -1 if model.result.segmentation.n_noise else None
-    return segment if segment < model.result.k else None
+def render(data: object, names_rev: object = None) -> dict[str, Any]:
+    """Every chart and card for the session's segmentation and selected segment.
 
-
-RENDER_OUTPUTS = (
-    Output(ids.SEGMENTS_SUMMARY, "children"),
-    Output(ids.SEGMENTS_ALERT, "children"),
-    Output(ids.SEGMENTS_SCATTER, "figure"),
-    Output(ids.SEGMENTS_SCATTER_NOTE, "children"),
-    Output(ids.SEGMENTS_SIZES, "figure"),
-    Output(ids.SEGMENTS_HEATMAP, "figure"),
-    Output(ids.SEGMENTS_CARDS, "children"),
-    Output(ids.SEGMENTS_LASSO, "data"),
-)
-
-
-def render(data: object, _names_rev: object = None) -> tuple[Any, ...]:
-    """Every chart and card for the session's segmentation and selected segment."""
+    ``names_rev`` changes when a name is saved: it only makes the charts and cards redraw.
+    """
     state = require_state(data)
     model, problem = load_model(state, get_services())
     if model is None:
-        empty = figures.empty_figure("No segmentation to show.")
-        return ("", problem, empty, "", empty, empty, [], None)
-    result = model.result
-    selected = _valid_selected(state, model)
-    scatter, note = fs.projection_figure(result, selected=selected, seed=model.settings.seed)
-    rows = fs.segment_rows(result)
-    summary = [
-        html.Span(f"{result.k} segments of {result.overview.customers:,} customers · "),
-        html.Span(model.settings.describe(), className="text-muted"),
-        " · ",
-        dcc.Link("change on the Model page", href=f"/model{search_string(query_of(state))}"),
-    ]
-    return (
-        summary,
-        [],
-        scatter,
-        note or "",
-        fs.sizes_figure(rows, selected=selected),
-        fs.profile_heatmap(result, model.table.features, selected=selected),
-        cs.segment_cards(result, selected=selected),
-        None,
-    )
+        empty = figures.placeholder()
+        return {
+            "summary": "",
+            "alert": problem,
+            "projection_figure": empty,
+            "projection_note": "",
+            "sizes_figure": empty,
+            "profiles_figure": empty,
+            "cards": [],
+            "region": None,
+        }
+    shown = view.segments_view(state, model)
+    projection, note = figures.projection(shown)
+    return {
+        "summary": summary_line(shown),
+        "alert": [],
+        "projection_figure": projection,
+        "projection_note": note or "",
+        "sizes_figure": figures.sizes(shown),
+        "profiles_figure": figures.profiles(shown),
+        "cards": segment_cards(shown),
+        "region": None,
+    }
 
 
-# --- selection -----------------------------------------------------------------------------------
+# --- selection ------------------------------------------------------------------------------
 
 
 def _segment_from_restyle(restyle: object, order: Sequence[int]) -> int | None:
@@ -288,11 +141,14 @@ def _segment_from_restyle(restyle: object, order: Sequence[int]) -> int | None:
     raise PreventUpdate
 
 
-def triggered() -> tuple[object, object]:
-    """The id and value of the input that fired the running callback."""
-    fired = ctx.triggered
-    value = fired[0].get("value") if fired else None
-    return ctx.triggered_id, value
+def _clicked_segment(click: object) -> int:
+    try:
+        value = click["points"][0]["customdata"][0]  # type: ignore[index]
+    except (TypeError, KeyError, IndexError) as exc:
+        raise PreventUpdate from exc
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PreventUpdate
+    return value
 
 
 def select_segment(
@@ -316,42 +172,28 @@ def select_segment(
     model, _problem = load_model(state, get_services())
     if model is None:
         raise PreventUpdate
-    result = model.result
-    order = fs.projection_order(result)
-    current = _valid_selected(state, model)
+    order = figures.projection_order(model.result)
     toggle = True
+    chosen: object
     if trigger_id == ids.SEGMENTS_CLEAR:
-        segment: int | None = None
+        chosen = None
     elif trigger_id == ids.SEGMENTS_SIZES:
-        segment = _clicked_segment(bar_click)
+        chosen = _clicked_segment(bar_click)
     elif trigger_id == ids.SEGMENTS_SCATTER:
-        segment = _segment_from_restyle(restyle, order)
+        chosen = _segment_from_restyle(restyle, order)
         toggle = False
     elif isinstance(trigger_id, dict) and trigger_id.get("type") == ids.SEGMENT_PICK_TYPE:
         if not trigger_value:
             raise PreventUpdate  # a re-rendered button, not a click
-        segment = trigger_id.get("segment")  # type: ignore[assignment]
+        chosen = trigger_id.get("segment")
     else:
         raise PreventUpdate
-    if segment is not None and (
-        isinstance(segment, bool) or not isinstance(segment, int) or segment not in order
-    ):
-        raise PreventUpdate
-    if toggle and segment is not None and segment == current:
-        segment = None
-    if segment == current:
-        raise PreventUpdate
-    return with_segment(state, segment).to_json()
-
-
-def _clicked_segment(click: object) -> int:
+    current = view.valid_selected(state, model)
     try:
-        value = click["points"][0]["customdata"][0]  # type: ignore[index]
-    except (TypeError, KeyError, IndexError) as exc:
+        segment = view.next_selection(current, chosen, order, toggle=toggle)
+    except view.NoChange as exc:
         raise PreventUpdate from exc
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PreventUpdate
-    return value
+    return with_segment(state, segment).to_json()
 
 
 def store_region(selected: object, data: object) -> Any:
@@ -370,58 +212,27 @@ def store_region(selected: object, data: object) -> Any:
     return {"key": model.result.key, "region": region}
 
 
-def _region_ids(region_store: object, model: SessionModel) -> tuple[str, ...] | None:
-    if not isinstance(region_store, dict) or region_store.get("key") != model.result.key:
-        return None
-    try:
-        region = grid.parse_region({"lassoPoints": region_store.get("region")})
-    except grid.GridRequestError:
-        return None
-    if region is None:
-        return None
-    return tuple(grid.region_members(model.result, region))
-
-
-def selection_caption(model: SessionModel, selection: grid.Selection, count: int) -> list[Any]:
-    """What the grid lists, in words."""
-    parts: list[Any] = [html.Strong(f"{count:,}"), " customers"]
-    if selection.segment is not None:
-        color = fs.color_of(model.result, selection.segment)
-        parts += [" in ", cs.swatch(color), html.Strong(model.result.name_of(selection.segment))]
-    else:
-        parts.append(" in all segments")
-    if selection.region_ids is not None:
-        parts.append(f" · inside the drawn region ({len(selection.region_ids):,} customers)")
-    if selection.search:
-        parts.append(f" · matching “{selection.search}”")
-    return parts
-
-
 def grid_rows(request: object, data: object, region_store: object, search: object) -> Any:
-    """One block of the customer grid for the current selection, sort and filters."""
+    """One block of the customer grid for the current selection, sort and filters.
+
+    Returns (the grid's rows response, the caption saying what it lists).
+    """
     if request is None:
         raise PreventUpdate
     state = require_state(data)
     model, _problem = load_model(state, get_services())
     if model is None:
-        return {"rowData": [], "rowCount": 0}, ""
+        return dict(EMPTY_BLOCK), ""
     try:
-        selection = grid.Selection(
-            segment=_valid_selected(state, model),
-            region_ids=_region_ids(region_store, model),
-            search=grid.parse_search(search),
-        )
-        frame = grid.select(grid.members_frame(model.result, model.table.features), selection)
-        response = grid.rows_block(frame, request)
+        selection = view.grid_selection(state, model, region_store, search)
+        response, count = view.grid_block(model, selection, request)
     except grid.GridRequestError as exc:
         log.info("refused grid request: %s", exc)
-        return {"rowData": [], "rowCount": 0}, components.message_alert(
-            f"The grid request was refused ({exc}); reset the column filters.", color="warning"
-        )
-    return response, selection_caption(model, selection, frame.height)
+        return dict(EMPTY_BLOCK), grid_refused_alert(exc)
+    return response, selection_caption(model.result, selection, count)
 
 
-# --- orders --------------------------------------------------------------------------------------
+# --- orders ---------------------------------------------------------------------------------
 
 
 def _customer_of(trigger: tuple[object, object], cell: object, point: object) -> str:
@@ -458,21 +269,14 @@ def show_orders(
     model, problem = load_model(state, get_services())
     if model is None:
         return problem
-    seg = model.result.segmentation
-    position = int(np.searchsorted(seg.customer_ids, customer))
-    if position >= seg.n or seg.customer_ids[position] != customer:
-        return components.message_alert(
-            f"Customer {customer!r} is not in this segmentation.", color="warning"
-        )
-    purchases = model.table.purchases
-    if purchases is None:
-        return components.message_alert("The order lines are not available.", color="warning")
-    segment = model.result.name_of(int(seg.labels[position]))
-    lines = grid.customer_orders(purchases, customer)
-    return cs.orders_view(customer, lines, grid.orders_summary(purchases, customer), segment)
+    try:
+        shown = view.customer_orders(model, customer)
+    except view.OrdersUnavailable as exc:
+        return orders_unavailable_alert(str(exc))
+    return orders_panel(shown)
 
 
-# --- names --------------------------------------------------------------------------------------
+# --- names ----------------------------------------------------------------------------------
 
 
 def rename(
@@ -504,27 +308,19 @@ def rename(
         raise PreventUpdate
     if not 0 <= segment < model.result.k:
         raise PreventUpdate
-    if isinstance(value, str) and " ".join(value.split()) == model.result.names[segment]:
+    if view.same_name(value, model.result.names[segment]):
         raise PreventUpdate
     try:
         renamed = rename_segment(model, services, state, segment, value)  # type: ignore[arg-type]
     except ConfigError as exc:
         return no_update, components.error_alert(exc, title="The name was not saved")
-    revision = hashlib.sha256("\x1f".join(renamed.names).encode()).hexdigest()[:16]
-    alert = components.message_alert(
-        [
-            "Saved: segment ",
-            html.Strong(str(segment)),
-            " is now ",
-            html.Strong(renamed.names[segment]),
-            ". The name stays with this segment when you refit.",
-        ],
-        color="success",
-    )
-    return revision, alert
+    return view.names_revision(renamed.names), name_saved_alert(segment, renamed.names[segment])
 
 
-def register_callbacks(app: Dash) -> None:
+# --- registration ---------------------------------------------------------------------------
+
+
+def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
     register_url_sync(
         app,
@@ -534,47 +330,20 @@ def register_callbacks(app: Dash) -> None:
         alert_id=ids.SEGMENTS_ALERT,
     )
     app.callback(
-        *RENDER_OUTPUTS, Input(ids.SESSION, "data"), Input(ids.SEGMENTS_NAMES_REV, "data")
+        output=RENDER_OUTPUTS,
+        inputs={
+            "data": Input(app_ids.SESSION, "data"),
+            "names_rev": Input(ids.SEGMENTS_NAMES_REV, "data"),
+        },
     )(render)
-    app.callback(
-        Output(ids.SESSION, "data", allow_duplicate=True),
-        Input(ids.SEGMENTS_SIZES, "clickData"),
-        Input(ids.SEGMENTS_SCATTER, "restyleData"),
-        Input({"type": ids.SEGMENT_PICK_TYPE, "segment": ALL}, "n_clicks"),
-        Input(ids.SEGMENTS_CLEAR, "n_clicks"),
-        State(ids.SESSION, "data"),
-        prevent_initial_call=True,
-    )(select_segment)
-    app.callback(
-        Output(ids.SEGMENTS_LASSO, "data", allow_duplicate=True),
-        Input(ids.SEGMENTS_SCATTER, "selectedData"),
-        State(ids.SESSION, "data"),
-        prevent_initial_call=True,
-    )(store_region)
-    app.callback(
-        Output(ids.SEGMENTS_GRID, "getRowsResponse"),
-        Output(ids.SEGMENTS_SELECTION, "children"),
-        Input(ids.SEGMENTS_GRID, "getRowsRequest"),
-        State(ids.SESSION, "data"),
-        State(ids.SEGMENTS_LASSO, "data"),
-        State(ids.SEGMENTS_SEARCH, "value"),
-        prevent_initial_call=True,
-    )(grid_rows)
-    app.clientside_callback(
-        REFRESH_GRID_JS,
-        Output(ids.SEGMENTS_GRID_SINK, "children"),
-        Input(ids.SESSION, "data"),
-        Input(ids.SEGMENTS_LASSO, "data"),
-        Input(ids.SEGMENTS_SEARCH, "value"),
-        Input(ids.SEGMENTS_NAMES_REV, "data"),
-        prevent_initial_call=True,
-    )
+    _register_selection(app)
+    _register_grid(app)
     app.callback(
         Output(ids.SEGMENTS_ORDERS, "children"),
         Input(ids.SEGMENTS_GRID, "cellClicked"),
         Input(ids.SEGMENTS_SCATTER, "clickData"),
         Input({"type": ids.SEGMENT_EXEMPLAR_TYPE, "customer": ALL}, "n_clicks"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(show_orders)
     app.callback(
@@ -582,15 +351,54 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.SEGMENTS_NAME_ALERT, "children"),
         Input({"type": ids.SEGMENT_NAME_TYPE, "segment": ALL}, "value"),
         State({"type": ids.SEGMENT_NAME_TYPE, "segment": ALL}, "id"),
-        State(ids.SESSION, "data"),
+        State(app_ids.SESSION, "data"),
         prevent_initial_call=True,
     )(rename)
 
 
+def _register_selection(app: Dash) -> None:
+    app.callback(
+        Output(app_ids.SESSION, "data", allow_duplicate=True),
+        Input(ids.SEGMENTS_SIZES, "clickData"),
+        Input(ids.SEGMENTS_SCATTER, "restyleData"),
+        Input({"type": ids.SEGMENT_PICK_TYPE, "segment": ALL}, "n_clicks"),
+        Input(ids.SEGMENTS_CLEAR, "n_clicks"),
+        State(app_ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )(select_segment)
+    app.callback(
+        Output(ids.SEGMENTS_LASSO, "data", allow_duplicate=True),
+        Input(ids.SEGMENTS_SCATTER, "selectedData"),
+        State(app_ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )(store_region)
+
+
+def _register_grid(app: Dash) -> None:
+    app.callback(
+        Output(ids.SEGMENTS_GRID, "getRowsResponse"),
+        Output(ids.SEGMENTS_SELECTION, "children"),
+        Input(ids.SEGMENTS_GRID, "getRowsRequest"),
+        State(app_ids.SESSION, "data"),
+        State(ids.SEGMENTS_LASSO, "data"),
+        State(ids.SEGMENTS_SEARCH, "value"),
+        prevent_initial_call=True,
+    )(grid_rows)
+    app.clientside_callback(
+        REFRESH_GRID_JS,
+        Output(ids.SEGMENTS_GRID_SINK, "children"),
+        Input(app_ids.SESSION, "data"),
+        Input(ids.SEGMENTS_LASSO, "data"),
+        Input(ids.SEGMENTS_SEARCH, "value"),
+        Input(ids.SEGMENTS_NAMES_REV, "data"),
+        prevent_initial_call=True,
+    )
+
+
 __all__ = [
+    "RENDER_OUTPUTS",
     "grid_rows",
-    "layout",
-    "register_callbacks",
+    "register",
     "rename",
     "render",
     "select_segment",

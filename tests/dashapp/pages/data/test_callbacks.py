@@ -1,4 +1,6 @@
-"""Data page callbacks called as plain functions (no browser), and over HTTP for sessions."""
+"""Data page callbacks called as plain functions (no browser), and over HTTP for sessions.
+
+Outputs are read by name: the keys of the dicts the callbacks return."""
 
 from __future__ import annotations
 
@@ -14,10 +16,9 @@ from dash.exceptions import PreventUpdate
 from werkzeug.serving import make_server
 
 from core.columns import ROLES
-from core.errors import SchemaError
 from dashapp.pages.data import callbacks as page
+from dashapp.pages.data import ids
 from dashapp.services import DEFAULT_DATASET, AppServices
-from dashapp.shared import ids
 from dashapp.shared.loading import data_view, session_table
 from dashapp.state import (
     TOGGLEABLE_RULES,
@@ -30,7 +31,6 @@ from tests.dashapp.helpers import (
     as_json,
     callback_body,
     data_url,
-    find_ids,
     post_callback,
     sales_csv,
     texts,
@@ -41,7 +41,8 @@ pytestmark = pytest.mark.usefixtures("app_ctx")
 ROLE_IDS = [ids.role_dropdown(r) for r in ROLES]
 
 
-def upload(state: SessionState, data: bytes, name: str = "sales.csv") -> tuple[Any, Any, Any]:
+def upload(state: SessionState, data: bytes, name: str = "sales.csv") -> dict[str, Any]:
+    """The upload callback's outputs: ``session``, ``alert``, ``contents``."""
     return page.upload_file(data_url(data), name, state.to_json())
 
 
@@ -62,20 +63,8 @@ def controls(
 
 
 def outputs(state: SessionState) -> dict[str, Any]:
-    """The render callback's outputs by output id."""
-    values = page.render(state.to_json())
-    names = [f"{o.component_id}.{o.component_property}" for o in page.RENDER_OUTPUTS]
-    return dict(zip(names, values, strict=True))
-
-
-def test_layout_skeleton_has_no_pre_rendered_controls(services: AppServices) -> None:
-    tree = as_json(page.layout())
-    found = find_ids(tree)
-    for expected in (ids.UPLOAD, ids.MAPPING_FORM, ids.AUDIT_FUNNEL, ids.PREVIEW, ids.SUFFICIENCY):
-        assert expected in found
-    # Controls appear only when rendered from the state: no default value can leak into it.
-    assert not [i for i in found if isinstance(i, dict)]
-    assert f"up to {services.max_upload_bytes // 1024**2} MB" in texts(tree)
+    """The render callback's outputs by name."""
+    return page.render(state.to_json())
 
 
 def test_render_default_dataset(services: AppServices) -> None:
@@ -85,17 +74,18 @@ def test_render_default_dataset(services: AppServices) -> None:
     assert view.error is None
     assert view.table is not None
     # The callback returns exactly what the pure builders make from the same view.
-    assert as_json(list(page.render_view(view, state))) == as_json(list(out.values()))
-    funnel = out["audit-funnel.figure"]
+    assert as_json(page.render_view(view, state)) == as_json(out)
+    assert list(out) == list(page.render_outputs())  # one value per registered output
+    funnel = out["audit_funnel"]
     assert funnel.data[0].x[0] == view.table.audit.rows_in
     assert funnel.data[0].x[-1] == view.table.audit.rows_kept
-    form = as_json(out["mapping-form.children"])
+    form = as_json(out["mapping_form"])
     values = {node["props"]["id"]["role"]: node["props"]["value"] for node in _dropdowns(form)}
     assert values["customer"] == "CustomerID"
     assert values["date"] == "InvoiceDate"
-    assert len(out["preview.rowData"]) == 100
+    assert len(out["preview_rows"]) == 100
     # The tests start the app on their own file, not the embedded sample.
-    assert "server data" in texts(as_json(out["dataset-summary.children"]))
+    assert "server data" in texts(as_json(out["summary"]))
 
 
 def _dropdowns(tree: Any) -> list[dict[str, Any]]:
@@ -113,21 +103,21 @@ def _dropdowns(tree: Any) -> list[dict[str, Any]]:
 
 def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
     state = new_state(services)
-    data, alert, contents = upload(state, sales_csv(), "march sales.csv")
-    assert contents is None  # the browser's copy of the file is released
-    new = parse_state(data, services)
+    result = upload(state, sales_csv(), "march sales.csv")
+    assert result["contents"] is None  # the browser's copy of the file is released
+    new = parse_state(result["session"], services)
     assert new.dataset != DEFAULT_DATASET
     assert new.filename == "march sales.csv"
     assert services.registry.owns(state.session_id, new.dataset)
-    assert alert.color == "success"
+    assert result["alert"].color == "success"
     out = outputs(new)
-    table_text = texts(as_json(out["audit-table-wrap.children"]))
+    table_text = texts(as_json(out["audit_table"]))
     assert "36 of 36" in table_text  # 6 customers x 3 orders x 2 lines, all kept
-    summary = texts(as_json(out["dataset-summary.children"]))
+    summary = texts(as_json(out["summary"]))
     assert "march sales.csv" in summary
     assert "server data" not in summary
     # 6 customers over three weeks: the sufficiency warnings say so.
-    warnings = texts(as_json(out["sufficiency.children"]))
+    warnings = texts(as_json(out["sufficiency"]))
     assert "6" in warnings
     assert "Enough data" not in warnings
 
@@ -144,11 +134,11 @@ def test_broken_upload_keeps_the_loaded_data(
     services: AppServices, content: bytes, name: str, expected: str
 ) -> None:
     state = new_state(services)
-    data, alert, contents = upload(state, content, name)
-    assert data is no_update  # the dataset on screen stays
-    assert contents is None
-    assert alert.color == "danger"
-    shown = texts(as_json(alert))
+    result = upload(state, content, name)
+    assert result["session"] is no_update  # the dataset on screen stays
+    assert result["contents"] is None
+    assert result["alert"].color == "danger"
+    shown = texts(as_json(result["alert"]))
     assert "How to fix" in shown
     assert expected.lower() in shown.lower()
     assert services.registry.datasets(state.session_id) == []
@@ -156,9 +146,9 @@ def test_broken_upload_keeps_the_loaded_data(
 
 def test_upload_over_the_limit_is_refused_on_the_server(services: AppServices) -> None:
     big = b"a,b\n" + b"1,2\n" * (services.max_upload_bytes // 4 + 10)
-    data, alert, _ = upload(new_state(services), big, "big.csv")
-    assert data is no_update
-    assert "up to 1 MB" in texts(as_json(alert))
+    result = upload(new_state(services), big, "big.csv")
+    assert result["session"] is no_update
+    assert "up to 1 MB" in texts(as_json(result["alert"]))
 
 
 def test_upload_with_a_forged_token_does_nothing(services: AppServices) -> None:
@@ -180,25 +170,23 @@ def test_report_rejected_explains_the_limit() -> None:
 
 def test_fix_a_mapping_the_detection_missed(services: AppServices) -> None:
     state = new_state(services)
-    data, _, _ = upload(state, sales_csv(customer_header="Who"), "who.csv")
+    data = upload(state, sales_csv(customer_header="Who"), "who.csv")["session"]
     state = parse_state(data, services)
     out = outputs(state)
-    problem = texts(as_json(out["mapping-alert.children"]))
+    problem = texts(as_json(out["mapping_alert"]))
     assert "customer" in problem
     assert "How to fix" in problem
-    assert out["audit-funnel.figure"].data == ()
-    assert out["preview.rowData"]  # the rows are still shown, to help choose the column
+    assert out["audit_funnel"].data == ()
+    assert out["preview_rows"]  # the rows are still shown, to help choose the column
     detected = data_view(state, services).detected
     assert "customer" not in detected
     fixed = parse_state(controls(state, {**detected, "customer": "Who"}), services)
     assert fixed.mapping is not None
     assert fixed.mapping["customer"] == "Who"
     out = outputs(fixed)
-    assert not out["mapping-alert.children"] or "How to fix" not in texts(
-        as_json(out["mapping-alert.children"])
-    )
-    assert out["audit-funnel.figure"].data[0].x[-1] == 36
-    assert "changed" in texts(as_json(out["mapping-form.children"]))
+    assert not out["mapping_alert"] or "How to fix" not in texts(as_json(out["mapping_alert"]))
+    assert out["audit_funnel"].data[0].x[-1] == 36
+    assert "changed" in texts(as_json(out["mapping_form"]))
 
 
 def test_controls_keep_detection_until_the_mapping_changes(services: AppServices) -> None:
@@ -236,11 +224,11 @@ def test_controls_refuse_tampered_values(services: AppServices, args: tuple[Any,
 def test_a_bad_date_format_is_explained(services: AppServices) -> None:
     state = new_state(services)
     detected = data_view(state, services).detected
-    data, _, _ = upload(state, sales_csv(), "s.csv")
+    data = upload(state, sales_csv(), "s.csv")["session"]
     state = parse_state(data, services)
     bad = parse_state(controls(state, detected, date_format="%d.%m.%Y"), services)
     out = outputs(bad)
-    assert "How to fix" in texts(as_json(out["mapping-alert.children"]))
+    assert "How to fix" in texts(as_json(out["mapping_alert"]))
 
 
 def test_two_sessions_uploading_at_once_see_only_their_own(
@@ -333,41 +321,22 @@ def test_a_long_load_does_not_block_other_sessions(
     assert statuses == {"slow": 200}
 
 
-def test_session_table_for_views(services: AppServices) -> None:
-    state = new_state(services)
-    table = session_table(state, services)
-    assert table.n_customers == data_view(state, services).customers
-    data, _, _ = upload(state, sales_csv(customer_header="Who"), "who.csv")
-    with pytest.raises(SchemaError, match="customer"):
-        session_table(parse_state(data, services), services)
-
-
 def test_require_state_stops_on_invalid_state(services: AppServices) -> None:
     assert require_state(new_state(services).to_json()).dataset == DEFAULT_DATASET
     with pytest.raises(PreventUpdate):
         require_state({"token": "x"})
 
 
-def test_customer_tables_reach_the_shared_disk_cache(services: AppServices) -> None:
-    """Other workers reuse a session's table through the disk tier of the cache."""
-    state = new_state(services)
-    table = session_table(state, services)
-    assert services.cache.disk is not None
-    stored = services.cache.disk.get(table.key)
-    assert stored is not None
-    assert stored.audit == table.audit
-
-
 def test_ambiguous_dates_are_flagged_and_can_be_overridden(services: AppServices) -> None:
     rows = ["Invoice,Customer,Date,Qty,UnitPrice"]
     for i, day in enumerate(range(1, 13)):
         rows.append(f"{100 + i},C{i % 3},{day:02d}/03/2011,1,5.0")
-    data, _, _ = upload(new_state(services), ("\n".join(rows) + "\n").encode(), "amb.csv")
+    data = upload(new_state(services), ("\n".join(rows) + "\n").encode(), "amb.csv")["session"]
     state = parse_state(data, services)
     view = data_view(state, services)
     assert view.date_ambiguous
-    assert "both as day/month" in texts(as_json(outputs(state)["date-info.children"]))
+    assert "both as day/month" in texts(as_json(outputs(state)["date_info"]))
     chosen = parse_state(controls(state, view.detected, date_format="%d/%m/%Y"), services)
     table = session_table(chosen, services)
     assert table.features["first_purchase"].min().month == 3  # type: ignore[union-attr]
-    assert "both as day/month" not in texts(as_json(outputs(chosen)["date-info.children"]))
+    assert "both as day/month" not in texts(as_json(outputs(chosen)["date_info"]))

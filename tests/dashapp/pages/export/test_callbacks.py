@@ -1,6 +1,6 @@
-"""Export page: the lists equal the segments' members in every format, CSV is neutralised,
-the bundle's config reproduces the list (through the command line), the HTML report is
-self-contained and escapes user text."""
+"""Export page callbacks: the lists equal the segments' members in every format, CSV is
+neutralised, the bundle's config reproduces the list (through the command line), the HTML report
+is self-contained and escapes user text."""
 
 from __future__ import annotations
 
@@ -14,19 +14,20 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import flask
 import openpyxl
 import polars as pl
 import pytest
-from dash import no_update
+from dash import Dash, no_update
 from dash.exceptions import PreventUpdate
 
 from core.cleaning import CleaningConfig
 from core.cli import main as cli_main
 from core.columns import CUSTOMER
-from core.errors import ConfigError
 from dashapp.pages.export import callbacks as page
-from dashapp.pages.export import view as ex
+from dashapp.pages.export import ids
 from dashapp.services import AppServices
+from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import (
     ModelSettings,
@@ -112,20 +113,45 @@ def test_refused_choices_are_explained(state: SessionState, model: SessionModel)
     assert "unknown export format" in texts(as_json(alert))
     with pytest.raises(PreventUpdate):
         page.download_list(None, [0], "csv", state.to_json())
-    with pytest.raises(ConfigError):
-        ex.parse_segments([True], model.result)
 
 
 def test_render_ticks_the_selected_segment_and_preview_counts(
     state: SessionState, model: SessionModel
 ) -> None:
-    _summary, _alert, options, value = page.render(with_segment(state, 2).to_json())
-    assert value == [2]
-    assert [o["value"] for o in options] == [0, 1, 2, 3]
-    _summary, _alert, _options, value = page.render(state.to_json())
-    assert value == [0, 1, 2, 3]
+    out = page.render(with_segment(state, 2).to_json())
+    assert out["ticked_segments"] == [2]
+    assert [o["value"] for o in out["segment_options"]] == [0, 1, 2, 3]
+    out = page.render(state.to_json())
+    assert out["ticked_segments"] == [0, 1, 2, 3]
+    assert out["alert"] == []
+    assert f"{model.result.k} segments of" in texts(as_json(out["summary"]))
     count, _preview = page.preview([0, 2], "csv", state.to_json())
     assert f"{len(members(model, [0, 2])):,}" in texts(as_json(count))
+
+
+def test_render_answers_a_browser_request_by_output(
+    app: Dash, server: flask.Flask, state: SessionState, model: SessionModel
+) -> None:
+    """The named outputs reach the right components: one request as the browser posts it."""
+    key, entry = next(
+        (k, v) for k, v in app.callback_map.items() if f"{ids.EXPORT_SUMMARY}.children" in k
+    )
+    body = {
+        "output": key,
+        "outputs": [
+            {"id": o.component_id, "property": o.component_property} for o in entry["output"]
+        ],
+        "inputs": [{**entry["inputs"][0], "value": state.to_json()}],
+        "state": [],
+        "changedPropIds": [f"{app_ids.SESSION}.data"],
+    }
+    response = server.test_client().post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    shown = response.get_json()["response"]
+    assert shown[ids.EXPORT_SEGMENTS]["value"] == [0, 1, 2, 3]
+    assert [o["value"] for o in shown[ids.EXPORT_SEGMENTS]["options"]] == [0, 1, 2, 3]
+    assert f"{model.result.k} segments of" in texts(shown[ids.EXPORT_SUMMARY]["children"])
+    assert shown[ids.EXPORT_ALERT]["children"] == []
 
 
 def test_bundle_config_reproduces_the_list(

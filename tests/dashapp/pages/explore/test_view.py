@@ -1,27 +1,21 @@
-"""Explore page: statistics on hand-made frames (with oracles), figure structure, callbacks."""
+"""Explore view: statistics on hand-made frames (with oracles), and the texts the page shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
 import numpy as np
 import polars as pl
 import pytest
-from dash import Dash
-from dash.exceptions import PreventUpdate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
 from core.columns import AMOUNT, COUNTRY, CUSTOMER, DATE, INVOICE
-from dashapp.pages.explore import callbacks as page
 from dashapp.pages.explore import figures as fe
 from dashapp.pages.explore import view as es
-from dashapp.services import AppServices, get_services
-from dashapp.shared.loading import session_table
-from dashapp.state import new_state, parse_state
-from tests.dashapp.helpers import as_json, sales_csv, texts, upload
 
 
 def customers(
@@ -224,108 +218,58 @@ def test_excluded_customers_are_counted_and_left_out() -> None:
     assert kept.get_column(CUSTOMER).to_list() == ["C000", "C003"]
 
 
-# --- figures ---------------------------------------------------------------------------------
+# --- texts -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def default_view(app: Dash) -> es.ExploreData:
-    server = app.server
-    services = get_services(server)  # type: ignore[arg-type]
-    with server.app_context():
-        table = session_table(new_state(services), services)
-    return es.explore_data(table)
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (12345.6, "12,346"),
+        (-2500.0, "-2,500"),
+        (42.0, "42"),
+        (3.14159, "3.14"),
+        (0.012345, "0.0123"),
+        (0.0, "0"),
+    ],
+)
+def test_format_number(value: float | None, text: str) -> None:
+    assert es.format_number(value) == text
 
 
-def test_distributions_use_log_axes_exactly_where_skewed(default_view: es.ExploreData) -> None:
-    fig = fe.distributions(default_view.histograms)
-    assert len(fig.data) == len(default_view.histograms)
-    assert all(trace.type == "scatter" and trace.fill == "tozeroy" for trace in fig.data)
-    layout = fig.to_plotly_json()["layout"]
-    for i, hist in enumerate(default_view.histograms):
-        axis = layout[f"xaxis{'' if i == 0 else i + 1}"]
-        assert axis["type"] == ("log" if hist.log else "linear"), hist.feature
-    logged = {h.feature for h in default_view.histograms if h.log}
-    assert "monetary" in logged  # spend is always heavily skewed
-    assert "tenure_days" not in logged
+def test_summary_rows_follow_the_stat_columns() -> None:
+    features = customers([1, 5, 9, 40], [1, 2, 2, 7], [10.0, 20.0, 30.0, 1000.0])
+    summary = es.summary_statistics(features, ("recency_days", "monetary"))
+    rows = es.summary_rows(summary)
+    assert [label for label, _ in rows] == ["Recency (days)", "Net spend (monetary)"]
+    cells = rows[1][1]
+    assert len(cells) == len(es.STAT_COLUMNS)
+    keys = [key for key, _ in es.STAT_COLUMNS]
+    assert cells[keys.index("count")] == "4"
+    assert cells[keys.index("max")] == "1,000"
+    assert cells[keys.index("median")] == "25"
 
 
-def test_correlation_heatmap_is_symmetric_on_a_fixed_scale(default_view: es.ExploreData) -> None:
-    fig = fe.correlation_heatmap(default_view.features, default_view.correlation)
-    (heat,) = fig.data
-    assert heat.type == "heatmap"
-    assert (heat.zmin, heat.zmax, heat.zmid) == (-1, 1, 0)
-    z = np.array(heat.z, dtype=float)
-    assert z.shape == (len(default_view.features),) * 2
-    assert np.allclose(z, z.T, equal_nan=True)
-
-
-def test_rf_grid_heatmap_is_five_by_five(default_view: es.ExploreData) -> None:
-    fig = fe.rf_grid_heatmap(default_view.rf_grid)
-    (heat,) = fig.data
-    assert np.array(heat.z, dtype=float).shape == (5, 5)
-    counts = np.array(heat.customdata)
-    assert counts.sum() == default_view.customers
-
-
-def test_activity_and_countries_figures(default_view: es.ExploreData) -> None:
-    fig = fe.activity_over_time(default_view.monthly)
-    assert [t.type for t in fig.data] == ["bar", "scatter"]
-    assert fig.data[1].yaxis == "y2"  # orders on the right axis
-    assert default_view.monthly is not None
-    assert sum(fig.data[0].y) == pytest.approx(default_view.monthly.get_column("revenue").sum())
-    fig = fe.countries(default_view.countries)
-    assert [t.type for t in fig.data] == ["bar", "bar"]
-    assert sum(fig.data[0].x) == default_view.customers
-    assert fe.countries(None).data == ()
-
-
-# --- callbacks -------------------------------------------------------------------------------
-
-OUTPUTS = [f"{o.component_id}.{o.component_property}" for o in page.RENDER_OUTPUTS]
-
-
-@pytest.mark.usefixtures("app_ctx")
-def test_render_default_data(services: AppServices) -> None:
-    out = dict(zip(OUTPUTS, page.render(new_state(services).to_json()), strict=True))
-    table = session_table(new_state(services), services)
-    included = table.n_customers - table.n_excluded
-    assert f"{included:,}" in texts(as_json(out["explore-note.children"]))
-    assert out["explore-alert.children"] == []
-    assert out["explore-distributions.figure"].data
-    summary = as_json(out["explore-summary.children"])
-    assert "Net spend (monetary)" in texts(summary)
-
-
-@pytest.mark.usefixtures("app_ctx")
-def test_render_explains_data_that_is_not_ready(services: AppServices) -> None:
-    state = new_state(services)
-    data = upload(sales_csv(customer_header="Who"), "who.csv", state.to_json()
+def test_exclusion_text_and_activity_note() -> None:
+    features = customers(
+        [1, 2, 3, 4], [1, 1, 2, 3], [10.0, -3.0, 0.0, 8.0], excluded=[False, True, True, False]
     )
-    out = dict(zip(OUTPUTS, page.render(parse_state(data, services).to_json()), strict=True))
-    alert = texts(as_json(out["explore-alert.children"]))
-    assert "How to fix" in alert
-    assert "Data page" in alert
-    for name in OUTPUTS:
-        if name.endswith(".figure"):
-            fig = out[name]
-            assert fig.data == ()
-            assert "Data page" in fig.layout.annotations[0].text  # never a blank chart
-
-
-@pytest.mark.usefixtures("app_ctx")
-def test_render_ignores_a_forged_session() -> None:
-    with pytest.raises(PreventUpdate):
-        page.render({"token": "forged", "dataset": "default"})
-
-
-@pytest.mark.usefixtures("app_ctx")
-def test_no_country_role_means_no_country_chart(services: AppServices) -> None:
-    csv = sales_csv().replace(b",Country", b"").replace(b",UK", b"")
-    data = upload(csv, "nocountry.csv", new_state(services).to_json()
+    data = es.ExploreData(
+        customers=2,
+        excluded=es.exclusion_counts(features),
+        features=(),
+        histograms=(),
+        correlation=(),
+        rf_grid=pl.DataFrame(),
+        monthly=None,
+        countries=None,
+        summary=pl.DataFrame(),
+        last_date=dt.date(2011, 12, 9),
     )
-    table = session_table(parse_state(data, services), services)
-    assert table.features.get_column(COUNTRY).null_count() == table.n_customers
-    view = es.explore_data(table)
-    assert view.countries is None
-    out = dict(zip(OUTPUTS, page.render(data), strict=True))
-    assert "No country" in out["explore-countries.figure"].layout.annotations[0].text
+    assert data.n_excluded == 2
+    assert es.exclusion_text(data) == "2 net monetary <= 0"
+    note = es.activity_note(data)
+    assert "orders = distinct invoices" in note
+    assert "Data ends on 2011-12-09" in note
+    undated = dataclasses.replace(data, last_date=None)
+    assert "Data ends" not in es.activity_note(undated)

@@ -1,0 +1,200 @@
+"""Components of the Compare page (pure builders, no callbacks): the skeleton :func:`build`
+that the callbacks fill, and the panels they render from the view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from core.clustering.config import K_MAX, K_MIN
+from core.columns import COUNTRY, CUSTOMER
+from dashapp.pages.compare import ids
+from dashapp.pages.compare.view import CutComparison, MethodText
+from dashapp.shared import components, figures
+
+GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False}
+DENDROGRAM_CONFIG: dict[str, Any] = {
+    "displayModeBar": False,
+    "edits": {"shapePosition": True},  # the cut line can be dragged
+    "scrollZoom": False,
+}
+GRID_COLUMNS: tuple[dict[str, Any], ...] = (
+    {"field": CUSTOMER, "headerName": "Customer", "pinned": "left", "minWidth": 110},
+    {"field": "hierarchical", "headerName": "Hier.", "minWidth": 80},
+    {"field": "kmeans", "headerName": "K-means", "minWidth": 150},
+    {"field": "recency_days", "headerName": "Recency", "type": "numericColumn"},
+    {"field": "frequency", "headerName": "Orders", "type": "numericColumn"},
+    {
+        "field": "monetary",
+        "headerName": "Monetary",
+        "type": "numericColumn",
+        "valueFormatter": {"function": "d3.format(',.2f')(params.value)"},
+    },
+    {"field": COUNTRY, "headerName": "Country", "minWidth": 120},
+)
+
+
+def graph(graph_id: str, config: dict[str, Any] = GRAPH_CONFIG) -> dcc.Graph:
+    """A graph showing "Loading…" until its callback draws it."""
+    return dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=config)
+
+
+def _label(text: str) -> html.Label:
+    return html.Label(text, className="form-label small fw-semibold mb-0")
+
+
+def header() -> dbc.Row:
+    """Title and the method text (filled by the init callback)."""
+    return dbc.Row(
+        [
+            dbc.Col(html.H4("Compare: hierarchical vs K-means", className="mb-0"), width="auto"),
+            dbc.Col(
+                html.Div(id=ids.COMPARE_METHOD, className="small text-muted"),
+                className="align-self-center",
+            ),
+        ],
+        className="mb-2 g-3",
+    )
+
+
+def cut_controls() -> dbc.Card:
+    """The k and cut-height sliders; their ranges and values come from the session's tree."""
+    k_slider = dcc.Slider(
+        id=ids.COMPARE_K,
+        min=K_MIN,
+        max=K_MAX,
+        step=1,
+        value=None,
+        marks={k: str(k) for k in (2, 5, 10, 15, 20, 25, 30)},
+        className="compare-k-slider",
+    )
+    height_slider = dcc.Slider(
+        id=ids.COMPARE_HEIGHT, min=0, max=1, value=None, className="compare-height-slider"
+    )
+    return components.card(
+        "Cut the tree",
+        dbc.Row(
+            [
+                dbc.Col([_label("Number of segments k"), k_slider], lg=5),
+                dbc.Col([_label("Cut height (or drag the red line)"), height_slider], lg=7),
+            ],
+            className="g-3",
+        ),
+    )
+
+
+def charts() -> list[dbc.Row]:
+    """Dendrogram beside the K-means sizes and metrics; contingency beside the Sankey."""
+    dendrogram = components.card(
+        "Hierarchical clustering",
+        [
+            dcc.Loading(graph(ids.COMPARE_DENDROGRAM, DENDROGRAM_CONFIG), type="circle"),
+            html.Div(
+                "Branches below the red cut line form the k segments, in "
+                "the colour of the K-means segment they match best. "
+                "Click a node or a leaf to list its customers.",
+                className="small text-muted",
+            ),
+        ],
+    )
+    kmeans = components.card(
+        "K-means with the same k",
+        [html.Div(id=ids.COMPARE_METRICS, className="mb-2"), graph(ids.COMPARE_SIZES)],
+    )
+    contingency = components.card(
+        "Customers in both (click a cell)", graph(ids.COMPARE_CONTINGENCY)
+    )
+    sankey = components.card("Where the hierarchical segments go", graph(ids.COMPARE_SANKEY))
+    return [
+        dbc.Row([dbc.Col(dendrogram, lg=7), dbc.Col(kmeans, lg=5)]),
+        dbc.Row([dbc.Col(contingency, lg=6), dbc.Col(sankey, lg=6)]),
+    ]
+
+
+def selection_panel() -> dbc.Card:
+    """Caption, clear button, customer grid and projection scatter of the selection."""
+    grid = dag.AgGrid(
+        id=ids.COMPARE_GRID,
+        rowData=[],
+        columnDefs=[dict(c) for c in GRID_COLUMNS],
+        defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
+        dashGridOptions={"animateRows": False},
+        columnSize="responsiveSizeToFit",
+        style={"height": "380px"},
+    )
+    clear = dbc.Button(
+        "Clear selection", id=ids.COMPARE_CLEAR, size="sm", color="secondary", outline=True
+    )
+    return components.card(
+        "Selected customers",
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.Div(id=ids.COMPARE_SELECTION_CAPTION, className="small")),
+                    dbc.Col(clear, width="auto"),
+                ],
+                className="mb-2 align-items-center",
+            ),
+            dbc.Row([dbc.Col(grid, lg=7), dbc.Col(graph(ids.COMPARE_SCATTER), lg=5)]),
+        ],
+    )
+
+
+def build(**_query: str) -> Component:
+    """The page skeleton; the init and render callbacks fill it."""
+    return html.Div(
+        [
+            dcc.Store(id=ids.COMPARE_KEY),
+            dcc.Store(id=ids.COMPARE_SELECTION),
+            header(),
+            html.Div(id=ids.COMPARE_ALERT),
+            cut_controls(),
+            *charts(),
+            selection_panel(),
+        ]
+    )
+
+
+def method_panel(text: MethodText) -> list[Component]:
+    """The tree and K-means settings, then any note of the fit (in the warning colour)."""
+    method: list[Component] = [html.Span(text.tree), html.Br(), html.Span(text.kmeans)]
+    for note in text.notes:
+        method += [html.Br(), html.Span(f"Note: {note}.", className="text-warning-emphasis")]
+    return method
+
+
+def _tile(label: str, value: str, hint: str, tile_id: str) -> dbc.Col:
+    return dbc.Col(
+        html.Div(
+            [
+                html.Div(label, className="small text-muted"),
+                html.Div(value, className="fs-4 fw-semibold", id=tile_id),
+                html.Div(hint, className="small text-muted"),
+            ],
+            className="border rounded p-2 h-100 bg-white",
+        ),
+        xs=4,
+    )
+
+
+def metrics_panel(cmp: CutComparison) -> Component:
+    """ARI, NMI and the agreement of matched pairs, with what they mean."""
+    comp = cmp.comparison
+    tiles = [
+        _tile("Adjusted Rand index", f"{comp.ari:.2f}", "1 = same; 0 = chance", ids.COMPARE_ARI),
+        _tile("Normalised mutual info", f"{comp.nmi:.2f}", "1 = same; 0 = none", ids.COMPARE_NMI),
+        _tile("In a matched pair", f"{cmp.agreement():.0%}", "of customers", ids.COMPARE_AGREEMENT),
+    ]
+    return html.Div(
+        [
+            dbc.Row(tiles, className="g-2"),
+            html.Div(
+                f"{comp.n_common:,} customers in both (excluded customers are in neither).",
+                className="small text-muted mt-1",
+            ),
+        ]
+    )

@@ -1,0 +1,190 @@
+"""Components of the Data page (pure builders): the skeleton and what the callbacks fill it with.
+
+The generic pieces (upload area, mapping form, date panel, audit table, preview grid) are in
+:mod:`dashapp.shared.components`; the functions here choose them for a
+:class:`~dashapp.shared.loading.DataView`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from core.errors import InputFileError
+from dashapp.pages.data import figures, ids
+from dashapp.pages.data.view import problem_title
+from dashapp.shared import components
+
+if TYPE_CHECKING:
+    from dashapp.pages.data.view import UploadedFile
+    from dashapp.shared.loading import DataView
+    from dashapp.state import SessionState
+
+GRAPH_CONFIG = {"displayModeBar": False}
+# create_app's default upload limit, stated by a skeleton built without the app's limit.
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
+MAPPING_HELP = (
+    "Pre-filled from the column names; change any role. "
+    "* = required, plus quantity and price, or a line amount."
+)
+
+
+def build(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, /, **_query: str) -> Component:
+    """The page skeleton; the render callback fills it from the session store.
+
+    ``max_upload_bytes`` is the limit the upload area states (the package's ``layout`` passes
+    the app's). It is positional-only, so a URL query parameter of the same name lands in
+    ``_query`` and is ignored like any other.
+    """
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H4("Data", className="mb-0"), width="auto"),
+                    dbc.Col(html.Div(id=ids.DATASET_SUMMARY), className="align-self-center"),
+                ],
+                className="mb-2 g-3",
+            ),
+            components.upload_area(max_upload_bytes),
+            dcc.Store(id=ids.UPLOAD_REJECTED),
+            dcc.Loading(html.Div(id=ids.UPLOAD_ALERT, className="mt-2"), type="dot"),
+            dbc.Row([_settings_column(), _reports_column()], className="mt-2"),
+        ]
+    )
+
+
+def _settings_column() -> dbc.Col:
+    """Left column: column mapping, dates, cleaning rules (controls rendered from the state)."""
+    return dbc.Col(
+        [
+            components.card(
+                "Column mapping",
+                [
+                    html.P(MAPPING_HELP, className="small text-muted mb-2"),
+                    html.Div(id=ids.MAPPING_ALERT),
+                    html.Div(id=ids.MAPPING_FORM),
+                ],
+            ),
+            components.card("Dates", html.Div(id=ids.DATE_INFO)),
+            components.card("Cleaning rules", html.Div(id=ids.CLEANING_FORM)),
+        ],
+        lg=5,
+        xl=4,
+    )
+
+
+def _reports_column() -> dbc.Col:
+    """Right column: cleaning audit, data sufficiency, first rows of the file."""
+    return dbc.Col(
+        [
+            components.card(
+                "Cleaning audit: where every line went",
+                dcc.Loading(
+                    [
+                        dcc.Graph(
+                            id=ids.AUDIT_FUNNEL,
+                            figure=figures.loading_funnel(),
+                            config=GRAPH_CONFIG,
+                        ),
+                        html.Div(id=ids.AUDIT_TABLE_WRAP),
+                    ],
+                    type="circle",
+                ),
+            ),
+            components.card("Data sufficiency", html.Div(id=ids.SUFFICIENCY)),
+            components.card(
+                "First rows of the file",
+                [
+                    html.Div(id=ids.PREVIEW_CAPTION, className="small mb-2"),
+                    components.preview_grid(),
+                ],
+            ),
+        ],
+        lg=7,
+        xl=8,
+    )
+
+
+def upload_success(uploaded: UploadedFile) -> dbc.Alert:
+    """The message confirming an upload: name, size, format, column count."""
+    return components.message_alert(
+        [
+            html.Strong(uploaded.filename),
+            f" loaded ({components.format_size(uploaded.size)}, {uploaded.format.upper()}, "
+            f"{uploaded.columns} columns). Check the column mapping below.",
+        ],
+        color="success",
+    )
+
+
+def rejected_alert(error: InputFileError) -> dbc.Alert:
+    """The alert for a file the browser refused as too large."""
+    return components.error_alert(error, title="File too large")
+
+
+def dataset_summary(view: DataView) -> list[Component]:
+    """The line naming the dataset on screen and its size."""
+    return components.dataset_summary(
+        view.filename, rows=view.rows, customers=view.customers, badge=view.badge
+    )
+
+
+def mapping_form(view: DataView) -> list[Component]:
+    """The mapping dropdowns, filled with the mapping in use."""
+    return components.mapping_form(view.columns, view.mapping, view.detected)
+
+
+def mapping_alert(view: DataView) -> Component | list[Component]:
+    """What is wrong with the file or its mapping, else the reader's notes (if any)."""
+    if view.error is not None:
+        return components.error_alert(view.error, title=problem_title(view))
+    if view.notes:
+        return html.Ul([html.Li(n) for n in view.notes], className="small text-muted")
+    return []
+
+
+def date_info(view: DataView, state: SessionState) -> list[Component]:
+    """The date format in use, why, and the override field (showing the state's override)."""
+    return components.date_panel(
+        column=view.date_column,
+        chosen=view.date_format,
+        kind=view.date_kind,
+        ambiguous=view.date_ambiguous,
+        reason=view.date_reason,
+        override=state.date_format,
+    )
+
+
+def cleaning_form(state: SessionState) -> list[Component]:
+    """The cleaning-rule switches, set as in the state."""
+    return components.cleaning_form(dict(state.cleaning))
+
+
+def audit_report(view: DataView) -> list[Component]:
+    """The audit table and the sample lines of each rule (nothing before the audit exists)."""
+    if view.table is None:
+        return []
+    return [
+        components.audit_table(view.table.audit),
+        *components.audit_samples(view.table.audit),
+    ]
+
+
+def sufficiency(view: DataView) -> list[Component]:
+    """The data-sufficiency warnings, or a note that they are not computed yet."""
+    if view.table is None:
+        return [html.P("Not computed yet.", className="text-muted mb-0")]
+    return components.sufficiency_alerts(view.warnings)
+
+
+def preview(
+    view: DataView,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Component | str] | str]:
+    """The preview grid's ``rowData`` and ``columnDefs``, and its caption (empty without rows)."""
+    if view.head is None:
+        return [], [], ""
+    row_data, column_defs = components.preview_grid_props(view.head, view.mapping)
+    return row_data, column_defs, components.preview_caption(view.head.height, view.mapping)

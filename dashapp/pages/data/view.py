@@ -1,0 +1,151 @@
+"""What the Data page accepts and shows, without Dash: uploads, refused files, control values.
+
+What the page displays for a session (columns, mapping, date format, cleaning audit, warnings)
+is :class:`dashapp.shared.loading.DataView`, computed by
+:func:`dashapp.shared.loading.data_view`; it is shared because every other page loads its
+customer table through the same pipeline. This module holds the rest of the page's logic:
+
+- :func:`save_upload` checks an uploaded file and keeps it in the app's upload store;
+- :func:`rejected_file_error` explains a file the browser refused as too large;
+- :func:`control_changes` turns the values of the page's controls into session-state changes;
+- :func:`problem_title` names what went wrong when a view carries an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.errors import CustsegError, InputFileError
+from core.io import read_table
+from dashapp.state import (
+    TOGGLEABLE_RULES,
+    SessionState,
+    StateError,
+    clean_text,
+    parse_cleaning,
+    parse_mapping,
+)
+from dashapp.uploads import decode_upload, display_name
+
+if TYPE_CHECKING:
+    from dashapp.services import AppServices
+    from dashapp.shared.loading import DataView
+
+TOO_LARGE_HINT = (
+    "Export fewer columns or a shorter period, or save the data as Parquet, "
+    "which is much smaller than CSV."
+)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file stored for a session: what the success message reports about it."""
+
+    key: str  # the upload store's content key (the session's new dataset key)
+    filename: str
+    size: int  # bytes
+    format: str  # "csv", "xlsx" or "parquet"
+    columns: int
+
+
+def save_upload(contents: object, filename: object, services: AppServices) -> UploadedFile:
+    """Decode an upload, keep it in the app's upload store and check that it can be read.
+
+    This is the page's one function with a side effect: it writes the file to the store (the
+    workers of a deployment share it). A file that cannot be read is deleted again, since no
+    session will be granted access to it.
+
+    Raises
+    ------
+    CustsegError
+        Not a file, over the size limit, or not readable as a table (first rows parsed here,
+        so parse errors are reported now rather than later on the page).
+    """
+    name = display_name(filename)
+    raw = decode_upload(contents, max_bytes=services.max_upload_bytes, filename=name)
+    stored = services.uploads.save(raw, name)
+    del raw  # the decoded copy is no longer needed while the file is read back
+    try:
+        frame, read = read_table(stored.path, filename=stored.filename)
+        frame.head(5).collect()
+    except CustsegError:
+        services.uploads.discard(stored.key)
+        raise
+    return UploadedFile(
+        key=stored.key,
+        filename=stored.filename,
+        size=stored.size,
+        format=read.format,
+        columns=len(read.columns),
+    )
+
+
+def rejected_file_error(rejected: object, max_bytes: int) -> InputFileError | None:
+    """The error for a file the browser refused as too large (``assets/upload_guard.js``).
+
+    ``rejected`` is what the script writes: ``{"name", "size", "at"}``. Returns None when it
+    is not such a report (nothing to explain).
+    """
+    if not isinstance(rejected, dict):
+        return None
+    name = display_name(rejected.get("name"))
+    size = rejected.get("size")
+    if not isinstance(size, int | float) or size < 0:
+        return None
+    return InputFileError(
+        f"{name!r} is {size / 1024**2:,.1f} MB; this server accepts files up to "
+        f"{max_bytes / 1024**2:,.0f} MB.",
+        hint=TOO_LARGE_HINT,
+    )
+
+
+def control_changes(
+    state: SessionState,
+    role_values: Sequence[object],
+    date_values: Sequence[object],
+    cleaning_values: Sequence[object],
+    role_ids: Sequence[object],
+    *,
+    detect: Callable[[], Mapping[str, str] | None],
+) -> dict[str, Any]:
+    """The session-state fields the page's controls set (for ``SessionState.evolve``).
+
+    Each value list comes from a pattern-matching input: empty while its control is not
+    rendered, in which case the state keeps its value. A mapping equal to what detection
+    finds (``detect()``, called only when the mapping dropdowns are rendered) stays "detect"
+    (None), so re-rendered controls never freeze the detected mapping.
+
+    Raises
+    ------
+    StateError
+        The values do not have the shape the rendered controls send (a tampered request).
+    """
+    if not all(isinstance(v, list | tuple) for v in (role_values, date_values, role_ids)):
+        raise StateError("control values must be lists")
+    if not isinstance(cleaning_values, list | tuple) or len(cleaning_values) > 1:
+        raise StateError("one cleaning checklist expected")
+    if len(role_ids) != len(role_values) or len(date_values) > 1:
+        raise StateError("controls do not match their values")
+    changes: dict[str, Any] = {}
+    if role_ids:
+        roles = [rid.get("role") if isinstance(rid, dict) else None for rid in role_ids]
+        mapping = parse_mapping(dict(zip(roles, role_values, strict=True))) or {}
+        chosen = {role: column for role, column in mapping.items() if column}
+        detected = detect()
+        keep_detect = state.mapping is None and detected is not None and chosen == detected
+        changes["mapping"] = None if keep_detect or not mapping else mapping
+    if date_values:
+        changes["date_format"] = clean_text(date_values[0], "date format")
+    if cleaning_values:
+        rules = cleaning_values[0] or []
+        if not isinstance(rules, list) or not set(rules) <= set(TOGGLEABLE_RULES):
+            raise StateError(f"unknown cleaning rules in {rules!r}")
+        changes["cleaning"] = parse_cleaning({rule: rule in rules for rule in TOGGLEABLE_RULES})
+    return changes
+
+
+def problem_title(view: DataView) -> str:
+    """Heading of the error shown under the mapping: the file or only its mapping is wrong."""
+    return "This mapping does not work yet" if view.columns else "This file could not be used"

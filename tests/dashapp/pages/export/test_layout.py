@@ -1,0 +1,56 @@
+"""Export layout: the skeleton renders without a query and holds every id the page's callbacks
+use; the count line and preview table show the view."""
+
+from __future__ import annotations
+
+from dash import Dash
+
+from dashapp.pages.export import callbacks, ids
+from dashapp.pages.export.layout import build, count_line, preview_table
+from dashapp.pages.export.view import ListPreview
+from dashapp.shared import ids as app_ids
+from tests.dashapp.helpers import as_json, find_ids, texts
+
+
+def _callback_ids() -> set[str]:
+    """Every component id the page's callbacks read or write."""
+    app = Dash(__name__)
+    callbacks.register(app)
+    found: set[str] = set()
+    for entry in app.callback_map.values():
+        outputs = entry["output"] if isinstance(entry["output"], list) else [entry["output"]]
+        found.update(o.component_id for o in outputs)
+        found.update(d["id"] for d in [*entry["inputs"], *entry["state"]])
+    return found
+
+
+def test_build_renders_every_id_the_callbacks_use() -> None:
+    tree = as_json(build())
+    shown = set(find_ids(tree))
+    used = _callback_ids()
+    assert ids.EXPORT_SUMMARY in used
+    assert used - shown <= {app_ids.SESSION}
+    assert "Download the customer list" in texts(tree)
+
+
+def test_build_keeps_the_link_query() -> None:
+    tree = as_json(build(k="5"))
+    stores = [
+        node["props"]
+        for node in tree["props"]["children"][0]["props"]["children"]
+        if node["props"].get("id") == ids.EXPORT_URL_QUERY
+    ]
+    assert stores[0]["data"] == {"k": "5"}
+
+
+def test_count_line_and_preview_table() -> None:
+    shown = ListPreview(
+        rows=1234, segments=2, columns=("customer_id", "segment"), head=(("C1", "0"),)
+    )
+    line = as_json(count_line(shown))
+    assert line["props"]["id"] == ids.EXPORT_ROW_COUNT
+    assert texts(line) == "1,234  customers in 2 segments, 2 columns"
+    single = ListPreview(rows=1, segments=1, columns=("a",), head=())
+    assert "in 1 segment, 1 columns" in texts(as_json(count_line(single)))
+    table = texts(as_json(preview_table(shown)))
+    assert table == "customer_id segment C1 0"

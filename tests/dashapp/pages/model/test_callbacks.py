@@ -1,0 +1,214 @@
+"""Model page callbacks: settings validation, panels by name against direct core calls, the
+background job (as a function and in a real forkserver worker), and outputs registered by the
+names the callbacks return."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import dill
+import diskcache
+import flask
+import numpy as np
+import polars as pl
+import pytest
+from dash import no_update
+from dash.exceptions import PreventUpdate
+
+from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.select_k import choose_k
+from core.clustering.stability import stability
+from dashapp.background import ForkserverDiskcacheManager, worker_services
+from dashapp.pages.model import callbacks as page
+from dashapp.pages.model import ids
+from dashapp.pages.model.view import SETTING_NAMES
+from dashapp.services import AppServices
+from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import (
+    BACKGROUND_CONFIG_KEY,
+    STAGES,
+    ModelSettings,
+    fit,
+    settings_of,
+    with_settings,
+)
+from dashapp.state import SessionState, new_state, require_state
+from tests.dashapp.helpers import as_json, texts
+from tests.dashapp.pages.model.registry import registration_of, registrations
+
+pytestmark = pytest.mark.usefixtures("app_ctx")
+
+SETTING_IDS = [ids.model_setting(n) for n in SETTING_NAMES]
+
+
+def controls(state: SessionState, **changes: object) -> Any:
+    values = {**settings_of(state).to_json(), **changes}
+    return page.apply_controls([values[n] for n in SETTING_NAMES], SETTING_IDS, state.to_json())
+
+
+def panels(state: SessionState) -> dict[str, Any]:
+    """The render callback's outputs, by name."""
+    return page.render(state.to_json())
+
+
+# --- controls ---------------------------------------------------------------------------------
+
+
+def test_apply_controls_stores_valid_and_explains_refused_values(services: AppServices) -> None:
+    state = new_state(services)
+    data, alert = controls(state, k=6, algorithm="gmm", features=["monetary", "frequency"])
+    stored = settings_of(require_state(data))
+    assert (stored.k, stored.algorithm, stored.features) == (6, "gmm", ("frequency", "monetary"))
+    assert alert == []
+    for bad in ({"k": None}, {"k": 40}, {"features": []}, {"scaler": "log"}):
+        data, alert = controls(state, **bad)
+        assert data is no_update
+        assert "How to fix" in texts(as_json(alert))
+    with pytest.raises(PreventUpdate):  # nothing changed
+        controls(state)
+    with pytest.raises(PreventUpdate):  # an id no control has
+        page.apply_controls(
+            [1], [{"type": ids.MODEL_SETTING_TYPE, "name": "n_init"}], state.to_json()
+        )
+
+
+# --- panels -------------------------------------------------------------------------------------
+
+
+def test_panels_show_what_core_computes(services: AppServices) -> None:
+    state = new_state(services)
+    out = panels(state)
+    assert out["job"] is no_update
+    table = session_table(state, services)
+    pre = PreprocessConfig()
+    selection = choose_k(table.features, pre, k_range=range(2, 11), random_state=0)
+    summary = texts(as_json(out["summary"]))
+    assert "4 segments" in summary
+    k_text = texts(as_json(out["k_text"]))
+    assert f"k = {selection.recommended_k}" in k_text
+    assert selection.reason in k_text
+    assert ("criteria disagree" in k_text) == selection.disagreement
+    fig = out["k_figure"]
+    curves = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in curves] == [
+        "Inertia (within-segment spread)",
+        "Silhouette",
+        "Calinski-Harabasz",
+        "Davies-Bouldin",
+    ]
+    np.testing.assert_allclose(curves[1].y, selection.table["silhouette"].to_numpy())
+    assert list(curves[0].x) == list(range(2, 11))
+    report = stability(table.features, pre, ModelConfig(), n_boot=10, random_state=0)
+    assert report.rating in texts(as_json(out["stability"]))
+    stab = out["stability_figure"]
+    np.testing.assert_allclose(stab.data[0].y, report.per_segment["jaccard_mean"].to_numpy())
+    disabled = out["use_k_disabled"]
+    assert disabled == (selection.recommended_k == 4)
+
+
+def test_gmm_adds_bic_and_hdbscan_has_no_k_panel(services: AppServices) -> None:
+    gmm = with_settings(new_state(services), ModelSettings(algorithm="gmm", k=3))
+    fig = panels(gmm)["k_figure"]
+    assert "BIC (Gaussian mixture)" in [t.name for t in fig.data]
+    hdb = with_settings(new_state(services), ModelSettings(algorithm="hdbscan"))
+    out = panels(hdb)
+    assert "finds the number of segments itself" in texts(as_json(out["k_text"]))
+    assert out["use_k_disabled"] is True
+
+
+def test_use_recommended_k(services: AppServices) -> None:
+    state = new_state(services)
+    table = session_table(state, services)
+    best = choose_k(table.features, PreprocessConfig(), k_range=range(2, 11)).recommended_k
+    settings = ModelSettings(k=9 if best != 9 else 8)
+    data = page.use_recommended_k(1, with_settings(state, settings).to_json())
+    assert settings_of(require_state(data)).k == best
+    with pytest.raises(PreventUpdate):
+        page.use_recommended_k(None, state.to_json())
+
+
+def test_a_fit_that_cannot_work_says_why(services: AppServices) -> None:
+    # The 120 small generated customers have 15 distinct order counts: fewer than k = 30.
+    state = with_settings(new_state(services), ModelSettings(features=("frequency",), k=30))
+    out = panels(state)
+    shown = texts(as_json(out["summary"]))
+    assert "cannot be computed" in shown
+    assert "How to fix" in shown
+
+
+def test_outputs_are_registered_by_the_names_the_callbacks_return(
+    server: flask.Flask, services: AppServices
+) -> None:
+    found = registrations(server)
+    render = registration_of(found, page.render).kwargs["output"]
+    assert set(render) == set(panels(new_state(services)))
+    after = registration_of(found, page.render_after_job).kwargs["output"]
+    assert set(after) == set(page.PANEL_OUTPUTS) == set(render) - {"job"}
+    for name, output in after.items():
+        assert output.component_id == render[name].component_id
+        assert output.component_property == render[name].component_property
+        assert output.allow_duplicate
+
+
+# --- background job ---------------------------------------------------------------------------
+
+
+def test_large_data_requests_a_background_job(app: Any, services: AppServices) -> None:
+    state = with_settings(new_state(services), ModelSettings(k=5, seed=11))
+    app.server.config[BACKGROUND_CONFIG_KEY] = 0
+    try:
+        out = panels(state)
+    finally:
+        del app.server.config[BACKGROUND_CONFIG_KEY]
+    assert out["job"]["settings"] == ModelSettings(k=5, seed=11).to_json()
+    assert out["summary"] is no_update
+    assert "in the background" in out["status"]
+
+    steps: list[tuple[int, str, str]] = []
+    done = page.run_fit_job(
+        steps.append, out["job"], state.to_json(), services=worker_services(services)
+    )
+    assert [s[0] for s in steps] == [0, 25, 50, 75, 100]
+    assert [s[2].split(": ", 1)[1].rstrip("…") for s in steps[:-1]] == list(STAGES)
+    table = session_table(state, services)
+    assert done == {"key": fit(table, ModelSettings(k=5, seed=11), services, state).key}
+    after = page.render_after_job(done, state.to_json())
+    assert "5 segments" in texts(as_json(after["summary"]))
+    # A job for settings that changed meanwhile is ignored; a job's error is shown.
+    with pytest.raises(PreventUpdate):
+        page.render_after_job(done, with_settings(state, ModelSettings(k=6)).to_json())
+    failed = page.render_after_job({"error": "too few", "hint": "use less"}, state.to_json())
+    assert "use less" in texts(as_json(failed["summary"]))
+
+
+def test_jobs_get_the_services_without_the_parents_tables(services: AppServices) -> None:
+    session_table(new_state(services), services)  # the parent now holds a table in memory
+    worker = worker_services(services)
+    shipped = dill.dumps(worker)
+    assert len(shipped) < 20_000  # keys and folders, not tables
+    assert len(dill.dumps(services)) > 10 * len(shipped)
+    assert worker.signer.verify(new_state(services).token) is not None
+    for name in ("cache", "tables"):
+        tier = getattr(worker, name)
+        assert len(tier.memory) == 0
+        assert tier.disk is getattr(services, name).disk
+
+
+def _polars_in_a_worker(value: int) -> int:
+    frame = pl.DataFrame({"g": np.arange(200_000) % 7, "v": np.ones(200_000)})
+    return int(frame.group_by("g").agg(pl.col("v").sum())["v"].sum()) + value
+
+
+def test_forkserver_jobs_run_polars_after_the_parent_used_it(tmp_path: Path) -> None:
+    """A forked worker would hang in Polars' thread pool; the forkserver worker must not."""
+    pl.DataFrame({"a": np.arange(100_000) % 3}).group_by("a").len()  # the parent uses Polars
+    manager = ForkserverDiskcacheManager(diskcache.Cache(str(tmp_path / "jobs")))
+    job = manager.make_job_fn(_polars_in_a_worker, False)
+    pid = manager.call_job_fn("k1", job, [5], {})
+    deadline = time.monotonic() + 60
+    while not manager.result_ready("k1") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert manager.get_result("k1", pid) == 200_005
+    manager.terminate_job(pid)

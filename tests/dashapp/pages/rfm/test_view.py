@@ -1,0 +1,54 @@
+"""RFM page view: segment table on a hand-made frame, score grid, sufficiency warnings."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from core.rfm import RF_GRID, RFM11, segment_customers
+from dashapp.pages.rfm import view as rv
+from tests.dashapp.pages.rfm.frames import features
+
+
+def test_segment_table_figures_match_a_direct_computation() -> None:
+    frame = features(40, excluded=3)
+    segmented = segment_customers(frame, RFM11)
+    table = rv.segment_table(segmented, "rfm11")
+    assert table.get_column("segment").to_list() == list(RFM11.segment_names)
+    assert table.get_column("color").to_list() == list(range(len(RFM11.segments)))
+    assert table.get_column("customers").sum() == 37  # excluded customers are in no segment
+    assert table.get_column("share").sum() == pytest.approx(1.0)
+    assert table.get_column("revenue_share").sum() == pytest.approx(1.0)
+    scored = segmented.filter(pl.col("segment").is_not_null())
+    for row in table.filter(pl.col("customers") > 0).iter_rows(named=True):
+        members = scored.filter(pl.col("segment") == row["segment"])
+        assert row["customers"] == members.height
+        assert row["mean_recency"] == pytest.approx(members.get_column("recency_days").mean())
+        assert row["mean_frequency"] == pytest.approx(members.get_column("frequency").mean())
+        assert row["revenue"] == pytest.approx(members.get_column("monetary").sum())
+        assert row["revenue_share"] == pytest.approx(
+            members.get_column("monetary").sum() / scored.get_column("monetary").sum()
+        )
+    empty = table.filter(pl.col("customers") == 0)
+    assert empty.get_column("mean_monetary").null_count() == empty.height
+
+
+def test_rf_grid_cells_name_their_segment_at_the_rule_sets_bins() -> None:
+    view = rv.rfm_view(features(50), ruleset="rf_grid", bins=5)
+    assert view.grid.height == 25
+    assert view.grid.get_column("customers").sum() == 50
+    # In the RF grid every cell is exactly one segment.
+    for r, f, n, top in view.grid.select(
+        "r_score", "f_score", "customers", "top_segment"
+    ).iter_rows():
+        if n:
+            assert top == RF_GRID.segment_of((r, f))
+    other = rv.rfm_view(features(50), ruleset="rf_grid", bins=3)
+    assert other.grid.height == 9
+    assert other.grid.get_column("top_segment").null_count() == 9
+    assert other.segments.get_column("customers").sum() == 50  # segments keep 5 scores
+
+
+def test_sufficiency_warnings_reach_the_view() -> None:
+    view = rv.rfm_view(features(20), ruleset="rfm11", bins=5)
+    assert any("Only 20 customers" in w for w in view.warnings)

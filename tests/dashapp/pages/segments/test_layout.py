@@ -1,0 +1,105 @@
+"""Segments page skeleton: it renders without a query, carries the link's query to the URL
+sync, and holds every id the page's callbacks read or write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dash import Input, Output, State
+from dash.dependencies import DashDependency
+
+import dashapp.pages.segments as segments_page
+from dashapp.pages.segments import callbacks, ids
+from dashapp.pages.segments.layout import build
+from dashapp.shared import ids as app_ids
+from tests.dashapp.helpers import as_json, find_ids
+
+APP_WIDE = {app_ids.SESSION}
+
+
+class Recorder:
+    """Stands in for the app: keeps the dependencies each callback is registered with."""
+
+    def __init__(self) -> None:
+        self.dependencies: list[DashDependency] = []
+
+    def _keep(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        for value in [*args, *kwargs.values()]:
+            items = value.values() if isinstance(value, dict) else [value]
+            self.dependencies += [v for v in items if isinstance(v, Input | Output | State)]
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        self._keep(args, kwargs)
+        return lambda func: func
+
+    def clientside_callback(self, _code: str, *args: Any, **kwargs: Any) -> None:
+        self._keep(args, kwargs)
+
+
+def _strings(ids_used: list[Any]) -> Iterator[str]:
+    return (i for i in ids_used if isinstance(i, str))
+
+
+def test_build_renders_without_a_query_and_keeps_a_links_query() -> None:
+    tree = as_json(build())
+    assert ids.SEGMENTS_GRID in find_ids(tree)
+    assert segments_page.layout is build
+    with_query = as_json(build(k="5", segment="1"))
+    store = next(
+        node["props"]
+        for node in _nodes(with_query)
+        if node.get("props", {}).get("id") == ids.SEGMENTS_URL_QUERY
+    )
+    assert store["data"] == {"k": "5", "segment": "1"}
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def test_every_callback_id_is_in_the_skeleton_or_app_wide() -> None:
+    recorder = Recorder()
+    callbacks.register(recorder)  # type: ignore[arg-type]
+    used = [d.component_id for d in recorder.dependencies]
+    assert used
+    in_tree = set(_strings(find_ids(as_json(build()))))
+    missing = {i for i in _strings(used) if i not in in_tree | APP_WIDE}
+    assert not missing
+    # Pattern-matching ids live on the cards the render callback fills in.
+    patterns = {i["type"] for i in used if isinstance(i, dict)}
+    assert patterns == {ids.SEGMENT_PICK_TYPE, ids.SEGMENT_EXEMPLAR_TYPE, ids.SEGMENT_NAME_TYPE}
+
+
+def test_render_outputs_are_named_after_what_they_show() -> None:
+    targets = {
+        name: (o.component_id, o.component_property) for name, o in callbacks.RENDER_OUTPUTS.items()
+    }
+    assert targets == {
+        "summary": (ids.SEGMENTS_SUMMARY, "children"),
+        "alert": (ids.SEGMENTS_ALERT, "children"),
+        "projection_figure": (ids.SEGMENTS_SCATTER, "figure"),
+        "projection_note": (ids.SEGMENTS_SCATTER_NOTE, "children"),
+        "sizes_figure": (ids.SEGMENTS_SIZES, "figure"),
+        "profiles_figure": (ids.SEGMENTS_HEATMAP, "figure"),
+        "cards": (ids.SEGMENTS_CARDS, "children"),
+        "region": (ids.SEGMENTS_LASSO, "data"),
+    }
+
+
+def test_page_ids_keep_the_app_wide_values() -> None:
+    """Browser tests, bench scripts and links look these strings up."""
+    names = [n for n in dir(ids) if n.isupper()]
+    assert names
+    for name in names:
+        if hasattr(app_ids, name):
+            assert getattr(ids, name) == getattr(app_ids, name), name
+    assert ids.segment_pick(2) == {"type": "segment-pick", "segment": 2}
+    assert ids.segment_name(0) == {"type": "segment-name", "segment": 0}
+    assert ids.segment_exemplar("C1") == {"type": "segment-exemplar", "customer": "C1"}
