@@ -51,10 +51,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.synthetic_customers import synthetic_features
 from core.cache import DiskCache, MemoryCache, TieredCache
 from core.clustering import service
-from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.config import SILHOUETTE_SAMPLE, ModelConfig, PreprocessConfig
 from core.clustering.fit import fit_segmentation
 from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
-from core.clustering.select_k import SILHOUETTE_SAMPLE, choose_k
+from core.clustering.select_k import choose_k
 
 BORDERLINE = 0.8  # re-measure timings above this share of their target
 MAX_ROUNDS = 6

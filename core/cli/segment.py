@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.cli.args import add_mapping_options, output_path, parse_mapping, write_table
-from core.errors import ConfigError, DataSufficiencyError, InputFileError
+from core.errors import ConfigError, InputFileError
 
 if TYPE_CHECKING:
     import polars as pl
-
-# The k-selection table goes into the report even with a fixed k up to this many customers
-# (up to this size a K-means sweep 2..10 is cheap).
-CHEAP_SWEEP_MAX_N = 20_000
-AUTO_K_MAX = 10
-
 
 @dataclass(frozen=True)
 class Customers:
@@ -158,28 +152,17 @@ def _replay(caught: list[warnings.WarningMessage], shown: set[str]) -> None:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _sweep_range(features: pl.DataFrame, columns: tuple[str, ...]) -> tuple[range | None, int]:
-    """k values to sweep (2..10, at most the distinct customers), or None if fewer than 3."""
-    import polars as pl  # noqa: PLC0415
-
-    included = features.filter(~pl.col("excluded").fill_null(False))
-    distinct = included.select(columns).n_unique() if included.height else 0
-    upper = min(AUTO_K_MAX, distinct)
-    return (range(2, upper + 1) if upper >= 3 else None), distinct
-
-
 def _pct(share: float | None) -> str:
     return "n/a" if share is None else f"{share:.1%}"
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    """Handler of ``custseg segment``."""
-    from core.clustering import service  # noqa: PLC0415
+    """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`."""
+    from core.clustering import workflow  # noqa: PLC0415
     from core.clustering.config import DEFAULT_FEATURES, ModelConfig, PreprocessConfig  # noqa: PLC0415
     from core.clustering.persist import save_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
     from core.clustering.result import report  # noqa: PLC0415
-    from core.clustering.select_k import SWEEP_ALGORITHMS  # noqa: PLC0415
 
     out = output_path(args.out, (".csv", ".parquet"))
     report_path = output_path(args.report, (".json",), "--report") if args.report else None
@@ -192,20 +175,22 @@ def cmd_segment(args: argparse.Namespace) -> int:
             f"--k {k} cannot be used with --algorithm hdbscan",
             hint="HDBSCAN finds the number of segments itself: use --k auto.",
         )
-    if args.stability is not None and not (args.stability == 0 or 2 <= args.stability <= 200):
-        raise ConfigError(
-            f"--stability must be 0 (skip) or a number of refits 2..200, got {args.stability}",
-            hint="e.g. --stability 10",
-        )
-    preprocess = PreprocessConfig(
-        features=_parse_features(args.features) or DEFAULT_FEATURES, scaler=args.scaler
-    )
-    # Validate the model options before reading any data (k checked again once chosen).
-    ModelConfig(
-        algorithm=algorithm,
-        k=None if algorithm == "hdbscan" else (2 if k is None else k),
-        linkage=args.linkage,
-        random_state=args.seed,
+    # Every option is validated by the configs before any data is read (k checked again once
+    # chosen): the preprocessing, the model and the workflow (stability refits).
+    auto_k = k is None and algorithm != "hdbscan"
+    config = workflow.WorkflowConfig(
+        preprocess=PreprocessConfig(
+            features=_parse_features(args.features) or DEFAULT_FEATURES, scaler=args.scaler
+        ),
+        model=ModelConfig(
+            algorithm=algorithm,
+            k=None if algorithm == "hdbscan" else (ModelConfig().k if k is None else k),
+            linkage=args.linkage,
+            random_state=args.seed,
+        ),
+        auto_k=auto_k,
+        sweep="cheap",
+        stability_refits=args.stability,
     )
     shown: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
@@ -213,76 +198,25 @@ def cmd_segment(args: argparse.Namespace) -> int:
         customers = load_customers(args.input, mapping=mapping, date_format=args.date_format)
         for note in customers.notes:
             print(note, file=sys.stderr)
-        features = customers.features
-        n_included = features.filter(~features.get_column("excluded").fill_null(False)).height
-        selection = None
-        k_reason: str | None = None
-        k_range, distinct = _sweep_range(features, preprocess.features)
-        if algorithm in SWEEP_ALGORITHMS and k is None and k_range is None:
-            raise DataSufficiencyError(
-                f"only {distinct} distinct customer(s) on the chosen features: too few to "
-                "choose k automatically",
-                hint="Give a number of segments with --k (at most the number of distinct "
-                "customers), or provide more customers.",
-            )
-        # With a fixed k the sweep is only a courtesy for the report: run it when cheap.
-        if (
-            algorithm in SWEEP_ALGORITHMS
-            and k_range is not None
-            and (k is None or n_included <= CHEAP_SWEEP_MAX_N)
-        ):
-            selection = service.select_k(
-                features,
-                preprocess=preprocess,
-                data_key=customers.data_key,
-                k_range=k_range,
-                algorithm=algorithm,
-                random_state=args.seed,
-                linkage=args.linkage,
-            )
-        if algorithm == "hdbscan":
-            k_reason = "HDBSCAN found the number of segments itself (density-based)"
-        elif k is None:
-            assert selection is not None
-            if selection.recommended_k is None:
-                raise DataSufficiencyError(selection.reason, hint="Give --k explicitly.")
-            k = selection.recommended_k
-            k_reason = selection.reason
-        else:
-            k_reason = f"k = {k} set with --k"
-            if selection is not None and selection.recommended_k is not None:
-                k_reason += f" (the criteria would recommend k = {selection.recommended_k})"
-        model = ModelConfig(algorithm=algorithm, k=k, linkage=args.linkage, random_state=args.seed)
-        result = service.segment_customers(
-            features,
-            preprocess=preprocess,
-            model=model,
-            data_key=customers.data_key,
-            lines=customers.lines,
+        done = workflow.run(
+            customers.features, config, data_key=customers.data_key, lines=customers.lines
         )
-        stab = None
-        if args.stability:
-            stab = service.stability(
-                features,
-                preprocess=preprocess,
-                model=model,
-                data_key=customers.data_key,
-                n_boot=args.stability,
-                random_state=args.seed,
-                reference=result,
-            )
+    result = done.result
+    k_reason = done.k_reason.replace("chosen", "set with --k", 1) if k else done.k_reason
     for note in result.segmentation.warnings:
         shown.add(note)
         _warn(note)
     _replay(caught, shown)
-    rows = _segment_rows(result, features)
+    rows = _segment_rows(result, customers.features)
     write_table(rows, out)
     if model_path is not None:
         save_model(result, model_path)
     if report_path is not None:
-        content = report(result, selection=selection, stability=stab, k_reason=k_reason)
+        content = report(
+            result, selection=done.selection, stability=done.stability, k_reason=k_reason
+        )
         report_path.write_text(json.dumps(content, indent=2, default=str, allow_nan=False) + "\n")
-    _print_summary(result, k_reason=k_reason, stability=stab)
+    _print_summary(result, k_reason=k_reason, stability=done.stability)
     written = [str(out)] + [str(p) for p in (model_path, report_path) if p is not None]
     print(f"wrote {', '.join(written)}")
     return 0

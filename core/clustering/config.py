@@ -297,3 +297,95 @@ def check_data(x: np.ndarray, *, k: int | None, what: str = "customers") -> None
                 f"only {n_distinct} distinct {what} (on the chosen features) but k = {k}",
                 hint=f"Use k <= {n_distinct} or choose features that separate customers.",
             )
+
+
+# Exact silhouette up to this many customers; above, a stratified sample of this size. The
+# silhouette costs O(n^2): the sample bounds the cost of each k, keeping a 2..10 sweep short.
+SILHOUETTE_SAMPLE = 5_000
+SWEEP_ALGORITHMS: tuple[str, ...] = ("kmeans", "minibatch", "gmm", "hierarchical")
+SweepAlgorithm = Literal["kmeans", "minibatch", "gmm", "hierarchical"]
+
+
+@dataclass(frozen=True)
+class SelectKConfig:
+    """How the number of segments is chosen: the k axis swept, the model, the business limits.
+
+    Attributes
+    ----------
+    k_range:
+        Values of k to try (each in ``K_MIN``..``K_MAX``, at least two); kept sorted, unique.
+    algorithm:
+        ``"kmeans"``, ``"minibatch"``, ``"gmm"`` (adds BIC) or ``"hierarchical"`` (one tree,
+        cut at every k). HDBSCAN finds k itself and is not swept.
+    random_state, n_init, linkage:
+        Passed to the model (n_init: K-means restarts; linkage: hierarchical).
+    min_share:
+        Business limit: a k whose smallest segment holds less than this share of customers
+        is not recommended (0 <= share < 0.5).
+    max_segments:
+        Business limit: no k above this is recommended.
+    silhouette_sample:
+        Above this many customers, silhouette uses a stratified sample of this size
+        (100..50,000).
+    """
+
+    k_range: tuple[int, ...] = tuple(range(2, 11))
+    algorithm: SweepAlgorithm = "kmeans"
+    random_state: int = 0
+    n_init: int | Literal["auto"] = "auto"
+    linkage: Linkage = "ward"
+    min_share: float = 0.0
+    max_segments: int | None = None
+    silhouette_sample: int = SILHOUETTE_SAMPLE
+
+    def __post_init__(self) -> None:
+        try:
+            values = list(self.k_range)
+        except TypeError:
+            values = [self.k_range]
+        ks = tuple(sorted({validate_k(k, what="k in k_range") for k in values}))
+        if len(ks) < 2:
+            raise ConfigError(
+                f"k_range must hold at least two values of k, got {values}",
+                hint=f"Use e.g. k_range=range(2, 11) (k up to {K_MAX}).",
+            )
+        object.__setattr__(self, "k_range", ks)
+        if self.algorithm not in SWEEP_ALGORITHMS:
+            raise ConfigError(
+                f"cannot sweep k with algorithm {_quote(self.algorithm)}",
+                hint=f"Use one of {', '.join(SWEEP_ALGORITHMS)} (HDBSCAN chooses k itself).",
+            )
+        self.model_config(ks[0])  # the model options, checked by ModelConfig
+        share = self.min_share
+        if isinstance(share, bool) or not isinstance(share, int | float):
+            raise ConfigError(
+                f"min_share must be a number, got {_quote(share)}", hint="Use e.g. min_share=0.05."
+            )
+        if not 0.0 <= share < 0.5:
+            raise ConfigError(
+                f"min_share must be between 0 and 0.5 (a share of customers), got {share!r}",
+                hint="Use e.g. min_share=0.05 for segments of at least 5% of customers.",
+            )
+        if self.max_segments is not None:
+            validate_k(self.max_segments, what="max_segments")
+        sample = self.silhouette_sample
+        if isinstance(sample, bool) or not isinstance(sample, int):
+            raise ConfigError(
+                f"silhouette_sample must be a whole number, got {_quote(sample)}",
+                hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
+            )
+        if not 100 <= sample <= 50_000:
+            raise ConfigError(
+                f"silhouette_sample must be between 100 and 50,000, got {sample}",
+                hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
+            )
+
+    def model_config(self, k: int) -> ModelConfig:
+        """The model fitted at ``k`` during the sweep."""
+        return ModelConfig(
+            algorithm=self.algorithm,
+            k=k,
+            linkage=self.linkage,
+            random_state=self.random_state,
+            n_init=self.n_init,
+        )

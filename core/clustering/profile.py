@@ -31,9 +31,10 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from core.clustering.config import SILHOUETTE_SAMPLE
 from core.clustering.fit import Segmentation
 from core.clustering.preprocess import EXCLUDED
-from core.clustering.select_k import SILHOUETTE_SAMPLE, silhouette_values, stratified_sample
+from core.clustering.select_k import silhouette_values, stratified_sample
 from core.columns import (
     AMOUNT,
     COUNTRY,

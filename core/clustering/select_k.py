@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -22,22 +22,16 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
 from core.clustering.config import (
-    K_MAX,
-    ModelConfig,
     PreprocessConfig,
+    SelectKConfig,
     check_data,
     n_threads,
-    validate_k,
 )
 from core.clustering.fit import fit_raw
 from core.clustering.hierarchical import build_tree
 from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
 from core.errors import ConfigError
 
-# Exact silhouette up to this many customers; above, a stratified sample of this size. The
-# silhouette costs O(n^2): the sample bounds the cost of each k, keeping a 2..10 sweep short.
-SILHOUETTE_SAMPLE = 5_000
-SWEEP_ALGORITHMS: tuple[str, ...] = ("kmeans", "minibatch", "gmm", "hierarchical")
 CRITERIA_LABELS: dict[str, str] = {
     "silhouette": "silhouette",
     "calinski_harabasz": "Calinski-Harabasz",
@@ -168,48 +162,6 @@ def within_ss(x: np.ndarray, labels: np.ndarray, k: int) -> float:
     return max(total, 0.0)
 
 
-def _validate_sweep(
-    k_range: range | tuple[int, ...] | list[int],
-    algorithm: str,
-    min_share: float,
-    max_segments: int | None,
-    silhouette_sample: int,
-) -> list[int]:
-    ks = sorted({validate_k(k, what="k in k_range") for k in k_range})
-    if len(ks) < 2:
-        raise ConfigError(
-            f"k_range must hold at least two values of k, got {list(k_range)}",
-            hint=f"Use e.g. k_range=range(2, 11) (k up to {K_MAX}).",
-        )
-    if algorithm not in SWEEP_ALGORITHMS:
-        raise ConfigError(
-            f"cannot sweep k with algorithm {algorithm!r}",
-            hint=f"Use one of {', '.join(SWEEP_ALGORITHMS)} (HDBSCAN chooses k itself).",
-        )
-    if isinstance(min_share, bool) or not isinstance(min_share, int | float):
-        raise ConfigError(
-            f"min_share must be a number, got {min_share!r}", hint="Use e.g. min_share=0.05."
-        )
-    if not 0.0 <= min_share < 0.5:
-        raise ConfigError(
-            f"min_share must be between 0 and 0.5 (a share of customers), got {min_share!r}",
-            hint="Use e.g. min_share=0.05 for segments of at least 5% of customers.",
-        )
-    if max_segments is not None:
-        validate_k(max_segments, what="max_segments")
-    if isinstance(silhouette_sample, bool) or not isinstance(silhouette_sample, int):
-        raise ConfigError(
-            f"silhouette_sample must be a whole number, got {silhouette_sample!r}",
-            hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
-        )
-    if not 100 <= silhouette_sample <= 50_000:
-        raise ConfigError(
-            f"silhouette_sample must be between 100 and 50,000, got {silhouette_sample}",
-            hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
-        )
-    return ks
-
-
 def _knee(ks: list[int], inertia: list[float]) -> int | None:
     if len(ks) < 3:
         return None
@@ -223,15 +175,8 @@ def _knee(ks: list[int], inertia: list[float]) -> int | None:
 def choose_k(
     features: pl.DataFrame | pl.LazyFrame | np.ndarray,
     preprocess: PreprocessConfig | None = None,
-    *,
-    k_range: range | tuple[int, ...] | list[int] = range(2, 11),
-    algorithm: Literal["kmeans", "minibatch", "gmm", "hierarchical"] = "kmeans",
-    random_state: int = 0,
-    n_init: int | Literal["auto"] = "auto",
-    linkage: Literal["ward", "complete", "average"] = "ward",
-    min_share: float = 0.0,
-    max_segments: int | None = None,
-    silhouette_sample: int = SILHOUETTE_SAMPLE,
+    config: SelectKConfig | None = None,
+    **options: Any,
 ) -> KSelection:
     """Sweep k and recommend a number of segments.
 
@@ -242,22 +187,22 @@ def choose_k(
         dropped), or an already scaled n x d matrix.
     preprocess:
         Preprocessing for a table (default :class:`PreprocessConfig`); ignored for a matrix.
-    k_range:
-        Values of k to try (each in 2..30).
-    algorithm:
-        ``"kmeans"``, ``"minibatch"``, ``"gmm"`` (adds BIC) or ``"hierarchical"`` (one tree,
-        cut at every k).
-    random_state, n_init, linkage:
-        Passed to the model (n_init: K-means restarts; linkage: hierarchical).
-    min_share:
-        Business limit: a k whose smallest segment holds less than this share of customers
-        is not recommended.
-    max_segments:
-        Business limit: no k above this is recommended.
-    silhouette_sample:
-        Above this many customers, silhouette uses a stratified sample of this size.
+    config:
+        The k axis, model and business limits (:class:`SelectKConfig`, which validates them).
+    **options:
+        Instead of ``config``: its fields by name (``k_range=range(2, 8)``, ``algorithm=...``).
     """
-    ks = _validate_sweep(k_range, algorithm, min_share, max_segments, silhouette_sample)
+    if config is None:
+        config = SelectKConfig(**options)
+    elif options:
+        raise ConfigError(
+            f"choose_k got both a SelectKConfig and options {sorted(options)}",
+            hint="Pass either the config or its fields by name.",
+        )
+    ks = list(config.k_range)
+    algorithm, linkage, random_state = config.algorithm, config.linkage, config.random_state
+    min_share, max_segments = config.min_share, config.max_segments
+    silhouette_sample = config.silhouette_sample
     if isinstance(features, np.ndarray):
         x = np.ascontiguousarray(features, dtype=np.float64)
         if x.ndim != 2 or not np.isfinite(x).all():
@@ -271,13 +216,7 @@ def choose_k(
         x = FeaturePreprocessor(preprocess).fit_transform(frame)
     check_data(x, k=max(ks))
     n = x.shape[0]
-    base = ModelConfig(
-        algorithm=algorithm,
-        k=ks[0],
-        linkage=linkage,
-        random_state=random_state,
-        n_init=n_init,
-    )
+    base = config.model_config(ks[0])
     sample = stratified_sample_size = None
     rows: list[dict[str, float | int | bool | None]] = []
     with threadpool_limits(limits=n_threads(n)):

@@ -13,18 +13,18 @@ column mapping, date format, cleaning and feature configs).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 
 from core.cache import ResultCache, library_versions, make_key
 from core.clustering.compare import Comparison, compare_segmentations
-from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig
 from core.clustering.fit import fit_segmentation
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult, carry_identity
-from core.clustering.select_k import SILHOUETTE_SAMPLE, KSelection, choose_k
+from core.clustering.select_k import KSelection, choose_k
 from core.clustering.stability import StabilityReport
 from core.clustering.stability import stability as _stability
 from core.errors import ConfigError
@@ -124,45 +124,26 @@ def select_k(
     preprocess: PreprocessConfig,
     data_key: str,
     cache: ResultCache | None = None,
-    k_range: Sequence[int] = range(2, 11),
-    algorithm: Literal["kmeans", "minibatch", "gmm", "hierarchical"] = "kmeans",
-    random_state: int = 0,
-    n_init: int | Literal["auto"] = "auto",
-    linkage: Literal["ward", "complete", "average"] = "ward",
-    min_share: float = 0.0,
-    max_segments: int | None = None,
-    silhouette_sample: int = SILHOUETTE_SAMPLE,
+    config: SelectKConfig | None = None,
+    **options: Any,
 ) -> KSelection:
-    """Cached :func:`core.clustering.select_k.choose_k` (same options)."""
-    ks = list(k_range)
-    key = make_key(
-        "select_k",
-        data_key,
-        preprocess,
-        ks,
-        algorithm,
-        random_state,
-        n_init,
-        linkage,
-        min_share,
-        max_segments,
-        silhouette_sample,
-    )
+    """Cached :func:`core.clustering.select_k.choose_k`, keyed by the data and the configs.
+
+    ``config`` (or its fields by name in ``options``) is the whole k-selection setting, so
+    every option that changes the result is part of the cache key.
+    """
+    if config is None:
+        config = SelectKConfig(**options)
+    elif options:
+        raise ConfigError(
+            f"select_k got both a SelectKConfig and options {sorted(options)}",
+            hint="Pass either the config or its fields by name.",
+        )
+    key = make_key("select_k", data_key, preprocess, config)
     return _cached(
         cache,
         key,
-        lambda: choose_k(
-            features,
-            preprocess,
-            k_range=ks,
-            algorithm=algorithm,
-            random_state=random_state,
-            n_init=n_init,
-            linkage=linkage,
-            min_share=min_share,
-            max_segments=max_segments,
-            silhouette_sample=silhouette_sample,
-        ),
+        lambda: choose_k(features, preprocess, config),
         lambda hit: isinstance(hit, KSelection),
     )
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import flask
 
-from core.clustering import service
+from core.clustering import service, workflow
 from core.clustering.config import (
     ALGORITHMS,
     DEFAULT_FEATURES,
@@ -41,7 +41,7 @@ from core.clustering.config import (
     PreprocessConfig,
 )
 from core.clustering.result import SegmentationResult, carry_identity, rename
-from core.clustering.select_k import SWEEP_ALGORITHMS, KSelection
+from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.columns import NUMERIC_FEATURES
 from core.errors import ConfigError
@@ -54,12 +54,12 @@ log = logging.getLogger(__name__)
 MODEL_VIEW = "model"  # key of the model settings in SessionState.views
 SEGMENTS_VIEW = "segments"  # key of the selected segment in SessionState.views
 SEED_MAX = 2**31 - 1
-K_SWEEP = range(2, 11)  # the choose-k panel's k axis (extended to the chosen k when larger)
 # Above this many customers a fit that is not cached yet runs as a background job (measured
 # here, K-means on generated data: fit + k sweep + stability take 2.0 s at 20,000 customers and
 # 4.9 s at 100,000; other algorithms are slower). ``app.server.config`` can override it.
 BACKGROUND_MIN_CUSTOMERS = 10_000
 BACKGROUND_CONFIG_KEY = "CUSTSEG_BACKGROUND_MIN_CUSTOMERS"
+STABILITY_REFITS = 10  # bootstrap refits behind the Model page's stability panel
 
 ALGORITHM_LABELS: dict[str, str] = {
     "kmeans": "K-means",
@@ -112,10 +112,6 @@ class ModelSettings:
             linkage=self.linkage,  # type: ignore[arg-type]
             random_state=self.seed,
         )
-
-    def k_range(self) -> list[int]:
-        """The k axis of the choose-k panel: 2..10, extended to the chosen k."""
-        return list(range(K_SWEEP.start, max(K_SWEEP.stop, self.k + 1)))
 
     def to_json(self) -> dict[str, Any]:
         """The settings as stored in the session state."""
@@ -460,27 +456,11 @@ def needs_background(
     return not is_fitted(table, settings, services)
 
 
-def fit(
-    table: CustomerTable,
-    settings: ModelSettings,
-    services: AppServices,
-    state: SessionState,
+def _named(
+    result: SegmentationResult, services: AppServices, state: SessionState
 ) -> SegmentationResult:
-    """The session's named segmentation for ``settings`` (cached fit, names carried over).
-
-    Raises
-    ------
-    ConfigError, DataSufficiencyError
-        The settings do not work on this data (e.g. more segments than distinct customers).
-    """
-    result = service.segment_customers(
-        table.features,
-        preprocess=settings.preprocess_config(),
-        model=settings.model_config(),
-        data_key=table.key,
-        cache=services.cache,
-        lines=table.product_lines,
-    )
+    """``result`` with the session's segment names: kept for the same fit, carried over from
+    the session's previous fit on the same dataset, and saved for the next one."""
     store = name_store(services)
     record = store.get(state.session_id)
     if record is not None and record.dataset == state.dataset:
@@ -504,6 +484,41 @@ def fit(
     return result
 
 
+def workflow_config(settings: ModelSettings) -> workflow.WorkflowConfig:
+    """The segment workflow the Model page runs for ``settings``: every k scored, the chosen k
+    fitted, stability rated with :data:`STABILITY_REFITS` refits."""
+    return workflow.WorkflowConfig(
+        preprocess=settings.preprocess_config(),
+        model=settings.model_config(),
+        sweep="always",
+        stability_refits=STABILITY_REFITS,
+    )
+
+
+def fit(
+    table: CustomerTable,
+    settings: ModelSettings,
+    services: AppServices,
+    state: SessionState,
+) -> SegmentationResult:
+    """The session's named segmentation for ``settings`` (cached fit, names carried over).
+
+    Raises
+    ------
+    ConfigError, DataSufficiencyError
+        The settings do not work on this data (e.g. more segments than distinct customers).
+    """
+    result = service.segment_customers(
+        table.features,
+        preprocess=settings.preprocess_config(),
+        model=settings.model_config(),
+        data_key=table.key,
+        cache=services.cache,
+        lines=table.product_lines,
+    )
+    return _named(result, services, state)
+
+
 def rename_segment(
     model: SessionModel, services: AppServices, state: SessionState, segment: int, name: str
 ) -> SegmentationResult:
@@ -525,18 +540,9 @@ def rename_segment(
 def k_selection(
     table: CustomerTable, settings: ModelSettings, services: AppServices
 ) -> KSelection | None:
-    """Every criterion over the k axis, or None for HDBSCAN (which finds k itself)."""
-    if settings.algorithm not in SWEEP_ALGORITHMS:
-        return None
-    return service.select_k(
-        table.features,
-        preprocess=settings.preprocess_config(),
-        data_key=table.key,
-        cache=services.cache,
-        k_range=settings.k_range(),
-        algorithm=settings.algorithm,  # type: ignore[arg-type]
-        random_state=settings.seed,
-        linkage=settings.linkage,  # type: ignore[arg-type]
+    """Every criterion over the k axis (the workflow's sweep), or None for HDBSCAN."""
+    return workflow.sweep(
+        table.features, workflow_config(settings), data_key=table.key, cache=services.cache
     )
 
 
@@ -546,23 +552,17 @@ def stability_report(
     services: AppServices,
     result: SegmentationResult,
 ) -> StabilityReport:
-    """Bootstrap stability of the segmentation (10 refits, seeded), cached."""
-    return service.stability(
-        table.features,
-        preprocess=settings.preprocess_config(),
-        model=settings.model_config(),
-        data_key=table.key,
-        cache=services.cache,
-        random_state=settings.seed,
-        reference=result,
+    """Bootstrap stability of the segmentation (the workflow's refits, seeded), cached."""
+    report = workflow.rate_stability(
+        table.features, workflow_config(settings), result, data_key=table.key, cache=services.cache
     )
+    assert report is not None  # the app's workflow always rates stability
+    return report
 
 
 STAGES: tuple[str, ...] = (
     "Loading the customer table",
-    "Fitting the segmentation",
-    "Scoring k = 2..10 (every criterion)",
-    "Checking stability (10 refits)",
+    *workflow.STAGES,
 )
 
 
@@ -573,7 +573,8 @@ def compute_all(
     *,
     progress: Callable[[int, str], None] | None = None,
 ) -> SessionModel:
-    """Everything the Model page shows, stage by stage (``progress(step, label)`` before each).
+    """Everything the Model page shows: the segment workflow of :mod:`core.clustering.workflow`
+    after loading the table, stage by stage (``progress(step, label)`` before each).
 
     ``table_of`` is :func:`dashapp.shared.loading.session_table` (passed in to keep this module
     free of the loading layer's imports in workers). Raises the core errors of each stage.
@@ -582,13 +583,16 @@ def compute_all(
     report(0, STAGES[0])
     table = table_of(state, services)
     settings = settings_of(state)
-    report(1, STAGES[1])
-    result = fit(table, settings, services, state)
-    report(2, STAGES[2])
-    k_selection(table, settings, services)
-    report(3, STAGES[3])
-    stability_report(table, settings, services, result)
-    return SessionModel(table=table, settings=settings, result=result)
+    done = workflow.run(
+        table.features,
+        workflow_config(settings),
+        data_key=table.key,
+        cache=services.cache,
+        lines=table.product_lines,
+        finish=lambda result: _named(result, services, state),
+        progress=lambda stage, label: report(stage + 1, label),
+    )
+    return SessionModel(table=table, settings=settings, result=done.result)
 
 
 __all__ = [

@@ -197,7 +197,7 @@ def test_error_all_customers_identical(
         (["--algorithm", "hdbscan", "--k", "4"], "--k 4 cannot be used with --algorithm hdbscan"),
         (["--linkage", "single"], "unknown linkage 'single'"),
         (["--scaler", "log"], "unknown scaler 'log'"),
-        (["--stability", "1"], "--stability must be 0 (skip) or a number of refits 2..200"),
+        (["--stability", "1"], "stability refits must be 0 (skip) or a number of refits 2..200"),
     ],
 )
 def test_error_bad_options(

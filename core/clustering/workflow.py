@@ -1,0 +1,251 @@
+"""The segment workflow: choose k, fit, name, rate stability. One path for the CLI and the app.
+
+``custseg segment`` and the app's Model page run the same stages through :func:`run`:
+
+1. :func:`sweep`: every k-selection criterion over the k axis (:func:`k_axis`), when the
+   algorithm sweeps and the workflow asks for it;
+2. the k to fit: the one configured, or the recommended one with ``auto_k``;
+3. the fit (:func:`core.clustering.service.segment_customers`), then the caller's ``finish``
+   step (the app carries a session's segment names over);
+4. :func:`rate_stability`: bootstrap refits against the fit.
+
+Each stage goes through the clustering service and its content-keyed cache, so the app's views
+that show one stage later (the choose-k chart, the stability panel) read the same entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import polars as pl
+
+from core.cache import ResultCache
+from core.clustering import service
+from core.clustering.config import (
+    SWEEP_ALGORITHMS,
+    ModelConfig,
+    PreprocessConfig,
+    SelectKConfig,
+)
+from core.clustering.result import SegmentationResult
+from core.clustering.select_k import KSelection
+from core.clustering.stability import StabilityReport
+from core.errors import ConfigError, DataSufficiencyError
+
+# The k axis swept by default: 2..10, extended to a larger configured k.
+K_AXIS = range(2, 11)
+# With a fixed k the sweep only informs the report; sweep="cheap" runs it up to this size.
+CHEAP_SWEEP_MAX_N = 20_000
+STABILITY_MAX_REFITS = 200
+
+Sweep = Literal["always", "cheap", "never"]
+STAGES: tuple[str, ...] = (
+    "Scoring every k (all criteria)",
+    "Fitting the segmentation",
+    "Checking stability (refits)",
+)
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """What to run: preprocessing, model, how k is chosen, the sweep and the stability refits.
+
+    Attributes
+    ----------
+    preprocess, model:
+        The clustering configs (``model.k`` is replaced by the recommended k when ``auto_k``).
+    auto_k:
+        Fit the k the sweep recommends (sweeping algorithms only; HDBSCAN finds k itself).
+    sweep:
+        ``"always"``, ``"cheap"`` (only when k is chosen automatically or the customers are
+        few enough, :data:`CHEAP_SWEEP_MAX_N`) or ``"never"``.
+    stability_refits:
+        Bootstrap refits rating stability: 0 skips, else 2..200.
+    """
+
+    preprocess: PreprocessConfig = PreprocessConfig()
+    model: ModelConfig = ModelConfig()
+    auto_k: bool = False
+    sweep: Sweep = "always"
+    stability_refits: int = 10
+
+    def __post_init__(self) -> None:
+        refits = self.stability_refits
+        if isinstance(refits, bool) or not isinstance(refits, int) or not (
+            refits == 0 or 2 <= refits <= STABILITY_MAX_REFITS
+        ):
+            raise ConfigError(
+                "stability refits must be 0 (skip) or a number of refits "
+                f"2..{STABILITY_MAX_REFITS}, got {refits!r}",
+                hint="e.g. 10 refits",
+            )
+        if self.sweep not in ("always", "cheap", "never"):
+            raise ConfigError(
+                f"sweep must be 'always', 'cheap' or 'never', got {self.sweep!r}",
+                hint="Use 'always' to score every k.",
+            )
+        if self.auto_k and self.model.algorithm not in SWEEP_ALGORITHMS:
+            raise ConfigError(
+                f"k cannot be chosen automatically for {self.model.algorithm!r}",
+                hint="HDBSCAN finds the number of segments itself: do not ask for auto k.",
+            )
+        if self.auto_k and self.sweep == "never":
+            raise ConfigError(
+                "choosing k automatically needs the k sweep", hint="Use sweep='always'."
+            )
+
+    @property
+    def sweeps(self) -> bool:
+        """Whether the algorithm can be swept over k (all but HDBSCAN)."""
+        return self.model.algorithm in SWEEP_ALGORITHMS
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """What the workflow produced: the fit, the sweep and stability when run, and why this k."""
+
+    result: SegmentationResult
+    selection: KSelection | None
+    stability: StabilityReport | None
+    k_reason: str
+
+
+def _included(features: pl.DataFrame) -> pl.DataFrame:
+    return features.filter(~pl.col("excluded").fill_null(False))
+
+
+def k_axis(features: pl.DataFrame, config: WorkflowConfig) -> tuple[range | None, int]:
+    """The k values to sweep and the distinct customers on the chosen features.
+
+    2..10 (extended to a larger configured k), at most the distinct customers; None when
+    fewer than two values of k remain.
+    """
+    included = _included(features)
+    distinct = included.select(config.preprocess.features).n_unique() if included.height else 0
+    k = 0 if config.auto_k or config.model.k is None else config.model.k
+    upper = min(max(K_AXIS.stop - 1, k), distinct)
+    return (range(K_AXIS.start, upper + 1) if upper >= K_AXIS.start + 1 else None), distinct
+
+
+def selection_config(config: WorkflowConfig, k_range: range) -> SelectKConfig:
+    """The k-selection config of this workflow on ``k_range`` (its cache key too)."""
+    return SelectKConfig(
+        k_range=tuple(k_range),
+        algorithm=config.model.algorithm,  # type: ignore[arg-type]
+        random_state=config.model.random_state,
+        linkage=config.model.linkage,
+    )
+
+
+def sweep(
+    features: pl.DataFrame,
+    config: WorkflowConfig,
+    *,
+    data_key: str,
+    cache: ResultCache | None = None,
+) -> KSelection | None:
+    """Every criterion over the k axis (cached), or None when the algorithm does not sweep or
+    too few distinct customers leave fewer than two values of k."""
+    k_range, _distinct = k_axis(features, config)
+    if not config.sweeps or k_range is None:
+        return None
+    return service.select_k(
+        features,
+        preprocess=config.preprocess,
+        data_key=data_key,
+        cache=cache,
+        config=selection_config(config, k_range),
+    )
+
+
+def rate_stability(
+    features: pl.DataFrame,
+    config: WorkflowConfig,
+    result: SegmentationResult,
+    *,
+    data_key: str,
+    cache: ResultCache | None = None,
+) -> StabilityReport | None:
+    """Bootstrap stability of ``result`` (cached), or None when the workflow skips it."""
+    if not config.stability_refits:
+        return None
+    return service.stability(
+        features,
+        preprocess=config.preprocess,
+        model=result.segmentation.model_config,
+        data_key=data_key,
+        cache=cache,
+        n_boot=config.stability_refits,
+        random_state=config.model.random_state,
+        reference=result,
+    )
+
+
+def _chosen_k(
+    config: WorkflowConfig, selection: KSelection | None, distinct: int
+) -> tuple[ModelConfig, str]:
+    """The model config to fit and a sentence saying where its k comes from."""
+    model = config.model
+    if not config.sweeps:
+        return model, "HDBSCAN found the number of segments itself (density-based)"
+    if config.auto_k:
+        if selection is None:
+            raise DataSufficiencyError(
+                f"only {distinct} distinct customer(s) on the chosen features: too few to "
+                "choose k automatically",
+                hint="Give a number of segments (at most the number of distinct customers), "
+                "or provide more customers.",
+            )
+        if selection.recommended_k is None:
+            raise DataSufficiencyError(selection.reason, hint="Give the number of segments.")
+        return replace(model, k=selection.recommended_k), selection.reason
+    reason = f"k = {model.k} chosen"
+    if selection is not None and selection.recommended_k is not None:
+        reason += f" (the criteria would recommend k = {selection.recommended_k})"
+    return model, reason
+
+
+def run(
+    features: pl.DataFrame,
+    config: WorkflowConfig,
+    *,
+    data_key: str,
+    cache: ResultCache | None = None,
+    lines: pl.DataFrame | None = None,
+    finish: Callable[[SegmentationResult], SegmentationResult] | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> Segmented:
+    """Sweep, fit, finish and rate stability, each stage cached by content.
+
+    ``finish`` turns the fitted result into the one kept (the app names segments with the
+    session's names); ``progress(stage, label)`` is called before each stage of
+    :data:`STAGES`. Raises the clustering service's ConfigError / DataSufficiencyError.
+    """
+    report = progress or (lambda _stage, _label: None)
+    report(0, STAGES[0])
+    _k_range, distinct = k_axis(features, config)
+    wanted = config.sweep == "always" or config.auto_k or (
+        config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N
+    )
+    selection = (
+        sweep(features, config, data_key=data_key, cache=cache)
+        if wanted and config.sweep != "never"
+        else None
+    )
+    model, k_reason = _chosen_k(config, selection, distinct)
+    report(1, STAGES[1])
+    result = service.segment_customers(
+        features,
+        preprocess=config.preprocess,
+        model=model,
+        data_key=data_key,
+        cache=cache,
+        lines=lines,
+    )
+    if finish is not None:
+        result = finish(result)
+    report(2, STAGES[2])
+    stability = rate_stability(features, config, result, data_key=data_key, cache=cache)
+    return Segmented(result=result, selection=selection, stability=stability, k_reason=k_reason)
