@@ -75,6 +75,50 @@ class HierarchicalTree:
         rank = np.argsort(np.argsort(first))
         return rank[inverse].astype(np.int64)
 
+    # --- queries on the tree (the Compare page's cuts and clicks) ---------------------------
+
+    @property
+    def n_leaves(self) -> int:
+        """Leaves of the tree (customers when exact, micro-clusters when two-stage)."""
+        return int(self.linkage.shape[0] + 1)
+
+    def cut_height(self, k: int) -> tuple[float, bool]:
+        """Cut height for ``k`` and whether it is exact (False: merges tie at this k, so the
+        tied height is returned and no height gives exactly ``k``)."""
+        try:
+            return height_for_k(self.linkage, k), True
+        except ConfigError:
+            return float(self.linkage[self.n_leaves - k - 1, 2]), False
+
+    def k_at_height(self, height: float, *, k_min: int, k_max: int) -> int:
+        """k for a cut at ``height``, kept within ``k_min``..``k_max``."""
+        return min(max(k_for_height(self.linkage, height), k_min), k_max)
+
+    def height_range(self, k_max: int) -> tuple[float, float]:
+        """Heights a cut can take to give 2..``k_max`` segments."""
+        low = float(self.linkage[max(self.n_leaves - k_max - 1, 0), 2])
+        return low, float(self.linkage[-1, 2])
+
+    def node_leaves(self, node: int) -> np.ndarray:
+        """Leaves under ``node`` (scipy numbering: a leaf is its own only leaf), sorted."""
+        n = self.n_leaves
+        if not 0 <= node < 2 * n - 1:
+            raise ConfigError(f"the tree has no node {node}", hint="Click a node of the tree.")
+        leaves: list[int] = []
+        stack = [node]
+        while stack:
+            v = stack.pop()
+            if v < n:
+                leaves.append(v)
+            else:
+                row = self.linkage[v - n]
+                stack += [int(row[0]), int(row[1])]
+        return np.asarray(sorted(leaves), dtype=np.int64)
+
+    def under(self, node: int) -> np.ndarray:
+        """Mask of the customers under ``node``."""
+        return np.isin(self.leaf_of, self.node_leaves(node))
+
 
 def exact_limit(linkage: str) -> int:
     """Largest number of customers for which the exact linkage runs by default."""

@@ -29,8 +29,6 @@ from core.clustering.fit import Segmentation, canonical_order, fit_segmentation
 from core.clustering.hierarchical import (
     HierarchicalTree,
     dendrogram_data,
-    height_for_k,
-    k_for_height,
     node_segments,
 )
 from core.clustering.result import SegmentationResult
@@ -130,7 +128,7 @@ class TreeFit:
 
     @property
     def n_leaves(self) -> int:
-        return int(self.linkage.shape[0] + 1)
+        return self.tree.n_leaves
 
     @property
     def n_customers(self) -> int:
@@ -158,46 +156,24 @@ class TreeFit:
         return out
 
     def height(self, k: int) -> tuple[float, bool]:
-        """Cut height for ``k`` and whether it is exact (False: merges tie at this k, so the
-        line is drawn at the tied height and no height gives exactly ``k``)."""
-        try:
-            return height_for_k(self.linkage, k), True
-        except ConfigError:
-            n = self.n_leaves
-            return float(self.linkage[n - k - 1, 2]), False
+        """Cut height for ``k`` and whether it is exact (see ``HierarchicalTree.cut_height``)."""
+        return self.tree.cut_height(k)
 
     def k_at(self, height: float) -> int:
         """k for a cut at ``height``, kept within K_MIN..k_max."""
-        return min(max(k_for_height(self.linkage, height), K_MIN), self.k_max)
+        return self.tree.k_at_height(height, k_min=K_MIN, k_max=self.k_max)
 
     def height_range(self) -> tuple[float, float]:
         """Heights a cut can take to give K_MIN..k_max segments."""
-        z = self.linkage
-        n = self.n_leaves
-        low = float(z[max(n - self.k_max - 1, 0), 2])
-        return low, float(z[-1, 2])
+        return self.tree.height_range(self.k_max)
 
     def node_leaves(self, node: int) -> np.ndarray:
         """Tree leaves under ``node`` (a leaf is its own only leaf)."""
-        n = self.n_leaves
-        if not 0 <= node < 2 * n - 1:
-            raise ConfigError(f"the tree has no node {node}", hint="Click a node of the tree.")
-        z = self.linkage
-        leaves: list[int] = []
-        stack = [node]
-        while stack:
-            v = stack.pop()
-            if v < n:
-                leaves.append(v)
-            else:
-                row = z[v - n]
-                stack += [int(row[0]), int(row[1])]
-        return np.asarray(sorted(leaves), dtype=np.int64)
+        return self.tree.node_leaves(node)
 
     def node_customers(self, node: int) -> np.ndarray:
         """Ids of the customers under ``node`` (sorted)."""
-        mask = np.isin(self.tree.leaf_of, self.node_leaves(node))
-        return self.segmentation.customer_ids[mask]
+        return self.segmentation.customer_ids[self.tree.under(node)]
 
 
 def _included_monetary(features: pl.DataFrame, ids: np.ndarray) -> np.ndarray:

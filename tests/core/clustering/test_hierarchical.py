@@ -9,6 +9,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from core.clustering.hierarchical import (
+    HierarchicalTree,
     build_tree,
     cut_k,
     dendrogram_data,
@@ -142,3 +143,39 @@ def test_node_segments_mark_mixed_nodes() -> None:
     info = dendrogram_data(z, p=2, leaf_segments=np.array([0, 0, 1, 1]), k=2)
     assert sorted(info["segments"]) == [0, 1]
     assert k_for_height(z, info["cut_height"]) == 2
+
+
+def test_tree_queries_cuts_heights_and_nodes() -> None:
+    # A hand-made tree of 4 customers: {0,1} at 1.0, {2,3} at 2.0, all at 5.0.
+    z = np.array([[0, 1, 1.0, 2], [2, 3, 2.0, 2], [4, 5, 5.0, 4]], dtype=np.float64)
+    tree = HierarchicalTree(
+        linkage=z,
+        method="exact",
+        leaf_of=np.arange(4),
+        leaf_sizes=np.ones(4),
+        leaf_centres=np.zeros((4, 1)),
+        description="hand-made",
+    )
+    assert tree.n_leaves == 4
+    assert tree.node_leaves(6).tolist() == [0, 1, 2, 3]
+    assert tree.node_leaves(5).tolist() == [2, 3]
+    assert tree.node_leaves(1).tolist() == [1]
+    assert tree.under(4).tolist() == [True, True, False, False]
+    with pytest.raises(ConfigError, match="no node 7"):
+        tree.node_leaves(7)
+    height, exact = tree.cut_height(2)
+    assert exact
+    assert 2.0 <= height < 5.0
+    assert tree.k_at_height(height, k_min=2, k_max=4) == 2
+    assert tree.k_at_height(100.0, k_min=2, k_max=4) == 2  # above the root: kept at k_min
+    assert tree.k_at_height(0.0, k_min=2, k_max=3) == 3  # below every merge: kept at k_max
+    assert tree.height_range(3) == (1.0, 5.0)
+    tied = HierarchicalTree(
+        linkage=np.array([[0, 1, 1.0, 2], [2, 3, 1.0, 2], [4, 5, 5.0, 4]], dtype=np.float64),
+        method="exact",
+        leaf_of=np.arange(4),
+        leaf_sizes=np.ones(4),
+        leaf_centres=np.zeros((4, 1)),
+        description="tied merges",
+    )
+    assert tied.cut_height(3) == (1.0, False)
