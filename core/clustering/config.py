@@ -31,6 +31,7 @@ DEFAULT_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 # Segments a marketing team can act on; more than this is a configuration mistake.
 K_MIN = 2
 K_MAX = 30
+SEED_MAX = 2**31 - 1  # the largest random_state accepted (the same for every model)
 
 # Exact hierarchical clustering limits: fastcluster.linkage_vector (ward) needs O(n) memory;
 # fastcluster.linkage (complete/average) needs the O(n^2) distance matrix, whose memory and
@@ -145,10 +146,14 @@ def validate_k(k: object, *, what: str = "k") -> int:
 
 def validate_preprocess(config: PreprocessConfig) -> None:
     """Static checks of a :class:`PreprocessConfig` (raise ConfigError)."""
-    if not isinstance(config.features, tuple) or not config.features:
+    if not isinstance(config.features, tuple):
         raise ConfigError(
-            f"features must be a non-empty tuple of column names, got {_quote(config.features)}",
+            f"features must be a tuple of column names, got {_quote(config.features)}",
             hint=f"Pick features among {', '.join(NUMERIC_FEATURES)}.",
+        )
+    if not config.features:
+        raise ConfigError(
+            "no feature is selected", hint="Tick at least one feature (e.g. recency, frequency)."
         )
     unknown = [f for f in config.features if f not in NUMERIC_FEATURES]
     if unknown:
@@ -216,12 +221,15 @@ def validate_model(config: ModelConfig) -> None:
             f"unknown linkage {_quote(config.linkage)}",
             hint=f"Use one of {', '.join(LINKAGES)}.",
         )
-    if isinstance(config.random_state, bool) or not isinstance(
-        config.random_state, int | np.integer
+    if (
+        isinstance(config.random_state, bool)
+        or not isinstance(config.random_state, int | np.integer)
+        or not 0 <= config.random_state <= SEED_MAX
     ):
         raise ConfigError(
-            f"random_state must be an integer seed, got {_quote(config.random_state)}",
-            hint="Use e.g. random_state=0.",
+            f"random_state must be a whole-number seed 0..{SEED_MAX}, "
+            f"got {_quote(config.random_state)}",
+            hint="Use a seed such as 0 or 42.",
         )
     if config.n_init != "auto" and (
         isinstance(config.n_init, bool)

@@ -181,7 +181,10 @@ class ConstantDropper(TransformerMixin, BaseEstimator):
                 hint="Check that the feature table is not empty and not every customer "
                 "is excluded.",
             )
-        constant = np.ptp(x, axis=0) == 0
+        # A spread too small for its variance to be represented (subnormal values such as 5e-324
+        # next to 0) is constant too: scaling would map it to zeros, or divide by zero.
+        with np.errstate(under="ignore"):
+            constant = (np.ptp(x, axis=0) == 0) | ~(np.std(x, axis=0) > 0)
         if constant.all():
             raise DataSufficiencyError(
                 f"all {x.shape[0]} customers are identical on the chosen features; "
@@ -210,7 +213,11 @@ class Log1pColumns(TransformerMixin, BaseEstimator):
 
     def fit(self, x: np.ndarray, y: object = None) -> Self:
         x = np.asarray(x, dtype=np.float64)
-        self.skewness_ = np.asarray(skew(x, axis=0, bias=True), dtype=np.float64)
+        with warnings.catch_warnings():
+            # Nearly identical values: scipy warns that the moments lost precision. Such a
+            # skewness (or NaN) is not trusted: the column is logged only when clearly skewed.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.skewness_ = np.asarray(skew(x, axis=0, bias=True), dtype=np.float64)
         self.min_ = x.min(axis=0)
         if isinstance(self.columns, str):
             self.mask_ = (self.skewness_ > AUTO_LOG_SKEW) & (self.min_ >= 0)
@@ -306,9 +313,7 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):
                 hint="Choose features that have values for the customers being clustered.",
             ) from exc
         capped = capper.fit_transform(imputed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # skew of a constant column
-            kept = dropper.fit_transform(capped)
+        kept = dropper.fit_transform(capped)
         used = tuple(names[j] for j in dropper.keep_)
         if config.log == "auto":
             log = Log1pColumns("auto")

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.clustering.config import PreprocessConfig
@@ -90,7 +90,7 @@ def test_unknown_feature_name_lists_available_ones() -> None:
         ({"cap_quantile": 1.0}, "1.0"),
         ({"log": ("tenure_days",)}, "'tenure_days'"),
         ({"log": "yes"}, "'yes'"),
-        ({"features": ()}, "()"),
+        ({"features": ()}, "no feature is selected"),
         ({"features": ("frequency", "frequency")}, "'frequency'"),
     ],
 )
@@ -262,6 +262,19 @@ finite_or_missing = st.one_of(
 
 
 @settings(max_examples=60, deadline=None)
+# Found by Hypothesis: a spread of subnormal values (variance 0 once scaled, so PCA divided by
+# zero) and a constant column whose float std is not 0.
+@example(values=[(None, 5e-324, 0.0), (0.0, 0.0, None)], scaler="standard", cap=None)
+@example(
+    values=[
+        (None, None, None),
+        (None, None, 858993459.3590089),
+        (None, 0.0, None),
+        (0.0, None, None),
+    ],
+    scaler="standard",
+    cap=None,
+)
 @given(
     values=st.lists(
         st.tuples(finite_or_missing, finite_or_missing, finite_or_missing),

@@ -62,10 +62,11 @@ def test_settings_validation_quotes_the_bad_value() -> None:
     for bad in (1, 31, "seven", True, None, 4.5, [4]):
         with pytest.raises(ConfigError):
             parse_settings({"k": bad}, base=base)
+    # parse_features only coerces; the core config refuses what is wrong, naming it.
     with pytest.raises(ConfigError, match="'spend'"):
-        parse_features("recency_days,spend")
+        parse_settings({"features": "recency_days,spend"}, base=base)
     with pytest.raises(ConfigError, match="no feature"):
-        parse_features([])
+        parse_settings({"features": []}, base=base)
     with pytest.raises(ConfigError, match="'dbscan'"):
         parse_settings({"algorithm": "dbscan"}, base=base)
     with pytest.raises(ConfigError):
