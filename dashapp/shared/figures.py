@@ -11,8 +11,6 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
-from core.cleaning import REASON_LABELS, Audit
-
 # Okabe-Ito (colour-blind safe) first, then Tableau-10 tones for larger segmentations.
 SEGMENT_PALETTE: tuple[str, ...] = (
     "#0072B2",
@@ -33,9 +31,6 @@ SEGMENT_PALETTE: tuple[str, ...] = (
     "#FF9DA7",
 )
 NOISE_COLOR = "#9E9E9E"  # points a clustering left unassigned (label -1) or excluded customers
-KEPT_COLOR = "#198754"  # Bootstrap "success"
-DROPPED_COLOR = "#DC3545"  # Bootstrap "danger"
-OFF_COLOR = "#ADB5BD"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -79,71 +74,3 @@ def empty_figure(message: str, *, height: int = 240) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return base_layout(fig, height=height)
-
-
-def audit_stages(audit: Audit) -> list[dict[str, object]]:
-    """Funnel stages: lines read, then the lines left after each rule, in rule order.
-
-    Each stage has ``label``, ``remaining`` (lines left), ``dropped`` (by this rule),
-    ``revenue`` (amount of the dropped lines), ``enabled`` and ``reason`` (None for the first).
-    """
-    stages: list[dict[str, object]] = [
-        {
-            "reason": None,
-            "label": "Lines read",
-            "remaining": audit.rows_in,
-            "dropped": 0,
-            "revenue": 0.0,
-            "enabled": True,
-        }
-    ]
-    remaining = audit.rows_in
-    for stat in audit.reasons:
-        remaining -= stat.rows
-        label = REASON_LABELS.get(stat.reason, stat.reason)
-        stages.append(
-            {
-                "reason": stat.reason,
-                "label": label if stat.enabled else f"{label} (rule off)",
-                "remaining": remaining,
-                "dropped": stat.rows,
-                "revenue": float(stat.revenue),
-                "enabled": stat.enabled,
-            }
-        )
-    return stages
-
-
-def audit_funnel(audit: Audit, *, height: int = 380) -> go.Figure:
-    """Funnel of lines left after each cleaning rule; hover shows what the rule removed."""
-    stages = audit_stages(audit)
-    total = max(audit.rows_in, 1)
-    labels = [f"{i}. {s['label']}" if i else str(s["label"]) for i, s in enumerate(stages)]
-    labels[-1] = f"{labels[-1]}  →  kept"
-    colors = [
-        "#6C757D" if s["reason"] is None else (KEPT_COLOR if s["enabled"] else OFF_COLOR)
-        for s in stages
-    ]
-    customdata = [
-        [int(s["dropped"]), float(s["revenue"]), 100.0 * int(s["dropped"]) / total]  # type: ignore[call-overload]
-        for s in stages
-    ]
-    fig = go.Figure(
-        go.Funnel(
-            y=labels,
-            x=[int(s["remaining"]) for s in stages],  # type: ignore[call-overload]
-            textinfo="value+percent initial",
-            texttemplate="%{value:,} (%{percentInitial:.1%})",
-            marker={"color": colors},
-            connector={"fillcolor": "#e9ecef", "line": {"color": "#dee2e6", "width": 1}},
-            customdata=customdata,
-            hovertemplate=(
-                "<b>%{y}</b><br>lines left: %{x:,}<br>"
-                "dropped here: %{customdata[0]:,} (%{customdata[2]:.2f}% of all lines)<br>"
-                "amount of dropped lines: %{customdata[1]:,.2f}<extra></extra>"
-            ),
-        )
-    )
-    base_layout(fig, height=height)
-    fig.update_yaxes(automargin=True)
-    return fig

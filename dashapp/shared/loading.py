@@ -96,18 +96,6 @@ def peek_source(source: DatasetSource, services: AppServices) -> SourcePeek:
     return _memo(services, key, compute)
 
 
-def detected_roles(state: SessionState, services: AppServices) -> dict[str, str] | None:
-    """What role detection finds in the session's dataset (None if it cannot be read)."""
-    source = services.source(state.dataset)
-    if source is None:
-        return None
-    try:
-        peek = peek_source(source, services)
-    except CustsegError:
-        return None
-    return detect_roles(peek.read.columns, require=False).as_dict()
-
-
 def load_source(
     source: DatasetSource, state: SessionState, services: AppServices
 ) -> LoadedTransactions:

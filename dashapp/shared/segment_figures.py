@@ -181,6 +181,7 @@ def projection_figure(
     coords = seg.projection[rows]
     ids = seg.customer_ids[rows]
     fig = go.Figure()
+    # Trace order: the segments, then the noise (legend click events give the trace index).
     order = [*range(result.k), *([-1] if seg.n_noise else [])]
     for segment in order:
         mask = labels == segment
@@ -226,11 +227,6 @@ def projection_figure(
 def _escape(text: str) -> str:
     # Plotly renders a subset of HTML in hover text and ticks; segment names are user text.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def projection_order(result: SegmentationResult) -> list[int]:
-    """Segment of each trace of :func:`projection_figure`, in trace order."""
-    return [*range(result.k), *([-1] if result.segmentation.n_noise else [])]
 
 
 def profile_matrix(

@@ -29,11 +29,16 @@ from dashapp.pages.data.layout import (
     sufficiency,
     upload_success,
 )
-from dashapp.pages.data.view import control_changes, rejected_file_error, save_upload
+from dashapp.pages.data.view import (
+    control_changes,
+    detected_roles,
+    rejected_file_error,
+    save_upload,
+)
 from dashapp.services import get_services
 from dashapp.shared import components
 from dashapp.shared import ids as app_ids
-from dashapp.shared.loading import DataView, data_view, detected_roles
+from dashapp.shared.loading import DataView, data_view
 from dashapp.state import SessionState, StateError, require_state
 
 log = logging.getLogger(__name__)

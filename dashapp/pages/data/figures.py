@@ -1,6 +1,6 @@
 """Figures of the Data page (pure builders): the cleaning-audit funnel.
 
-The funnel itself is :func:`dashapp.shared.figures.audit_funnel`; this module picks what the
+:func:`cleaning_funnel` draws the funnel of an audit; :func:`audit_funnel` picks what the
 graph shows for a view, including the placeholder while there is no audit.
 """
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
+from core.cleaning import REASON_LABELS, Audit
 from dashapp.shared import figures as shared_figures
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 LOADING = "Loading…"
 NO_AUDIT = "Fix the column mapping to see the cleaning audit."
+KEPT_COLOR = "#198754"  # Bootstrap "success"
+OFF_COLOR = "#ADB5BD"
 
 
 def loading_funnel() -> go.Figure:
@@ -28,4 +31,72 @@ def audit_funnel(view: DataView) -> go.Figure:
     """Lines left after each cleaning rule, or a note while the mapping does not work."""
     if view.table is None:
         return shared_figures.empty_figure(NO_AUDIT)
-    return shared_figures.audit_funnel(view.table.audit)
+    return cleaning_funnel(view.table.audit)
+
+
+def audit_stages(audit: Audit) -> list[dict[str, object]]:
+    """Funnel stages: lines read, then the lines left after each rule, in rule order.
+
+    Each stage has ``label``, ``remaining`` (lines left), ``dropped`` (by this rule),
+    ``revenue`` (amount of the dropped lines), ``enabled`` and ``reason`` (None for the first).
+    """
+    stages: list[dict[str, object]] = [
+        {
+            "reason": None,
+            "label": "Lines read",
+            "remaining": audit.rows_in,
+            "dropped": 0,
+            "revenue": 0.0,
+            "enabled": True,
+        }
+    ]
+    remaining = audit.rows_in
+    for stat in audit.reasons:
+        remaining -= stat.rows
+        label = REASON_LABELS.get(stat.reason, stat.reason)
+        stages.append(
+            {
+                "reason": stat.reason,
+                "label": label if stat.enabled else f"{label} (rule off)",
+                "remaining": remaining,
+                "dropped": stat.rows,
+                "revenue": float(stat.revenue),
+                "enabled": stat.enabled,
+            }
+        )
+    return stages
+
+
+def cleaning_funnel(audit: Audit, *, height: int = 380) -> go.Figure:
+    """Funnel of lines left after each cleaning rule; hover shows what the rule removed."""
+    stages = audit_stages(audit)
+    total = max(audit.rows_in, 1)
+    labels = [f"{i}. {s['label']}" if i else str(s["label"]) for i, s in enumerate(stages)]
+    labels[-1] = f"{labels[-1]}  →  kept"
+    colors = [
+        "#6C757D" if s["reason"] is None else (KEPT_COLOR if s["enabled"] else OFF_COLOR)
+        for s in stages
+    ]
+    customdata = [
+        [int(s["dropped"]), float(s["revenue"]), 100.0 * int(s["dropped"]) / total]  # type: ignore[call-overload]
+        for s in stages
+    ]
+    fig = go.Figure(
+        go.Funnel(
+            y=labels,
+            x=[int(s["remaining"]) for s in stages],  # type: ignore[call-overload]
+            textinfo="value+percent initial",
+            texttemplate="%{value:,} (%{percentInitial:.1%})",
+            marker={"color": colors},
+            connector={"fillcolor": "#e9ecef", "line": {"color": "#dee2e6", "width": 1}},
+            customdata=customdata,
+            hovertemplate=(
+                "<b>%{y}</b><br>lines left: %{x:,}<br>"
+                "dropped here: %{customdata[0]:,} (%{customdata[2]:.2f}% of all lines)<br>"
+                "amount of dropped lines: %{customdata[1]:,.2f}<extra></extra>"
+            ),
+        )
+    )
+    shared_figures.base_layout(fig, height=height)
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -1,7 +1,7 @@
 """Components of the Data page (pure builders): the skeleton and what the callbacks fill it with.
 
 The generic pieces (upload area, mapping form, date panel, audit table, preview grid) are in
-:mod:`dashapp.shared.components`; the functions here choose them for a
+:mod:`dashapp.pages.data.widgets`; the functions here choose them for a
 :class:`~dashapp.shared.loading.DataView`.
 """
 
@@ -14,7 +14,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from core.errors import InputFileError
-from dashapp.pages.data import figures, ids
+from dashapp.pages.data import figures, ids, widgets
 from dashapp.pages.data.view import problem_title
 from dashapp.shared import components
 
@@ -48,7 +48,7 @@ def build(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, /, **_query: str) ->
                 ],
                 className="mb-2 g-3",
             ),
-            components.upload_area(max_upload_bytes),
+            widgets.upload_area(max_upload_bytes),
             dcc.Store(id=ids.UPLOAD_REJECTED),
             dcc.Loading(html.Div(id=ids.UPLOAD_ALERT, className="mt-2"), type="dot"),
             dbc.Row([_settings_column(), _reports_column()], className="mt-2"),
@@ -99,7 +99,7 @@ def _reports_column() -> dbc.Col:
                 "First rows of the file",
                 [
                     html.Div(id=ids.PREVIEW_CAPTION, className="small mb-2"),
-                    components.preview_grid(),
+                    widgets.preview_grid(),
                 ],
             ),
         ],
@@ -113,7 +113,7 @@ def upload_success(uploaded: UploadedFile) -> dbc.Alert:
     return components.message_alert(
         [
             html.Strong(uploaded.filename),
-            f" loaded ({components.format_size(uploaded.size)}, {uploaded.format.upper()}, "
+            f" loaded ({widgets.format_size(uploaded.size)}, {uploaded.format.upper()}, "
             f"{uploaded.columns} columns). Check the column mapping below.",
         ],
         color="success",
@@ -127,14 +127,14 @@ def rejected_alert(error: InputFileError) -> dbc.Alert:
 
 def dataset_summary(view: DataView) -> list[Component]:
     """The line naming the dataset on screen and its size."""
-    return components.dataset_summary(
+    return widgets.dataset_summary(
         view.filename, rows=view.rows, customers=view.customers, badge=view.badge
     )
 
 
 def mapping_form(view: DataView) -> list[Component]:
     """The mapping dropdowns, filled with the mapping in use."""
-    return components.mapping_form(view.columns, view.mapping, view.detected)
+    return widgets.mapping_form(view.columns, view.mapping, view.detected)
 
 
 def mapping_alert(view: DataView) -> Component | list[Component]:
@@ -148,7 +148,7 @@ def mapping_alert(view: DataView) -> Component | list[Component]:
 
 def date_info(view: DataView, state: SessionState) -> list[Component]:
     """The date format in use, why, and the override field (showing the state's override)."""
-    return components.date_panel(
+    return widgets.date_panel(
         column=view.date_column,
         chosen=view.date_format,
         kind=view.date_kind,
@@ -160,7 +160,7 @@ def date_info(view: DataView, state: SessionState) -> list[Component]:
 
 def cleaning_form(state: SessionState) -> list[Component]:
     """The cleaning-rule switches, set as in the state."""
-    return components.cleaning_form(dict(state.cleaning))
+    return widgets.cleaning_form(dict(state.cleaning))
 
 
 def audit_report(view: DataView) -> list[Component]:
@@ -168,8 +168,8 @@ def audit_report(view: DataView) -> list[Component]:
     if view.table is None:
         return []
     return [
-        components.audit_table(view.table.audit),
-        *components.audit_samples(view.table.audit),
+        widgets.audit_table(view.table.audit),
+        *widgets.audit_samples(view.table.audit),
     ]
 
 
@@ -177,7 +177,7 @@ def sufficiency(view: DataView) -> list[Component]:
     """The data-sufficiency warnings, or a note that they are not computed yet."""
     if view.table is None:
         return [html.P("Not computed yet.", className="text-muted mb-0")]
-    return components.sufficiency_alerts(view.warnings)
+    return widgets.sufficiency_alerts(view.warnings)
 
 
 def preview(
@@ -186,5 +186,5 @@ def preview(
     """The preview grid's ``rowData`` and ``columnDefs``, and its caption (empty without rows)."""
     if view.head is None:
         return [], [], ""
-    row_data, column_defs = components.preview_grid_props(view.head, view.mapping)
-    return row_data, column_defs, components.preview_caption(view.head.height, view.mapping)
+    row_data, column_defs = widgets.preview_grid_props(view.head, view.mapping)
+    return row_data, column_defs, widgets.preview_caption(view.head.height, view.mapping)

@@ -8,6 +8,8 @@ customer table through the same pipeline. This module holds the rest of the page
 - :func:`save_upload` checks an uploaded file and keeps it in the app's upload store;
 - :func:`rejected_file_error` explains a file the browser refused as too large;
 - :func:`control_changes` turns the values of the page's controls into session-state changes;
+- :func:`detected_roles` is what role detection finds in the session's dataset (the mapping
+  :func:`control_changes` compares with);
 - :func:`problem_title` names what went wrong when a view carries an error.
 """
 
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import CustsegError, InputFileError
 from core.io import read_table
+from core.schema import detect_roles
+from dashapp.shared.loading import peek_source
 from dashapp.state import (
     TOGGLEABLE_RULES,
     SessionState,
@@ -144,6 +148,18 @@ def control_changes(
             raise StateError(f"unknown cleaning rules in {rules!r}")
         changes["cleaning"] = parse_cleaning({rule: rule in rules for rule in TOGGLEABLE_RULES})
     return changes
+
+
+def detected_roles(state: SessionState, services: AppServices) -> dict[str, str] | None:
+    """What role detection finds in the session's dataset (None if it cannot be read)."""
+    source = services.source(state.dataset)
+    if source is None:
+        return None
+    try:
+        peek = peek_source(source, services)
+    except CustsegError:
+        return None
+    return detect_roles(peek.read.columns, require=False).as_dict()
 
 
 def problem_title(view: DataView) -> str:

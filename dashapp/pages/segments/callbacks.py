@@ -12,7 +12,7 @@ session's name store). Linked selection:
 * clicking a customer (grid row, projection point or a card's exemplar) shows their orders.
 
 The grid uses AG Grid's infinite row model: :func:`grid_rows` serves each block of rows with the
-grid's sort and filters applied on the server (:mod:`dashapp.shared.customer_grid`).
+grid's sort and filters applied on the server (:mod:`dashapp.pages.segments.grid`).
 
 Callbacks read the input that fired from :data:`dash.ctx`; the ones that depend on it take it
 as a keyword (``trigger``) too, so tests call them as plain functions.
@@ -28,7 +28,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import ConfigError
-from dashapp.pages.segments import figures, ids, view
+from dashapp.pages.segments import figures, grid, ids, view
 from dashapp.pages.segments.layout import (
     grid_refused_alert,
     name_saved_alert,
@@ -40,7 +40,6 @@ from dashapp.pages.segments.layout import (
 )
 from dashapp.services import get_services
 from dashapp.shared import components
-from dashapp.shared import customer_grid as grid
 from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import rename_segment, with_segment
 from dashapp.shared.segment_components import load_model

@@ -33,8 +33,12 @@ def projection(view: SegmentsView) -> tuple[go.Figure, str | None]:
 
 
 def projection_order(result: SegmentationResult) -> list[int]:
-    """Segment of each projection trace, in trace order (what legend events index)."""
-    return fs.projection_order(result)
+    """Segment of each projection trace, in trace order (what legend events index).
+
+    The order :func:`dashapp.shared.segment_figures.projection_figure` draws: the segments,
+    then the noise (HDBSCAN) if any.
+    """
+    return [*range(result.k), *([-1] if result.segmentation.n_noise else [])]
 
 
 def sizes(view: SegmentsView) -> go.Figure:

@@ -31,6 +31,9 @@ SEGMENTS_SEARCH = "segments-search"
 SEGMENTS_GRID = "segments-grid"
 SEGMENTS_GRID_SINK = "segments-grid-sink"
 SEGMENTS_ORDERS = "segments-orders"
+# Inside the clicked customer's orders panel (rendered by a callback, not in the skeleton).
+SEGMENTS_ORDERS_GRID = "segments-orders-grid"
+ORDERS_CUSTOMER = "orders-customer"  # the customer id shown above their orders
 
 SEGMENT_NAME_TYPE = "segment-name"
 SEGMENT_PICK_TYPE = "segment-pick"

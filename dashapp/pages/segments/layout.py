@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+import polars as pl
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from core.clustering.result import SegmentationResult
-from dashapp.pages.segments import figures, ids
+from dashapp.pages.segments import figures, grid, ids
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
 from dashapp.shared import components
-from dashapp.shared import customer_grid as grid
 from dashapp.shared import segment_components as cs
 from dashapp.shared.segment_figures import color_of
 from dashapp.shared.urlstate import url_components
@@ -131,12 +132,42 @@ def _customers_card() -> dbc.Card:
         "Customers",
         [
             controls,
-            cs.customer_grid(),
+            customer_grid(),
             html.Div(
                 "Sort and filter with the column headers; click a row for the customer's orders.",
                 className="form-text",
             ),
         ],
+    )
+
+
+def customer_grid() -> dag.AgGrid:
+    """The customer grid (infinite row model: rows come from the server block by block)."""
+    return dag.AgGrid(
+        id=ids.SEGMENTS_GRID,
+        rowModelType="infinite",
+        columnDefs=grid.column_defs(),
+        defaultColDef={
+            "resizable": True,
+            "sortable": True,
+            "filter": True,
+            "floatingFilter": False,
+            "minWidth": 90,
+            "filterParams": {"buttons": ["reset"], "maxNumConditions": 2},
+        },
+        dashGridOptions={
+            "cacheBlockSize": 200,
+            "maxBlocksInCache": 20,
+            "maxConcurrentDatasourceRequests": 1,
+            "rowBuffer": 20,
+            "infiniteInitialRowCount": 1,
+            "suppressFieldDotNotation": True,
+            "animateRows": False,
+        },
+        getRowId="params.data.customer_id",
+        columnSize="sizeToFit",
+        style={"height": "420px"},
+        className="ag-theme-alpine",
     )
 
 
@@ -168,7 +199,122 @@ def summary_line(view: SegmentsView) -> list[Component | str]:
 
 def segment_cards(view: SegmentsView) -> list[Component]:
     """One card per segment (editable name, reason, insight, action, products, exemplars)."""
-    return cs.segment_cards(view.result, selected=view.selected)
+    result, selected = view.result, view.selected
+    cards = []
+    for profile in result.profiles:
+        s = profile.segment
+        color = color_of(result, s)
+        products = [
+            html.Li(
+                [
+                    html.Code(p.product, className="me-1"),
+                    p.description or "",
+                    html.Span(f" · {p.share:.1%}", className="text-muted"),
+                ]
+            )
+            for p in profile.top_products
+        ]
+        exemplars = [
+            dbc.Button(
+                customer,
+                id=ids.segment_exemplar(customer),
+                color="link",
+                size="sm",
+                className="p-0 me-2 exemplar",
+                title="Show this customer's orders",
+            )
+            for customer in profile.exemplars
+        ]
+        is_selected = selected == s
+        cards.append(
+            dbc.Col(
+                dbc.Card(
+                    [
+                        dbc.CardHeader(
+                            [
+                                cs.swatch(color),
+                                dbc.Input(
+                                    id=ids.segment_name(s),
+                                    value=result.names[s],
+                                    debounce=True,
+                                    maxLength=60,
+                                    size="sm",
+                                    className="segment-name-input",
+                                    placeholder="Segment name",
+                                ),
+                            ],
+                            className="d-flex align-items-center gap-2",
+                        ),
+                        dbc.CardBody(
+                            [
+                                html.P(
+                                    [
+                                        html.Strong(f"{profile.customers:,}"),
+                                        f" customers ({profile.share:.0%}) · ",
+                                        html.Strong(f"{profile.revenue_share:.0%}"),
+                                        " of revenue",
+                                    ],
+                                    className="mb-1",
+                                ),
+                                html.P(
+                                    [
+                                        html.Span("Why this name: ", className="fw-semibold"),
+                                        profile.name_reason,
+                                        html.Span(
+                                            f" (automatic name: {profile.auto_name})"
+                                            if profile.auto_name != result.names[s]
+                                            else "",
+                                        ),
+                                    ],
+                                    className="small text-muted mb-1",
+                                ),
+                                html.P(profile.insight, className="small mb-1"),
+                                html.P(
+                                    [
+                                        html.Span("Action: ", className="fw-semibold"),
+                                        profile.action,
+                                    ],
+                                    className="small mb-1",
+                                ),
+                                html.Div(
+                                    [
+                                        html.Div("Top products", className="small fw-semibold"),
+                                        html.Ul(products, className="small mb-1 ps-3"),
+                                    ]
+                                )
+                                if products
+                                else html.Div(),
+                                html.Div(
+                                    [
+                                        html.Span(
+                                            "Typical customers: ", className="small fw-semibold"
+                                        ),
+                                        *exemplars,
+                                    ],
+                                    className="mb-2",
+                                ),
+                                dbc.Button(
+                                    "Selected: showing its customers"
+                                    if is_selected
+                                    else "Show these customers",
+                                    id=ids.segment_pick(s),
+                                    size="sm",
+                                    color="primary" if is_selected else "outline-primary",
+                                    className="segment-pick",
+                                ),
+                            ]
+                        ),
+                    ],
+                    className="h-100 segment-card"
+                    + (" segment-card-selected" if is_selected else ""),
+                    style={"borderTop": f"4px solid {color}"},
+                ),
+                md=6,
+                xl=4,
+                className="mb-3",
+            )
+        )
+    return cards
 
 
 def selection_caption(
@@ -195,9 +341,48 @@ def grid_refused_alert(error: Exception) -> dbc.Alert:
     )
 
 
+def _order_column(column: str, numeric: bool) -> dict[str, Any]:
+    col: dict[str, Any] = {"field": column, "headerName": column.replace("_", " ").capitalize()}
+    if numeric:
+        col["type"] = "numericColumn"
+    if column in ("price", "amount"):
+        col["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
+    if column == "description":
+        col["minWidth"] = 220
+    return col
+
+
 def orders_panel(shown: CustomerOrders) -> list[Component]:
     """A customer's purchase lines (newest first) with their totals."""
-    return cs.orders_view(shown.customer, shown.lines, shown.summary, shown.segment)
+    customer, lines, summary, segment = shown.customer, shown.lines, shown.summary, shown.segment
+    rows = lines.with_columns(pl.col("order_date").dt.to_string("%Y-%m-%d %H:%M"))
+    orders = summary["orders"]
+    return [
+        html.P(
+            [
+                "Customer ",
+                html.Strong(customer, id=ids.ORDERS_CUSTOMER),
+                f" · {segment} · {orders:,} orders, {summary['lines']:,} purchase lines, "
+                f"{summary['amount']:,.2f} spent",
+            ],
+            className="mb-2",
+        ),
+        html.Div(
+            f"Showing the newest {lines.height:,} lines."
+            if lines.height < summary["lines"]
+            else "",
+            className="small text-muted",
+        ),
+        dag.AgGrid(
+            id=ids.SEGMENTS_ORDERS_GRID,
+            rowData=rows.to_dicts(),
+            columnDefs=[_order_column(c, lines.schema[c].is_numeric()) for c in lines.columns],
+            defaultColDef={"resizable": True, "sortable": True, "filter": True},
+            dashGridOptions={"animateRows": False, "suppressFieldDotNotation": True},
+            columnSize="sizeToFit",
+            style={"height": "300px"},
+        ),
+    ]
 
 
 def orders_unavailable_alert(message: str) -> dbc.Alert:

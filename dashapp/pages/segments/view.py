@@ -5,7 +5,7 @@ The selected segment is stored in the session state (:func:`modeling.selected_se
 stored selection the current segmentation does not have (a segment above k, or the HDBSCAN
 noise after a refit without noise) counts as no selection.
 
-The grid's rows come from :mod:`dashapp.shared.customer_grid`: the selection (segment, region
+The grid's rows come from :mod:`dashapp.pages.segments.grid`: the selection (segment, region
 drawn on the projection, quick search) and the grid's sort and filters are applied on the
 server, over every clustered customer.
 """
@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from core.clustering.result import SegmentationResult
-from dashapp.shared import customer_grid as grid
+from dashapp.pages.segments import grid
 from dashapp.shared.modeling import SessionModel, query_of, search_string, selected_segment
 from dashapp.state import SessionState
 

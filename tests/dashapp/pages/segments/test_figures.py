@@ -115,6 +115,8 @@ def test_hdbscan_noise_gets_its_own_grey_row(state: SessionState, services: AppS
     assert rows[-1].customers == int((result.segmentation.labels == -1).sum())
     fig, _ = fs.projection_figure(result)
     assert fig.data[-1].name == NOISE_NAME
+    assert figures.projection_order(result) == [*range(result.k), -1]
+    assert len(figures.projection_order(result)) == len(fig.data)
 
 
 def test_k_selection_figure_marks_picks_and_current_k(

@@ -3,17 +3,20 @@ sync, and holds every id the page's callbacks read or write."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import polars as pl
 from dash import Input, Output, State
 from dash.dependencies import DashDependency
 
 import dashapp.pages.segments as segments_page
 from dashapp.pages.segments import callbacks, ids
-from dashapp.pages.segments.layout import build
+from dashapp.pages.segments.layout import build, orders_panel
+from dashapp.pages.segments.view import CustomerOrders
 from dashapp.shared import ids as app_ids
-from tests.dashapp.helpers import as_json, find_ids
+from tests.dashapp.helpers import as_json, find_ids, texts
 
 APP_WIDE = {app_ids.SESSION}
 
@@ -103,3 +106,31 @@ def test_page_ids_keep_the_app_wide_values() -> None:
     assert ids.segment_pick(2) == {"type": "segment-pick", "segment": 2}
     assert ids.segment_name(0) == {"type": "segment-name", "segment": 0}
     assert ids.segment_exemplar("C1") == {"type": "segment-exemplar", "customer": "C1"}
+
+
+def test_orders_panel_holds_the_ids_browser_tests_look_up() -> None:
+    assert (ids.ORDERS_CUSTOMER, ids.SEGMENTS_ORDERS_GRID) == (
+        "orders-customer",
+        "segments-orders-grid",
+    )
+    lines = pl.DataFrame(
+        {
+            "invoice": ["A1", "A1"],
+            "order_date": [dt.datetime(2024, 3, 1, 9, 30)] * 2,
+            "amount": [2.5, 4.0],
+        }
+    )
+    summary = {"orders": 1, "lines": 3, "amount": 6.5}
+    shown = CustomerOrders(customer="C9", segment="Loyal", lines=lines, summary=summary)
+    tree = as_json(orders_panel(shown))
+    assert {ids.ORDERS_CUSTOMER, ids.SEGMENTS_ORDERS_GRID} <= set(find_ids(tree))
+    grid = next(
+        node["props"]
+        for node in _nodes(tree)
+        if node.get("props", {}).get("id") == ids.SEGMENTS_ORDERS_GRID
+    )
+    assert grid["rowData"][0]["order_date"] == "2024-03-01 09:30"
+    assert [c["field"] for c in grid["columnDefs"]] == ["invoice", "order_date", "amount"]
+    shown_text = texts(tree)
+    assert "C9" in shown_text
+    assert "Showing the newest 2 lines." in shown_text  # 2 of the customer's 3 lines

@@ -10,8 +10,7 @@ import polars as pl
 import pytest
 
 from core.columns import CUSTOMER
-from dashapp.pages.segments import view
-from dashapp.shared import customer_grid as grid
+from dashapp.pages.segments import grid, view
 from dashapp.shared.modeling import SessionModel, with_segment
 from dashapp.state import SessionState
 from tests.dashapp.pages.segments.common import members
