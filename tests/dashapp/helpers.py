@@ -60,12 +60,12 @@ def texts(tree: Any) -> str:
 
 
 def callback_spec(app: Dash, function_name: str) -> dict[str, Any]:
-    """The registered callback whose function is ``function_name``."""
+    """The registered callback whose function is ``function_name`` (from ``app.callback_map``):
+    its ``output`` key and its ``inputs`` and ``state`` dependencies."""
     for key, entry in app.callback_map.items():
         func = entry.get("callback")
         if getattr(getattr(func, "__wrapped__", func), "__name__", None) == function_name:
-            spec = next(s for s in app._callback_list if s["output"] == key)
-            return spec
+            return {"output": key, "inputs": entry["inputs"], "state": entry["state"]}
     raise KeyError(function_name)
 
 
