@@ -14,14 +14,21 @@ from typing import TypeVar
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from core.errors import CustsegError, DataSufficiencyError
+from core.errors import ConfigError, CustsegError, DataSufficiencyError
 from dashapp.shared import components
 
 T = TypeVar("T")
 
 
-class InputRejectedError(ValueError):
-    """A callback input that is not one of the values the control can send."""
+class InputRejectedError(ConfigError):
+    """A callback input that is not one of the values the control can send.
+
+    A :class:`~core.errors.ConfigError` like every rejected setting (one exception type, one
+    message style: what is wrong, then how to fix it).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="Use the controls on the page, or reload it.")
 
 
 def checked_int(value: object, *, low: int, high: int, name: str) -> int:
@@ -84,8 +91,8 @@ def input_alert(error: InputRejectedError) -> dbc.Alert:
     return dbc.Alert(
         [
             html.Strong("That setting was not applied: "),
-            str(error),
-            ". Use the controls on the page, or reload it.",
+            error.message,
+            f". {error.hint}",
         ],
         color="warning",
         dismissable=True,
