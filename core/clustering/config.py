@@ -397,3 +397,54 @@ class SelectKConfig:
             random_state=self.random_state,
             n_init=self.n_init,
         )
+
+
+STABILITY_METHODS: tuple[str, ...] = ("bootstrap", "seeds")
+
+
+@dataclass(frozen=True)
+class StabilityConfig:
+    """How stability is rated: the refits, how they draw customers, the borderline cut-off.
+
+    Attributes
+    ----------
+    n_boot:
+        Number of refits (2..200).
+    method:
+        ``"bootstrap"``: refit on customers drawn with replacement and compare on the customers
+        drawn; ``"seeds"``: refit all customers with other seeds.
+    random_state:
+        Seed of the bootstrap draws.
+    borderline_threshold:
+        Customers whose silhouette is below this are listed as borderline (-1..1).
+    """
+
+    n_boot: int = 10
+    method: Literal["bootstrap", "seeds"] = "bootstrap"
+    random_state: int = 0
+    borderline_threshold: float = 0.05
+
+    def __post_init__(self) -> None:
+        n = self.n_boot
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 200:
+            raise ConfigError(
+                f"n_boot must be a whole number 2..200, got {_quote(n)}",
+                hint="Use e.g. n_boot=10 (more refits give a steadier estimate but take longer).",
+            )
+        if self.method not in STABILITY_METHODS:
+            raise ConfigError(
+                f"unknown stability method {_quote(self.method)}",
+                hint="Use 'bootstrap' or 'seeds'.",
+            )
+        seed = self.random_state
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+            raise ConfigError(
+                f"random_state must be a whole-number seed 0..{SEED_MAX}, got {_quote(seed)}",
+                hint="Use a seed such as 0 or 42.",
+            )
+        cut = self.borderline_threshold
+        if isinstance(cut, bool) or not isinstance(cut, int | float) or not -1 <= cut <= 1:
+            raise ConfigError(
+                f"borderline_threshold must be a silhouette value in -1..1, got {_quote(cut)}",
+                hint="Use e.g. 0.05.",
+            )

@@ -14,13 +14,13 @@ column mapping, date format, cleaning and feature configs).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
 from core.cache import ResultCache, library_versions, make_key
 from core.clustering.compare import Comparison, compare_segmentations
-from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig
+from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig, StabilityConfig
 from core.clustering.fit import fit_segmentation
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult, carry_identity
@@ -155,13 +155,14 @@ def stability(
     model: ModelConfig,
     data_key: str,
     cache: ResultCache | None = None,
-    n_boot: int = 10,
-    method: Literal["bootstrap", "seeds"] = "bootstrap",
-    random_state: int = 0,
-    borderline_threshold: float = 0.05,
+    config: StabilityConfig | None = None,
     reference: SegmentationResult | None = None,
+    **options: Any,
 ) -> StabilityReport:
     """Cached :func:`core.clustering.stability.stability` of the segmentation of ``features``.
+
+    ``config`` (or its fields by name in ``options``) holds every stability option, so each is
+    part of the cache key.
 
     ``reference`` (a result of :func:`segment_customers` for the same inputs) saves the
     reference fit; otherwise it is obtained through :func:`segment_customers` (and its cache).
@@ -175,9 +176,14 @@ def stability(
             "the reference segmentation was fitted on other data or with other settings",
             hint="Pass the result of segment_customers for the same data and configs.",
         )
-    key = make_key(
-        "stability", data_key, preprocess, model, n_boot, method, random_state, borderline_threshold
-    )
+    if config is None:
+        config = StabilityConfig(**options)
+    elif options:
+        raise ConfigError(
+            f"stability got both a StabilityConfig and options {sorted(options)}",
+            hint="Pass either the config or its fields by name.",
+        )
+    key = make_key("stability", data_key, preprocess, model, config)
 
     def compute() -> StabilityReport:
         ref = reference
@@ -189,10 +195,10 @@ def stability(
             features,
             preprocess,
             model,
-            n_boot=n_boot,
-            method=method,
-            random_state=random_state,
-            borderline_threshold=borderline_threshold,
+            n_boot=config.n_boot,
+            method=config.method,
+            random_state=config.random_state,
+            borderline_threshold=config.borderline_threshold,
             reference=ref.segmentation,
         )
 

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import adjusted_rand_score
 
-from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.config import ModelConfig, PreprocessConfig, StabilityConfig
 from core.clustering.fit import Segmentation, fit_raw, fit_segmentation
 from core.clustering.select_k import silhouette_values
 from core.columns import CUSTOMER
@@ -192,21 +192,13 @@ def stability(
         An already fitted reference (must come from the same features and configs);
         fitted here when None.
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or not 2 <= n_boot <= 200:
-        raise ConfigError(
-            f"n_boot must be a whole number 2..200, got {n_boot!r}",
-            hint="Use e.g. n_boot=10 (more refits give a steadier estimate but take longer).",
-        )
-    if method not in ("bootstrap", "seeds"):
-        raise ConfigError(
-            f"unknown stability method {method!r}", hint="Use 'bootstrap' or 'seeds'."
-        )
-    if not isinstance(borderline_threshold, int | float) or not -1 <= borderline_threshold <= 1:
-        raise ConfigError(
-            f"borderline_threshold must be a silhouette value in -1..1, "
-            f"got {borderline_threshold!r}",
-            hint="Use e.g. 0.05.",
-        )
+    # One validation of these options: StabilityConfig (also the service's cache key).
+    StabilityConfig(
+        n_boot=n_boot,
+        method=method,
+        random_state=random_state,
+        borderline_threshold=borderline_threshold,
+    )
     ref = reference if reference is not None else fit_segmentation(features, preprocess, model)
     model = ref.model_config
     if method == "seeds" and (model.algorithm == "hdbscan" or ref.method.endswith("-exact")):

@@ -28,6 +28,7 @@ from core.clustering.config import (
     ModelConfig,
     PreprocessConfig,
     SelectKConfig,
+    StabilityConfig,
 )
 from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
@@ -39,6 +40,8 @@ K_AXIS = range(2, 11)
 # With a fixed k the sweep only informs the report; sweep="cheap" runs it up to this size.
 CHEAP_SWEEP_MAX_N = 20_000
 STABILITY_MAX_REFITS = 200
+# k_axis counts distinct customers on this many rows first (see there).
+DISTINCT_PROBE_ROWS = 4_096
 
 Sweep = Literal["always", "cheap", "never"]
 STAGES: tuple[str, ...] = (
@@ -116,17 +119,29 @@ def _included(features: pl.DataFrame) -> pl.DataFrame:
     return features.filter(~pl.col("excluded").fill_null(False))
 
 
-def k_axis(features: pl.DataFrame, config: WorkflowConfig) -> tuple[range | None, int]:
-    """The k values to sweep and the distinct customers on the chosen features.
+def distinct_customers(features: pl.DataFrame, config: WorkflowConfig) -> int:
+    """Included customers that differ on the chosen features."""
+    included = _included(features).select(config.preprocess.features)
+    return included.n_unique() if included.height else 0
 
-    2..10 (extended to a larger configured k), at most the distinct customers; None when
-    fewer than two values of k remain.
+
+def k_axis(features: pl.DataFrame, config: WorkflowConfig) -> range | None:
+    """The k values to sweep: 2..10 (extended to a larger configured k), at most the distinct
+    customers; None when fewer than two values of k remain.
+
+    The distinct customers are counted on the first rows first: when those already differ
+    more than the axis needs, the full count (a scan of every customer, on every view of the
+    Model, Segments and Export pages) cannot change the axis and is skipped.
     """
-    included = _included(features)
-    distinct = included.select(config.preprocess.features).n_unique() if included.height else 0
     k = 0 if config.auto_k or config.model.k is None else config.model.k
-    upper = min(max(K_AXIS.stop - 1, k), distinct)
-    return (range(K_AXIS.start, upper + 1) if upper >= K_AXIS.start + 1 else None), distinct
+    wanted = max(K_AXIS.stop - 1, k)
+    included = _included(features).select(config.preprocess.features)
+    probe = included.head(DISTINCT_PROBE_ROWS)
+    distinct = probe.n_unique() if probe.height else 0
+    if distinct <= wanted and included.height > probe.height:
+        distinct = included.n_unique()
+    upper = min(wanted, distinct)
+    return range(K_AXIS.start, upper + 1) if upper >= K_AXIS.start + 1 else None
 
 
 def selection_config(config: WorkflowConfig, k_range: range) -> SelectKConfig:
@@ -148,7 +163,7 @@ def sweep(
 ) -> KSelection | None:
     """Every criterion over the k axis (cached), or None when the algorithm does not sweep or
     too few distinct customers leave fewer than two values of k."""
-    k_range, _distinct = k_axis(features, config)
+    k_range = k_axis(features, config)
     if not config.sweeps or k_range is None:
         return None
     return service.select_k(
@@ -177,14 +192,15 @@ def rate_stability(
         model=result.segmentation.model_config,
         data_key=data_key,
         cache=cache,
-        n_boot=config.stability_refits,
-        random_state=config.model.random_state,
+        config=StabilityConfig(
+            n_boot=config.stability_refits, random_state=config.model.random_state
+        ),
         reference=result,
     )
 
 
 def _chosen_k(
-    config: WorkflowConfig, selection: KSelection | None, distinct: int
+    features: pl.DataFrame, config: WorkflowConfig, selection: KSelection | None
 ) -> tuple[ModelConfig, str]:
     """The model config to fit and a sentence saying where its k comes from."""
     model = config.model
@@ -192,6 +208,7 @@ def _chosen_k(
         return model, "HDBSCAN found the number of segments itself (density-based)"
     if config.auto_k:
         if selection is None:
+            distinct = distinct_customers(features, config)
             raise DataSufficiencyError(
                 f"only {distinct} distinct customer(s) on the chosen features: too few to "
                 "choose k automatically",
@@ -225,7 +242,6 @@ def run(
     """
     report = progress or (lambda _stage, _label: None)
     report(0, STAGES[0])
-    _k_range, distinct = k_axis(features, config)
     wanted = config.sweep == "always" or config.auto_k or (
         config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N
     )
@@ -234,7 +250,7 @@ def run(
         if wanted and config.sweep != "never"
         else None
     )
-    model, k_reason = _chosen_k(config, selection, distinct)
+    model, k_reason = _chosen_k(features, config, selection)
     report(1, STAGES[1])
     result = service.segment_customers(
         features,

@@ -6,10 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
 from core.clustering import service, workflow
-from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig
+from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig, StabilityConfig
 from core.clustering.result import SegmentationResult, rename
 from core.clustering.select_k import choose_k
 from core.errors import ConfigError, DataSufficiencyError
@@ -94,6 +95,25 @@ def test_every_select_k_option_is_part_of_the_cache_key() -> None:
     assert results[2].recommended_k == 2
 
 
+def test_every_stability_option_is_part_of_the_cache_key() -> None:
+    table, _ = blob_table(300, centers=3)
+    cache = DictCache()
+    base = StabilityConfig(n_boot=3)
+    for config in (base, replace(base, borderline_threshold=0.2), replace(base, method="seeds")):
+        service.stability(
+            table,
+            preprocess=NO_LOG,
+            model=ModelConfig(k=3),
+            data_key=KEY,
+            cache=cache,
+            config=config,
+        )
+    stability_entries = len(cache.store) - 1  # one entry is the reference fit
+    assert stability_entries == 3
+    with pytest.raises(ConfigError, match=r"n_boot must be a whole number 2\.\.200, got 1"):
+        StabilityConfig(n_boot=1)
+
+
 # --- the workflow -----------------------------------------------------------------------------
 
 
@@ -113,8 +133,8 @@ def test_workflow_config_validates_its_options() -> None:
 def test_k_axis_extends_to_a_larger_k_and_stops_at_the_distinct_customers() -> None:
     table, _ = blob_table(300, centers=3)
     config = workflow.WorkflowConfig(preprocess=NO_LOG, model=ModelConfig(k=12))
-    assert workflow.k_axis(table, config) == (range(2, 13), 300)
-    assert workflow.k_axis(table, replace(config, model=ModelConfig(k=3)))[0] == range(2, 11)
+    assert workflow.k_axis(table, config) == range(2, 13)
+    assert workflow.k_axis(table, replace(config, model=ModelConfig(k=3))) == range(2, 11)
     few = feature_table(
         {
             "recency_days": np.array([1, 1, 2, 2, 3, 3]),
@@ -122,9 +142,21 @@ def test_k_axis_extends_to_a_larger_k_and_stops_at_the_distinct_customers() -> N
             "monetary": np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0]),
         }
     )
-    assert workflow.k_axis(few, config) == (range(2, 4), 3)
+    assert workflow.k_axis(few, config) == range(2, 4)
+    assert workflow.distinct_customers(few, config) == 3
     two = few.head(4)
-    assert workflow.k_axis(two, config) == (None, 2)
+    assert workflow.k_axis(two, config) is None
+
+
+def test_k_axis_counts_every_customer_when_the_first_rows_repeat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The probe of the first rows sees 1 distinct customer; the full count finds 300.
+    table, _ = blob_table(300, centers=3)
+    repeated = pl.concat([table.head(1)] * 50 + [table])
+    monkeypatch.setattr(workflow, "DISTINCT_PROBE_ROWS", 40)
+    config = workflow.WorkflowConfig(preprocess=NO_LOG, model=ModelConfig(k=3))
+    assert workflow.k_axis(repeated, config) == range(2, 11)
 
 
 def test_auto_k_fits_the_recommended_k_and_says_why() -> None:
