@@ -144,3 +144,17 @@ def upload(contents: bytes, filename: str, data: Any, mime: str = "text/csv") ->
     from dashapp.pages.data import callbacks as data_page
 
     return data_page.upload_file(data_url(contents, mime), filename, data)["session"]
+
+
+def nodes(tree: Any) -> list[dict[str, Any]]:
+    """Every component (a dict with ``type`` and ``props``) in a JSON component tree."""
+    out: list[dict[str, Any]] = []
+    if isinstance(tree, dict):
+        if "type" in tree and "props" in tree:
+            out.append(tree)
+        for value in tree.values():
+            out.extend(nodes(value))
+    elif isinstance(tree, list):
+        for item in tree:
+            out.extend(nodes(item))
+    return out

@@ -6,7 +6,7 @@ import pytest
 
 from core.errors import InputFileError
 from dashapp.shared import components
-from tests.dashapp.helpers import as_json, texts
+from tests.dashapp.helpers import as_json, nodes, texts
 
 
 def test_error_alert_shows_message_and_hint() -> None:
@@ -22,25 +22,12 @@ def test_error_alert_shows_message_and_hint() -> None:
     assert "How to fix" not in no_hint
 
 
-def _nodes(tree: object) -> list[dict]:
-    out: list[dict] = []
-    if isinstance(tree, dict):
-        if "type" in tree and "props" in tree:
-            out.append(tree)
-        for value in tree.values():
-            out.extend(_nodes(value))
-    elif isinstance(tree, list):
-        for item in tree:
-            out.extend(_nodes(item))
-    return out
-
-
 def test_navbar_lists_pages_in_order() -> None:
     pages = [
         {"name": "Data", "relative_path": "/"},
         {"name": "Explore", "relative_path": "/explore"},
     ]
-    links = [n for n in _nodes(as_json(components.navbar(pages))) if n["type"] == "NavLink"]
+    links = [n for n in nodes(as_json(components.navbar(pages))) if n["type"] == "NavLink"]
     assert [(n["props"]["children"], n["props"]["href"]) for n in links] == [
         ("Data", "/"),
         ("Explore", "/explore"),

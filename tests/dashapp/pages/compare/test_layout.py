@@ -3,18 +3,12 @@ panels the callbacks render from the view."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from dash import Dash
 
-from dashapp.app import shell_layout
 from dashapp.pages import compare
-from dashapp.pages.compare import callbacks, ids
+from dashapp.pages.compare import ids
 from dashapp.pages.compare import view as cm
 from dashapp.pages.compare.layout import build, method_panel, metrics_panel
-from dashapp.services import AppServices
-from dashapp.shared.ids import SESSION
 from tests.dashapp.helpers import as_json, find_ids, texts
 
 SKELETON_IDS = (
@@ -36,21 +30,6 @@ SKELETON_IDS = (
 )
 
 
-def callback_ids(app: Dash) -> set[Any]:
-    """Ids of every Output, Input and State of this page's callbacks registered on ``app``."""
-    found: set[Any] = set()
-    for entry in app.callback_map.values():
-        func = getattr(entry.get("callback"), "__wrapped__", None)  # None: clientside
-        if getattr(func, "__module__", None) != callbacks.__name__:
-            continue
-        outputs = entry["output"] if isinstance(entry["output"], list) else [entry["output"]]
-        found.update(o.component_id for o in outputs if isinstance(o.component_id, str))
-        found.update(
-            dep["id"] for dep in (*entry["inputs"], *entry["state"]) if isinstance(dep["id"], str)
-        )
-    return found
-
-
 def test_build_renders_without_query_parameters() -> None:
     tree = as_json(build())
     found = find_ids(tree)
@@ -61,16 +40,6 @@ def test_build_renders_without_query_parameters() -> None:
     assert "Selected customers" in shown
     assert as_json(build(unused="1")) == tree  # query parameters do not change the skeleton
     assert as_json(compare.layout()) == tree  # what dashapp.app registers
-
-
-@pytest.mark.usefixtures("app_ctx")
-def test_every_callback_id_is_in_the_page_or_the_shell(app: Dash, services: AppServices) -> None:
-    used = callback_ids(app)
-    assert ids.COMPARE_DENDROGRAM in used  # the page's callbacks were found
-    assert SESSION in used
-    page = set(map(str, find_ids(as_json(build()))))
-    shell = set(map(str, find_ids(as_json(shell_layout(services)()))))
-    assert used <= page | shell, used - page - shell
 
 
 def test_method_panel_shows_the_notes_of_the_fit() -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dash import Dash, Output
-
 import dashapp.pages.data as data_page
-from dashapp.pages.data import callbacks, ids
+from dashapp.pages.data import ids
 from dashapp.pages.data.layout import DEFAULT_MAX_UPLOAD_BYTES, build
 from dashapp.services import AppServices
-from dashapp.shared import ids as app_ids
 from tests.dashapp.helpers import as_json, find_ids, texts
 
 
@@ -28,18 +25,3 @@ def test_build_renders_without_arguments() -> None:
     assert f"up to {DEFAULT_MAX_UPLOAD_BYTES // 1024**2} MB" in texts(tree)
     # A query parameter named like the limit is ignored like any other.
     assert as_json(build(max_upload_bytes="1")) == tree  # type: ignore[call-arg]
-
-
-def test_every_callback_id_is_in_the_skeleton_or_app_wide() -> None:
-    app = Dash(__name__)
-    callbacks.register(app)
-    used: set[str] = set()
-    for entry in app.callback_map.values():
-        outputs = entry["output"] if isinstance(entry["output"], list) else [entry["output"]]
-        used.update(o.component_id for o in outputs if isinstance(o, Output))
-        used.update(dep["id"] for dep in entry["inputs"] + entry["state"])
-    # Pattern-matching ids (JSON strings here) are the controls the render callback creates.
-    singletons = {i for i in used if isinstance(i, str) and not i.startswith("{")}
-    assert ids.UPLOAD_REJECTED in singletons
-    skeleton = set(find_ids(as_json(build())))
-    assert singletons - skeleton <= {app_ids.SESSION}

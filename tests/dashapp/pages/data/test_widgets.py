@@ -10,7 +10,7 @@ import pytest
 from core.columns import ROLES
 from dashapp.pages.data import ids, widgets
 from dashapp.shared.components import PREVIEW_ROWS
-from tests.dashapp.helpers import as_json, find_ids, texts
+from tests.dashapp.helpers import as_json, find_ids, nodes, texts
 
 
 def test_mapping_form_has_one_dropdown_per_role_prefilled() -> None:
@@ -22,7 +22,7 @@ def test_mapping_form_has_one_dropdown_per_role_prefilled() -> None:
     assert dropdown_ids == [ids.role_dropdown(r) for r in ROLES]
     dropdowns = {
         node["props"]["id"]["role"]: node["props"]
-        for node in _nodes(tree)
+        for node in nodes(tree)
         if node.get("type") == "Dropdown"
     }
     assert dropdowns["customer"]["value"] == "client"
@@ -32,19 +32,6 @@ def test_mapping_form_has_one_dropdown_per_role_prefilled() -> None:
     assert dropdowns["country"]["clearable"] is True
     # Only the customer role differs from detection: exactly one "changed" badge.
     assert texts(tree).count("changed") == 1
-
-
-def _nodes(tree: object) -> list[dict]:
-    out: list[dict] = []
-    if isinstance(tree, dict):
-        if "type" in tree and "props" in tree:
-            out.append(tree)
-        for value in tree.values():
-            out.extend(_nodes(value))
-    elif isinstance(tree, list):
-        for item in tree:
-            out.extend(_nodes(item))
-    return out
 
 
 def test_preview_grid_props_text_for_dates_and_mapped_headers() -> None:

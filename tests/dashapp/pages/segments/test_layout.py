@@ -4,7 +4,7 @@ sync, and holds every id the page's callbacks read or write."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -16,7 +16,7 @@ from dashapp.pages.segments import callbacks, ids
 from dashapp.pages.segments.layout import build, orders_panel
 from dashapp.pages.segments.view import CustomerOrders
 from dashapp.shared import ids as app_ids
-from tests.dashapp.helpers import as_json, find_ids, texts
+from tests.dashapp.helpers import as_json, find_ids, nodes, texts
 
 APP_WIDE = {app_ids.SESSION}
 
@@ -40,10 +40,6 @@ class Recorder:
         self._keep(args, kwargs)
 
 
-def _strings(ids_used: list[Any]) -> Iterator[str]:
-    return (i for i in ids_used if isinstance(i, str))
-
-
 def test_build_renders_without_a_query_and_keeps_a_links_query() -> None:
     tree = as_json(build())
     assert ids.SEGMENTS_GRID in find_ids(tree)
@@ -51,33 +47,10 @@ def test_build_renders_without_a_query_and_keeps_a_links_query() -> None:
     with_query = as_json(build(k="5", segment="1"))
     store = next(
         node["props"]
-        for node in _nodes(with_query)
+        for node in nodes(with_query)
         if node.get("props", {}).get("id") == ids.SEGMENTS_URL_QUERY
     )
     assert store["data"] == {"k": "5", "segment": "1"}
-
-
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
-
-
-def test_every_callback_id_is_in_the_skeleton_or_app_wide() -> None:
-    recorder = Recorder()
-    callbacks.register(recorder)  # type: ignore[arg-type]
-    used = [d.component_id for d in recorder.dependencies]
-    assert used
-    in_tree = set(_strings(find_ids(as_json(build()))))
-    missing = {i for i in _strings(used) if i not in in_tree | APP_WIDE}
-    assert not missing
-    # Pattern-matching ids live on the cards the render callback fills in.
-    patterns = {i["type"] for i in used if isinstance(i, dict)}
-    assert patterns == {ids.SEGMENT_PICK_TYPE, ids.SEGMENT_EXEMPLAR_TYPE, ids.SEGMENT_NAME_TYPE}
 
 
 def test_render_outputs_are_named_after_what_they_show() -> None:
@@ -126,7 +99,7 @@ def test_orders_panel_holds_the_ids_browser_tests_look_up() -> None:
     assert {ids.ORDERS_CUSTOMER, ids.SEGMENTS_ORDERS_GRID} <= set(find_ids(tree))
     grid = next(
         node["props"]
-        for node in _nodes(tree)
+        for node in nodes(tree)
         if node.get("props", {}).get("id") == ids.SEGMENTS_ORDERS_GRID
     )
     assert grid["rowData"][0]["order_date"] == "2024-03-01 09:30"
