@@ -12,7 +12,12 @@ source tools/_env.sh  # $PY: the test environment, which has selenium for the br
 work=$(mktemp -d)
 server=""
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  # The stopped server's status (143, SIGTERM) must not become the script's: errexit holds
+  # inside this trap too.
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
