@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the package installs and runs outside the checkout (CI runs it after the tests):
-# builds the wheel, installs it with requirements/app.lock into a throwaway virtualenv, starts
+# builds the wheel, installs it with requirements/app.txt into a throwaway virtualenv, starts
 # `custseg serve` from an empty directory and checks every page, every linked CSS/JS file and,
 # in headless Chromium, the default data's charts (tools/smoke_check.py).
 # Set SMOKE_SCREENSHOT=path.png to keep a screenshot of the Segments page.
@@ -29,7 +29,7 @@ rm -rf build  # setuptools reuses build/lib, so files deleted from the tree woul
 wheel=$(ls "$work"/dist/custseg-*.whl)
 echo "smoke: installing $(basename "$wheel") into a new virtualenv ..."
 python3 -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements/app.lock \
+"$work/venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements/app.txt \
   "$wheel" 2>&1 | grep -v "^WARNING: Location" || true
 "$work/venv/bin/python" -m pip check
 

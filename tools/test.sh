@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine, then runs lint and every test.
 # Chromium and its driver come from Debian's packages; Python packages from the committed lock
-# (requirements/test.lock). Extra arguments go to pytest, e.g. the quick tier without a browser:
+# (requirements/test.txt). Extra arguments go to pytest, e.g. the quick tier without a browser:
 #   bash tools/test.sh -m "not browser and not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt_install chromium chromium-driver
 fi
 
-install_locked requirements/test.lock
+install_locked requirements/test.txt
 "$PY" -m ruff check .
 "$PY" -m pytest "$@"
