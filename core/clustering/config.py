@@ -9,7 +9,7 @@ k-selection functions call before any model sees the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -448,3 +448,21 @@ class StabilityConfig:
                 f"borderline_threshold must be a silhouette value in -1..1, got {_quote(cut)}",
                 hint="Use e.g. 0.05.",
             )
+
+
+ConfigT = TypeVar("ConfigT", SelectKConfig, StabilityConfig)
+
+
+def config_from(
+    kind: type[ConfigT], config: ConfigT | None, options: dict[str, Any], *, caller: str
+) -> ConfigT:
+    """``config``, or one built (and so validated) from its fields given by name in
+    ``options``; both at once is an error naming ``caller``."""
+    if config is None:
+        return kind(**options)
+    if options:
+        raise ConfigError(
+            f"{caller} got both a {kind.__name__} and options {sorted(options)}",
+            hint="Pass either the config or its fields by name.",
+        )
+    return config

@@ -25,6 +25,7 @@ from core.clustering.config import (
     PreprocessConfig,
     SelectKConfig,
     check_data,
+    config_from,
     n_threads,
 )
 from core.clustering.fit import fit_raw
@@ -192,13 +193,7 @@ def choose_k(
     **options:
         Instead of ``config``: its fields by name (``k_range=range(2, 8)``, ``algorithm=...``).
     """
-    if config is None:
-        config = SelectKConfig(**options)
-    elif options:
-        raise ConfigError(
-            f"choose_k got both a SelectKConfig and options {sorted(options)}",
-            hint="Pass either the config or its fields by name.",
-        )
+    config = config_from(SelectKConfig, config, options, caller="choose_k")
     ks = list(config.k_range)
     algorithm, linkage, random_state = config.algorithm, config.linkage, config.random_state
     min_share, max_segments = config.min_share, config.max_segments

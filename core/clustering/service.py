@@ -20,7 +20,13 @@ import polars as pl
 
 from core.cache import ResultCache, library_versions, make_key
 from core.clustering.compare import Comparison, compare_segmentations
-from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig, StabilityConfig
+from core.clustering.config import (
+    ModelConfig,
+    PreprocessConfig,
+    SelectKConfig,
+    StabilityConfig,
+    config_from,
+)
 from core.clustering.fit import fit_segmentation
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult, carry_identity
@@ -132,13 +138,7 @@ def select_k(
     ``config`` (or its fields by name in ``options``) is the whole k-selection setting, so
     every option that changes the result is part of the cache key.
     """
-    if config is None:
-        config = SelectKConfig(**options)
-    elif options:
-        raise ConfigError(
-            f"select_k got both a SelectKConfig and options {sorted(options)}",
-            hint="Pass either the config or its fields by name.",
-        )
+    config = config_from(SelectKConfig, config, options, caller="select_k")
     key = make_key("select_k", data_key, preprocess, config)
     return _cached(
         cache,
@@ -176,13 +176,7 @@ def stability(
             "the reference segmentation was fitted on other data or with other settings",
             hint="Pass the result of segment_customers for the same data and configs.",
         )
-    if config is None:
-        config = StabilityConfig(**options)
-    elif options:
-        raise ConfigError(
-            f"stability got both a StabilityConfig and options {sorted(options)}",
-            hint="Pass either the config or its fields by name.",
-        )
+    config = config_from(StabilityConfig, config, options, caller="stability")
     key = make_key("stability", data_key, preprocess, model, config)
 
     def compute() -> StabilityReport:
