@@ -31,6 +31,7 @@ from tests.dashapp.helpers import (
     as_json,
     callback_body,
     data_url,
+    nodes,
     post_callback,
     sales_csv,
     texts,
@@ -80,25 +81,13 @@ def test_render_default_dataset(services: AppServices) -> None:
     assert funnel.data[0].x[0] == view.table.audit.rows_in
     assert funnel.data[0].x[-1] == view.table.audit.rows_kept
     form = as_json(out["mapping_form"])
-    values = {node["props"]["id"]["role"]: node["props"]["value"] for node in _dropdowns(form)}
+    dropdowns = [node["props"] for node in nodes(form) if node["type"] == "Dropdown"]
+    values = {props["id"]["role"]: props["value"] for props in dropdowns}
     assert values["customer"] == "CustomerID"
     assert values["date"] == "InvoiceDate"
     assert len(out["preview_rows"]) == 100
     # The tests start the app on their own file, not the embedded sample.
     assert "server data" in texts(as_json(out["summary"]))
-
-
-def _dropdowns(tree: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(tree, dict):
-        if tree.get("type") == "Dropdown":
-            found.append(tree)
-        for value in tree.values():
-            found.extend(_dropdowns(value))
-    elif isinstance(tree, list):
-        for item in tree:
-            found.extend(_dropdowns(item))
-    return found
 
 
 def test_upload_good_csv_switches_dataset(services: AppServices) -> None:

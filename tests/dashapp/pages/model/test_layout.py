@@ -3,8 +3,6 @@ the settings form shows the session's settings."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import flask
 import pytest
 
@@ -17,7 +15,7 @@ from dashapp.services import AppServices
 from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import ModelSettings, with_settings
 from dashapp.state import new_state
-from tests.dashapp.helpers import as_json, find_ids
+from tests.dashapp.helpers import as_json, find_ids, nodes
 from tests.dashapp.pages.model.registry import registrations
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -30,20 +28,11 @@ def test_layout_and_controls_render_the_state(services: AppServices) -> None:
     assert not [i for i in found if isinstance(i, dict)]  # controls come from the state
     settings = ModelSettings(algorithm="hierarchical", k=7, seed=3)
     tree = as_json(page.render_controls(with_settings(new_state(services), settings).to_json()))
-    values = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            props = node.get("props", {})
-            if isinstance(props, dict) and isinstance(props.get("id"), dict):
-                values[props["id"]["name"]] = props.get("value")
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(tree)
+    values = {
+        node["props"]["id"]["name"]: node["props"].get("value")
+        for node in nodes(tree)
+        if isinstance(node["props"].get("id"), dict)
+    }
     assert values == settings.to_json()
 
 

@@ -4,8 +4,6 @@ customer's orders, renaming, and data that is not ready."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 import pytest
 from dash import Dash, no_update
@@ -27,7 +25,7 @@ from dashapp.shared.modeling import (
     with_settings,
 )
 from dashapp.state import SessionState, new_state, require_state
-from tests.dashapp.helpers import as_json, sales_csv, texts, upload
+from tests.dashapp.helpers import as_json, nodes, sales_csv, texts, upload
 from tests.dashapp.pages.segments.common import members
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -104,7 +102,7 @@ def test_orders_of_a_clicked_customer(state: SessionState, model: SessionModel) 
     )
     tree = as_json(shown)
     expected = model.table.purchases.filter(pl.col(CUSTOMER) == customer)
-    rows = next(n["props"]["rowData"] for n in _walk(tree) if "rowData" in n.get("props", {}))
+    rows = next(n["props"]["rowData"] for n in nodes(tree) if "rowData" in n["props"])
     assert len(rows) == expected.height
     assert sum(r["amount"] for r in rows) == pytest.approx(expected["amount"].sum())
     assert model.result.names[0] in texts(tree)
@@ -121,18 +119,6 @@ def test_orders_of_a_clicked_customer(state: SessionState, model: SessionModel) 
         page.show_orders(
             {"rowId": "x" * 65}, None, [], state.to_json(), trigger=(ids.SEGMENTS_GRID, 1)
         )
-
-
-def _walk(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        found.append(node)
-        for v in node.values():
-            found.extend(_walk(v))
-    elif isinstance(node, list):
-        for v in node:
-            found.extend(_walk(v))
-    return found
 
 
 def test_rename_saves_refuses_duplicates_and_reaches_every_view(
