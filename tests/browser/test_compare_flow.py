@@ -106,6 +106,20 @@ def test_cut_and_k_drive_each_other(
     assert dash_duo.get_logs() == []
 
 
+def test_enter_applies_a_typed_k(
+    dash_duo: DashComposite, compare_app: Dash, expected: dict[str, Any]
+) -> None:
+    open_compare(dash_duo, compare_app)
+    box = dash_duo.find_element("#compare-k input")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("5", Keys.ENTER)  # no Tab: the box keeps the focus
+    dash_duo.wait_for_contains_text("#compare-dendrogram", "cut: k = 5", timeout=TIMEOUT)
+    z = expected["tree"].linkage
+    assert cut_line_height(dash_duo) == pytest.approx(height_for_k(z, 5))
+    assert dash_duo.driver.switch_to.active_element == box  # ready for the next value
+    assert dash_duo.get_logs() == []
+
+
 def test_clicking_a_contingency_cell_lists_its_customers(
     dash_duo: DashComposite, compare_app: Dash, expected: dict[str, Any]
 ) -> None:
