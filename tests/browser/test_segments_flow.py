@@ -169,6 +169,33 @@ def test_click_a_segment_filters_the_grid_and_its_export_equals_its_members(
     assert set(exported["segment_name"]) == {names[2]}
 
 
+def settled(dash_duo: DashComposite) -> bool:
+    """No callback is waiting for its answer (every click so far has been handled)."""
+    return dash_duo.redux_state_rqs == []
+
+
+def test_a_double_click_on_show_these_customers_keeps_the_segment(
+    dash_duo: DashComposite, segments_app: Dash
+) -> None:
+    dash_duo.start_server(segments_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/segments", timeout=TIMEOUT)
+    wait_until(lambda: len(card_names(dash_duo)) == 4, what="four cards")
+    name = card_names(dash_duo)[1]
+    ActionChains(dash_duo.driver).double_click(dash_duo.find_elements(".segment-pick")[1]).perform()
+    dash_duo.wait_for_contains_text("#segments-selection", name, timeout=TIMEOUT)
+    wait_until(lambda: settled(dash_duo), what="the clicks to be handled")
+    # Once more on the re-rendered button ("Selected: ..."): it stays selected.
+    dash_duo.find_elements(".segment-pick")[1].click()
+    wait_until(lambda: settled(dash_duo), what="the click to be handled")
+    assert name in dash_duo.find_element("#segments-selection").text
+    assert "Selected" in dash_duo.find_elements(".segment-pick")[1].text
+    assert "segment=1" in dash_duo.driver.current_url
+    # "Show all segments" is the way back.
+    dash_duo.find_element("#segments-clear").click()
+    dash_duo.wait_for_contains_text("#segments-selection", "in all segments", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
 def test_a_link_reopens_a_view_fitted_in_the_background(
     dash_duo: DashComposite, segments_app: Dash
 ) -> None:

@@ -6,7 +6,8 @@ session's name store). Linked selection:
 
 * clicking a bar, a legend entry of the projection (it shows that segment alone) or a card's
   button selects a segment: it is stored in the session state (and the URL), and every chart,
-  the cards and the customer grid follow;
+  the cards and the customer grid follow. Selecting is idempotent (a double click does not
+  undo it); "Show all segments" shows every segment again;
 * a lasso or box on the projection narrows the grid to the customers inside it (all of them,
   not only the sampled points drawn); the region's coordinates are kept in a store;
 * clicking a customer (grid row, projection point or a card's exemplar) shows their orders.
@@ -172,7 +173,6 @@ def select_segment(
     if model is None:
         raise PreventUpdate
     order = figures.projection_order(model.result)
-    toggle = True
     chosen: object
     if trigger_id == ids.SEGMENTS_CLEAR:
         chosen = None
@@ -180,7 +180,6 @@ def select_segment(
         chosen = _clicked_segment(bar_click)
     elif trigger_id == ids.SEGMENTS_SCATTER:
         chosen = _segment_from_restyle(restyle, order)
-        toggle = False
     elif isinstance(trigger_id, dict) and trigger_id.get("type") == ids.SEGMENT_PICK_TYPE:
         if not trigger_value:
             raise PreventUpdate  # a re-rendered button, not a click
@@ -189,7 +188,7 @@ def select_segment(
         raise PreventUpdate
     current = view.valid_selected(state, model)
     try:
-        segment = view.next_selection(current, chosen, order, toggle=toggle)
+        segment = view.next_selection(current, chosen, order)
     except view.NoChange as exc:
         raise PreventUpdate from exc
     return with_segment(state, segment).to_json()

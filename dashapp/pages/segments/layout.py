@@ -95,7 +95,11 @@ def _sizes_card() -> dbc.Card:
                 figure=figures.placeholder(LOADING),
                 config=STATIC_GRAPH,
             ),
-            html.Div("Click a bar to select its segment.", className="form-text"),
+            html.Div(
+                "Click a bar to select its segment; “Show all segments” (under Customers) "
+                "shows them all again.",
+                className="form-text",
+            ),
         ],
     )
 

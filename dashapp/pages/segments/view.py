@@ -69,25 +69,21 @@ def segments_view(state: SessionState, model: SessionModel) -> SegmentsView:
     )
 
 
-def next_selection(
-    current: int | None, chosen: object, order: Sequence[int], *, toggle: bool
-) -> int | None:
+def next_selection(current: int | None, chosen: object, order: Sequence[int]) -> int | None:
     """The segment to select once the user chose ``chosen`` (None: all segments).
 
-    ``order`` holds the segments the page shows. With ``toggle`` (a bar or a card button),
-    choosing the selected segment again shows all segments; a legend click says what it shows.
+    ``order`` holds the segments the page shows. Choosing is idempotent: choosing the selected
+    segment again (a double click on a bar or a card's button) keeps it selected; "show all"
+    is the way back to every segment.
     Raises :class:`NoChange` for a segment the page does not show or an unchanged selection.
     """
     if chosen is not None and (
         isinstance(chosen, bool) or not isinstance(chosen, int) or chosen not in order
     ):
         raise NoChange
-    segment: int | None = chosen
-    if toggle and segment is not None and segment == current:
-        segment = None
-    if segment == current:
+    if chosen == current:
         raise NoChange
-    return segment
+    return chosen
 
 
 # --- the customer grid ----------------------------------------------------------------------

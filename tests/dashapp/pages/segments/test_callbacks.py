@@ -52,11 +52,15 @@ def test_selecting_by_bar_legend_card_and_clear(state: SessionState, model: Sess
         page.select_segment(bar, None, [], None, data, trigger=(ids.SEGMENTS_SIZES, bar))
     )
     assert selected_segment(picked) == 2
-    # Clicking the selected bar again shows all segments.
-    again = page.select_segment(
-        bar, None, [], None, picked.to_json(), trigger=(ids.SEGMENTS_SIZES, bar)
-    )
-    assert selected_segment(require_state(again)) is None
+    # Clicking the selected bar or its card's button again (a double click) keeps it selected.
+    with pytest.raises(PreventUpdate):
+        page.select_segment(
+            bar, None, [], None, picked.to_json(), trigger=(ids.SEGMENTS_SIZES, bar)
+        )
+    with pytest.raises(PreventUpdate):
+        page.select_segment(
+            None, None, [None, None, 2], None, picked.to_json(), trigger=(ids.segment_pick(2), 2)
+        )
     # The legend isolated trace 3 (toggleothers): segment 3.
     restyle = [{"visible": ["legendonly", "legendonly", "legendonly", True]}, [0, 1, 2, 3]]
     legend = page.select_segment(

@@ -156,21 +156,20 @@ def test_view_keeps_only_a_selection_the_segmentation_has(
     assert "segment=1" in shown.model_search
 
 
-def test_next_selection_toggles_and_refuses_what_changes_nothing() -> None:
+def test_next_selection_is_idempotent_and_refuses_what_changes_nothing() -> None:
     order = [0, 1, 2, 3]
-    assert view.next_selection(None, 2, order, toggle=True) == 2
-    assert view.next_selection(2, 2, order, toggle=True) is None  # chosen again: all segments
-    assert view.next_selection(2, 3, order, toggle=False) == 3
-    assert view.next_selection(2, None, order, toggle=False) is None
-    for current, chosen, toggle in (
-        (2, 2, False),  # the legend shows what is already shown
-        (None, None, True),  # "show all" with nothing selected
-        (None, 9, True),  # no such segment
-        (None, True, True),  # not a segment number
-        (None, "1", True),
+    assert view.next_selection(None, 2, order) == 2
+    assert view.next_selection(2, 3, order) == 3
+    assert view.next_selection(2, None, order) is None
+    for current, chosen in (
+        (2, 2),  # chosen again (a double click): it stays selected
+        (None, None),  # "show all" with nothing selected
+        (None, 9),  # no such segment
+        (None, True),  # not a segment number
+        (None, "1"),
     ):
         with pytest.raises(view.NoChange):
-            view.next_selection(current, chosen, order, toggle=toggle)
+            view.next_selection(current, chosen, order)
 
 
 def test_grid_selection_and_block_follow_segment_region_and_search(
