@@ -22,8 +22,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.pandas_reference import clean_pandas, features_pandas
-from core.cleaning import clean
 from core.features import compute_features
+from core.pipeline import clean
 from core.schema import detect_roles, normalize
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.parquet"

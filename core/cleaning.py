@@ -21,29 +21,24 @@ Optional outlier capping (``CleaningConfig.cap_quantile``) clips the kept purcha
 and/or quantity at an upper quantile of the kept lines. Capped lines are *kept*, so capping is
 reported separately (:class:`CappingStat`), never as a drop reason.
 
-Duplicate detection hashes the source fields of each line to one 64-bit value and keeps the
-first occurrence of each hash in frame order (``Expr.is_first_distinct``). Of the three ways
-tried, which find the same lines, it is the fastest and needs the least memory: the others are
-``is_first_distinct`` on the struct of the fields itself and a ``min(source_row).over(hash)``
-window. Two different lines collide only with probability about ``n**2 / 2**65`` (about 7e-5
-for 50 M lines), in which case the later line would be wrongly reported as a duplicate. The
-frame is expected in source order (as ``core.schema.normalize`` produces it): "first copy"
-means first in frame order. Lines an earlier rule settles on their source fields alone (no
-date, amount or customer) are left out of the hash set (their copies are settled the same
-way), which shrinks it by a quarter on UCI-like data. The hash is a column of its own before
-its first-distinct flag: that lowers the streaming engine's peak memory.
+Duplicate detection hashes the source fields of each line to one 64-bit value
+(:func:`source_hash`); the copies are the lines whose hash equals an earlier line's, found by
+sorting the hashes (:func:`duplicate_positions`). Two different lines collide only with
+probability about ``n**2 / 2**65`` (about 7e-5 for 50 M lines), in which case the later line
+would be wrongly reported as a duplicate. The frame is expected in source order (as
+``core.schema.normalize`` produces it): "first copy" means first in frame order. Lines an
+earlier rule settles on their source fields alone (:func:`settled_by_source`: no date, amount
+or customer) are left out of the hash set (their copies are settled the same way), which
+shrinks it by a quarter on UCI-like data.
 
-Two ways to run it: :func:`clean` collects the kept lines and the returns (every normalized
-column) with the audit, for callers that show lines; :func:`plan_cleaning` gives the same
-lazily (:class:`CleaningPlan`). ``core.pipeline.stream_customer_table`` builds the audit and
-the features without holding the lines, in two steps that together equal :func:`classify`
-(tests compare them on every rule set): :func:`staged_reasons` decides every line on its
-own (it streams; the duplicate rule only gets the line's key, and the non-product rule may
-be left to the distinct stock codes), then :func:`settle_reasons` settles both on the
-collected reason codes: the copies from :func:`duplicate_positions`, which sorts the keys
-(faster than ``is_first_distinct``, which runs on one thread and misses the cache on every
-line). :func:`reason_totals`,
-:func:`thresholds_of`, :func:`capped_columns` and :func:`audit_from` give the audit.
+One engine runs these rules: ``core.pipeline.run_engine``, for the CLI, the app and
+``core.pipeline.clean``. It classifies in two steps: :func:`staged_reasons` decides every
+line on its own (it streams; the duplicate rule only gets the line's key, and the
+non-product rule may be left to the distinct stock codes), then :func:`settle_reasons`
+settles both on the collected reason codes. The rule order comes from :data:`REASONS`
+alone. :func:`reason_totals`, :func:`thresholds_of`, :func:`capped_columns` and
+:func:`audit_from` give the audit; :func:`split_lines` reads the kept lines and the returns
+back by each line's reason.
 """
 
 from __future__ import annotations
@@ -387,33 +382,6 @@ def fold_key(key: pl.Expr, parts: list[pl.Expr], *, start: int = 0) -> pl.Expr:
     return key
 
 
-def _settled_by_source(config: CleaningConfig) -> pl.Expr:
-    # Lines an earlier enabled rule drops on their source fields alone; null tests only:
-    # re-evaluating the blank-customer and non-product predicates here cost more time than
-    # their few lines save memory.
-    settled = pl.col(DATE).is_null() | pl.col(AMOUNT).is_null()
-    if config.missing_customer:
-        settled = settled | pl.col(CUSTOMER).is_null()
-    return settled
-
-
-def duplicate_key(config: CleaningConfig = CleaningConfig()) -> pl.Expr:
-    """:func:`source_hash`, null for lines an earlier rule settles (see :func:`is_duplicate`)."""
-    return pl.when(~_settled_by_source(config)).then(source_hash())
-
-
-def is_duplicate(config: CleaningConfig = CleaningConfig()) -> pl.Expr:
-    """True for every line whose source fields equal those of an earlier line (frame order).
-
-    Lines that an earlier enabled rule drops on their source fields alone (no date, amount or
-    customer) are left out of the hash set: their copies are dropped by the same rule, so no
-    outcome changes, and the set, the memory this rule needs, shrinks by the share of such
-    lines (a quarter of the UCI lines have no customer). ``parse_error`` is not a source
-    field, so a line flagged only by it stays in the set.
-    """
-    return ~duplicate_key(config).is_first_distinct()
-
-
 def is_cancellation(*, stripped: bool = False) -> pl.Expr:
     # Same as strip_chars().str.to_uppercase().str.starts_with("C"): ``\s`` is the Unicode
     # White_Space set strip_chars() removes, and only "c" and "C" upper-case to a string
@@ -441,61 +409,56 @@ REASON_CODES = pl.Enum(list(REASONS))  # the reason in one byte a line (null: ke
 DUPLICATE_KEY = "_duplicate_key"
 
 
-def reason_expr(
-    config: CleaningConfig,
-    *,
-    duplicate: pl.Expr | None = None,
-    codes: bool = False,
-    stripped: bool = False,
-) -> pl.Expr:
+def reason_expr(config: CleaningConfig, *, codes: bool = False, stripped: bool = False) -> pl.Expr:
     """One ``when`` chain: the first matching enabled rule's name, null when the line is kept.
 
-    ``duplicate`` replaces :func:`is_duplicate` (e.g. a column computed beforehand);
-    ``codes`` gives the :data:`REASON_CODES` enum instead of strings; ``stripped``: the text
-    columns are stripped and have no blank values (as ``core.schema.normalize`` makes them).
+    Every rule but ``duplicate``, which depends on the earlier lines (:func:`settle_reasons`
+    decides it). ``codes`` gives the :data:`REASON_CODES` enum instead of strings;
+    ``stripped``: the text columns are stripped and have no blank values (as
+    ``core.schema.normalize`` makes them).
     """
     predicates: dict[str, pl.Expr] = {
         "unparseable": is_unparseable(),
         "missing_customer": is_missing_customer(stripped=stripped),
         "non_product": is_non_product(config.non_product_codes, stripped=stripped),
-        "duplicate": is_duplicate(config) if duplicate is None else duplicate,
         "cancellation": is_cancellation(stripped=stripped),
         "non_positive": is_non_positive(),
     }
     dtype = REASON_CODES if codes else pl.String()
     chain: Any = pl
     for reason in REASONS:
-        if config.enabled(reason):
+        if reason in predicates and config.enabled(reason):
             chain = chain.when(predicates[reason]).then(pl.lit(reason, dtype=dtype))
     return chain.otherwise(pl.lit(None, dtype=dtype)).alias(REASON)
 
 
-def classify(
-    lf: pl.LazyFrame | pl.DataFrame,
-    config: CleaningConfig = CleaningConfig(),
-    *,
-    codes: bool = False,
-) -> pl.LazyFrame:
-    """Add a ``reason`` column (null = kept purchase line) to the normalized frame.
+def _before(reason: str) -> tuple[str, ...]:
+    """The rules that come before ``reason`` in :data:`REASONS` (and so win over it)."""
+    return REASONS[: REASONS.index(reason)]
 
-    ``reason`` is a String, or with ``codes`` the one-byte :data:`REASON_CODES` enum.
+
+# Null tests on source fields that decide a rule on their own: a line they hold for is
+# dropped by that rule, and so is every copy of it (same source fields).
+_DECIDED_BY_NULLS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"unparseable": (DATE, AMOUNT), "missing_customer": (CUSTOMER,)}
+)
+
+
+def settled_by_source(config: CleaningConfig) -> pl.Expr:
+    """Lines an enabled rule before ``duplicate`` drops on their source fields alone.
+
+    They need no duplicate key: their copies are dropped by the same rule. Null tests only:
+    re-evaluating the blank-customer and non-product predicates here costs more time than
+    their few lines save memory. ``parse_error`` is not a source field, so a line flagged
+    only by it keeps its key (its copies are duplicates of it).
     """
-    lazy = lf.lazy()
-    check_normalized(lazy)
-    if not config.duplicate:
-        return lazy.with_columns(reason_expr(config, codes=codes))
-    # The hash as a column of its own, then its first-distinct flag: the streaming engine
-    # peaks lower than with the same expression nested in the when chain.
-    return (
-        lazy.with_columns(duplicate_key(config).alias(DUPLICATE_KEY))
-        .with_columns(
-            reason_expr(config, duplicate=~pl.col(DUPLICATE_KEY).is_first_distinct(), codes=codes)
-        )
-        .drop(DUPLICATE_KEY)
-    )
-
-
-_OPEN_AFTER_DUPLICATE = ("cancellation", "non_positive")
+    nulls = [
+        pl.col(name).is_null()
+        for reason in _before("duplicate")
+        if config.enabled(reason)
+        for name in _DECIDED_BY_NULLS.get(reason, ())
+    ]
+    return pl.any_horizontal(nulls) if nulls else pl.lit(False)
 
 
 def staged_reasons(
@@ -508,7 +471,7 @@ def staged_reasons(
     customer_key: bool = False,
     key_fields: tuple[str, ...] = SOURCE_FIELDS,
 ) -> pl.LazyFrame:
-    """:func:`classify` without its one order-dependent step, for :func:`settle_reasons`.
+    """Every line's reason but the order-dependent ``duplicate``, for :func:`settle_reasons`.
 
     Adds ``reason`` as every enabled rule *but* ``duplicate`` (and with ``defer_non_product``
     but ``non_product``, which :func:`settle_reasons` then decides from the distinct stock
@@ -531,9 +494,7 @@ def staged_reasons(
     staged = lazy.with_columns(reason_expr(rules, codes=codes, stripped=stripped))
     if not config.duplicate:
         return staged
-    reason = pl.col(REASON)
-    later = pl.Series("later", _OPEN_AFTER_DUPLICATE, dtype=REASON_CODES if codes else pl.String)
-    open_ = reason.is_null() | reason.is_in(later.implode())
+    open_ = ~settled_by_source(config)
     return staged.with_columns(pl.when(open_).then(source_hash(key_fields)).alias(DUPLICATE_KEY))
 
 
@@ -583,7 +544,7 @@ def settle_reasons(
     non_product: pl.Series | None = None,
     duplicates: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """Collected :func:`staged_reasons` lines with their final ``reason`` (as :func:`classify`).
+    """Collected :func:`staged_reasons` lines with their final ``reason``.
 
     The lines must be all of them, in frame order: a line's position decides which copy is
     the first. ``non_product``: the deferred rule's outcome per line (Boolean), when
@@ -592,10 +553,11 @@ def settle_reasons(
     """
     dtype = staged.schema[REASON]
     reason = pl.col(REASON)
-    settled: Any = pl
+    # Reasons given so far by the rules before duplicate stand (with non_product deferred,
+    # none of them is non_product); then the deferred non_product, then duplicate.
+    earlier = pl.Series("earlier", _before("duplicate"), dtype=dtype)
+    settled: Any = pl.when(reason.is_in(earlier.implode())).then(reason)
     if non_product is not None:
-        earlier = pl.Series("earlier", ["unparseable", "missing_customer"], dtype=dtype)
-        settled = settled.when(reason.is_in(earlier.implode())).then(reason)
         settled = settled.when(non_product).then(pl.lit("non_product", dtype=dtype))
     positions = duplicates
     if DUPLICATE_KEY in staged.columns:
@@ -604,13 +566,13 @@ def settle_reasons(
     if positions is not None and positions.len():
         copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
         settled = settled.when(copy).then(pl.lit("duplicate", dtype=dtype))
-    if settled is pl:
+    if non_product is None and (positions is None or not positions.len()):
         return staged
     return staged.with_columns(settled.otherwise(reason).alias(REASON))
 
 
 def capped_columns(
-    config: CleaningConfig, thresholds: Mapping[str, pl.Expr | float | None]
+    cap_columns: Sequence[str], thresholds: Mapping[str, pl.Expr | float | None]
 ) -> tuple[pl.Expr, pl.Expr]:
     """The capped ``amount`` and ``quantity`` of a kept line, given the caps.
 
@@ -618,42 +580,18 @@ def capped_columns(
     for amount-only lines); capping the amount then clips that at the amount cap.
     """
     amount, quantity = pl.col(AMOUNT), pl.col(QUANTITY)
-    if QUANTITY in config.cap_columns:
+    if QUANTITY in cap_columns:
         q_cap = thresholds[QUANTITY]
         q_lit = q_cap if isinstance(q_cap, pl.Expr) else pl.lit(q_cap, dtype=pl.Float64)
         over = pl.col(QUANTITY) > q_lit
         capped_q = pl.min_horizontal(pl.col(QUANTITY), q_lit)
         amount = pl.when(over).then(pl.coalesce(capped_q * pl.col(PRICE), amount)).otherwise(amount)
         quantity = pl.when(over).then(capped_q).otherwise(quantity)
-    if AMOUNT in config.cap_columns:
+    if AMOUNT in cap_columns:
         a_cap = thresholds[AMOUNT]
         a_lit = a_cap if isinstance(a_cap, pl.Expr) else pl.lit(a_cap, dtype=pl.Float64)
         amount = pl.when(amount > a_lit).then(a_lit).otherwise(amount)
     return amount, quantity
-
-
-def _cap(
-    purchases: pl.LazyFrame, config: CleaningConfig, thresholds: Mapping[str, float | None] | None
-) -> pl.LazyFrame:
-    """Clip the configured columns of the kept lines; keeps the uncapped amount aside.
-
-    With ``thresholds`` (from :func:`capping_thresholds`) the caps are literals, so the plan
-    streams; without, they are quantiles computed inside the query (which holds the kept lines
-    in memory).
-    """
-    q = config.cap_quantile or 0.0
-    caps: Mapping[str, pl.Expr | float | None]
-    if thresholds is not None:
-        caps = thresholds
-    else:
-        caps = {
-            QUANTITY: pl.col(QUANTITY).quantile(q, interpolation="linear"),
-            AMOUNT: pl.col(_UNCAPPED).quantile(q, interpolation="linear"),
-        }
-    amount, quantity = capped_columns(config, caps)
-    return purchases.with_columns(pl.col(AMOUNT).alias(_UNCAPPED)).with_columns(
-        amount.alias(AMOUNT), quantity.alias(QUANTITY)
-    )
 
 
 def _thresholds_query(kept: pl.LazyFrame, config: CleaningConfig) -> pl.LazyFrame:
@@ -663,26 +601,13 @@ def _thresholds_query(kept: pl.LazyFrame, config: CleaningConfig) -> pl.LazyFram
     )
 
 
-def capping_thresholds(
-    lf: pl.LazyFrame | pl.DataFrame,
-    config: CleaningConfig = CleaningConfig(),
-    *,
-    engine: str = "auto",
-) -> dict[str, float | None] | None:
-    """The cap of each ``config.cap_columns`` over the kept lines (None: capping is off).
-
-    Collecting these first (only the capped columns of the kept lines are held) lets
-    :func:`plan_cleaning` cap with literals, so the rest of the plan streams.
-    """
-    if config.cap_quantile is None:
-        return None
-    return thresholds_of(classify(lf, config), config, engine=engine)
-
-
 def thresholds_of(
     classified: pl.LazyFrame | pl.DataFrame, config: CleaningConfig, *, engine: str = "auto"
 ) -> dict[str, float | None] | None:
-    """:func:`capping_thresholds` of lines that already have their ``reason``."""
+    """The cap of each ``config.cap_columns``: its quantile over the kept lines (None: no capping).
+
+    ``classified``: lines with their final ``reason`` (null: kept).
+    """
     if config.cap_quantile is None:
         return None
     kept = classified.lazy().filter(pl.col(REASON).is_null())
@@ -712,7 +637,7 @@ def reason_totals(
     aggs.append(kept.sum().alias("rows_kept"))
     aggs.append(pl.when(kept).then(amount).sum().alias("revenue_kept"))
     if config.cap_quantile is not None and thresholds is not None:
-        capped, _ = capped_columns(config, thresholds)
+        capped, _ = capped_columns(config.cap_columns, thresholds)
         aggs.append(pl.when(kept).then(capped).sum().alias("revenue_capped"))
         aggs.append((kept & (capped != amount)).sum().alias("rows_capped"))
     return classified.select(aggs)
@@ -749,7 +674,7 @@ def audit_from(
         if thresholds is None:
             raise ConfigError(
                 "capping is configured but no thresholds were given",
-                hint="Pass the result of capping_thresholds for the same config.",
+                hint="Pass the thresholds_of the classified lines for the same config.",
             )
         revenue_kept = float(totals["revenue_capped"] or 0.0)
         capping = CappingStat(
@@ -781,165 +706,25 @@ def audit_from(
     )
 
 
-@dataclass(frozen=True)
-class CleaningPlan:
-    """The lazy queries of one cleaning run; nothing has been computed yet.
+def split_lines(
+    lines: pl.LazyFrame | pl.DataFrame, reasons: pl.Series, audit: Audit, *, engine: str = "auto"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The kept purchase lines (capped as ``audit`` says) and the cancellation lines.
 
-    ``purchases`` and ``returns`` have exactly the columns of ``NORMALIZED_SCHEMA``; select
-    fewer and Polars reads fewer (except that duplicate detection always hashes every source
-    field). The audit comes from :meth:`audit_queries`, all small: collect them together with
-    whatever is built on ``purchases``/``returns`` (one ``pl.collect_all``, so the source is
-    scanned once) and pass the results to :meth:`assemble_audit`.
+    ``lines``: the normalized lines the engine ran on, in the same order; ``reasons``: each
+    line's reason as the engine gave it (``core.pipeline.run_engine``). The lines are read
+    back by position: no rule runs again. Both frames have exactly ``NORMALIZED_SCHEMA``.
     """
-
-    config: CleaningConfig
-    classified: pl.LazyFrame = field(compare=False, repr=False)  # normalized + ``reason``
-    purchases: pl.LazyFrame = field(compare=False, repr=False)  # kept lines, capped if set
-    returns: pl.LazyFrame = field(compare=False, repr=False)  # cancellation lines
-    totals: pl.LazyFrame = field(compare=False, repr=False)  # one row: reason_totals
-    customers: pl.LazyFrame = field(compare=False, repr=False)  # one row: in, out
-    samples: tuple[pl.LazyFrame, ...] = field(compare=False, repr=False)  # one per reason
-    thresholds: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
-
-    def audit_queries(self) -> list[pl.LazyFrame]:
-        """The small queries :meth:`assemble_audit` needs, in the order it expects them."""
-        queries = [self.totals, self.customers, *self.samples]
-        if self.thresholds is not None:
-            queries.append(self.thresholds)
-        return queries
-
-    def assemble_audit(self, frames: Sequence[pl.DataFrame]) -> Audit:
-        """Build the :class:`Audit` from the collected :meth:`audit_queries` (same order)."""
-        expected = len(self.audit_queries())
-        if len(frames) != expected:
-            raise ValueError(f"expected {expected} collected audit frames, got {len(frames)}")
-        totals, customers = frames[0].row(0, named=True), frames[1].row(0, named=True)
-        n_samples = len(self.samples)
-        thresholds = None
-        if self.thresholds is not None:
-            limits = frames[2 + n_samples]
-            thresholds = {c: limits.item(0, c) for c in self.config.cap_columns}
-        return audit_from(
-            self.config,
-            totals,
-            customers_in=int(customers["customers_in"]),
-            customers_out=int(customers["customers_out"]),
-            samples=frames[2 : 2 + n_samples],
-            thresholds=thresholds,
-        )
-
-
-def plan_cleaning(
-    lf: pl.LazyFrame | pl.DataFrame,
-    config: CleaningConfig = CleaningConfig(),
-    *,
-    thresholds: Mapping[str, float | None] | None = None,
-) -> CleaningPlan:
-    """Classify every line and build the lazy purchase, return and audit queries.
-
-    Parameters
-    ----------
-    lf:
-        Normalized lines (exactly ``NORMALIZED_SCHEMA``), in source order.
-    config:
-        Rules and parameters.
-    thresholds:
-        Capping thresholds from :func:`capping_thresholds` (same ``lf`` and ``config``); when
-        given, capping uses them as literals instead of computing quantiles in the query.
-    """
-    if thresholds is not None and config.cap_quantile is not None:
-        missing = [c for c in config.cap_columns if c not in thresholds]
-        if missing:
-            raise ConfigError(
-                f"capping thresholds lack {missing}",
-                hint="Pass the result of capping_thresholds for the same config.",
-            )
-    # Every query below reads the classified lines; the explicit cache makes them one scan.
-    # Polars' common-subplan elimination does not merge them by itself once each query's
-    # projection is pushed down: the source was scanned and classified once per query.
-    classified = classify(lf, config).cache()
+    if reasons.len() != audit.rows_in:
+        raise ValueError(f"expected {audit.rows_in} reasons (one a line), got {reasons.len()}")
     columns = list(NORMALIZED_SCHEMA)
-    kept = classified.filter(pl.col(REASON).is_null()).select(columns)
-    returns = classified.filter(pl.col(REASON) == "cancellation").select(columns)
-    purchases = kept
-    limits = None
-    if config.cap_quantile is not None:
-        purchases = _cap(kept, config, thresholds).select(columns)
-        if thresholds is not None:
-            limits = pl.LazyFrame(
-                {c: [thresholds[c]] for c in config.cap_columns},
-                schema=dict.fromkeys(config.cap_columns, pl.Float64),
-            )
-        else:
-            limits = _thresholds_query(kept, config)
-    if config.cap_quantile is not None and thresholds is None:
-        assert limits is not None
-        # Caps computed in the query: the totals read them from the thresholds query.
-        quantiles = {
-            c: pl.col(c).quantile(config.cap_quantile, interpolation="linear")
-            for c in config.cap_columns
-        }
-        capped_amount, _ = capped_columns(config, quantiles)
-        capped = kept.select(pl.col(AMOUNT).alias("_before"), capped_amount.alias("_after"))
-        totals = pl.concat(
-            [
-                reason_totals(classified, config),
-                capped.select(
-                    pl.col("_after").sum().alias("revenue_capped"),
-                    (pl.col("_after") != pl.col("_before")).sum().alias("rows_capped"),
-                ),
-            ],
-            how="horizontal",
-        )
-    else:
-        totals = reason_totals(classified, config, thresholds)
-    customer = pl.col(CUSTOMER).filter(~is_missing_customer()).n_unique()
-    customers = pl.concat(
-        [
-            classified.select(customer.alias("customers_in")),
-            purchases.select(customer.alias("customers_out")),
-        ],
-        how="horizontal",
-    )
-    samples = tuple(
-        classified.filter(pl.col(REASON) == r).bottom_k(SAMPLE_SIZE, by=ROW)
-        for r in REASONS
-        if config.enabled(r)
-    )
-    return CleaningPlan(
-        config=config,
-        classified=classified,
-        purchases=purchases,
-        returns=returns,
-        totals=totals,
-        customers=customers,
-        samples=samples,
-        thresholds=limits,
-    )
-
-
-def clean(
-    lf: pl.LazyFrame | pl.DataFrame,
-    config: CleaningConfig = CleaningConfig(),
-    *,
-    engine: str = "auto",
-) -> CleanResult:
-    """Classify every line, then collect purchases, returns and the audit in one ``collect_all``.
-
-    This materializes every kept line (all normalized columns); for a feature table alone,
-    :func:`core.pipeline.stream_customer_table` streams instead.
-
-    Parameters
-    ----------
-    lf:
-        Normalized lines (exactly ``NORMALIZED_SCHEMA``), in source order.
-    config:
-        Rules and parameters.
-    engine:
-        Polars engine for the single collection (``"auto"``, ``"streaming"``, ...).
-    """
-    plan = plan_cleaning(lf, config)
-    queries = [plan.purchases, plan.returns, *plan.audit_queries()]
-    frames = pl.collect_all(queries, engine=engine)  # type: ignore[arg-type]
-    audit = plan.assemble_audit(frames[2:])
-    return CleanResult(purchases=frames[0], returns=frames[1], audit=audit)
+    marked = pl.concat([lines.lazy(), reasons.to_frame(REASON).lazy()], how="horizontal")
+    purchases = marked.filter(pl.col(REASON).is_null())
+    if audit.capping is not None:
+        caps = dict(audit.capping.thresholds)
+        amount, quantity = capped_columns(tuple(caps), caps)
+        purchases = purchases.with_columns(amount.alias(AMOUNT), quantity.alias(QUANTITY))
+    returns = marked.filter(pl.col(REASON) == "cancellation")
+    queries = [purchases.select(columns), returns.select(columns)]
+    kept, returned = pl.collect_all(queries, engine=engine)  # type: ignore[arg-type]
+    return kept, returned

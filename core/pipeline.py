@@ -4,15 +4,11 @@ Each stage's result is keyed by the content of its inputs (the file's bytes, the
 mapping, the date format and every config), so the CLI, the app and several worker processes
 sharing a :class:`core.cache.ResultCache` compute a given table once.
 
-Two ways to the feature table, with identical results (tests compare them on generated data
-and on the real file):
-
-* with the lines (``build_customer_table(..., keep_lines=True)``, the app's way): the kept
-  purchase lines and the returns are collected (every normalized column), then the features
-  are computed from memory, so the app can show a customer's orders;
-* without them (``keep_lines=False``, what ``custseg features`` runs,
-  :func:`stream_customer_table`): one streaming pass encodes every line as fixed-width
-  codes (about 40 bytes a line, no text), and the rest runs on those in memory.
+One engine (:func:`run_engine`) gives the feature table, the audit and every line's reason
+in one streaming pass that holds no text: ``custseg features``, ``custseg segment`` and the
+app all run it. The kept purchase lines and the returns, which the app's pages and the
+segment profiles show, are read back from the source by those reasons on first use
+(:class:`CustomerTable`), so the first Data page never builds them.
 """
 
 from __future__ import annotations
@@ -34,15 +30,16 @@ from core.cleaning import (
     SOURCE_FIELDS,
     Audit,
     CleaningConfig,
+    CleanResult,
     audit_from,
     capped_columns,
-    clean,
     duplicate_positions,
     fold_key,
     non_product_categories,
     reason_totals,
     repeated_positions,
     settle_reasons,
+    split_lines,
     staged_reasons,
     thresholds_of,
 )
@@ -64,7 +61,6 @@ from core.errors import InputFileError
 from core.features import (
     FeatureConfig,
     analysis_date_of,
-    features_with_date,
     finish_features,
     line_filter,
     main_country,
@@ -77,25 +73,15 @@ from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, n
 
 @dataclass(frozen=True)
 class LoadedTransactions:
-    """A transaction file read and mapped to the canonical columns (still lazy).
-
-    :attr:`frame` is built on first use: it checks some text columns for padding first (a
-    pass of its own), which the feature pipeline without lines never needs.
-    """
+    """A transaction file read and mapped to the canonical columns (still lazy)."""
 
     read: ReadReport
     schema: SchemaReport
     fingerprint: str  # content of the file + mapping + date format: the data's identity
-    checked: Callable[[], pl.LazyFrame] = field(compare=False, repr=False)
-    # The lines with the deferred text columns stripped everywhere: for reading a few lines.
+    # The normalized lines (exactly NORMALIZED_SCHEMA, source order), lazy.
     lines: pl.LazyFrame = field(compare=False, repr=False)
-    # The same lines as the feature pipeline's encoder reads them (core.schema.EncoderLines).
+    # The same lines as the engine's encoding pass reads them (core.schema.EncoderLines).
     encoder: EncoderLines | None = field(default=None, compare=False, repr=False)
-
-    @functools.cached_property
-    def frame(self) -> pl.LazyFrame:
-        """The lines mapped to ``NORMALIZED_SCHEMA`` (lazy), to be read whole."""
-        return self.checked()
 
     @property
     def mapping(self) -> RoleMapping:
@@ -104,21 +90,56 @@ class LoadedTransactions:
 
 @dataclass(frozen=True)
 class CustomerTable:
-    """Cleaned lines, their audit and the per-customer feature table.
+    """The per-customer feature table, the cleaning audit and every line's outcome.
 
-    ``purchases`` and ``returns`` are None when the table was built without its lines
-    (``build_customer_table(..., keep_lines=False)``).
+    The kept purchase lines and the returns are read back from the source by each line's
+    reason (:func:`core.cleaning.split_lines`) the first time they are asked for, in each
+    process: the engine holds no line, and neither does a cached table.
     """
 
     features: pl.DataFrame = field(compare=False, repr=False)
     audit: Audit
     analysis_date: dt.date | None
-    purchases: pl.DataFrame | None = field(compare=False, repr=False)
-    returns: pl.DataFrame | None = field(compare=False, repr=False)
     read: ReadReport
     schema: SchemaReport
     key: str
     warnings: tuple[str, ...] = ()
+    reasons: pl.Series | None = field(default=None, compare=False, repr=False)
+    # The normalized lines the reasons belong to; not pickled (build_customer_table
+    # attaches them again to a table read from the disk cache).
+    source: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_split", None)
+        state["source"] = None
+        return state
+
+    def with_source(self, lines: pl.LazyFrame) -> CustomerTable:
+        """This table, given the normalized lines its reasons belong to if it lacks them.
+
+        Set in place (the same lines for the same key, whoever attaches them): a table read
+        from the disk cache then keeps, in the memory cache, the lines it reads back once.
+        """
+        if self.source is None:
+            object.__setattr__(self, "source", lines)
+        return self
+
+    @functools.cached_property
+    def _split(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        if self.source is None or self.reasons is None:
+            return None
+        return split_lines(self.source, self.reasons, self.audit)
+
+    @property
+    def purchases(self) -> pl.DataFrame | None:
+        """The kept purchase lines (capped if set); None without the source lines."""
+        return None if self._split is None else self._split[0]
+
+    @property
+    def returns(self) -> pl.DataFrame | None:
+        """The cancellation lines; None without the source lines."""
+        return None if self._split is None else self._split[1]
 
     @property
     def n_customers(self) -> int:
@@ -131,9 +152,9 @@ class CustomerTable:
         Summing amounts per product over these gives revenue net of returns, so an order that
         was bought and cancelled in full does not appear among a segment's best sellers.
         """
-        if self.purchases is None or self.returns is None:
+        if self._split is None:
             return None
-        return pl.concat([self.purchases, self.returns], how="vertical")
+        return pl.concat(self._split, how="vertical")
 
     @property
     def n_excluded(self) -> int:
@@ -203,7 +224,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    checked, lines, encoder, schema = normalize_views(
+    _, lines, encoder, schema = normalize_views(
         frame,
         mapping,
         date_format=date_format,
@@ -215,13 +236,23 @@ def load_transactions(
         read=read,
         schema=schema,
         fingerprint=identity,
-        checked=checked,
         lines=lines,
         encoder=encoder,
     )
 
 
-def stream_customer_table(
+@dataclass(frozen=True)
+class EngineResult:
+    """What the engine's one pass gives: the feature table, the audit, every line's reason."""
+
+    features: pl.DataFrame = field(compare=False, repr=False)
+    audit: Audit
+    # Each line's reason (core.cleaning.REASON_CODES; null: kept), in frame order: what
+    # core.cleaning.split_lines reads the kept lines and the returns back by.
+    reasons: pl.Series = field(compare=False, repr=False)
+
+
+def run_engine(
     frame: pl.LazyFrame | pl.DataFrame,
     *,
     cleaning: CleaningConfig = CleaningConfig(),
@@ -229,19 +260,18 @@ def stream_customer_table(
     engine: str = "streaming",
     stripped: bool = False,
     encoder: EncoderLines | None = None,
-) -> tuple[pl.DataFrame, Audit]:
-    """The feature table and the cleaning audit of normalized lines, without their lines.
+) -> EngineResult:
+    """The one cleaning-and-features engine: feature table, audit and reasons of normalized lines.
 
-    Results equal :func:`core.cleaning.clean` followed by :func:`core.features.compute_features`
-    (up to the last bits of float sums, whose order differs).
+    The CLI, the app and :func:`clean` all run it; no line is held as text.
 
     1. One streaming pass over the lines (:func:`core.cleaning.staged_reasons`), each line
        encoded in fixed-width values, no text held: its reason as far as the line alone
        tells (one byte); the hash of its source fields where the duplicate rule can still
        apply; its day and amount; its customer (whole-number ids as offsets from the
        smallest, else categorical codes), product and country (categorical codes of the
-       source text) in 4 bytes each; its order as a 64-bit hash (invoice, or timestamp
-       without one). About 40 bytes a line.
+       source text) in 4 bytes each; its order (:func:`core.features.order_key`). About 40
+       bytes a line.
     2. In memory: product and country codes re-pointed at their normalized distinct values
        (stripped, blanks null), which also decide the non-product rule; duplicates from the
        sorted hashes (:func:`core.cleaning.settle_reasons`); capping thresholds.
@@ -252,8 +282,6 @@ def stream_customer_table(
        some customer bought in several countries, their lines' countries counted; the codes
        turned back into ids and country names.
 
-    It replaced two slower plans: four streaming passes (a hash set for duplicates, text ids
-    in the group-by), and classifying all normalized columns into memory.
     ``bench/bench_features.py`` measures it (figures in ``bench/README.md``).
 
     Parameters
@@ -272,7 +300,7 @@ def stream_customer_table(
         The same lines as ``core.schema.normalize_views`` gives them for the encoding pass
         (integer customer keys, raw product and country text); default: ``frame`` itself.
     """
-    table, totals, samples, customers, thresholds = _encoded_plan(
+    table, totals, samples, customers, thresholds, reasons = _encoded_plan(
         frame.lazy(),
         cleaning=cleaning,
         features=features,
@@ -288,14 +316,53 @@ def stream_customer_table(
         samples=[samples],
         thresholds=thresholds,
     )
-    return table, audit
+    return EngineResult(features=table, audit=audit, reasons=reasons)
+
+
+def stream_customer_table(
+    frame: pl.LazyFrame | pl.DataFrame,
+    *,
+    cleaning: CleaningConfig = CleaningConfig(),
+    features: FeatureConfig = FeatureConfig(),
+    stripped: bool = False,
+) -> tuple[pl.DataFrame, Audit]:
+    """The feature table and the cleaning audit of normalized lines (:func:`run_engine`)."""
+    result = run_engine(frame, cleaning=cleaning, features=features, stripped=stripped)
+    return result.features, result.audit
+
+
+def clean(
+    lf: pl.LazyFrame | pl.DataFrame,
+    config: CleaningConfig = CleaningConfig(),
+    *,
+    engine: str = "streaming",
+) -> CleanResult:
+    """The kept purchase lines (capped if set), the returns and the audit of normalized lines.
+
+    :func:`run_engine` classifies the lines; :func:`core.cleaning.split_lines` reads them
+    back by their reasons.
+    """
+    frame = lf.lazy()
+    result = run_engine(frame, cleaning=config, engine=engine)
+    purchases, returns = split_lines(frame, result.reasons, result.audit, engine=engine)
+    return CleanResult(purchases=purchases, returns=returns, audit=result.audit)
+
+
+def classify(
+    lf: pl.LazyFrame | pl.DataFrame, config: CleaningConfig = CleaningConfig()
+) -> pl.LazyFrame:
+    """The normalized lines with their ``reason`` (text; null = kept purchase line)."""
+    frame = lf.lazy()
+    reasons = run_engine(frame, cleaning=config).reasons.cast(pl.String)
+    return pl.concat([frame, reasons.to_frame(REASON).lazy()], how="horizontal")
 
 
 # Each plan returns the feature table, the reason totals, the samples, one row with
-# ``customers_in`` and ``customers_out``, and the capping thresholds (None: no capping).
+# ``customers_in`` and ``customers_out``, the capping thresholds (None: no capping) and every
+# line's reason (:data:`core.cleaning.REASON_CODES`, in frame order).
 _Thresholds = dict[str, float | None] | None
 _Frame = TypeVar("_Frame", pl.LazyFrame, pl.DataFrame)
-_Plan = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, _Thresholds]
+_Plan = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, _Thresholds, pl.Series]
 
 
 def _capped_lines(
@@ -303,7 +370,7 @@ def _capped_lines(
 ) -> _Frame:
     if thresholds is None:
         return lines
-    capped, _ = capped_columns(cleaning, thresholds)
+    capped, _ = capped_columns(cleaning.cap_columns, thresholds)
     return lines.with_columns(
         pl.when(pl.col(REASON).is_null()).then(capped).otherwise(pl.col(AMOUNT)).alias(AMOUNT)
     )
@@ -367,6 +434,8 @@ def _encoded_plan(
         columns += [pl.col(QUANTITY), pl.col(PRICE)]
     if cleaning.duplicate:
         columns.append(pl.col(DUPLICATE_KEY))
+    if not encoder.rows_numbered:
+        columns.append(pl.col(ROW))  # the samples are each reason's lowest source rows
     raw_text = encoder.raw_text
     # With numbered lines the description joins the duplicate key only for the few lines
     # equal on every other field, read back afterwards: stripping and hashing it on every
@@ -427,9 +496,15 @@ def _encoded_plan(
         non_product = non_product.fill_null(False)
     lines = settle_reasons(lines, non_product, duplicates)
     del non_product, duplicates
+    reasons = lines.get_column(REASON)
     thresholds = thresholds_of(lines, cleaning)
     # What the totals and the samples read (shared columns, not copies).
-    settled = lines.select(REASON, AMOUNT, *([QUANTITY, PRICE] if thresholds else []))
+    settled = lines.select(
+        REASON,
+        AMOUNT,
+        *([QUANTITY, PRICE] if thresholds else []),
+        *([] if encoder.rows_numbered else [ROW]),
+    )
 
     # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
     countries = values[COUNTRY]
@@ -467,7 +542,7 @@ def _encoded_plan(
     # The independent queries in one call, which runs them side by side.
     queries = [
         reason_totals(settled.lazy(), cleaning, thresholds),
-        _first_positions(settled.select(reason)),
+        _first_positions(settled.select(reason, *([] if encoder.rows_numbered else [ROW]))),
         grouped,
         *([pairs] if packed else []),
     ]
@@ -501,7 +576,7 @@ def _encoded_plan(
     )
     del lines, anchors
     table = finish_features(bought.lazy(), features).collect()
-    return table, totals, samples, customers_row, thresholds
+    return table, totals, samples, customers_row, thresholds, reasons
 
 
 _HALF = 1 << 32
@@ -558,14 +633,14 @@ _POSITION = "_position"
 
 
 def _first_positions(codes: pl.DataFrame) -> pl.LazyFrame:
-    """Positions of each reason's first :data:`~core.cleaning.SAMPLE_SIZE` lines."""
-    return (
-        codes.lazy()
-        .with_row_index(_POSITION)
-        .filter(pl.col(REASON).is_not_null())
-        .group_by(REASON)
-        .head(SAMPLE_SIZE)
-    )
+    """Positions of each reason's first :data:`~core.cleaning.SAMPLE_SIZE` lines.
+
+    First in frame order, or by ``source_row`` when ``codes`` has it.
+    """
+    lines = codes.lazy().with_row_index(_POSITION).filter(pl.col(REASON).is_not_null())
+    if ROW in codes.columns:
+        lines = lines.sort(ROW, maintain_order=True)
+    return lines.group_by(REASON, maintain_order=True).head(SAMPLE_SIZE).select(REASON, _POSITION)
 
 
 def _read_back(
@@ -614,61 +689,35 @@ def build_customer_table(
     cleaning: CleaningConfig = CleaningConfig(),
     features: FeatureConfig = FeatureConfig(),
     cache: ResultCache | None = None,
-    keep_lines: bool = True,
 ) -> CustomerTable:
-    """Clean, audit and compute the feature table; a cache hit skips all of it.
-
-    With ``keep_lines=False`` the table is computed by :func:`stream_customer_table` and its
-    ``purchases``/``returns`` are None (a cached table with its lines is reused as is).
-    """
+    """Clean, audit and compute the feature table (:func:`run_engine`); a cache hit skips it."""
     key = make_key("customer_table", loaded.fingerprint, cleaning, features)
 
-    def table_of(
-        feature_table: pl.DataFrame,
-        audit: Audit,
-        purchases: pl.DataFrame | None,
-        returns: pl.DataFrame | None,
-        table_key: str,
-    ) -> CustomerTable:
-        used = features.analysis_date
-        if used is None:
-            used = analysis_date_of(feature_table)
-        return CustomerTable(
-            features=feature_table,
-            audit=audit,
-            analysis_date=used,
-            purchases=purchases,
-            returns=returns,
-            read=loaded.read,
-            schema=loaded.schema,
-            key=table_key,
-            warnings=tuple(str(w) for w in sufficiency_warnings(feature_table)),
-        )
-
     def compute() -> CustomerTable:
-        cleaned = clean(loaded.frame, cleaning)
-        table, _ = features_with_date(cleaned.purchases, cleaned.returns, features)
-        return table_of(table, cleaned.audit, cleaned.purchases, cleaned.returns, key)
-
-    if keep_lines:
-        return get_or_compute(cache, key, compute)
-    if cache is not None:
-        full = cache.get(key)
-        if full is not None:
-            return full  # type: ignore[no-any-return]
-    lean_key = make_key("customer_table_without_lines", loaded.fingerprint, cleaning, features)
-
-    def compute_streaming() -> CustomerTable:
-        table, audit = stream_customer_table(
+        result = run_engine(
             loaded.lines,
             cleaning=cleaning,
             features=features,
             stripped=True,  # normalize strips text and makes blanks null
             encoder=loaded.encoder,
         )
-        return table_of(table, audit, None, None, lean_key)
+        table = result.features
+        used = features.analysis_date
+        if used is None:
+            used = analysis_date_of(table)
+        return CustomerTable(
+            features=table,
+            audit=result.audit,
+            analysis_date=used,
+            read=loaded.read,
+            schema=loaded.schema,
+            key=key,
+            warnings=tuple(str(w) for w in sufficiency_warnings(table)),
+            reasons=result.reasons,
+            source=loaded.lines,
+        )
 
-    return get_or_compute(cache, lean_key, compute_streaming)
+    return get_or_compute(cache, key, compute).with_source(loaded.lines)
 
 
 def is_feature_table(columns: list[str] | tuple[str, ...]) -> bool:

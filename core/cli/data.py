@@ -46,7 +46,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
             analysis_date=parse_date(args.analysis_date, "--analysis-date"),
             use_gross=args.gross,
         ),
-        keep_lines=False,  # only the table and the audit are written: stream, hold no line
     )
     write_table(table.features, out)
     summary = table.summary()

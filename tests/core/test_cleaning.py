@@ -18,11 +18,10 @@ from core.cleaning import (
     REASONS,
     SAMPLE_SIZE,
     CleaningConfig,
-    classify,
-    clean,
 )
 from core.columns import NORMALIZED_SCHEMA
 from core.errors import ConfigError, SchemaError
+from core.pipeline import classify, clean
 from tests.core.retail_frames import lines, random_lines, real_normalized, to_pandas
 
 
@@ -265,7 +264,7 @@ def test_eager_and_lazy_inputs_agree(mixed: pl.DataFrame) -> None:
 
 
 def test_streaming_engine_agrees(mixed: pl.DataFrame) -> None:
-    default, streaming = clean(mixed), clean(mixed, engine="streaming")
+    default, streaming = clean(mixed, engine="auto"), clean(mixed, engine="streaming")
     assert_frame_equal(default.purchases, streaming.purchases)
     assert default.audit == streaming.audit
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from bench.pandas_reference import features_pandas
-from core.cleaning import CleanResult, clean
+from core.cleaning import CleanResult
 from core.columns import FEATURE_SCHEMA, NORMALIZED_SCHEMA
 from core.errors import ConfigError
 from core.features import (
@@ -26,6 +26,7 @@ from core.features import (
     features_with_date,
     resolve_analysis_date,
 )
+from core.pipeline import clean
 from tests.core.retail_frames import lines, random_lines, real_normalized, to_pandas
 
 D = dt.datetime

@@ -1,4 +1,4 @@
-"""The streaming feature path against the path that keeps the lines; the cleaning plan API."""
+"""The one engine against the pandas oracle, on files read and mapped; its lines read back."""
 
 from __future__ import annotations
 
@@ -13,26 +13,22 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from core.cleaning import (
-    REASONS,
-    Audit,
-    CleaningConfig,
-    capping_thresholds,
-    clean,
-    plan_cleaning,
-)
+from bench.pandas_reference import clean_pandas, features_pandas
+from core.cleaning import REASONS, Audit, CleaningConfig, audit_from
 from core.columns import FEATURE_SCHEMA, NORMALIZED_SCHEMA
 from core.errors import ConfigError
-from core.features import FeatureConfig, compute_features
+from core.features import FeatureConfig
 from core.generator import write_transactions
 from core.pipeline import (
     CustomerTable,
     LoadedTransactions,
     build_customer_table,
+    clean,
     load_transactions,
+    run_engine,
     stream_customer_table,
 )
-from tests.core.retail_frames import lines, random_lines
+from tests.core.retail_frames import lines, random_lines, to_pandas
 
 # Float sums depend on summation order, which differs between two runs of the *same* path
 # (measured up to 3e-15 relative on the real data); everything else must match exactly.
@@ -71,19 +67,45 @@ def assert_same_audit(left: Audit, right: Audit) -> None:
         )
 
 
+def assert_matches_oracle(
+    table: CustomerTable, cleaning: CleaningConfig, features: FeatureConfig
+) -> None:
+    """The table's audit counts, kept lines, returns and features equal the pandas oracle's."""
+    frame = table.source.collect() if table.source is not None else None
+    assert frame is not None
+    want = clean_pandas(to_pandas(frame), cleaning)
+    assert {r.reason: r.rows for r in table.audit.reasons} == {r: want.counts[r] for r in REASONS}
+    assert table.audit.rows_kept == want.counts["kept"]
+    assert table.purchases is not None
+    assert table.returns is not None
+    assert table.purchases.get_column("source_row").to_list() == want.purchases[
+        "source_row"
+    ].tolist()
+    assert table.returns.get_column("source_row").to_list() == want.returns["source_row"].tolist()
+    expected = features_pandas(want.purchases, want.returns, features)
+    if len(expected) == 0:
+        assert table.features.height == 0
+        return
+    expected_pl = pl.from_pandas(expected, schema_overrides=FEATURE_SCHEMA)
+    assert_frame_equal(table.features, expected_pl, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
 def both_paths(
     loaded: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
 ) -> tuple[CustomerTable, CustomerTable]:
-    """The table with its lines and without, checked equal; also the lean path on text ids."""
-    with_lines = build_customer_table(loaded, cleaning=cleaning, features=features)
-    streamed = build_customer_table(loaded, cleaning=cleaning, features=features, keep_lines=False)
-    assert_same_features(with_lines.features, streamed.features)
-    assert_same_audit(with_lines.audit, streamed.audit)
+    """The table checked against the oracle, and equal to the engine on text customer ids.
+
+    Returns the table twice (callers name it as they used to: with lines and streamed).
+    """
+    table = build_customer_table(loaded, cleaning=cleaning, features=features)
+    assert_matches_oracle(table, cleaning, features)
     # Without the integer customer keys (loaded.keyed): the ids as categorical text codes.
-    table, audit = stream_customer_table(loaded.frame, cleaning=cleaning, features=features)
-    assert_same_features(with_lines.features, table)
-    assert_same_audit(with_lines.audit, audit)
-    return with_lines, streamed
+    result = run_engine(loaded.lines, cleaning=cleaning, features=features)
+    assert_same_features(table.features, result.features)
+    assert_same_audit(table.audit, result.audit)
+    assert table.reasons is not None
+    assert_frame_equal(table.reasons.to_frame(), result.reasons.to_frame())
+    return table, table
 
 
 CONFIGS = [
@@ -107,25 +129,19 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> LoadedTransactions:
 
 
 @pytest.mark.parametrize(("cleaning", "features"), CONFIGS)
-def test_streaming_equals_lines_on_generated_data(
+def test_engine_matches_the_oracle_on_generated_data(
     generated: LoadedTransactions, cleaning: CleaningConfig, features: FeatureConfig
 ) -> None:
-    with_lines, streamed = both_paths(generated, cleaning, features)
-    assert with_lines.features.height > 200
-    assert_same_features(with_lines.features, streamed.features)
-    assert_same_audit(with_lines.audit, streamed.audit)
-    assert with_lines.analysis_date == streamed.analysis_date
-    assert with_lines.warnings == streamed.warnings
-    assert streamed.purchases is None
-    assert streamed.returns is None
-    assert with_lines.purchases is not None
-    assert with_lines.purchases.height == with_lines.audit.rows_kept
-    lean, full = streamed.summary(), with_lines.summary()
-    assert lean.keys() == full.keys()
-    assert lean["audit"]["dropped"] == full["audit"]["dropped"]
-    assert {k: v for k, v in lean.items() if k != "audit"} == {
-        k: v for k, v in full.items() if k != "audit"
-    }
+    table, _ = both_paths(generated, cleaning, features)
+    assert table.features.height > 200
+    assert table.purchases is not None
+    assert table.returns is not None
+    assert table.purchases.height == table.audit.rows_kept
+    assert table.returns.height == table.audit.dropped("cancellation")
+    assert table.purchases.schema == table.returns.schema == pl.Schema(NORMALIZED_SCHEMA)
+    summary = table.summary()
+    assert summary["purchase_rows"] == table.audit.rows_kept
+    assert summary["customers"] == table.n_customers
 
 
 def test_generated_data_exercises_every_rule_the_generator_makes(
@@ -224,32 +240,49 @@ def test_messy_source_text_gives_the_same_tables(
     loaded = load_transactions(path)
     assert loaded.encoder is not None
     assert set(loaded.encoder.raw_text) == {"product", "country"}
-    # The frame checked for padding first and the one stripping every line agree.
-    assert_frame_equal(loaded.frame.collect(), loaded.lines.collect())
     for cleaning, features in CONFIGS:
         with_lines, _ = both_paths(loaded, cleaning, features)
         if cleaning.duplicate:
             assert with_lines.audit.reasons[3].rows >= 20  # the padded copies
 
 
-def test_streaming_from_csv_equals_lines(tmp_path: Path) -> None:
+def test_engine_on_csv_matches_the_oracle(tmp_path: Path) -> None:
     path = tmp_path / "lines.csv"
     write_transactions(path, seed=4, customers=150)
     loaded = load_transactions(path)
-    with_lines, streamed = both_paths(loaded, CleaningConfig(), FeatureConfig())
-    assert_same_features(with_lines.features, streamed.features)
-    assert_same_audit(with_lines.audit, streamed.audit)
+    table, _ = both_paths(loaded, CleaningConfig(), FeatureConfig())
+    assert table.features.height > 100
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_stream_customer_table_matches_clean_on_messy_lines(seed: int) -> None:
+def test_stream_customer_table_matches_the_oracle_on_messy_lines(seed: int) -> None:
     frame = random_lines(seed, 500)
     config = CleaningConfig(cap_quantile=0.9)
-    cleaned = clean(frame, config)
-    want = compute_features(cleaned.purchases, cleaned.returns).collect()
     table, audit = stream_customer_table(frame.lazy(), cleaning=config)
-    assert_same_audit(cleaned.audit, audit)
-    assert_same_features(want, table)
+    assert_matches_pandas(frame, config, table, audit)
+
+
+def assert_matches_pandas(
+    frame: pl.DataFrame,
+    config: CleaningConfig,
+    table: pl.DataFrame,
+    audit: Audit,
+    features: FeatureConfig = FeatureConfig(),
+) -> None:
+    want = clean_pandas(to_pandas(frame), config)
+    assert {r.reason: r.rows for r in audit.reasons} == {r: want.counts[r] for r in REASONS}
+    assert audit.rows_kept == want.counts["kept"]
+    for stat in audit.reasons:
+        assert stat.revenue == pytest.approx(want.revenue[stat.reason], abs=1e-9)
+    if audit.capping is not None:
+        assert audit.capping.rows_capped == want.rows_capped
+        assert audit.capping.revenue_removed == pytest.approx(want.revenue_removed, abs=1e-9)
+    expected = features_pandas(want.purchases, want.returns, features)
+    if len(expected) == 0:
+        assert table.height == 0
+        return
+    expected_pl = pl.from_pandas(expected, schema_overrides=FEATURE_SCHEMA)
+    assert_frame_equal(table, expected_pl, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
 STREAM_CONFIGS = [
@@ -263,25 +296,19 @@ STREAM_CONFIGS = [
 
 @pytest.mark.parametrize("config", STREAM_CONFIGS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_stream_customer_table_matches_clean_for_every_rule_set(
+def test_stream_customer_table_matches_the_oracle_for_every_rule_set(
     config: CleaningConfig, seed: int
 ) -> None:
     frame = random_lines(seed, 500)
-    cleaned = clean(frame, config)
-    want = compute_features(cleaned.purchases, cleaned.returns).collect()
     table, audit = stream_customer_table(frame.lazy(), cleaning=config)
-    assert_same_audit(cleaned.audit, audit)
-    assert_same_features(want, table)
+    assert_matches_pandas(frame, config, table, audit)
     # Text as normalize writes it (stripped, blanks null): the rules may skip stripping.
     text = ["customer_id", "invoice", "product", "description", "country"]
     stripped = frame.with_columns(
         [pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()) for c in text]
     )
-    cleaned = clean(stripped, config)
-    want = compute_features(cleaned.purchases, cleaned.returns).collect()
     table, audit = stream_customer_table(stripped.lazy(), cleaning=config, stripped=True)
-    assert_same_audit(cleaned.audit, audit)
-    assert_same_features(want, table)
+    assert_matches_pandas(stripped, config, table, audit)
 
 
 def test_stream_customer_table_of_no_lines() -> None:
@@ -308,55 +335,56 @@ class DictCache:
         self.store[key] = value
 
 
-def test_table_without_lines_has_its_own_cache_key(generated: LoadedTransactions) -> None:
-    cache = DictCache()
-    lean = build_customer_table(generated, cache=cache, keep_lines=False)
-    full = build_customer_table(generated, cache=cache)
-    assert lean.key != full.key
-    assert lean.purchases is None
-    assert full.purchases is not None  # a lean entry never answers a request for the lines
-    assert cache.puts == [lean.key, full.key]
+class PickleCache(DictCache):
+    """Stores values pickled, as the app's shared disk cache does."""
+
+    def get(self, key: str) -> Any | None:
+        blob = self.store.get(key)
+        return None if blob is None else pickle.loads(blob)
+
+    def put(self, key: str, value: Any) -> None:
+        self.puts.append(key)
+        self.store[key] = pickle.dumps(value)
 
 
-def test_cached_table_with_lines_serves_a_lean_request(generated: LoadedTransactions) -> None:
-    cache = DictCache()
-    full = build_customer_table(generated, cache=cache)
-    again = build_customer_table(generated, cache=cache, keep_lines=False)
-    assert again is full
-    assert cache.puts == [full.key]
+def test_a_table_from_the_disk_cache_reads_its_lines_back(
+    generated: LoadedTransactions,
+) -> None:
+    cache = PickleCache()
+    first = build_customer_table(generated, cache=cache)
+    again = build_customer_table(generated, cache=cache)
+    assert cache.puts == [first.key]
+    assert again is not first
+    assert first.purchases is not None
+    assert again.purchases is not None
+    assert_frame_equal(again.purchases, first.purchases)
+    assert again.product_lines is not None
+    assert again.product_lines.height == first.audit.rows_kept + first.audit.dropped(
+        "cancellation"
+    )
 
 
-def test_streamed_table_pickles(generated: LoadedTransactions) -> None:
-    table = build_customer_table(generated, keep_lines=False)
+def test_table_pickles_without_its_lines(generated: LoadedTransactions) -> None:
+    table = build_customer_table(generated)
+    assert table.purchases is not None  # read back, then left out of the pickle
     back = pickle.loads(pickle.dumps(table))
+    assert back.source is None
+    assert back.purchases is None
     assert back.audit == table.audit
     assert_frame_equal(back.features, table.features)
+    assert back.reasons is not None
+    assert table.reasons is not None
+    assert back.reasons.equals(table.reasons)
     assert dict(back.audit.samples).keys() == dict(table.audit.samples).keys()
     assert_frame_equal(back.audit.samples["duplicate"], table.audit.samples["duplicate"])
 
 
-# --- the plan ------------------------------------------------------------------------------------
-
-
-def test_plan_is_lazy_and_assembles_the_same_audit_as_clean() -> None:
-    frame = random_lines(7, 300)
-    plan = plan_cleaning(frame)
-    assert all(isinstance(q, pl.LazyFrame) for q in plan.audit_queries())
-    assert isinstance(plan.purchases, pl.LazyFrame)
-    audit = plan.assemble_audit(pl.collect_all(plan.audit_queries()))
-    assert_same_audit(audit, clean(frame).audit)
-
-
-def test_assemble_audit_refuses_the_wrong_number_of_frames() -> None:
-    plan = plan_cleaning(lines({}))
-    with pytest.raises(ValueError, match="audit frames"):
-        plan.assemble_audit(pl.collect_all(plan.audit_queries()[:-1]))
+# --- clean: the engine's lines read back ---------------------------------------------------------
 
 
 def test_samples_of_disabled_rules_are_empty() -> None:
     frame = lines({"customer_id": None}, {"customer_id": None})
-    plan = plan_cleaning(frame, CleaningConfig(missing_customer=False))
-    audit = plan.assemble_audit(pl.collect_all(plan.audit_queries()))
+    audit = clean(frame, CleaningConfig(missing_customer=False)).audit
     assert audit.samples["missing_customer"].height == 0
     assert audit.dropped("missing_customer") == 0
     assert audit.rows_kept == 1  # the second line is a duplicate of the first
@@ -369,17 +397,18 @@ def test_capping_thresholds_are_quantiles_of_the_kept_lines() -> None:
         {"quantity": 500.0, "price": 1.0, "customer_id": None},  # dropped: not in the quantile
     )
     config = CleaningConfig(cap_quantile=0.5, cap_columns=("quantity", "amount"))
-    assert capping_thresholds(frame, config) == {"quantity": 5.5, "amount": 5.5}
-    assert capping_thresholds(frame, CleaningConfig()) is None
-    literal = plan_cleaning(frame, config, thresholds={"quantity": 5.5, "amount": 5.5})
-    computed = plan_cleaning(frame, config)
-    assert_frame_equal(literal.purchases.collect(), computed.purchases.collect())
+    result = clean(frame, config)
+    assert result.audit.capping is not None
+    assert dict(result.audit.capping.thresholds) == {"quantity": 5.5, "amount": 5.5}
+    assert result.purchases.get_column("quantity").max() == 5.5
+    assert clean(frame).audit.capping is None
 
 
-def test_thresholds_must_cover_the_capped_columns() -> None:
+def test_audit_needs_the_thresholds_of_a_capping_config() -> None:
     config = CleaningConfig(cap_quantile=0.5, cap_columns=("quantity", "amount"))
-    with pytest.raises(ConfigError, match="quantity"):
-        plan_cleaning(lines({}), config, thresholds={"amount": 1.0})
+    totals = {f"{kind}_{r}": 0 for r in (*REASONS, "kept") for kind in ("rows", "revenue")}
+    with pytest.raises(ConfigError, match="thresholds"):
+        audit_from(config, totals, customers_in=0, customers_out=0, samples=[])
 
 
 def test_duplicates_are_found_among_lines_an_earlier_rule_does_not_settle() -> None:
@@ -424,12 +453,9 @@ def test_streaming_equals_lines_on_the_real_data(real_data_path: Path) -> None:
 @pytest.mark.parametrize("seed", [3, 4])
 def test_stream_customer_table_without_invoices_counts_timestamps(seed: int) -> None:
     frame = random_lines(seed, 400).with_columns(pl.lit(None, pl.String).alias("invoice"))
-    cleaned = clean(frame)
-    want = compute_features(cleaned.purchases, cleaned.returns).collect()
     table, audit = stream_customer_table(frame)
-    assert_same_audit(cleaned.audit, audit)
-    assert_same_features(want, table)
-    assert want.get_column("frequency").max() > 1
+    assert_matches_pandas(frame, CleaningConfig(), table, audit)
+    assert table.get_column("frequency").max() > 1
 
 
 def test_main_country_of_a_customer_buying_in_several_countries() -> None:

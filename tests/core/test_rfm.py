@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from core.cleaning import clean
 from core.columns import FEATURE_SCHEMA
 from core.errors import ConfigError, SchemaError
 from core.features import compute_features
+from core.pipeline import clean
 from core.rfm import (
     RF_GRID,
     RFM11,

@@ -121,7 +121,7 @@ def test_format_size(size: int, text: str) -> None:
 def test_audit_samples_list_each_rules_first_lines_with_file_rows() -> None:
     from dash import html as h
 
-    from core.cleaning import clean
+    from core.pipeline import clean
     from dashapp.pages.data.widgets import audit_samples
     from tests.core.retail_frames import lines
 
