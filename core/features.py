@@ -1,7 +1,10 @@
 """Per-customer features from cleaned purchase lines and cancellation lines.
 
-One ``group_by`` over the purchase lines and one over the return (cancellation) lines, joined;
-each feature is a small named function returning a ``pl.Expr``. The result has exactly
+Each feature is written once: the per-customer aggregates (:func:`masked_aggregates`, one
+``group_by`` over a customer's purchase and cancellation lines), :func:`main_country` and the
+derived columns (:func:`finish_features`, small named functions returning a ``pl.Expr``). The
+engine (``core.pipeline.run_engine``) runs them on encoded lines, :func:`compute_features` on
+lines given as frames. The result has exactly
 ``core.columns.FEATURE_SCHEMA`` (names, order, dtypes), one row per customer with at least one
 purchase line, sorted by ``customer_id``.
 
@@ -13,8 +16,9 @@ analysis date
 recency_days, tenure_days
     Analysis date minus the calendar date of the last / first purchase line, in days.
 frequency
-    Distinct purchase orders: distinct invoices; lines without an invoice count one order per
-    distinct timestamp (the customer x timestamp rule used when no invoice column is mapped).
+    Distinct purchase orders (:func:`order_key`): distinct invoices; lines without an invoice
+    count one order per distinct timestamp (the customer x timestamp rule used when no invoice
+    column is mapped).
 gross
     Sum of line amounts (quantity x price) over purchase lines.
 returns_value
@@ -129,41 +133,27 @@ def line_filter(config: FeatureConfig, *, customer: bool = True) -> pl.Expr:
     return cond
 
 
-# --- aggregations over purchase lines --------------------------------------------------------
+# --- per line and per customer ---------------------------------------------------------------
 
 
-def first_purchase() -> pl.Expr:
-    return pl.col(DATE).min().dt.date().alias("first_purchase")
+ORDER = "_order"  # a line's order_key()
 
 
-def last_purchase() -> pl.Expr:
-    return pl.col(DATE).max().dt.date().alias("last_purchase")
+def order_key() -> pl.Expr:
+    """The order a line belongs to, as a 64-bit hash: its invoice or, without one, its timestamp.
 
-
-def frequency() -> pl.Expr:
-    invoiced = pl.col(INVOICE).drop_nulls().n_unique()
-    uninvoiced = pl.col(DATE).filter(pl.col(INVOICE).is_null()).n_unique()
-    return (invoiced + uninvoiced).cast(pl.Int64).alias("frequency")
-
-
-def gross() -> pl.Expr:
-    return pl.col(AMOUNT).sum().alias("gross")
-
-
-def n_products() -> pl.Expr:
-    # On the strings, n_unique beats a (customer, product) unique then a count; n_unique of a
-    # 64-bit hash is a little cheaper but not worth the collision risk. Counting the
-    # categorical codes instead of the strings is exact and keeps 4-byte codes in the
-    # per-customer sets, which cuts both time and peak memory when there are many distinct
-    # customer x product pairs. Fresh categories per query: the global ones would keep every
-    # product code ever seen.
-    product = pl.col(PRODUCT).cast(pl.Categorical(pl.Categories.random()))
+    ``frequency`` counts the distinct keys of a customer's purchase lines (so the lines of a
+    customer without invoice count one order per distinct timestamp). Orders only need
+    telling apart within one customer: two of m orders collide with probability about
+    ``m**2 / 2**65``. Categorical codes would be exact but cost much more with many distinct
+    invoices.
+    """
+    invoice = pl.col(INVOICE)
     return (
-        pl.when(product.count() > 0)
-        .then(product.drop_nulls().n_unique())
-        .otherwise(None)
-        .cast(pl.Int64)
-        .alias("n_products")
+        pl.when(invoice.is_not_null())
+        .then(invoice.hash(seed=7))
+        .otherwise(pl.col(DATE).hash(seed=11))
+        .alias(ORDER)
     )
 
 
@@ -181,13 +171,6 @@ def main_country(lines: pl.LazyFrame) -> pl.LazyFrame:
     )
     top = pl.col("_lines") == pl.col("_lines").max()
     return counts.group_by(CUSTOMER).agg(pl.col(COUNTRY).filter(top).min())
-
-
-# --- aggregation over return lines -----------------------------------------------------------
-
-
-def returns_value() -> pl.Expr:
-    return (-pl.col(AMOUNT).sum()).alias("returns_value")
 
 
 # --- derived, over the per-customer table ----------------------------------------------------
@@ -259,49 +242,35 @@ def distinct_count(expr: pl.Expr) -> pl.Expr:
 
 
 def masked_aggregates(
-    purchase: pl.Expr,
-    returned: pl.Expr,
-    *,
-    uninvoiced: bool = True,
-    products: bool = True,
-    product_codes: bool = False,
+    purchase: pl.Expr, returned: pl.Expr, *, products: bool = True
 ) -> list[pl.Expr]:
-    """The per-customer aggregates of :func:`compute_features`, over lines picked by masks.
+    """The per-customer aggregates of the feature table, over lines picked by masks.
 
     For a single ``group_by`` over *all* of a customer's lines: ``purchase`` marks the purchase
     lines (kept and passing :func:`line_filter`), ``returned`` the cancellation lines passing
-    it. Each aggregate reads its column through ``when(mask)``, which keeps every aggregate a
+    it; :data:`ORDER` holds each line's :func:`order_key` and ``product`` integer codes. Each
+    aggregate reads its column through ``when(mask)``, which keeps every aggregate a
     streaming one (a ``filter`` inside ``agg`` made Polars add a second group-by, and two
     memory-intensive nodes on one stream make the streaming engine buffer it). Besides the
     feature columns it yields ``_purchase_lines`` (customers without any are not in the
     table) and ``_last_country`` (the alphabetically last: when it differs from ``country``,
     the first, the main country needs the per-country counts of :func:`main_country`).
-    ``uninvoiced=False`` skips counting the distinct timestamps of purchase lines without an
-    invoice, for callers that know there are none; ``products=False`` leaves ``n_products``
-    out, for callers that count the distinct customer x product pairs otherwise;
-    ``product_codes``: ``product_id`` already holds integer codes (no categorical cast).
+    ``products=False`` leaves ``n_products`` out, for callers that count the distinct
+    customer x product pairs otherwise.
     """
     date = pl.when(purchase).then(pl.col(DATE))
-    invoiced = pl.when(purchase & pl.col(INVOICE).is_not_null()).then(pl.col(INVOICE))
-    timestamps = pl.when(purchase & pl.col(INVOICE).is_null()).then(pl.col(DATE))
-    orders = distinct_count(invoiced)
-    if uninvoiced:
-        orders = orders + distinct_count(timestamps)
-    product_code = pl.col(PRODUCT)
-    if not product_codes:
-        product_code = product_code.cast(pl.Categorical(pl.Categories.random()))
-    product = pl.when(purchase).then(product_code)
+    product = pl.when(purchase).then(pl.col(PRODUCT))
     country = pl.when(purchase).then(pl.col(COUNTRY))
     back = pl.when(returned).then(pl.col(AMOUNT))
     aggregates = [
         purchase.sum().alias("_purchase_lines"),
         date.min().dt.date().alias("first_purchase"),
         date.max().dt.date().alias("last_purchase"),
-        orders.alias("frequency"),
+        distinct_count(pl.when(purchase).then(pl.col(ORDER))).alias("frequency"),
         pl.when(purchase).then(pl.col(AMOUNT)).sum().alias("gross"),
+        # Null when none of the customer's purchase lines has a product.
         pl.when(product.count() > 0).then(distinct_count(product)).alias("n_products"),
-        # -sum only where there are return lines, as the join in compute_features gives
-        # (an empty sum negated would be -0.0 where compute_features has 0.0).
+        # -sum only where there are return lines (an empty sum negated would be -0.0).
         pl.when(returned.any()).then(-back.sum()).otherwise(0.0).alias("returns_value"),
         country.min().alias(COUNTRY),
         country.max().alias("_last_country"),
@@ -351,34 +320,41 @@ def compute_features(
     returns: pl.LazyFrame | pl.DataFrame,
     config: FeatureConfig = FeatureConfig(),
 ) -> pl.LazyFrame:
-    """Build the customer feature table (``FEATURE_SCHEMA``) lazily.
+    """The customer feature table (``FEATURE_SCHEMA``) of cleaned lines, lazily.
+
+    The engine's aggregates (:func:`masked_aggregates`, :func:`main_country`,
+    :func:`finish_features`) over lines given as frames rather than encoded.
 
     Parameters
     ----------
     purchases, returns:
-        Kept purchase lines and cancellation lines from :func:`core.cleaning.clean` (normalized
+        Kept purchase lines and cancellation lines (``core.pipeline.clean``: normalized
         columns; only customer, date, invoice, product, country and amount are read).
     config:
         Analysis date, gross/net monetary and time window.
     """
-    keep = line_filter(config)
-    lines = purchases.lazy().select(CUSTOMER, DATE, INVOICE, PRODUCT, COUNTRY, AMOUNT).filter(keep)
-    bought = lines.group_by(CUSTOMER).agg(
-        first_purchase(),
-        last_purchase(),
-        frequency(),
-        gross(),
-        n_products(),
+    columns = [CUSTOMER, DATE, INVOICE, PRODUCT, COUNTRY, AMOUNT]
+    bought = pl.col("_bought")
+    lines = (
+        pl.concat(
+            [
+                purchases.lazy().select(columns).with_columns(pl.lit(True).alias("_bought")),
+                returns.lazy().select(columns).with_columns(pl.lit(False).alias("_bought")),
+            ]
+        )
+        .filter(line_filter(config))
+        .with_columns(
+            order_key(),
+            # Fresh categories per query: the global ones would keep every code ever seen.
+            pl.col(PRODUCT).cast(pl.Categorical(pl.Categories.random())).to_physical(),
+        )
     )
-    returned = (
-        returns.lazy()
-        .select(CUSTOMER, DATE, AMOUNT)
-        .filter(keep)
-        .group_by(CUSTOMER)
-        .agg(returns_value())
-    )
-    per_customer = bought.join(main_country(lines), on=CUSTOMER, how="left").join(
-        returned, on=CUSTOMER, how="left"
+    per_customer = (
+        lines.group_by(CUSTOMER)
+        .agg(masked_aggregates(bought, ~bought))
+        .filter(pl.col("_purchase_lines") > 0)
+        .drop(COUNTRY)
+        .join(main_country(lines.filter(bought)), on=CUSTOMER, how="left")
     )
     return finish_features(per_customer, config)
 

@@ -50,7 +50,6 @@ from core.columns import (
     DATE,
     DESCRIPTION,
     FEATURE_SCHEMA,
-    INVOICE,
     NORMALIZED_SCHEMA,
     PRICE,
     PRODUCT,
@@ -65,6 +64,7 @@ from core.features import (
     line_filter,
     main_country,
     masked_aggregates,
+    order_key,
 )
 from core.io import ReadReport, read_table
 from core.rfm import sufficiency_warnings
@@ -410,15 +410,9 @@ def _encoded_plan(
         pl.col(c).cast(pl.Categorical(cats)).to_physical().alias(c)
         for c, cats in categories.items()
     ]
-    # The order a line belongs to, as a 64-bit hash: its invoice or, without one, its
-    # timestamp (frequency counts the distinct timestamps of a customer's uninvoiced lines).
-    # Orders only need telling apart within one customer: a collision among m orders has
-    # probability ~ m**2 / 2**65. Categorical codes would be exact but cost much more with
-    # many distinct invoices. The order thus carries the time of day, and the date alone
-    # (4 bytes) serves the rest.
-    invoice = pl.col(INVOICE)
-    order = pl.when(invoice.is_not_null()).then(invoice.hash(seed=7))
-    encoded.append(order.otherwise(pl.col(DATE).hash(seed=11)).alias(INVOICE))
+    # The order carries the time of day (order_key), so the date alone (4 bytes) serves the
+    # rest.
+    encoded.append(order_key())
     columns: list[pl.Expr] = [reason, pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded]
     low = 0  # customer code = id - low (integer ids), or the categorical code (text ids)
     packed = True  # customer codes fit 32 bits
@@ -529,9 +523,7 @@ def _encoded_plan(
     # otherwise a distinct count per customer in the group-by (slower, and more memory).
     pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
     pairs = lines.lazy().filter(purchase).select(pair.alias("_pair"))
-    aggregates = masked_aggregates(
-        purchase, returned, uninvoiced=False, products=not packed, product_codes=True
-    )
+    aggregates = masked_aggregates(purchase, returned, products=not packed)
     # Lines without a customer (null code) form one group, dropped here.
     grouped = (
         lines.lazy()
