@@ -224,7 +224,7 @@ def load_transactions(
     frame, read = read_table(source, filename=filename)
     mapping = detect_roles(read.columns, overrides)
     comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    _, lines, encoder, schema = normalize_views(
+    views = normalize_views(
         frame,
         mapping,
         date_format=date_format,
@@ -234,10 +234,10 @@ def load_transactions(
     identity = make_key(content, mapping.as_dict(), date_format, comma)
     return LoadedTransactions(
         read=read,
-        schema=schema,
+        schema=views.report,
         fingerprint=identity,
-        lines=lines,
-        encoder=encoder,
+        lines=views.lines,
+        encoder=views.encoder,
     )
 
 

@@ -749,10 +749,9 @@ def normalize(
 ) -> tuple[pl.LazyFrame, SchemaReport]:
     """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
 
-    See :func:`normalize_views`, which gives the same lines in the forms the feature
-    pipeline reads.
+    See :func:`normalize_views`, which also gives the lines as the engine's encoder reads them.
     """
-    checked, _, _, report = normalize_views(
+    views = normalize_views(
         lf,
         mapping,
         date_format=date_format,
@@ -760,7 +759,7 @@ def normalize(
         max_failure_share=max_failure_share,
         read_all_columns=read_all_columns,
     )
-    return checked(), report
+    return views.lines, views.report
 
 
 @dataclass(frozen=True)
@@ -822,10 +821,67 @@ _KEYABLE_INTEGERS = (
 )
 
 
-# Text columns the encoder normalizes over their distinct values (their padding checks are
-# deferred out of the source pass: the encoder does not need them).
+# Text columns the encoder normalizes over their distinct values (their padding is not
+# counted in the source pass: the encoder does not need it, the lines strip them anyway).
 _RAW_TEXT = ("product", "country")
 _DEFERRED_TEXT = ("product", "description", "country")
+
+
+@dataclass(frozen=True)
+class NormalizedViews:
+    """What :func:`normalize_views` gives: the normalized lines, and the same for the engine.
+
+    ``lines`` is *the* handle for the normalised lines (exactly ``NORMALIZED_SCHEMA``, source
+    order, ``source_row`` = position + 1, lazy); ``encoder`` reads the same lines the way the
+    engine's encoding pass wants them (:class:`EncoderLines`).
+    """
+
+    lines: pl.LazyFrame = field(compare=False, repr=False)
+    encoder: EncoderLines = field(compare=False, repr=False)
+    report: SchemaReport
+
+
+@dataclass(frozen=True)
+class SourceRoles:
+    """The mapped source columns: role -> column and dtype, and which roles are parsed."""
+
+    roles: Mapping[str, str]
+    dtypes: Mapping[str, pl.DataType]
+    parsed: tuple[str, ...]  # date, quantity, price, amount (those mapped)
+    text_numbers: tuple[str, ...]  # numeric roles held as text
+    has_qp: bool  # quantity and price mapped (the amount is their product)
+    notes: tuple[str, ...]
+
+    @property
+    def date_lookup(self) -> bool:
+        """The date column is text: parsed over its distinct values, by lookup."""
+        return not self.dtypes["date"].is_temporal()
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    """The one pass over the source: row counts, failures to check, distinct raw values."""
+
+    n_rows: int
+    values: Mapping[str, Any]  # the aggregates by name (see :func:`scan_statistics`)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+
+@dataclass(frozen=True)
+class ParsePlan:
+    """How each parsed role is read: the date format, and lookups of hard raw values."""
+
+    date: DateChoice
+    outcome: Mapping[str, _Parsed]
+    failures: tuple[tuple[str, int], ...]
+    examples: tuple[tuple[str, tuple[str, ...]], ...]
+    notes: tuple[str, ...]
+
+    @property
+    def any_failure(self) -> bool:
+        return any(n for _, n in self.failures)
 
 
 def normalize_views(
@@ -836,8 +892,14 @@ def normalize_views(
     decimal_comma: bool = False,
     max_failure_share: float = 0.01,
     read_all_columns: bool = True,
-) -> tuple[Callable[[], pl.LazyFrame], pl.LazyFrame, EncoderLines, SchemaReport]:
+) -> NormalizedViews:
     """Turn a source frame into the canonical frame of ``core.columns.NORMALIZED_SCHEMA``.
+
+    Three named steps: :func:`source_roles` (the mapped columns), :func:`scan_statistics`
+    (the single pass over the source: it collects the distinct values of a text date column,
+    the distinct values a plain number cast cannot read, and the row counts, so the
+    report's failure counts are exact), :func:`parse_plan` (the date format, the parsed
+    lookups, the failures), then :func:`canonical_lines` builds the lazy lines.
 
     Parameters
     ----------
@@ -852,22 +914,8 @@ def normalize_views(
     max_failure_share
         Largest tolerated share of non-empty values in a parsed role that fail to parse.
     read_all_columns
-        Read every source column in the pass below, not only the mapped ones: a CSV scan
-        finds a row with extra fields only then. Typed formats (Parquet, Excel) need not.
-
-    Returns
-    -------
-    tuple[Callable[[], pl.LazyFrame], pl.LazyFrame, EncoderLines, SchemaReport]
-        A function giving the lazy canonical frame (it first checks the product, description
-        and country columns for padding in a pass of their own, so that they are stripped
-        only if they need it); the same frame stripping them on every line without a check,
-        for reading a few lines; the same lines for the feature pipeline's encoder
-        (:class:`EncoderLines`: whole-number customer ids as Int64 keys, neither formatted
-        nor hashed as text on every line; product and country as source text); and the
-        report. One pass over the source runs here: it collects the distinct values of a
-        text date column (format detection and parsing by lookup), the distinct values a
-        plain number cast cannot read (parsed by the full parser, by lookup), and the row
-        counts, so the report's failure counts are exact.
+        Read every source column in the pass, not only the mapped ones: a CSV scan finds a
+        row with extra fields only then. Typed formats (Parquet, Excel) need not.
 
     Raises
     ------
@@ -882,6 +930,32 @@ def normalize_views(
             f"max_failure_share must be between 0 and 1, got {max_failure_share!r}.",
             hint="use e.g. 0.01 for 1 %",
         )
+    sources = source_roles(lf, mapping)
+    stats = scan_statistics(
+        lf, sources, decimal_comma=decimal_comma, read_all_columns=read_all_columns
+    )
+    plan = parse_plan(
+        sources,
+        stats,
+        date_format=date_format,
+        decimal_comma=decimal_comma,
+        max_failure_share=max_failure_share,
+    )
+    lines, encoder = canonical_lines(lf, sources, stats, plan, decimal_comma=decimal_comma)
+    report = SchemaReport(
+        mapping=mapping,
+        date=plan.date,
+        parse_failures=plan.failures,
+        bad_examples=plan.examples,
+        notes=(*sources.notes, *plan.notes),
+        n_rows=stats.n_rows,
+        empty_customer_rows=int(stats.get("empty_customer")),
+    )
+    return NormalizedViews(lines=lines, encoder=encoder, report=report)
+
+
+def source_roles(lf: pl.LazyFrame, mapping: RoleMapping) -> SourceRoles:
+    """Check the mapping against the source columns and say how each role is read."""
     schema = lf.collect_schema()
     _check_mapping(mapping, schema)
     roles = mapping.as_dict()
@@ -899,32 +973,38 @@ def normalize_views(
             f"Column {roles['date']!r} (mapped to date) holds {dtypes['date']} values, not dates.",
             hint="map the column with the order dates: --map date=COLUMN",
         )
-    parsed_roles = [r for r in PARSED_ROLES if r in roles]
-    text_numbers = [r for r in parsed_roles if r != "date" and not dtypes[r].is_numeric()]
-    date_lookup = not dtypes["date"].is_temporal()
+    parsed = tuple(r for r in PARSED_ROLES if r in roles)
+    return SourceRoles(
+        roles=roles,
+        dtypes=dtypes,
+        parsed=parsed,
+        text_numbers=tuple(r for r in parsed if r != "date" and not dtypes[r].is_numeric()),
+        has_qp=has_qp,
+        notes=tuple(notes),
+    )
 
-    def src(role: str) -> pl.Expr:
-        return pl.col(_src(role))
 
-    # ---- the single pass over the source
-    sources = lf.with_columns([pl.col(col).alias(_src(role)) for role, col in roles.items()])
+def _src_col(role: str) -> pl.Expr:
+    return pl.col(_src(role))
+
+
+def _scan_aggregates(
+    sources: SourceRoles, all_columns: Sequence[str] | None, *, decimal_comma: bool
+) -> list[pl.Expr]:
+    """The aggregates of the source pass, over the roles' columns renamed by :func:`_src`."""
+    roles, dtypes, src = sources.roles, sources.dtypes, _src_col
     aggs: list[pl.Expr] = [
         pl.len().alias("n_rows"),
         _id_is_empty(src("customer"), dtypes["customer"]).sum().alias("empty_customer"),
     ]
-    if read_all_columns:
+    if all_columns is not None:
         # Touch every source column once: a CSV scan checks rows for extra fields (a stray
         # delimiter) only when all columns are read.
-        aggs.append(pl.sum_horizontal(pl.col(schema.names()).is_null().sum()).alias("__all_nulls"))
-    # Product, description and country are checked later, and only for the frame that is
-    # read whole (``checked`` below): the feature pipeline's encoder normalizes product and
-    # country over their distinct values, strips the description, and needs no check.
-    deferred = [r for r in _DEFERRED_TEXT if r in roles and dtypes[r] == pl.String]
+        aggs.append(pl.sum_horizontal(pl.col(all_columns).is_null().sum()).alias("__all_nulls"))
     for role in ("customer", "invoice"):
         if role in roles and dtypes[role] == pl.String:
             aggs.append(_padded_count(src(role)).alias(f"{role}_padded"))
-    id_roles = [r for r in ("customer", "invoice", "product") if r in roles]
-    for role in id_roles:
+    for role in (r for r in ("customer", "invoice", "product") if r in roles):
         if dtypes[role].is_float():
             num = src(role)
             odd = num.is_not_null() & ~num.is_nan() & ~_whole_float(num)
@@ -932,37 +1012,42 @@ def normalize_views(
         elif not dtypes[role].is_integer():
             dotted = src(role).cast(pl.String).str.contains(".", literal=True)
             aggs.append(dotted.sum().alias(f"{role}_dotted"))
-    for role in ("customer", *parsed_roles):
+    for role in ("customer", *sources.parsed):
         aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
     customer_key = _customer_key(src("customer"), dtypes["customer"])
     if customer_key is not None:
         aggs.append(customer_key.min().alias("customer_low"))
         aggs.append(customer_key.max().alias("customer_high"))
-    if date_lookup:
+    if sources.date_lookup:
         d = src("date").drop_nulls()
         aggs.append(d.unique(maintain_order=True).implode().alias("date_values"))
         aggs.append(d.value_counts().implode().alias("date_counts"))
-    for role in text_numbers:
+    for role in sources.text_numbers:
         slow = src(role).filter(
             _nonempty_expr(src(role), dtypes[role])
             & _fast_number_expr(src(role).cast(pl.String), decimal_comma=decimal_comma).is_null()
         )
         aggs.append(slow.unique(maintain_order=True).implode().alias(f"{role}_values"))
         aggs.append(slow.value_counts().implode().alias(f"{role}_counts"))
-    for role in parsed_roles:
+    for role in sources.parsed:
         if role != "date" and dtypes[role].is_numeric():
             num = src(role).cast(pl.Float64)
             aggs.append((num.is_not_null() & ~num.is_finite()).sum().alias(f"{role}_nonfinite"))
     if dtypes["customer"] == pl.String:
-        aggs.append(
-            src("customer")
-            .str.strip_chars()
-            .str.contains(r"^[+-]?\d+\.0+$")
-            .sum()
-            .alias("customer_float_text")
-        )
+        floats = src("customer").str.strip_chars().str.contains(r"^[+-]?\d+\.0+$")
+        aggs.append(floats.sum().alias("customer_float_text"))
+    return aggs
+
+
+def scan_statistics(
+    lf: pl.LazyFrame, sources: SourceRoles, *, decimal_comma: bool, read_all_columns: bool
+) -> ScanStats:
+    """The single pass over the source (:func:`_scan_aggregates`); empty roles are errors."""
+    all_columns = lf.collect_schema().names() if read_all_columns else None
+    renamed = lf.with_columns([pl.col(c).alias(_src(r)) for r, c in sources.roles.items()])
+    aggs = _scan_aggregates(sources, all_columns, decimal_comma=decimal_comma)
     try:
-        stats = sources.select(aggs).collect().row(0, named=True)
+        values = renamed.select(aggs).collect().row(0, named=True)
     except pl.exceptions.ComputeError as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputFileError(
@@ -970,52 +1055,73 @@ def normalize_views(
             hint="look for a row with more fields than the header (a delimiter inside an "
             "unquoted value) or a quote that is never closed, fix it and load the file again",
         ) from exc
-
-    n_rows = int(stats["n_rows"])
-    for role in ("customer", *parsed_roles):
-        if stats[f"n_{role}"] == 0:
+    n_rows = int(values["n_rows"])
+    for role in ("customer", *sources.parsed):
+        if values[f"n_{role}"] == 0:
             raise SchemaError(
-                f"Column {roles[role]!r} (mapped to {role}) is empty in all {n_rows:,} rows.",
+                f"Column {sources.roles[role]!r} (mapped to {role}) is empty in all "
+                f"{n_rows:,} rows.",
                 hint=f"map the column that holds the {role} values: --map {role}=COLUMN",
             )
+    return ScanStats(n_rows=n_rows, values=values)
 
-    # ---- parse distinct values, count failures
-    outcome: dict[str, _Parsed] = {}
-    date_values = (
-        pl.Series(_src("date"), stats["date_values"], dtype=dtypes["date"]) if date_lookup else None
-    )
-    date_choice = _choose_date(date_values, roles["date"], dtypes["date"], date_format, notes)
-    if date_values is not None:
-        parsed_dates = _eager(
-            date_values,
+
+def _parse_distinct(
+    sources: SourceRoles, stats: ScanStats, date_choice: DateChoice, *, decimal_comma: bool
+) -> dict[str, _Parsed]:
+    """Each parsed role's distinct hard raw values, parsed, and the failures among them."""
+    dtypes = sources.dtypes
+    outcome: dict[str, _Parsed] = {"date": _Parsed(None, None, 0, ())}
+    if sources.date_lookup:
+        values = pl.Series(_src("date"), stats.get("date_values"), dtype=dtypes["date"])
+        parsed = _eager(
+            values,
             lambda e: parse_date_expr(
                 _date_source(e, dtypes["date"], date_choice), date_choice, dtypes["date"]
             ),
         )
-        n_fail, bad = _tally(date_values, parsed_dates, stats["date_counts"], dtypes["date"])
-        outcome["date"] = _Parsed(date_values, parsed_dates, n_fail, bad)
-    else:
-        outcome["date"] = _Parsed(None, None, 0, ())
-    for role in parsed_roles:
+        n_fail, bad = _tally(values, parsed, stats.get("date_counts"), dtypes["date"])
+        outcome["date"] = _Parsed(values, parsed, n_fail, bad)
+    for role in sources.parsed:
         if role == "date":
             continue
-        if role in text_numbers:
-            values = pl.Series(_src(role), stats[f"{role}_values"], dtype=dtypes[role])
+        if role in sources.text_numbers:
+            values = pl.Series(_src(role), stats.get(f"{role}_values"), dtype=dtypes[role])
             parsed = _eager(
                 values, lambda e, r=role: _number_expr(e, dtypes[r], decimal_comma=decimal_comma)
             )
-            n_fail, bad = _tally(values, parsed, stats[f"{role}_counts"], dtypes[role])
+            n_fail, bad = _tally(values, parsed, stats.get(f"{role}_counts"), dtypes[role])
             outcome[role] = _Parsed(values, parsed, n_fail, bad)
         else:
-            n_bad = int(stats[f"{role}_nonfinite"])
+            n_bad = int(stats.get(f"{role}_nonfinite"))
             outcome[role] = _Parsed(None, None, n_bad, ("NaN or infinite",) if n_bad else ())
+    return outcome
 
-    failures = tuple((role, outcome[role].failures) for role in parsed_roles)
+
+def parse_plan(
+    sources: SourceRoles,
+    stats: ScanStats,
+    *,
+    date_format: str | None,
+    decimal_comma: bool,
+    max_failure_share: float,
+) -> ParsePlan:
+    """The date format, the parsed lookups and the failure counts; too many is an error."""
+    roles, dtypes = sources.roles, sources.dtypes
+    notes: list[str] = []
+    date_values = (
+        pl.Series(_src("date"), stats.get("date_values"), dtype=dtypes["date"])
+        if sources.date_lookup
+        else None
+    )
+    date_choice = _choose_date(date_values, roles["date"], dtypes["date"], date_format, notes)
+    outcome = _parse_distinct(sources, stats, date_choice, decimal_comma=decimal_comma)
+    failures = tuple((role, outcome[role].failures) for role in sources.parsed)
     examples = tuple(
-        (role, outcome[role].examples) for role in parsed_roles if outcome[role].failures
+        (role, outcome[role].examples) for role in sources.parsed if outcome[role].failures
     )
     for role, n_fail in failures:
-        n_values = int(stats[f"n_{role}"])
+        n_values = int(stats.get(f"n_{role}"))
         if n_fail and n_fail / n_values > max_failure_share:
             raise _parse_error(
                 role,
@@ -1027,7 +1133,6 @@ def normalize_views(
                 decimal_comma=decimal_comma,
                 max_failure_share=max_failure_share,
             )
-    for role, n_fail in failures:
         if n_fail:
             shown = ", ".join(repr(v) for v in outcome[role].examples[:3])
             notes.append(
@@ -1036,150 +1141,133 @@ def normalize_views(
             )
     if stats.get("customer_float_text"):
         notes.append(
-            f"{stats['customer_float_text']:,} customer ids written like '17850.0' were read "
-            "as '17850'"
+            f"{stats.get('customer_float_text'):,} customer ids written like '17850.0' were "
+            "read as '17850'"
         )
     if dtypes["customer"].is_float():
         notes.append("customer ids were stored as decimal numbers; written without '.0'")
+    return ParsePlan(date_choice, outcome, failures, examples, tuple(notes))
 
-    # ---- the lazy canonical frame
-    def parse(role: str, text_stats: Mapping[str, Any]) -> pl.Expr:
-        dtype = dtypes[role]
-        found = outcome.get(role)
-        if role == "date":
-            if found is not None and found.mapping_old is not None:
-                return src(role).replace_strict(
-                    found.mapping_old,
-                    found.mapping_new,
-                    default=None,
-                    return_dtype=pl.Datetime("us"),
-                )
-            return parse_date_expr(_date_source(src(role), dtype, date_choice), date_choice, dtype)
-        tidy = text_stats.get(f"{role}_padded", stats.get(f"{role}_padded", 1)) == 0
-        if role in ("quantity", "price", "amount"):
-            if dtype.is_numeric():
-                return _number_expr(
-                    src(role),
-                    dtype,
-                    decimal_comma=decimal_comma,
-                    all_finite=stats.get(f"{role}_nonfinite", 1) == 0,
-                )
-            fast = _fast_number_expr(src(role).cast(pl.String), decimal_comma=decimal_comma)
-            if found is None or found.mapping_old is None or found.mapping_old.len() == 0:
-                return fast
-            looked_up = src(role).replace_strict(
-                found.mapping_old, found.mapping_new, default=None, return_dtype=pl.Float64
-            )
-            return pl.coalesce(fast, looked_up)
-        if role in ("customer", "invoice", "product"):
-            return _id_expr(
-                src(role),
-                dtype,
-                float_text=bool(stats.get(f"{role}_dotted", 1)),
-                all_whole=stats.get(f"{role}_odd_floats", 1) == 0,
-                tidy=tidy,
-            )
-        return _text_expr(src(role), dtype, tidy=tidy)
 
-    # No value failed to parse (the counts are exact): parse_error is null throughout and
-    # the per-line failure flags need not be computed.
-    any_failure = any(n_fail for _, n_fail in failures)
-
-    def staged_with(text_stats: Mapping[str, Any]) -> pl.LazyFrame:
-        return (
-            lf.with_row_index(_ROW, offset=1)
-            .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
-            .with_columns(
-                *[parse(role, text_stats).alias(_parsed(role)) for role in roles],
-                *[
-                    _nonempty_expr(src(role), dtypes[role]).alias(_nonempty(role))
-                    for role in parsed_roles
-                    if any_failure
-                ],
+def _parse_expr(
+    role: str, sources: SourceRoles, stats: ScanStats, plan: ParsePlan, *, decimal_comma: bool
+) -> pl.Expr:
+    """One role's source column parsed to its canonical value (lookups from ``plan``)."""
+    dtype, found, src = sources.dtypes[role], plan.outcome.get(role), _src_col(role)
+    if role == "date":
+        if found is not None and found.mapping_old is not None:
+            return src.replace_strict(
+                found.mapping_old, found.mapping_new, default=None, return_dtype=pl.Datetime("us")
             )
+        return parse_date_expr(_date_source(src, dtype, plan.date), plan.date, dtype)
+    # Text found free of padding in the source pass need not be stripped line by line.
+    tidy = stats.get(f"{role}_padded", 1) == 0
+    if role in ("quantity", "price", "amount"):
+        if dtype.is_numeric():
+            all_finite = stats.get(f"{role}_nonfinite", 1) == 0
+            return _number_expr(src, dtype, decimal_comma=decimal_comma, all_finite=all_finite)
+        fast = _fast_number_expr(src.cast(pl.String), decimal_comma=decimal_comma)
+        if found is None or found.mapping_old is None or found.mapping_old.len() == 0:
+            return fast
+        looked_up = src.replace_strict(
+            found.mapping_old, found.mapping_new, default=None, return_dtype=pl.Float64
         )
+        return pl.coalesce(fast, looked_up)
+    if role in ("customer", "invoice", "product"):
+        return _id_expr(
+            src,
+            dtype,
+            float_text=bool(stats.get(f"{role}_dotted", 1)),
+            all_whole=stats.get(f"{role}_odd_floats", 1) == 0,
+            tidy=tidy,
+        )
+    return _text_expr(src, dtype, tidy=tidy)
 
-    staged = staged_with({})
 
-    def failed(role: str) -> pl.Expr:
-        return pl.col(_nonempty(role)) & pl.col(_parsed(role)).is_null()
-
+def _select_canonical(
+    staged: pl.LazyFrame,
+    sources: SourceRoles,
+    plan: ParsePlan,
+    customer: pl.Expr,
+    customer_dtype: pl.DataType,
+) -> pl.LazyFrame:
+    """The canonical columns from the parsed ones (``customer`` given: text or keys)."""
+    roles = sources.roles
     null_f64 = pl.lit(None, dtype=pl.Float64)
     quantity = pl.col(_parsed("quantity")) if "quantity" in roles else null_f64
     price = pl.col(_parsed("price")) if "price" in roles else null_f64
-    amount = quantity * price if has_qp else pl.col(_parsed("amount"))
-    flags = [pl.when(failed(role)).then(pl.lit(role)) for role in parsed_roles]
-    parse_error = pl.concat_str(flags, separator=",", ignore_nulls=True)
-    parse_error = (
-        pl.when(parse_error.str.len_chars() > 0).then(parse_error).otherwise(None)
-        if any_failure
-        else pl.lit(None, dtype=pl.String)
-    )
+    amount = quantity * price if sources.has_qp else pl.col(_parsed("amount"))
+    parse_error = pl.lit(None, dtype=pl.String)
+    if plan.any_failure:
+        # Otherwise no value failed (the counts are exact): parse_error is null throughout.
+        failed = [pl.col(_nonempty(r)) & pl.col(_parsed(r)).is_null() for r in sources.parsed]
+        flags = [pl.when(f).then(pl.lit(r)) for f, r in zip(failed, sources.parsed, strict=True)]
+        joined = pl.concat_str(flags, separator=",", ignore_nulls=True)
+        parse_error = pl.when(joined.str.len_chars() > 0).then(joined).otherwise(None)
 
     def optional(role: str) -> pl.Expr:
         return pl.col(_parsed(role)) if role in roles else pl.lit(None, dtype=pl.String)
 
-    def lines_with(
-        customer: pl.Expr, dtype: pl.DataType, base: pl.LazyFrame | None = None
-    ) -> pl.LazyFrame:
-        return (
-            (staged if base is None else base)
-            .select(
-                pl.col(_ROW).cast(pl.Int64).alias(cc.ROW),
-                customer.alias(cc.CUSTOMER),
-                pl.col(_parsed("date")).alias(cc.DATE),
-                optional("invoice").alias(cc.INVOICE),
-                optional("product").alias(cc.PRODUCT),
-                optional("description").alias(cc.DESCRIPTION),
-                optional("country").alias(cc.COUNTRY),
-                quantity.alias(cc.QUANTITY),
-                price.alias(cc.PRICE),
-                amount.alias(cc.AMOUNT),
-                parse_error.alias(cc.PARSE_ERROR),
-            )
-            .cast({**cc.NORMALIZED_SCHEMA, cc.CUSTOMER: dtype})
-        )
+    return staged.select(
+        pl.col(_ROW).cast(pl.Int64).alias(cc.ROW),
+        customer.alias(cc.CUSTOMER),
+        pl.col(_parsed("date")).alias(cc.DATE),
+        optional("invoice").alias(cc.INVOICE),
+        optional("product").alias(cc.PRODUCT),
+        optional("description").alias(cc.DESCRIPTION),
+        optional("country").alias(cc.COUNTRY),
+        quantity.alias(cc.QUANTITY),
+        price.alias(cc.PRICE),
+        amount.alias(cc.AMOUNT),
+        parse_error.alias(cc.PARSE_ERROR),
+    ).cast({**cc.NORMALIZED_SCHEMA, cc.CUSTOMER: customer_dtype})
 
-    # The deferred text columns stripped on every line (no check has run): the frame that
-    # shows a few lines; ``checked`` checks them first, for the frame that is read whole.
-    general = lines_with(pl.col(_parsed("customer")), pl.String())
 
-    def checked() -> pl.LazyFrame:
-        if not deferred:
-            return general
-        text_stats = sources.select(
-            [_padded_count(src(role)).alias(f"{role}_padded") for role in deferred]
-        ).collect()
-        base = staged_with(text_stats.row(0, named=True))
-        return lines_with(pl.col(_parsed("customer")), pl.String(), base)
-
+def canonical_lines(
+    lf: pl.LazyFrame,
+    sources: SourceRoles,
+    stats: ScanStats,
+    plan: ParsePlan,
+    *,
+    decimal_comma: bool,
+) -> tuple[pl.LazyFrame, EncoderLines]:
+    """The lazy normalized lines, and the same lines as the engine's encoder reads them."""
+    roles, dtypes = sources.roles, sources.dtypes
+    parsed = [
+        _parse_expr(role, sources, stats, plan, decimal_comma=decimal_comma).alias(_parsed(role))
+        for role in roles
+    ]
+    nonempty = [
+        _nonempty_expr(_src_col(role), dtypes[role]).alias(_nonempty(role))
+        for role in sources.parsed
+        if plan.any_failure
+    ]
+    staged = (
+        lf.with_row_index(_ROW, offset=1)
+        .select(pl.col(_ROW), *[pl.col(col).alias(_src(role)) for role, col in roles.items()])
+        .with_columns(*parsed, *nonempty)
+    )
+    lines = _select_canonical(staged, sources, plan, pl.col(_parsed("customer")), pl.String())
+    customer_key = _customer_key(_src_col("customer"), dtypes["customer"])
     keyed = customer_key is not None and stats.get("customer_odd_floats", 0) == 0
     raw_text = tuple(r for r in _RAW_TEXT if r in roles and dtypes[r] == pl.String)
-    encoder_staged = staged.with_columns(*[src(role).alias(_parsed(role)) for role in raw_text])
+    encoder_staged = staged.with_columns(*[_src_col(r).alias(_parsed(r)) for r in raw_text])
     encoder = EncoderLines(
-        frame=lines_with(
-            customer_key if keyed else pl.col(_parsed("customer")),
-            pl.Int64() if keyed else pl.String(),
+        frame=_select_canonical(
             encoder_staged,
+            sources,
+            plan,
+            customer_key if keyed and customer_key is not None else pl.col(_parsed("customer")),
+            pl.Int64() if keyed else pl.String(),
         ),
         keyed=keyed,
-        low=stats["customer_low"] if keyed else None,
-        high=stats["customer_high"] if keyed else None,
+        low=stats.get("customer_low") if keyed else None,
+        high=stats.get("customer_high") if keyed else None,
         raw_text=tuple(_ROLE_COLUMNS[r] for r in raw_text),
         float_text=tuple(_ROLE_COLUMNS[r] for r in raw_text if bool(stats.get(f"{r}_dotted", 1))),
         rows_numbered=True,
     )
-
-    report = SchemaReport(
-        mapping=mapping,
-        date=date_choice,
-        parse_failures=failures,
-        bad_examples=examples,
-        notes=tuple(notes),
-        n_rows=n_rows,
-        empty_customer_rows=int(stats["empty_customer"]),
-    )
-    return checked, general, encoder, report
+    return lines, encoder
 
 
 def _parse_error(
