@@ -6,7 +6,7 @@ Usage::
         [--big-repeats 1] [--warm 5] [--contenders NAME,...] [--cache-dir DIR]
 
 Contenders (``bench/contenders.py``): ``custseg`` (what ``custseg features`` runs),
-``custseg-lines`` (the app's path, keeping the cleaned lines), ``pandas``
+``custseg-lines`` (the app's path: the same, then the kept lines read back), ``pandas``
 (``pandas_reference.py``, the plain statement), ``pandas-tuned`` (``pandas_tuned.py``),
 ``duckdb-plain`` and ``duckdb-grouped`` (``duckdb_sql.py``). Each measurement is a fresh
 subprocess: the child times its own work, from just before reading the file to the finished
