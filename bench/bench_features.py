@@ -173,8 +173,8 @@ def median_runs(
             out = folder / name if folder is not None and round_ == 0 else None
             runs[name].append(measure(name, path, out=out))
             taken = runs[name][-1]
-            print(f"  {case:7s} {name:16s} {taken.seconds:8.2f} s {taken.peak_mb:9.0f} MB",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(f"  {case:7s} {name:16s} {taken.seconds:8.2f} s {taken.peak_mb:9.0f} MB "
+                  f"{taken.cpu:8.2f} CPU s", file=sys.stderr, flush=True)  # fmt: skip
         if round_ == 0 and folder is not None and "custseg" in names:
             check(case, names, folder)
     return {
@@ -225,13 +225,13 @@ def targets_of(case: str, runs: dict[str, Run]) -> list[Target]:
 def print_table(rows: list[tuple[str, str, Run, Run | None]], targets: list[Target]) -> None:
     print(
         f"\n{'case':7s} {'contender':16s} {'seconds':>8s} {'peak MB':>8s} {'CPU s':>7s}"
-        "  custseg vs it"
+        "  custseg vs it (wall time, CPU time, peak RSS)"
     )
     for case, name, run, own in rows:
         versus = ""
         if own is not None and name != "custseg":
             versus = (
-                f"{run.seconds / own.seconds:5.2f}x faster, "
+                f"{run.seconds / own.seconds:5.2f}x faster, {run.cpu / own.cpu:5.2f}x less CPU, "
                 f"{own.peak_mb / run.peak_mb:4.2f} of its peak"
             )
         figures = f"{run.seconds:8.2f} {run.peak_mb:8.0f} {run.cpu:7.2f}"
