@@ -52,9 +52,19 @@ _SAMPLE_BYTES = 256 * 1024
 _CHUNK = 1024 * 1024
 # Refuse worksheets whose used range (from A1) exceeds this many cells before parsing.
 _MAX_EXCEL_CELLS = 200_000_000
-_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# ``ReadReport.delimiter`` of a file whose columns are separated (and aligned) by runs of
+# spaces or tabs, like the original CDNOW_master.txt.
+WHITESPACE = " "
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", WHITESPACE: "spaces"}
 _COMMA_DECIMAL = re.compile(r"^\s*[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+\s*$")
 _DOT_DECIMAL = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
+# Fields of a first line that holds data, not names: numbers (``00001``, ``11.77``,
+# ``-3,50``, ``$12``) and dates (``19970101``, ``2010-12-01``, ``12/1/2010 8:26``).
+_NUMBER_FIELD = re.compile(r"^[-+(]?[$€£¥]?\d[\d.,']*\)?$")
+_DATE_FIELD = re.compile(
+    r"^\d{1,4}([-/.])\d{1,2}\1\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_LINE = "__custseg_line"  # the one column of a file read as lines (white-space columns)
 
 
 @dataclass(frozen=True)
@@ -510,7 +520,12 @@ def _transcode(inp: _Input, codec: str, *, cap: int) -> bytes:
 
 
 def _detect_delimiter(sample: str) -> tuple[str, int]:
-    """The delimiter giving the most consistent multi-field rows, and its header width."""
+    """The delimiter giving the most consistent multi-field rows, and its header width.
+
+    :data:`WHITESPACE` (runs of spaces or tabs) when no single delimiter gives the same
+    number of fields on every row and splitting on white space gives it on nine rows in ten
+    or more (a stray longer row is then reported by the caller).
+    """
     best: tuple[float, int, int] | None = None
     choice = ","
     width = 1
@@ -523,7 +538,59 @@ def _detect_delimiter(sample: str) -> tuple[str, int]:
         score = (consistent, n, -rank)
         if best is None or score > best:
             best, choice, width = score, delim, n
+    if best is None or best[0] < 1:
+        split = [line.split() for line in sample.splitlines() if line.strip()]
+        n = len(split[0]) if split else 0
+        consistent = sum(len(r) == n for r in split) / max(len(split), 1)
+        if n >= 2 and consistent >= 0.9 and (best is None or consistent > best[0]):
+            return WHITESPACE, n
     return choice, width
+
+
+def _sample_rows(
+    sample: str, delimiter: str, *, name: str
+) -> tuple[list[str], int, list[list[str]]]:
+    """The sample's first row, the lines it spans, and its other non-blank rows."""
+    if delimiter == WHITESPACE:
+        split = [line.split() for line in sample.splitlines()]
+        first = next((i for i, r in enumerate(split) if r), 0)
+        return split[first] if split else [], first + 1, [r for r in split[first + 1 :] if r]
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    try:
+        header = next(reader)
+        header_lines = reader.line_num
+        rows = [r for r in reader if any(f.strip() for f in r)]
+    except (StopIteration, csv.Error) as exc:
+        raise InputFileError(
+            f"Cannot read the header of {name!r}: {exc}.",
+            hint="check that the file is a CSV table with a header line",
+        ) from exc
+    return header, header_lines, rows
+
+
+def _scan_whitespace(source: Path | bytes, columns: Sequence[str], skip_lines: int) -> pl.LazyFrame:
+    """A file whose columns are separated by runs of spaces or tabs, scanned lazily as lines.
+
+    Each line is split on white space; a line with more fields than the header keeps the
+    rest in its last column (whose value then fails to parse and is counted), a line with
+    fewer leaves the last columns empty.
+    """
+    line = pl.col(_LINE).str.strip_chars()
+    fields = line.str.replace_all(r"\s+", "\t").str.splitn("\t", len(columns))
+    return (
+        pl.scan_csv(
+            source,
+            separator="\x1f",  # a byte no text line holds: one column, the whole line
+            has_header=False,
+            skip_lines=skip_lines,
+            schema={_LINE: pl.String()},
+            infer_schema=False,
+            quote_char=None,
+            encoding="utf8",
+        )
+        .select(fields.struct.rename_fields(list(columns)).alias(_LINE))
+        .unnest(_LINE)
+    )
 
 
 def _read_csv(
@@ -570,21 +637,26 @@ def _read_csv(
     else:
         delimiter, _ = _detect_delimiter(sample)
 
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-    try:
-        header = next(reader)
-        header_lines = reader.line_num
-        rows = [r for r in reader if any(f.strip() for f in r)]
-    except (StopIteration, csv.Error) as exc:
-        raise InputFileError(
-            f"Cannot read the header of {inp.name!r}: {exc}.",
-            hint="check that the file is a CSV table with a header line",
-        ) from exc
-    skip_lines += header_lines
+    header, header_lines, rows = _sample_rows(sample, delimiter, name=inp.name)
     if len(header) < 2 and not sep_hint:
-        notes.append(
-            "only one column was found (no comma, semicolon, tab or pipe delimiter detected)"
+        raise InputFileError(
+            f"{inp.name!r} has a single column: no comma, semicolon, tab, pipe or run of "
+            f"spaces separates its fields (first line: {first_line[:80]!r}).",
+            hint="export the data again as CSV with one column per field (customer, date, "
+            "amount, ...)",
         )
+    if all(_NUMBER_FIELD.match(f.strip()) or _DATE_FIELD.match(f.strip()) for f in header):
+        rows = [header, *rows]
+        # Lines before the first row (blank ones) are still skipped; the row itself is read.
+        header, header_lines = [f"column_{i}" for i in range(1, len(header) + 1)], header_lines - 1
+        notes.append(
+            "the first line holds data (numbers and dates), not column names: the columns are "
+            f"named column_1 to column_{len(header)}; map them to roles, e.g. "
+            "--map customer=column_1"
+        )
+    skip_lines += header_lines
+    if delimiter == WHITESPACE:
+        notes.append("columns separated by runs of spaces")
     columns = _clean_header(header, name=inp.name, notes=notes)
     if not rows and complete:
         raise InputFileError(
@@ -610,16 +682,19 @@ def _read_csv(
             example = next(f for f in fields if _COMMA_DECIMAL.match(f))
             notes.append(f"decimal comma detected (e.g. {example.strip()!r})")
 
-    lf = pl.scan_csv(
-        source,
-        separator=delimiter,
-        has_header=False,
-        skip_lines=skip_lines,
-        schema=dict.fromkeys(columns, pl.String()),
-        infer_schema=False,
-        quote_char='"',
-        encoding="utf8",
-    )
+    if delimiter == WHITESPACE:
+        lf = _scan_whitespace(source, columns, skip_lines)
+    else:
+        lf = pl.scan_csv(
+            source,
+            separator=delimiter,
+            has_header=False,
+            skip_lines=skip_lines,
+            schema=dict.fromkeys(columns, pl.String()),
+            infer_schema=False,
+            quote_char='"',
+            encoding="utf8",
+        )
     report = ReadReport(
         format="csv",
         encoding=enc.label,

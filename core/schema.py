@@ -267,9 +267,9 @@ _FUZZY: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("invoice", ("invoice",), ()),
     ("invoice", ("order", "transaction", "receipt"), ("id", "no", "number", "nr")),
     ("date", ("date", "timestamp"), ()),
-    ("quantity", ("qty", "quantity"), ()),
+    ("quantity", ("qty", "quantity", "numberof"), ()),
     ("price", ("price",), ()),
-    ("amount", ("amount", "total", "revenue"), ()),
+    ("amount", (), ()),  # amount_like: see below
     ("product", ("stockcode", "sku", "product", "article"), ("id", "code", "no", "number")),
     ("description", ("description", "desc"), ()),
     ("country", ("country",), ()),
@@ -279,6 +279,41 @@ _FUZZY: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 def norm_name(name: str) -> str:
     """Lower-case a name, keep letters and digits only (``Customer ID`` -> ``customerid``)."""
     return re.sub(r"[\W_]+", "", name.casefold())
+
+
+# Words that name a line's total in a header, with any prefix: anywhere in the name, or at
+# its end (``net_sales``, ``dollar_value``; not ``salesperson``). A name with a price word
+# ("unit_value", "price_total") names a unit price instead.
+_AMOUNT_ANYWHERE = ("amount", "total", "revenue", "turnover", "dollar")
+_AMOUNT_ENDINGS = ("sales", "value", "spend", "spent", "betrag", "umsatz", "importe")
+_PRICE_WORDS = ("price", "unit", "each", "preis", "precio")
+
+
+def amount_like(name: str) -> bool:
+    """Whether a header names a line amount (``dollar_value``, ``Sales``, ``LineTotal``)."""
+    key = norm_name(name)
+    if key in SYNONYMS["amount"]:
+        return True
+    if any(word in key for word in _PRICE_WORDS):
+        return False
+    return any(word in key for word in _AMOUNT_ANYWHERE) or key.endswith(_AMOUNT_ENDINGS)
+
+
+def mapping_warnings(roles: Mapping[str, str | None]) -> tuple[str, ...]:
+    """Warnings about a role mapping that works but may give wrong figures.
+
+    A unit price mapped to a column whose name says it is a line amount makes every line's
+    amount quantity x (line total): revenue multiplied by the quantities.
+    """
+    price = roles.get("price")
+    if not price or not amount_like(price):
+        return ()
+    return (
+        f"the unit price is mapped to {price!r}, whose name says it is a line amount (the "
+        "line's total). Line amounts are computed as quantity x unit price, so if "
+        f"{price!r} already holds the total, every amount is multiplied by the quantity: "
+        f"map {price!r} as the line amount and leave the unit price unmapped.",
+    )
 
 
 @dataclass(frozen=True)
@@ -416,12 +451,17 @@ def detect_roles(
             if col in used:
                 continue
             key = norm_name(col)
-            if any(a in key for a in anys) and (not alls or any(b in key for b in alls)):
+            if role == "amount":
+                found = amount_like(col)
+            else:
+                found = any(a in key for a in anys) and (not alls or any(b in key for b in alls))
+            if found:
                 assigned[role] = col
                 used.add(col)
                 notes.append(f"{role} <- {col!r} (partial name match; check it)")
                 break
 
+    notes.extend(f"warning: {w}" for w in mapping_warnings(assigned))
     mapping = RoleMapping(
         roles=tuple((r, assigned[r]) for r in cc.ROLES if r in assigned), notes=tuple(notes)
     )
@@ -443,7 +483,7 @@ def _raise_if_incomplete(mapping: RoleMapping, columns: Sequence[str]) -> None:
     unused = [c for c in columns if c not in used]
     parts = []
     for role in missing:
-        close = _closest(role, unused)
+        close = _candidates(role, unused)
         shown = ", ".join(repr(c) for c in close) if close else "none"
         parts.append(f"{role} (closest: {shown})")
     missing_text = list(missing)
@@ -451,13 +491,47 @@ def _raise_if_incomplete(mapping: RoleMapping, columns: Sequence[str]) -> None:
         missing_text = [
             f"{r} (or an amount column)" if r in ("quantity", "price") else r for r in missing
         ]
-    example_role = missing[0]
-    example_col = (_closest(example_role, unused) or ["COLUMN"])[0]
     raise SchemaError(
         f"Missing column role{'s' if len(missing) > 1 else ''}: {', '.join(missing_text)}. "
         f"Roles needed: {REQUIRED_TEXT}. Columns found: {_listing(columns)}. "
         f"Closest matches: {'; '.join(parts)}.",
-        hint=f"map the columns explicitly, e.g. --map {example_role}={example_col!r}",
+        hint=_incomplete_hint(missing, unused),
+    )
+
+
+def _candidates(role: str, columns: Sequence[str]) -> list[str]:
+    """Columns that may play ``role``, best first: amount-like names for the amount, never
+    for the unit price (a line total taken as a price multiplies revenue by the quantity)."""
+    if role == "amount":
+        named = [c for c in columns if amount_like(c)]
+        return named + [c for c in _closest(role, columns) if c not in named]
+    if role == "price":
+        return _closest(role, [c for c in columns if not amount_like(c)])
+    return _closest(role, columns)
+
+
+def _incomplete_hint(missing: Sequence[str], unused: Sequence[str]) -> str:
+    """How to complete a mapping; a missing amount names both routes (line amount, or
+    quantity x unit price), each with a column to try."""
+    steps = [
+        f"--map {role}={(_candidates(role, unused) or ['COLUMN'])[0]!r}"
+        for role in missing
+        if role in ("customer", "date")
+    ]
+    hint = "map the columns explicitly, e.g. " + " and ".join(steps) if steps else ""
+    if "quantity" not in missing and "price" not in missing:
+        return hint
+    amount = (_candidates("amount", unused) or ["COLUMN"])[0]
+    left = [c for c in unused if c != amount]
+    route = []
+    for role in ("quantity", "price"):
+        if role in missing:
+            col = (_candidates(role, left) or ["COLUMN"])[0]
+            left = [c for c in left if c != col]
+            route.append(f"--map {role}={col!r}")
+    return (hint + "; " if hint else "") + (
+        f"map either the line amount (the line's total) with --map amount={amount!r}, or "
+        f"quantity x unit price with {' and '.join(route)}"
     )
 
 
@@ -502,6 +576,12 @@ class SchemaReport:
 
 _ROW = "__custseg_row"
 _ID_FLOAT_TEXT = r"^([+-]?\d+)\.0*$"
+_ID_FLOAT_TEXT_COMMA = r"^([+-]?\d+)[.,]0*$"  # decimal-comma files: "17850,0" too
+
+
+def _has_decimal_mark(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """Text ids a whole-number rewrite may apply to (a dot, or also a comma)."""
+    return text.str.contains("[.,]") if decimal_comma else text.str.contains(".", literal=True)
 
 
 def _src(role: str) -> str:
@@ -554,13 +634,15 @@ def _id_expr(
     float_text: bool = True,
     all_whole: bool = False,
     tidy: bool = False,
+    decimal_comma: bool = False,
 ) -> pl.Expr:
     """Identifiers as text: ``17850.0`` (float / Excel) -> ``17850``; ``00017`` kept.
 
     The source pass tells which rewrites can apply: ``float_text=False`` when no text id
     contains a dot (the ``17850.0`` rewrite, a regex on every value, is then skipped) and
     ``all_whole=True`` when every non-NaN float id is a whole number (no float is formatted).
-    Each skip saves most of the per-line cost of its ids.
+    Each skip saves most of the per-line cost of its ids. With ``decimal_comma`` (the file
+    writes numbers with a decimal comma) ``17850,0`` is the id ``17850`` too.
     """
     if dtype.is_float():
         as_int = pl.when(_whole_float(expr)).then(expr.cast(pl.Int64, strict=False).cast(pl.String))
@@ -573,7 +655,7 @@ def _id_expr(
     text = _text_expr(expr, dtype, tidy=tidy)
     if not float_text:
         return text
-    return text.str.replace(_ID_FLOAT_TEXT, "${1}")
+    return text.str.replace(_ID_FLOAT_TEXT_COMMA if decimal_comma else _ID_FLOAT_TEXT, "${1}")
 
 
 def _id_is_empty(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -783,11 +865,17 @@ class EncoderLines:
     raw_text: tuple[str, ...] = ()
     float_text: tuple[str, ...] = ()  # raw_text id columns with ``17850.0``-style values
     rows_numbered: bool = False  # source_row is the position plus one (normalize's numbering)
+    decimal_comma: bool = False  # the source writes numbers (and whole ids) with a decimal comma
 
     def normalize_values(self, column: str, values: pl.Series) -> pl.Series:
         """Distinct source values of a ``raw_text`` column, as the normalized frame has them."""
         if column == cc.PRODUCT:
-            expr = _id_expr(pl.col("v"), pl.String(), float_text=column in self.float_text)
+            expr = _id_expr(
+                pl.col("v"),
+                pl.String(),
+                float_text=column in self.float_text,
+                decimal_comma=self.decimal_comma,
+            )
         else:
             expr = _text_expr(pl.col("v"), pl.String())
         return _eager(values.rename("v"), lambda _: expr).rename(column)
@@ -1010,7 +1098,7 @@ def _scan_aggregates(
             odd = num.is_not_null() & ~num.is_nan() & ~_whole_float(num)
             aggs.append(odd.sum().alias(f"{role}_odd_floats"))
         elif not dtypes[role].is_integer():
-            dotted = src(role).cast(pl.String).str.contains(".", literal=True)
+            dotted = _has_decimal_mark(src(role).cast(pl.String), decimal_comma)
             aggs.append(dotted.sum().alias(f"{role}_dotted"))
     for role in ("customer", *sources.parsed):
         aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
@@ -1034,7 +1122,8 @@ def _scan_aggregates(
             num = src(role).cast(pl.Float64)
             aggs.append((num.is_not_null() & ~num.is_finite()).sum().alias(f"{role}_nonfinite"))
     if dtypes["customer"] == pl.String:
-        floats = src("customer").str.strip_chars().str.contains(r"^[+-]?\d+\.0+$")
+        whole = r"^[+-]?\d+[.,]0+$" if decimal_comma else r"^[+-]?\d+\.0+$"
+        floats = src("customer").str.strip_chars().str.contains(whole)
         aggs.append(floats.sum().alias("customer_float_text"))
     return aggs
 
@@ -1141,8 +1230,8 @@ def parse_plan(
             )
     if stats.get("customer_float_text"):
         notes.append(
-            f"{stats.get('customer_float_text'):,} customer ids written like '17850.0' were "
-            "read as '17850'"
+            f"{stats.get('customer_float_text'):,} customer ids written like "
+            f"'17850{',' if decimal_comma else '.'}0' were read as '17850'"
         )
     if dtypes["customer"].is_float():
         notes.append("customer ids were stored as decimal numbers; written without '.0'")
@@ -1180,6 +1269,7 @@ def _parse_expr(
             float_text=bool(stats.get(f"{role}_dotted", 1)),
             all_whole=stats.get(f"{role}_odd_floats", 1) == 0,
             tidy=tidy,
+            decimal_comma=decimal_comma,
         )
     return _text_expr(src, dtype, tidy=tidy)
 
@@ -1266,6 +1356,7 @@ def canonical_lines(
         raw_text=tuple(_ROLE_COLUMNS[r] for r in raw_text),
         float_text=tuple(_ROLE_COLUMNS[r] for r in raw_text if bool(stats.get(f"{r}_dotted", 1))),
         rows_numbered=True,
+        decimal_comma=decimal_comma,
     )
     return lines, encoder
 

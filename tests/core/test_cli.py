@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from core.cli import build_parser, main
+from tests.core import cdnow
 
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 UCI_LINES = (
@@ -253,3 +254,34 @@ def test_decimal_comma_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0, err
     table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
     assert table["monetary"].to_list() == [2.5, 3.5]
+
+
+def test_headerless_spaced_file_mapped_by_column_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _write(tmp_path, "CDNOW_master.txt", cdnow.master_text())
+    out = tmp_path / "f.csv"
+    code, _, err = _run(["features", str(src), "--out", str(out)], capsys)
+    assert code == 2
+    assert "column_1" in err
+    assert "Traceback" not in err
+    argv = ["features", str(src), "--out", str(out), "--map", "customer=column_1"]
+    argv += ["--map", "date=column_2", "--map", "quantity=column_3", "--map", "amount=column_4"]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    assert table.filter(~pl.col("excluded"))["customer_id"].to_list()[0] == "00001"
+    assert table["monetary"].sum() == pytest.approx(cdnow.REVENUE)
+
+
+def test_a_price_named_like_a_line_amount_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = _write(tmp_path, "cdnow.csv", cdnow.csv_text())
+    out = tmp_path / "f.csv"
+    argv = ["features", str(src), "--out", str(out)]
+    argv += ["--map", "quantity=number_of_cds", "--map", "price=dollar_value"]
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    assert "warning: the unit price is mapped to 'dollar_value'" in err
+    assert "line amount" in err

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from core.errors import InputFileError
-from core.io import DELIMITERS, ReadReport, read_table, run_excel_child
+from core.io import DELIMITERS, WHITESPACE, ReadReport, read_table, run_excel_child
+from tests.core import cdnow
 
 HEADER = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
 ROWS = [
@@ -214,6 +215,63 @@ def test_gzip_bomb_is_capped() -> None:
         read_table(data, filename="big.csv.gz", max_decoded_mb=1)
 
 
+# ------------------------------------------------- columns aligned by spaces, and no header
+
+
+def test_columns_separated_by_runs_of_spaces() -> None:
+    text = (
+        "customer_id  date       number_of_cds  dollar_value\n"
+        "00001        19970101   1              11.77\n"
+        "  00002\t19970112\t\t5   77.00  \r\n"
+        "00003        19970102  12             141.34\n"
+    )
+    df, report = read(text.encode(), name="cdnow.txt")
+    assert report.delimiter == WHITESPACE
+    assert report.columns == ("customer_id", "date", "number_of_cds", "dollar_value")
+    assert df.rows() == [
+        ("00001", "19970101", "1", "11.77"),
+        ("00002", "19970112", "5", "77.00"),
+        ("00003", "19970102", "12", "141.34"),
+    ]
+    assert any("runs of spaces" in n for n in report.notes)
+
+
+def test_cdnow_master_txt_is_read_without_a_header() -> None:
+    df, report = read(cdnow.master_text(), name="CDNOW_master.txt")
+    assert report.delimiter == WHITESPACE
+    assert df.columns == ["column_1", "column_2", "column_3", "column_4"]
+    assert df.height == len(cdnow.LINES)  # the first line is data, not names
+    assert df.row(0) == ("00001", "19970101", "1", "11.77")
+    assert df["column_1"].to_list() == [c for c, *_ in cdnow.LINES]  # leading zeros kept
+    assert any("--map customer=column_1" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_first_line_of_numbers_and_dates_is_data(delimiter: str) -> None:
+    rows = [
+        ["536365", "17850", "12/1/2010 8:26", "6", "2.55"],
+        ["536366", "13047", "2010-12-01", "-1", "3"],
+    ]
+    df, report = read("".join(delimiter.join(r) + "\n" for r in rows).encode())
+    assert report.columns == tuple(f"column_{i}" for i in range(1, 6))
+    assert df.rows() == [tuple(r) for r in rows]
+    # A header with one name is a header.
+    df, report = read(b"InvoiceNo,17850,2010-12-01\n1,2,3\n")
+    assert report.columns == ("InvoiceNo", "17850", "2010-12-01")
+    assert df.height == 1
+
+
+def test_a_row_with_more_fields_than_spaced_columns() -> None:
+    with pytest.raises(InputFileError, match="5 fields but the header has 4"):
+        read_table(b"a b c d\n" + b"1 2 3 4\n" * 9 + b"1 2 3 4 5\n", filename="x.txt")
+    # Beyond the sample read here, the extra field stays in the last column (and fails to
+    # parse there, so it is counted).
+    lines = [f"{i:05d} 19970101 1 1.00" for i in range(30_000)] + ["00001 19970101 1 1.00 9"]
+    df, _ = read("\n".join(lines).encode(), name="x.txt")
+    assert df.height == 30_001
+    assert df["column_4"][-1] == "1.00\t9"
+
+
 # ------------------------------------------------------------------------------ bad inputs
 
 
@@ -234,6 +292,7 @@ def test_gzip_bomb_is_capped() -> None:
         (b"PK\x03\x04 damaged", "x.zip", "damaged"),
         (gzip.compress(b"a,b\n1,2\n")[:-12], "cut.csv.gz", "truncated gzip|damaged gzip"),
         (b"a,b\n1,2,3\n", "ragged.csv", r"3 fields but the header has 2"),
+        (b"just some notes\nnothing tabular here at all\n", "notes.txt", r"has a single column"),
     ],
 )
 def test_bad_inputs_raise_input_file_error(data: bytes, name: str, pattern: str) -> None:

@@ -20,6 +20,7 @@ from core.schema import (
     SYNONYMS,
     RoleMapping,
     detect_roles,
+    mapping_warnings,
     norm_name,
     normalize,
 )
@@ -179,6 +180,72 @@ def test_quantity_without_price_needs_amount() -> None:
     with pytest.raises(SchemaError, match=r"Missing column role: price \(or an amount column\)"):
         detect_roles(["customer", "date", "qty"])
     assert detect_roles(["customer", "date", "qty", "total"]).get("amount") == "total"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["dollar_value", "Dollars", "net_sales", "SalesValue", "Line Total", "gross_revenue",
+     "order_value", "amount_paid", "total_spend"],
+)  # fmt: skip
+def test_amount_like_headers_with_any_prefix_are_the_line_amount(header: str) -> None:
+    mapping = detect_roles(["customer_id", "date", header])
+    assert mapping.get("amount") == header
+    assert mapping.get("price") is None
+
+
+@pytest.mark.parametrize(
+    "header", ["salesperson", "Sales Channel", "unit_value", "value_date", "price_each"]
+)
+def test_names_that_only_contain_an_amount_word_are_not_amounts(header: str) -> None:
+    assert detect_roles(["customer_id", "date", header], require=False).get("amount") is None
+
+
+def test_cdnow_headers_map_the_dollar_value_as_the_line_amount() -> None:
+    mapping = detect_roles(["customer_id", "date", "number_of_cds", "dollar_value"])
+    assert mapping.as_dict() == {
+        "customer": "customer_id",
+        "date": "date",
+        "quantity": "number_of_cds",
+        "amount": "dollar_value",
+    }
+    assert not any(n.startswith("warning:") for n in mapping.notes)
+
+
+def test_missing_amount_hint_names_both_routes() -> None:
+    with pytest.raises(SchemaError) as err:
+        detect_roles(["customer_id", "date", "cds", "paid"])
+    hint = err.value.hint or ""
+    assert "line amount" in hint
+    assert "--map amount=" in hint
+    assert "quantity x unit price" in hint
+    assert "--map quantity=" in hint
+    assert "--map price=" in hint
+    # Quantity mapped, price missing: the hint still offers the line amount.
+    with pytest.raises(SchemaError) as err:
+        detect_roles(["customer_id", "date", "cds", "paid"], {"quantity": "cds"})
+    hint = err.value.hint or ""
+    assert "--map amount=" in hint
+    assert "--map price=" in hint
+
+
+def test_a_line_total_is_never_suggested_as_the_unit_price() -> None:
+    columns = ["customer_id", "date", "qty", "sale_value"]
+    with pytest.raises(SchemaError) as err:
+        detect_roles(columns, {"amount": ""})
+    assert "price (closest: none)" in err.value.message
+    assert "--map price='sale_value'" not in (err.value.hint or "")
+
+
+def test_a_price_named_like_a_line_amount_is_warned_about() -> None:
+    columns = ["customer_id", "date", "number_of_cds", "dollar_value"]
+    mapping = detect_roles(columns, {"quantity": "number_of_cds", "price": "dollar_value"})
+    warnings = [n for n in mapping.notes if n.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "'dollar_value'" in warnings[0]
+    assert "line amount" in warnings[0]
+    assert mapping_warnings(mapping.as_dict()) == (warnings[0].removeprefix("warning: "),)
+    assert mapping_warnings({"price": "UnitPrice", "quantity": "Quantity"}) == ()
+    assert mapping_warnings({"price": "Sales Price"}) == ()
 
 
 def test_require_false_returns_partial_mapping() -> None:
@@ -518,6 +585,28 @@ def test_formatted_numbers_round_trip(values: list[object], decimal_comma: bool)
     )
     assert report.failures("amount") == 0
     assert df[cc.AMOUNT].to_list() == pytest.approx([float(v) for v in values])  # type: ignore[arg-type]
+
+
+def test_decimal_comma_whole_ids_are_the_same_id() -> None:
+    # A spreadsheet writing "17850" as 17850,0 in a decimal-comma, ;-separated export.
+    text = (
+        "Invoice;CustomerID;Date;StockCode;Quantity;UnitPrice\n"
+        "536365;17850;01.12.2010 08:26;85123;6;2,55\n"
+        "536366;17850,0;01.12.2010 08:28;85123,0;2;1,85\n"
+        "536367;00017,00;01.12.2010 08:34;22633;1;3,00\n"
+        "536368;12,5;01.12.2010 08:35;22633;1;3,00\n"
+    )
+    lf, read = read_table(text.encode(), filename="export.csv")
+    assert read.decimal_comma
+    out, report = normalize(lf, detect_roles(read.columns), decimal_comma=read.decimal_comma)
+    df = out.collect()
+    assert df[cc.CUSTOMER].to_list() == ["17850", "17850", "00017", "12,5"]
+    assert df[cc.PRODUCT].to_list() == ["85123", "85123", "22633", "22633"]
+    assert df[cc.AMOUNT].to_list() == pytest.approx([6 * 2.55, 2 * 1.85, 3.0, 3.0])
+    assert any("'17850,0' were read as '17850'" in n for n in report.notes)
+    # Without a decimal comma, "17850,0" is not a number written by a spreadsheet: kept.
+    out, _ = normalize(lf, detect_roles(read.columns), decimal_comma=False, max_failure_share=1)
+    assert out.collect()[cc.CUSTOMER][1] == "17850,0"
 
 
 # ------------------------------------------------------------------------------ real data
