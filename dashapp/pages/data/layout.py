@@ -14,6 +14,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from core.errors import InputFileError
+from core.schema import mapping_warnings
 from dashapp.pages.data import figures, ids, widgets
 from dashapp.pages.data.view import problem_title
 from dashapp.shared import components
@@ -137,13 +138,18 @@ def mapping_form(view: DataView) -> list[Component]:
     return widgets.mapping_form(view.columns, view.mapping, view.detected)
 
 
-def mapping_alert(view: DataView) -> Component | list[Component]:
-    """What is wrong with the file or its mapping, else the reader's notes (if any)."""
+def mapping_alert(view: DataView) -> list[Component]:
+    """Warnings about the mapping in use (a unit price named like a line amount), then what
+    is wrong with the file or its mapping, else the reader's notes (if any)."""
+    shown: list[Component] = [
+        components.message_alert(f"Check the mapping: {warning}", color="warning")
+        for warning in mapping_warnings(view.mapping)
+    ]
     if view.error is not None:
-        return components.error_alert(view.error, title=problem_title(view))
+        return [*shown, components.error_alert(view.error, title=problem_title(view))]
     if view.notes:
-        return html.Ul([html.Li(n) for n in view.notes], className="small text-muted")
-    return []
+        shown.append(html.Ul([html.Li(n) for n in view.notes], className="small text-muted"))
+    return shown
 
 
 def date_info(view: DataView, state: SessionState) -> list[Component]:

@@ -337,11 +337,15 @@ def rows_block(frame: pl.DataFrame, request: object) -> dict[str, Any]:
 
 
 def customer_orders(purchases: pl.DataFrame, customer: str) -> pl.DataFrame:
-    """A customer's purchase lines, newest first (at most ``ORDERS_MAX_LINES``)."""
+    """A customer's purchase lines, newest first (at most ``ORDERS_MAX_LINES``).
+
+    Only the columns the file has: a role the mapping leaves out (the unit price of a file
+    with line amounts only) is empty on every line and is not shown.
+    """
     columns = [
         c
         for c in ("invoice", "order_date", "product", "description", "quantity", "price", "amount")
-        if c in purchases.columns
+        if c in purchases.columns and purchases.get_column(c).null_count() < purchases.height
     ]
     return (
         purchases.filter(pl.col(CUSTOMER) == customer)

@@ -27,6 +27,7 @@ from dashapp.state import (
     parse_state,
     require_state,
 )
+from tests.core import cdnow
 from tests.dashapp.helpers import (
     as_json,
     callback_body,
@@ -176,6 +177,51 @@ def test_fix_a_mapping_the_detection_missed(services: AppServices) -> None:
     assert not out["mapping_alert"] or "How to fix" not in texts(as_json(out["mapping_alert"]))
     assert out["audit_funnel"].data[0].x[-1] == 36
     assert "changed" in texts(as_json(out["mapping_form"]))
+
+
+def test_amount_only_file_hints_and_price_warning(services: AppServices) -> None:
+    # CDNOW-like: the dollar value is the line's total, detected as the line amount.
+    state = parse_state(
+        upload(new_state(services), cdnow.csv_text(), "cdnow.csv")["session"], services
+    )
+    view = data_view(state, services)
+    assert view.mapping.get("amount") == "dollar_value"
+    assert view.table is not None
+    assert view.table.audit.revenue_kept == pytest.approx(cdnow.REVENUE)
+    assert "Check the mapping" not in texts(as_json(outputs(state)["mapping_alert"]))
+    # Mapped as quantity x unit price instead, as a user might: accepted, with a warning.
+    trap = {**view.mapping, "amount": None, "price": "dollar_value"}
+    wrong = parse_state(controls(state, trap), services)
+    alert = texts(as_json(outputs(wrong)["mapping_alert"]))
+    assert "Check the mapping: the unit price is mapped to 'dollar_value'" in alert
+    # A file whose amount column is not recognised: the hint names both routes.
+    header = ("customer_id", "date", "cds", "paid")
+    data = upload(state, cdnow.csv_text(header), "paid.csv")["session"]
+    alert = texts(as_json(outputs(parse_state(data, services))["mapping_alert"]))
+    assert "How to fix" in alert
+    assert "line amount (the line's total) in the amount dropdown" in alert
+    assert "quantity x unit price in the quantity dropdown" in alert
+    assert "in the price dropdown" in alert
+
+
+def test_spaced_file_without_header_loads_and_an_unreadable_one_keeps_the_data(
+    services: AppServices,
+) -> None:
+    state = new_state(services)
+    out = upload(state, b"just some notes\nnothing tabular here at all\n", "notes.txt")
+    assert out["session"] is no_update  # the data on screen stays
+    assert "single column" in texts(as_json(out["alert"]))
+    data = upload(state, cdnow.master_text(), "CDNOW_master.txt")["session"]
+    loaded = parse_state(data, services)
+    view = data_view(loaded, services)
+    assert view.columns == ("column_1", "column_2", "column_3", "column_4")
+    assert "column_1" in texts(as_json(outputs(loaded)["mapping_alert"]))
+    mapping = {"customer": "column_1", "date": "column_2", "amount": "column_4"}
+    mapped = parse_state(controls(loaded, mapping), services)
+    table = data_view(mapped, services).table
+    assert table is not None
+    assert table.audit.revenue_kept == pytest.approx(cdnow.REVENUE)
+    assert table.n_customers == cdnow.KEPT_CUSTOMERS
 
 
 def test_controls_keep_detection_until_the_mapping_changes(services: AppServices) -> None:

@@ -3,6 +3,7 @@ filters), the selected segment, a customer's orders and the names' revision."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,9 +11,11 @@ import polars as pl
 import pytest
 
 from core.columns import CUSTOMER
+from core.pipeline import build_customer_table, load_transactions
 from dashapp.pages.segments import grid, view
 from dashapp.shared.modeling import SessionModel, with_segment
 from dashapp.state import SessionState
+from tests.core import cdnow
 from tests.dashapp.pages.segments.common import members
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -199,6 +202,20 @@ def test_customer_orders_come_from_the_cleaned_lines(model: SessionModel) -> Non
     assert shown.summary["amount"] == pytest.approx(expected["amount"].sum())
     with pytest.raises(view.OrdersUnavailable, match="not in this segmentation"):
         view.customer_orders(model, "nobody")
+
+
+def test_orders_of_an_amount_only_file_show_what_the_file_has(tmp_path: Path) -> None:
+    # CDNOW lines have a number of CDs and the line's dollar value, no unit price: the panel
+    # shows no Price column (it would read 0.00 on every line).
+    path = tmp_path / "cdnow.csv"
+    path.write_bytes(cdnow.csv_text())
+    purchases = build_customer_table(load_transactions(path)).purchases
+    assert purchases is not None
+    lines = grid.customer_orders(purchases, "00003")
+    assert lines.columns == ["order_date", "quantity", "amount"]
+    assert lines["amount"].to_list() == [19.54, 20.76, 20.76]
+    assert lines["quantity"].to_list() == [2.0, 2.0, 2.0]
+    assert grid.orders_summary(purchases, "00003")["amount"] == pytest.approx(61.06)
 
 
 def test_names_revision_and_unchanged_names() -> None:
