@@ -10,6 +10,7 @@ from dash.testing.composite import DashComposite
 
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
+from tests.core import cdnow
 from tests.dashapp.helpers import sales_csv
 
 TIMEOUT = 30
@@ -125,3 +126,42 @@ def test_a_reload_keeps_the_session(dash_duo: DashComposite, app: Dash, tmp_path
     dash_duo.driver.refresh()
     dash_duo.wait_for_text_to_equal("#dataset-name", "kept.csv", timeout=TIMEOUT)
     dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
+
+
+def test_spaced_text_files_unreadable_kept_out_and_headerless_mapped(
+    dash_duo: DashComposite, app: Dash, tmp_path: Path
+) -> None:
+    open_app(dash_duo, app)
+    good = tmp_path / "april.csv"
+    good.write_bytes(sales_csv(prefix="A"))
+    upload(dash_duo, good)
+    dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
+
+    # No delimiter at all: refused, the data on screen stays.
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"just some notes\nnothing tabular here at all\n")
+    upload(dash_duo, notes)
+    dash_duo.wait_for_contains_text("#upload-alert", "single column", timeout=TIMEOUT)
+    assert dash_duo.find_element("#dataset-name").text == "april.csv"
+    assert "36 of 36" in dash_duo.find_element("#audit-table").text
+    assert_preview_is(dash_duo, "Customer", {f"A{c:03d}" for c in range(6)})
+
+    # The original CDNOW layout: columns aligned by spaces, no header; mapped by number.
+    master = tmp_path / "CDNOW_master.txt"
+    master.write_bytes(cdnow.master_text())
+    upload(dash_duo, master)
+    dash_duo.wait_for_text_to_equal("#dataset-name", master.name, timeout=TIMEOUT)
+    dash_duo.wait_for_contains_text("#mapping-alert", "column_1", timeout=TIMEOUT)
+    assert_preview_is(dash_duo, "column_1", {c for c, *_ in cdnow.LINES})
+    # Each choice re-renders the form: wait for it before the next one.
+    dash_duo.select_dcc_dropdown(".role-customer", value="column_1")
+    dash_duo.wait_for_contains_text("#mapping-alert", "Missing column roles: date", TIMEOUT)
+    dash_duo.select_dcc_dropdown(".role-date", value="column_2")
+    dash_duo.wait_for_contains_text("#mapping-alert", "Missing column roles: quantity", TIMEOUT)
+    assert "amount dropdown" in dash_duo.find_element("#mapping-alert").text
+    dash_duo.select_dcc_dropdown(".role-amount", value="column_4")
+    kept = f"{cdnow.KEPT_LINES} of {len(cdnow.LINES)}"
+    dash_duo.wait_for_contains_text("#audit-table", kept, timeout=TIMEOUT)
+    assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
+    assert f"{cdnow.KEPT_CUSTOMERS} customers" in dash_duo.find_element("#dataset-summary").text
+    assert dash_duo.get_logs() == []
