@@ -155,7 +155,7 @@ def test_spaced_text_files_unreadable_kept_out_and_headerless_mapped(
     assert_preview_is(dash_duo, "column_1", {c for c, *_ in cdnow.LINES})
     # Each choice re-renders the form: wait for it before the next one.
     dash_duo.select_dcc_dropdown(".role-customer", value="column_1")
-    dash_duo.wait_for_contains_text("#mapping-alert", "Missing column roles: date", TIMEOUT)
+    dash_duo.wait_for_contains_text("#mapping-alert", "in the date dropdown", TIMEOUT)
     dash_duo.select_dcc_dropdown(".role-date", value="column_2")
     dash_duo.wait_for_contains_text("#mapping-alert", "Missing column roles: quantity", TIMEOUT)
     assert "amount dropdown" in dash_duo.find_element("#mapping-alert").text
