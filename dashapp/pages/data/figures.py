@@ -37,13 +37,16 @@ def audit_funnel(view: DataView) -> go.Figure:
 def audit_stages(audit: Audit) -> list[dict[str, object]]:
     """Funnel stages: lines read, then the lines left after each rule, in rule order.
 
-    Each stage has ``label``, ``remaining`` (lines left), ``dropped`` (by this rule),
-    ``revenue`` (amount of the dropped lines), ``enabled`` and ``reason`` (None for the first).
+    Each stage has ``label`` (what the bar counts: the lines left after the rule, not the rule's
+    own lines), ``rule`` (the rule's name), ``remaining`` (lines left), ``dropped`` (by this
+    rule), ``revenue`` (amount of the dropped lines), ``enabled`` and ``reason`` (None for the
+    first).
     """
     stages: list[dict[str, object]] = [
         {
             "reason": None,
             "label": "Lines read",
+            "rule": None,
             "remaining": audit.rows_in,
             "dropped": 0,
             "revenue": 0.0,
@@ -51,12 +54,14 @@ def audit_stages(audit: Audit) -> list[dict[str, object]]:
         }
     ]
     remaining = audit.rows_in
-    for stat in audit.reasons:
+    for number, stat in enumerate(audit.reasons, start=1):
         remaining -= stat.rows
-        label = REASON_LABELS.get(stat.reason, stat.reason)
+        rule = REASON_LABELS.get(stat.reason, stat.reason)
+        label = f"Left after rule {number}: {rule}"
         stages.append(
             {
                 "reason": stat.reason,
+                "rule": rule,
                 "label": label if stat.enabled else f"{label} (rule off)",
                 "remaining": remaining,
                 "dropped": stat.rows,
@@ -71,14 +76,19 @@ def cleaning_funnel(audit: Audit, *, height: int = 380) -> go.Figure:
     """Funnel of lines left after each cleaning rule; hover shows what the rule removed."""
     stages = audit_stages(audit)
     total = max(audit.rows_in, 1)
-    labels = [f"{i}. {s['label']}" if i else str(s["label"]) for i, s in enumerate(stages)]
-    labels[-1] = f"{labels[-1]}  →  kept"
+    labels = [str(s["label"]) for s in stages]
+    labels[-1] = f"{labels[-1]}  =  kept"
     colors = [
         "#6C757D" if s["reason"] is None else (KEPT_COLOR if s["enabled"] else OFF_COLOR)
         for s in stages
     ]
     customdata = [
-        [int(s["dropped"]), float(s["revenue"]), 100.0 * int(s["dropped"]) / total]  # type: ignore[call-overload]
+        [
+            int(s["dropped"]),  # type: ignore[call-overload]
+            float(s["revenue"]),  # type: ignore[arg-type]
+            100.0 * int(s["dropped"]) / total,  # type: ignore[call-overload]
+            str(s["rule"] or "none (the file as read)"),
+        ]
         for s in stages
     ]
     fig = go.Figure(
@@ -92,8 +102,9 @@ def cleaning_funnel(audit: Audit, *, height: int = 380) -> go.Figure:
             customdata=customdata,
             hovertemplate=(
                 "<b>%{y}</b><br>lines left: %{x:,}<br>"
-                "dropped here: %{customdata[0]:,} (%{customdata[2]:.2f}% of all lines)<br>"
-                "amount of dropped lines: %{customdata[1]:,.2f}<extra></extra>"
+                "rule: %{customdata[3]}<br>"
+                "dropped by it: %{customdata[0]:,} (%{customdata[2]:.2f}% of all lines)<br>"
+                "amount of the lines it dropped: %{customdata[1]:,.2f}<extra></extra>"
             ),
         )
     )

@@ -16,7 +16,7 @@ from dash.development.base_component import Component
 from core.errors import InputFileError
 from core.schema import mapping_warnings
 from dashapp.pages.data import figures, ids, widgets
-from dashapp.pages.data.view import problem_title
+from dashapp.pages.data.view import negative_amount_note, problem_title
 from dashapp.shared import components
 
 if TYPE_CHECKING:
@@ -173,9 +173,12 @@ def audit_report(view: DataView) -> list[Component]:
     """The audit table and the sample lines of each rule (nothing before the audit exists)."""
     if view.table is None:
         return []
+    audit = view.table.audit
+    note = negative_amount_note(audit)
     return [
-        widgets.audit_table(view.table.audit),
-        *widgets.audit_samples(view.table.audit),
+        widgets.audit_table(audit),
+        *([html.P(note, className="small text-muted mt-1 mb-0")] if note else []),
+        *widgets.audit_samples(audit),
     ]
 
 

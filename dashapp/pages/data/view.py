@@ -10,7 +10,8 @@ customer table through the same pipeline. This module holds the rest of the page
 - :func:`control_changes` turns the values of the page's controls into session-state changes;
 - :func:`detected_roles` is what role detection finds in the session's dataset (the mapping
   :func:`control_changes` compares with);
-- :func:`problem_title` names what went wrong when a view carries an error.
+- :func:`problem_title` names what went wrong when a view carries an error;
+- :func:`negative_amount_note` explains a rule whose dropped lines sum to a negative amount.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.cleaning import REASON_LABELS, Audit
 from core.errors import CustsegError, InputFileError
 from core.io import read_table
 from core.schema import detect_roles
@@ -165,3 +167,25 @@ def detected_roles(state: SessionState, services: AppServices) -> dict[str, str]
 def problem_title(view: DataView) -> str:
     """Heading of the error shown under the mapping: the file or only its mapping is wrong."""
     return "This mapping does not work yet" if view.columns else "This file could not be used"
+
+
+def negative_amount_note(audit: Audit) -> str | None:
+    """Why an "amount dropped" is negative, naming the rules where it is (None: no such rule).
+
+    A rule's amount is the sum of the lines it removed; lines with negative amounts (discounts,
+    refunds, credited fees, cancellations) make it negative, and removing them raises the kept
+    total rather than lowering it.
+    """
+    negative = [
+        REASON_LABELS.get(stat.reason, stat.reason)
+        for stat in audit.reasons
+        if stat.rows and stat.revenue < 0
+    ]
+    if not negative:
+        return None
+    rules = "; ".join(f"“{name}”" for name in negative)
+    return (
+        f"A negative amount dropped ({rules}) means the lines that rule removed sum to less than "
+        "zero: lines with negative amounts, such as discounts, refunds, credited fees or "
+        "cancelled orders. Removing them raises the kept total instead of lowering it."
+    )

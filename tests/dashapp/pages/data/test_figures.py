@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from core.cleaning import REASONS, Audit, ReasonStat
+from core.cleaning import REASON_LABELS, REASONS, Audit, ReasonStat
 from dashapp.pages.data import figures
 from dashapp.services import AppServices
 from dashapp.shared.loading import DataView, data_view
@@ -77,12 +77,20 @@ def test_funnel_values_labels_and_off_rules() -> None:
     assert list(trace.x) == [1000, 1000, 800, 800, 800, 750, 750]
     assert "(rule off)" in trace.y[4]
     assert trace.y[-1].endswith("kept")
+    # A bar counts the lines left after its rule, and its label says so (not the rule's name
+    # alone, which reads as the lines the rule removed).
+    assert trace.y[0] == "Lines read"
+    for number, (label, reason) in enumerate(zip(trace.y[1:], REASONS, strict=True), start=1):
+        assert label.startswith(f"Left after rule {number}: {REASON_LABELS[reason]}")
+    assert [row[3] for row in as_json(fig)["data"][0]["customdata"][1:]] == [
+        REASON_LABELS[r] for r in REASONS
+    ]
     assert trace.marker.color[4] == figures.OFF_COLOR
     assert len(set(trace.marker.color[1:4])) == 1  # enabled rules share a colour
     # customdata must reach the browser as plain lists, not base64 typed arrays (Plotly 6
     # drops NumPy customdata from click and selection events).
     sent = as_json(fig)["data"][0]
-    assert sent["customdata"][2] == [200, 2000.0, 20.0]
+    assert sent["customdata"][2] == [200, 2000.0, 20.0, REASON_LABELS["missing_customer"]]
     assert isinstance(sent["x"], list)
 
 

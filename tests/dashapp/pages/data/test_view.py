@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.cache import fingerprint_bytes
+from core.cleaning import REASON_LABELS
 from core.columns import ROLES
 from core.errors import InputFileError, SchemaError
 from dashapp.pages.data import ids
 from dashapp.pages.data.view import (
     TOO_LARGE_HINT,
     control_changes,
+    negative_amount_note,
     problem_title,
     rejected_file_error,
     save_upload,
@@ -19,6 +23,7 @@ from dashapp.services import AppServices
 from dashapp.shared.loading import DataView, data_view, session_table
 from dashapp.state import TOGGLEABLE_RULES, StateError, new_state, parse_state
 from tests.dashapp.helpers import data_url, sales_csv, upload
+from tests.dashapp.pages.data.test_figures import make_audit
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
 
@@ -75,6 +80,22 @@ def test_problem_title() -> None:
     assert problem_title(DataView(filename="f", is_default=False, columns=("a",))) == (
         "This mapping does not work yet"
     )
+
+
+def test_negative_amount_note_names_the_rules_and_says_why() -> None:
+    audit = make_audit({"missing_customer": 20, "non_product": 3})
+    assert negative_amount_note(audit) is None  # every dropped amount is positive
+    reasons = tuple(
+        replace(r, revenue=-150.0) if r.reason in ("non_product", "duplicate") else r
+        for r in audit.reasons
+    )
+    note = negative_amount_note(replace(audit, reasons=reasons))
+    assert note is not None
+    # Only rules that dropped lines: "duplicate" dropped none, so its amount is not explained.
+    assert f"“{REASON_LABELS['non_product']}”" in note
+    assert REASON_LABELS["duplicate"] not in note
+    assert "discounts" in note
+    assert "raises the kept total" in note
 
 
 def test_session_table_for_views(services: AppServices) -> None:
