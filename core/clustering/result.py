@@ -295,7 +295,7 @@ def report(
             "per_segment": stability.per_segment.to_dicts(),
             "borderline_customers": int(stability.borderline.height),
             "silhouette_kind": stability.silhouette_kind,
-            "summary": stability.summary,
+            "summary": stability.describe(result.names),
         }
     out["segments"] = [
         {"name": name, "color": color, **profile.to_dict()}

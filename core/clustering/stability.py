@@ -19,6 +19,7 @@ segment centre and ``b`` to the nearest other centre, labelled as such.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -99,6 +100,58 @@ class StabilityReport:
     borderline_threshold: float
     summary: str
     reference: Segmentation
+
+    def describe(self, names: Sequence[str] | None = None) -> str:
+        """The summary with segment ``i`` called ``names[i]`` (as the charts call it) rather
+        than "segment i"."""
+        return summarise(
+            method=self.method,
+            n_runs=self.n_runs,
+            ari_mean=self.ari_mean,
+            ari_std=self.ari_std,
+            jaccard=self.per_segment_jaccard,
+            n_borderline=int(self.borderline.height),
+            n=int(self.silhouette.size),
+            kind=self.silhouette_kind,
+            threshold=self.borderline_threshold,
+            names=names,
+        )
+
+
+def summarise(
+    *,
+    method: str,
+    n_runs: int,
+    ari_mean: float,
+    ari_std: float,
+    jaccard: np.ndarray,
+    n_borderline: int,
+    n: int,
+    kind: str,
+    threshold: float,
+    names: Sequence[str] | None = None,
+) -> str:
+    """Plain-language summary of a stability assessment (``names``: segment names, by number)."""
+    what = "bootstrap refits" if method == "bootstrap" else "refits with other seeds"
+    parts = [
+        f"Across {n_runs} {what}, the segmentation agrees with itself at ARI "
+        f"{ari_mean:.2f} ± {ari_std:.2f}: {rating(ari_mean)}."
+    ]
+    weak = [
+        f"{names[s] if names is not None else f'segment {s}'} ({rating(float(v))}, "
+        f"Jaccard {v:.2f})"
+        for s, v in enumerate(jaccard)
+        if v < STABLE
+    ]
+    if weak:
+        parts.append("Less reproducible: " + ", ".join(weak) + ".")
+    else:
+        parts.append("Every segment is reproduced (Jaccard >= 0.85).")
+    parts.append(
+        f"{n_borderline:,} of {n:,} customers ({n_borderline / max(n, 1):.1%}) are borderline "
+        f"({kind} silhouette < {threshold:g})."
+    )
+    return " ".join(parts)
 
 
 def best_jaccard(reference: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
@@ -263,24 +316,6 @@ def stability(
     ari_mean = float(np.mean(aris))
     ari_std = float(np.std(aris))
     overall = rating(ari_mean)
-    what = "bootstrap refits" if method == "bootstrap" else "refits with other seeds"
-    parts = [
-        f"Across {n_boot} {what}, the segmentation agrees with itself at ARI "
-        f"{ari_mean:.2f} ± {ari_std:.2f}: {overall}."
-    ]
-    weak = [
-        f"segment {s} ({rating(float(v))}, Jaccard {v:.2f})"
-        for s, v in enumerate(jac_mean)
-        if v < STABLE
-    ]
-    if weak:
-        parts.append("Less reproducible: " + ", ".join(weak) + ".")
-    else:
-        parts.append("Every segment is reproduced (Jaccard >= 0.85).")
-    parts.append(
-        f"{flagged.size:,} of {n:,} customers ({flagged.size / max(n, 1):.1%}) are borderline "
-        f"({kind} silhouette < {borderline_threshold:g})."
-    )
     return StabilityReport(
         method=method,
         n_runs=n_boot,
@@ -295,6 +330,16 @@ def stability(
         borderline=borderline,
         borderline_ids=np.sort(ref.customer_ids[flagged]),
         borderline_threshold=float(borderline_threshold),
-        summary=" ".join(parts),
+        summary=summarise(
+            method=method,
+            n_runs=n_boot,
+            ari_mean=ari_mean,
+            ari_std=ari_std,
+            jaccard=jac_mean,
+            n_borderline=int(flagged.size),
+            n=n,
+            kind=kind,
+            threshold=borderline_threshold,
+        ),
         reference=ref,
     )

@@ -344,6 +344,7 @@ K_PANELS: tuple[tuple[str, str, str], ...] = (
     ("bic", "BIC (Gaussian mixture)", "lower is better"),
 )
 CURRENT_K_COLOR = "#212529"
+STABILITY_LABEL_MARGIN = 110  # px right of the stability bars for the band labels
 RECOMMENDED_COLOR = "#198754"
 
 
@@ -463,15 +464,17 @@ def stability_figure(report: StabilityReport, result: SegmentationResult) -> go.
             hovertemplate="<b>%{x}</b><br>Jaccard %{y:.2f} (%{customdata[0]})<extra></extra>",
         )
     )
+    # The band labels sit right of the plot area, beside their lines: inside it, they ran
+    # into the first bar (whose top is often above the "stable" line).
     for level, label in ((STABLE, "stable"), (FAIRLY_STABLE, "fairly stable")):
         fig.add_hline(
             y=level,
             line={"color": "#adb5bd", "dash": "dot", "width": 1},
             annotation_text=f"{label} ≥ {level}",
-            annotation_position="top left",
-            annotation_font_size=11,
+            annotation_position="right",
+            annotation_font={"size": 11, "color": "#6c757d"},
         )
     base_layout(fig, height=260)
     fig.update_yaxes(range=[0, 1.08], title_text="Jaccard with refits", automargin=True)
-    fig.update_layout(showlegend=False, margin={"t": 10})
+    fig.update_layout(showlegend=False, margin={"t": 10, "r": STABILITY_LABEL_MARGIN})
     return fig

@@ -422,7 +422,7 @@ def report_facts(
         ),
     ]
     if stability is not None:
-        facts.append(("Stability", stability.summary))
+        facts.append(("Stability", stability.describe(result.names)))
     return facts
 
 

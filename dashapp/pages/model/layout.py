@@ -363,7 +363,7 @@ def stability_text(panel: StabilityPanel | None) -> Any:
             ],
             className="mb-1",
         ),
-        html.P(report.summary, className="small mb-0"),
+        html.P(panel.summary, className="small mb-0", id="model-stability-summary"),
     ]
 
 

@@ -118,6 +118,14 @@ class StabilityPanel:
 
     report: StabilityReport | None = field(default=None, repr=False)
     error: CustsegError | None = None
+    names: tuple[str, ...] = ()  # the segments' names, as the charts show them
+
+    @property
+    def summary(self) -> str:
+        """The report's summary, naming the segments as the charts do (empty without one)."""
+        if self.report is None:
+            return ""
+        return self.report.describe(self.names or None)
 
 
 @dataclass(frozen=True)
@@ -186,7 +194,9 @@ def model_view(state: SessionState, services: AppServices) -> ModelView:
         return ModelView(settings, search, table=table, fit_error=exc)
     choose_k = k_panel(table, settings, services)
     try:
-        stability = StabilityPanel(report=stability_report(table, settings, services, result))
+        stability = StabilityPanel(
+            report=stability_report(table, settings, services, result), names=tuple(result.names)
+        )
     except CustsegError as exc:
         stability = StabilityPanel(error=exc)
     return ModelView(

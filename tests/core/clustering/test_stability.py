@@ -43,6 +43,21 @@ def test_best_jaccard_by_hand() -> None:
     assert np.isnan(got[3])
 
 
+def test_describe_names_the_less_reproducible_segments() -> None:
+    # The charts call segments by name; the summary must too, not "segment 1".
+    report = stability(_uniform(), NO_LOG, ModelConfig(k=3), n_boot=4)
+    weak = [s for s, v in enumerate(report.per_segment_jaccard) if v < stab.STABLE]
+    assert weak  # uniform noise: some segment is not reproduced
+    names = ("Champions", "Need Attention", "Hibernating")
+    text = report.describe(names)
+    for s in weak:
+        assert f"{names[s]} ({rating(float(report.per_segment_jaccard[s]))}" in text
+    assert "segment " not in text.replace("the segmentation", "")
+    # Without names, the report's own summary (numbers, as before).
+    assert report.describe() == report.summary
+    assert f"segment {weak[0]} (" in report.summary
+
+
 @pytest.mark.parametrize("algorithm", ["kmeans", "gmm", "hierarchical"])
 def test_blobs_stable_uniform_noise_not(algorithm: str) -> None:
     table, _ = blob_table(1000, centers=4, std=0.5, seed=7)

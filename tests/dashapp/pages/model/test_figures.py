@@ -62,3 +62,18 @@ def test_charts_say_why_they_are_empty(model: SessionModel) -> None:
         "Stability could not be computed."
     )
     assert message(loading_figure()) == LOADING
+
+
+def test_stability_band_labels_sit_beside_the_bars_not_on_them(
+    state: SessionState, services: AppServices
+) -> None:
+    view = model_view(state, services)
+    fig = stability_figure(view)
+    labels = [a for a in fig.layout.annotations if "stable ≥" in str(a.text)]
+    assert len(labels) == 2
+    for label in labels:
+        # Right of the plot area (x = 1 of the x domain, text starting there), in the margin.
+        assert label.xref in ("x domain", "paper")
+        assert label.x >= 1
+        assert label.xanchor == "left"
+    assert fig.layout.margin.r >= segment_figures.STABILITY_LABEL_MARGIN

@@ -3,19 +3,23 @@ the settings form shows the session's settings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import flask
+import numpy as np
 import pytest
 
 from dashapp import pages
 from dashapp.pages import model
 from dashapp.pages.model import callbacks as page
 from dashapp.pages.model import ids
-from dashapp.pages.model.layout import build
+from dashapp.pages.model.layout import build, stability_text
+from dashapp.pages.model.view import StabilityPanel, model_view
 from dashapp.services import AppServices
 from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import ModelSettings, with_settings
 from dashapp.state import new_state
-from tests.dashapp.helpers import as_json, find_ids, nodes
+from tests.dashapp.helpers import as_json, find_ids, nodes, texts
 from tests.dashapp.pages.model.registry import registrations
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -59,3 +63,17 @@ def test_build_renders_without_arguments_and_holds_every_callback_id(
     matching = [i for i in used if not isinstance(i, str)]
     assert matching
     assert all(i["type"] == ids.MODEL_SETTING_TYPE for i in matching)
+
+
+def test_stability_text_calls_segments_by_their_names(services: AppServices) -> None:
+    view = model_view(new_state(services), services)
+    assert view.stability is not None
+    assert view.stability.report is not None
+    assert view.result is not None
+    k = view.result.k
+    # Every segment below the "stable" line, so the summary lists each one.
+    shaky = replace(view.stability.report, per_segment_jaccard=np.full(k, 0.5))
+    shown = texts(as_json(stability_text(StabilityPanel(shaky, names=tuple(view.result.names)))))
+    for segment, name in enumerate(view.result.names):
+        assert f"{name} (unstable, Jaccard 0.50)" in shown
+        assert f"segment {segment} (" not in shown
