@@ -254,7 +254,9 @@ def cut_k(z: np.ndarray, k: int) -> np.ndarray:
 
 
 def height_for_k(z: np.ndarray, k: int) -> float:
-    """A cut height giving ``k`` clusters (midway between the two merges that bracket it).
+    """A cut height giving ``k`` clusters: near the middle of the two merges that bracket it,
+    with as few decimals as stay in the middle half of that band (36.6, not 36.6141565561007:
+    the height is shown in a number box).
 
     For k = 1 the height is 5 % above the top merge; for k = n it is half the first merge
     height. When the bracketing merges tie, no height gives exactly ``k`` and a
@@ -278,7 +280,18 @@ def height_for_k(z: np.ndarray, k: int) -> float:
             f"at height {upper:.6g}",
             hint=f"Choose k = {k - 1} or k = {k + 1}, or cut by k (cut_k) instead.",
         )
-    return (lower + upper) / 2.0
+    return readable_between(lower, upper)
+
+
+def readable_between(lower: float, upper: float) -> float:
+    """The midpoint of ``lower`` and ``upper``, rounded to the fewest decimals that keep it in
+    the middle half of the interval (the midpoint itself if none do)."""
+    middle, quarter = (lower + upper) / 2.0, (upper - lower) / 4.0
+    for decimals in range(13):
+        rounded = round(middle, decimals)
+        if lower + quarter <= rounded <= upper - quarter:
+            return rounded
+    return middle
 
 
 def k_for_height(z: np.ndarray, height: float) -> int:

@@ -171,8 +171,9 @@ def dendrogram(
 
 
 def _h_order(cmp: CutComparison) -> list[int]:
-    """Hierarchical segments ordered by their matched K-means segment (a diagonal)."""
-    return sorted(range(cmp.k), key=lambda h: (cmp.h_match[h] is None, cmp.h_match[h] or 0, h))
+    """Hierarchical segments in their own order, H1, H2, ... (as the dendrogram and the grid
+    name them; ordering them by their K-means match read as H1, H2, H4, H3)."""
+    return list(range(cmp.k))
 
 
 def contingency(cmp: CutComparison) -> go.Figure:

@@ -15,6 +15,7 @@ from core.columns import COUNTRY, CUSTOMER
 from dashapp.pages.compare import ids
 from dashapp.pages.compare.view import CutComparison, MethodText
 from dashapp.shared import components, figures
+from dashapp.shared.segment_figures import FEATURE_SHORT
 
 GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False}
 DENDROGRAM_CONFIG: dict[str, Any] = {
@@ -121,7 +122,14 @@ def selection_panel() -> dbc.Card:
         id=ids.COMPARE_GRID,
         rowData=[],
         columnDefs=[dict(c) for c in GRID_COLUMNS],
-        defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
+        defaultColDef={
+            "resizable": True,
+            "sortable": True,
+            "filter": True,
+            "minWidth": 90,
+            "wrapHeaderText": True,  # long headers wrap instead of "Recen..."
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={"animateRows": False},
         columnSize="responsiveSizeToFit",
         style={"height": "380px"},
@@ -162,6 +170,9 @@ def build(**_query: str) -> Component:
 def method_panel(text: MethodText) -> list[Component]:
     """The tree and K-means settings, then any note of the fit (in the warning colour)."""
     method: list[Component] = [html.Span(text.tree), html.Br(), html.Span(text.kmeans)]
+    if text.features:
+        labels = ", ".join(FEATURE_SHORT.get(f, f) for f in text.features)
+        method += [html.Br(), html.Span(f"Features: {labels}.")]
     for note in text.notes:
         method += [html.Br(), html.Span(f"Note: {note}.", className="text-warning-emphasis")]
     return method

@@ -35,8 +35,9 @@ from core.clustering.result import SegmentationResult
 from core.columns import COUNTRY, CUSTOMER
 from core.errors import ConfigError, CustsegError
 from core.pipeline import CustomerTable
+from core.wording import count
 from dashapp.services import AppServices
-from dashapp.shared.modeling import ModelSettings, name_store
+from dashapp.shared.modeling import SCALER_LABELS, ModelSettings, name_store
 from dashapp.shared.modeling import settings_of as model_settings_of
 from dashapp.shared.viewkit import InputRejectedError, checked_int
 from dashapp.state import SessionState
@@ -92,12 +93,11 @@ class CompareSettings:
         )
 
     def describe(self) -> str:
+        """Scaling, log, seed and where they come from (the features are listed apart)."""
         source = "the Model page's settings" if self.from_model_page else "default settings"
         m = self.model
-        return (
-            f"Features {', '.join(m.features)}, {m.scaler} scaling, skewed features logged, "
-            f"seed {m.seed} ({source})."
-        )
+        scaling = SCALER_LABELS.get(m.scaler, m.scaler)
+        return f"{scaling} scaling, skewed features logged, seed {m.seed} ({source})."
 
 
 def compare_settings(state: SessionState) -> CompareSettings:
@@ -513,24 +513,38 @@ def cut_sliders(tree: TreeFit, k: int) -> CutSliders:
 
 @dataclass(frozen=True)
 class MethodText:
-    """How both segmentations were made, as the page states it."""
+    """How both segmentations were made, as the page states it (in the user's terms: no
+    library or function names)."""
 
     tree: str
     kmeans: str
     notes: tuple[str, ...]  # e.g. a constant feature that was dropped
+    features: tuple[str, ...] = ()  # feature columns both use (the page shows their labels)
+
+
+LINKAGE_NAMES = {"ward": "Ward", "complete": "complete", "average": "average"}
+
+
+def tree_text(tree: TreeFit) -> str:
+    """What the hierarchy was built from, in words."""
+    linkage = LINKAGE_NAMES.get(tree.segmentation.model_config.linkage, "")
+    n = tree.n_customers
+    if not tree.two_stage:
+        return f"Hierarchical: {linkage} linkage of all {count(n, 'customer')}."
+    return (
+        f"Hierarchical: {linkage} linkage of {count(tree.n_leaves, 'group')} of similar customers "
+        f"({count(n, 'customer')} in all); each customer takes its group's segment, and the "
+        "dendrogram is drawn over the groups."
+    )
 
 
 def method_text(tree: TreeFit, settings: CompareSettings) -> MethodText:
     """The tree's description, the K-means settings and the fit's warnings."""
-    what = (
-        f"{tree.tree.description}. The dendrogram is drawn over the micro-clusters."
-        if tree.two_stage
-        else f"{tree.tree.description}."
-    )
     return MethodText(
-        tree=what,
-        kmeans=f"K-means: k-means++, seed {settings.model.seed}. {settings.describe()}",
+        tree=tree_text(tree),
+        kmeans=f"K-means with the same k. Both: {settings.describe()}",
         notes=tuple(tree.segmentation.warnings),
+        features=tuple(settings.model.features),
     )
 
 

@@ -17,6 +17,7 @@ from core.clustering.hierarchical import (
     k_for_height,
     node_segments,
     node_sizes,
+    readable_between,
     weighted_linkage,
 )
 from core.clustering.select_k import within_ss
@@ -79,6 +80,24 @@ def test_height_and_k_round_trip() -> None:
     square = linkage(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), "single")
     with pytest.raises(ConfigError, match="no cut height gives exactly k = 3"):
         height_for_k(square, 3)
+
+
+def test_cut_heights_are_readable_and_inside_their_band() -> None:
+    rng = np.random.default_rng(3)
+    z = linkage(rng.normal(size=(300, 3)) * 7.3, "ward")
+    heights = z[:, 2]
+    n = 300
+    for k in range(2, 31):
+        h = height_for_k(z, k)
+        lower, upper = heights[n - k - 1], heights[n - k]
+        quarter = (upper - lower) / 4
+        assert lower + quarter <= h <= upper - quarter  # near the middle of the band
+        assert k_for_height(z, h) == k
+        if upper - lower >= 0.04:  # a band this wide holds a height with two decimals
+            assert h == round(h, 2), (k, h)
+    assert readable_between(30.0, 44.0) == 37.0
+    assert readable_between(36.5, 36.72) == 36.6
+    assert readable_between(1.0, 1.0 + 1e-15) == (2.0 + 1e-15) / 2  # too narrow: the middle
 
 
 def test_dendrogram_data_counts_customers() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,6 @@ def test_contingency_heatmap_sums_to_n_and_carries_cells(cmp5: cm.CutComparison)
     (heat,) = fig.data
     z = np.array(heat.z)
     assert z.sum() == cmp5.n
-    # Rows follow the matching: the diagonal holds the matched pairs.
     assert list(heat.x) == list(range(5))  # clicks report the K-means segment number
     assert list(fig.layout.xaxis.ticktext) == list(cmp5.km_names)
     for i, row in enumerate(heat.customdata):
@@ -43,6 +44,16 @@ def test_contingency_heatmap_sums_to_n_and_carries_cells(cmp5: cm.CutComparison)
                 (cmp5.h_labels == h) & (cmp5.kmeans.segmentation.labels == j)
             )
             assert z[i, j] == expected
+
+
+def test_hierarchical_segments_are_listed_in_their_own_order(cmp5: cm.CutComparison) -> None:
+    # Matched out of order (H3 with the 4th K-means segment, H4 with the 3rd): the rows and the
+    # Sankey's nodes still read H1, H2, H3, H4, H5, not in the order of their matches.
+    crossed = replace(cmp5, h_match=(0, 1, 3, 2, 4))
+    in_order = [figures_compare.h_label(h) for h in range(5)]
+    assert list(figures_compare.contingency(crossed).data[0].y) == in_order
+    (sankey,) = figures_compare.sankey(crossed).data
+    assert [label.split(" ")[0] for label in sankey.node.label[:5]] == in_order
 
 
 def test_sankey_and_sizes(cmp5: cm.CutComparison) -> None:

@@ -9,7 +9,7 @@ from dashapp.pages import compare
 from dashapp.pages.compare import ids
 from dashapp.pages.compare import view as cm
 from dashapp.pages.compare.layout import build, method_panel, metrics_panel
-from tests.dashapp.helpers import as_json, find_ids, texts
+from tests.dashapp.helpers import as_json, find_ids, nodes, texts
 
 SKELETON_IDS = (
     ids.COMPARE_K,
@@ -48,6 +48,14 @@ def test_method_panel_shows_the_notes_of_the_fit() -> None:
     assert "Ward tree." in shown
     assert "K-means: seed 0." in shown
     assert "Note: x dropped." in shown
+    named = cm.MethodText(tree="t", kmeans="k", notes=(), features=("recency_days", "monetary"))
+    assert "Features: Recency (days), Net spend." in texts(as_json(method_panel(named)))
+
+
+def test_grids_wrap_long_headers_instead_of_cutting_them() -> None:
+    (grid,) = [n for n in nodes(as_json(build())) if n.get("type") == "AgGrid"]
+    assert grid["props"]["defaultColDef"]["wrapHeaderText"] is True
+    assert grid["props"]["defaultColDef"]["autoHeaderHeight"] is True
 
 
 @pytest.mark.usefixtures("app_ctx")

@@ -103,6 +103,23 @@ def test_two_stage_tree_is_drawn_over_micro_clusters(table: CustomerTable) -> No
     assert np.array_equal(leaf_labels[tree.tree.leaf_of], labels)  # a micro-cluster is whole
     fig = figures_compare.dendrogram(plot, k=4, h_colors=list(range(4)))
     assert "micro-clusters" in fig.layout.xaxis.title.text
+    text = cm.tree_text(tree)
+    assert f"{tree.n_leaves:,} groups of similar customers ({seg.n:,} customers in all)" in text
+    assert "MiniBatch" not in text
+
+
+def test_method_text_speaks_the_users_terms_and_states_the_seed_once(
+    state: SessionState, tree: cm.TreeFit
+) -> None:
+    text = cm.method_text(tree, cm.compare_settings(state))
+    assert text.tree == f"Hierarchical: Ward linkage of all {tree.n_customers:,} customers."
+    whole = " ".join((text.tree, text.kmeans))
+    assert whole.count("seed 0") == 1
+    # No library or function names (fastcluster.linkage_vector), no scaler codes.
+    for library in ("fastcluster", "linkage_vector", "scipy", "sklearn", "standard scaling"):
+        assert library not in whole
+    assert "Standard (z-score) scaling" in text.kmeans
+    assert text.features == cm.compare_settings(state).model.features
 
 
 def test_comparison_counts_and_colours(
