@@ -101,13 +101,30 @@ def _short_money(value: float) -> str:
     return f"{value:,.0f}"
 
 
+SHARE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5)
+TICK_FREE_END = 0.2  # the last fifth of a share axis has no tick label
+
+
+def share_axis(top_share: float) -> dict[str, object]:
+    """Range and ticks of a share axis of the sizes chart.
+
+    The two panels sit side by side, so a label at the right end of the left axis ran into the
+    "0%" of the right one ("40%0%"): ticks stop short of the end (:data:`TICK_FREE_END`).
+    """
+    top = max(top_share * 1.12, 0.05)
+    step = next((s for s in SHARE_STEPS if top / s <= 5), 0.5)
+    last = top * (1 - TICK_FREE_END)
+    ticks = [round(i * step, 4) for i in range(int(last / step) + 1)]
+    return {"range": [0, top], "tickvals": ticks}
+
+
 def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> go.Figure:
     """Customers and revenue per segment, side by side (shares; click a bar to select)."""
     fig = make_subplots(
         rows=1,
         cols=2,
         shared_yaxes=True,
-        horizontal_spacing=0.04,
+        horizontal_spacing=0.08,
         subplot_titles=("Customers", "Revenue (net spend)"),
     )
     names = [_escape(r.name) for r in rows]
@@ -145,7 +162,9 @@ def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> 
     )
     base_layout(fig, height=max(220, 60 + 42 * len(rows)))
     fig.update_layout(showlegend=False, bargap=0.25, clickmode="event")
-    fig.update_xaxes(tickformat=".0%", rangemode="tozero", showgrid=True)
+    fig.update_xaxes(tickformat=".0%", showgrid=True)
+    for col, shares in ((1, [r.share for r in rows]), (2, [r.revenue_share for r in rows])):
+        fig.update_xaxes(**share_axis(max(shares, default=0.0)), row=1, col=col)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(margin={"t": 30})
     return fig

@@ -158,6 +158,8 @@ def customer_grid() -> dag.AgGrid:
             "floatingFilter": False,
             "minWidth": 90,
             "filterParams": {"buttons": ["reset"], "maxNumConditions": 2},
+            "wrapHeaderText": True,  # long headers wrap instead of "Recen..."
+            "autoHeaderHeight": True,
         },
         dashGridOptions={
             "cacheBlockSize": 200,
@@ -381,7 +383,13 @@ def orders_panel(shown: CustomerOrders) -> list[Component]:
             id=ids.SEGMENTS_ORDERS_GRID,
             rowData=rows.to_dicts(),
             columnDefs=[_order_column(c, lines.schema[c].is_numeric()) for c in lines.columns],
-            defaultColDef={"resizable": True, "sortable": True, "filter": True},
+            defaultColDef={
+                "resizable": True,
+                "sortable": True,
+                "filter": True,
+                "wrapHeaderText": True,  # long headers wrap instead of "Recen..."
+                "autoHeaderHeight": True,
+            },
             dashGridOptions={"animateRows": False, "suppressFieldDotNotation": True},
             columnSize="sizeToFit",
             style={"height": "300px"},

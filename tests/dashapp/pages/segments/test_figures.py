@@ -80,6 +80,32 @@ def test_sizes_bars_carry_segment_numbers_shares_and_colours(model: SessionModel
     assert list(customers.marker.opacity) == [0.3, 0.3, 1.0, 0.3]
 
 
+@pytest.mark.parametrize("top", [0.02, 0.16, 0.34, 0.4, 0.5, 0.69, 0.86, 1.0])
+def test_share_axes_leave_their_right_end_free_of_tick_labels(top: float) -> None:
+    # The panels sit side by side: a label at the right end of the customers axis ran into the
+    # "0%" that starts the revenue axis ("40%0%").
+    axis = fs.share_axis(top)
+    low, high = axis["range"]
+    ticks = axis["tickvals"]
+    assert low == 0
+    assert high >= top  # every bar fits
+    assert ticks[0] == 0
+    assert len(ticks) >= 2
+    assert max(ticks) <= (1 - fs.TICK_FREE_END) * high
+
+
+def test_sizes_figure_uses_those_axes(model: SessionModel) -> None:
+    rows = fs.segment_rows(model.result)
+    fig = fs.sizes_figure(rows)
+    for axis, shares in (
+        (fig.layout.xaxis, [r.share for r in rows]),
+        (fig.layout.xaxis2, [r.revenue_share for r in rows]),
+    ):
+        expected = fs.share_axis(max(shares))
+        assert list(axis.range) == expected["range"]
+        assert list(axis.tickvals) == expected["tickvals"]
+
+
 def test_profile_matrix_standardises_against_clustered_customers(model: SessionModel) -> None:
     result = model.result
     features, z, means = fs.profile_matrix(result, model.table.features)

@@ -104,6 +104,19 @@ def test_orders_panel_holds_the_ids_browser_tests_look_up() -> None:
     )
     assert grid["rowData"][0]["order_date"] == "2024-03-01 09:30"
     assert [c["field"] for c in grid["columnDefs"]] == ["invoice", "order_date", "amount"]
+    assert grid["defaultColDef"]["wrapHeaderText"] is True
     shown_text = texts(tree)
     assert "C9" in shown_text
     assert "Showing the newest 2 lines." in shown_text  # 2 of the customer's 3 lines
+
+
+def test_customer_grid_wraps_long_headers_instead_of_cutting_them() -> None:
+    # At 1440 px the grid's twelve columns cut "Recency (days)" to "Recen..." unless the
+    # headers wrap (the browser test checks nothing is cut).
+    (grid,) = [
+        n["props"]
+        for n in nodes(as_json(build()))
+        if n.get("props", {}).get("id") == ids.SEGMENTS_GRID
+    ]
+    assert grid["defaultColDef"]["wrapHeaderText"] is True
+    assert grid["defaultColDef"]["autoHeaderHeight"] is True
