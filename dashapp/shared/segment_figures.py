@@ -165,9 +165,23 @@ def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> 
     fig.update_xaxes(tickformat=".0%", showgrid=True)
     for col, shares in ((1, [r.share for r in rows]), (2, [r.revenue_share for r in rows])):
         fig.update_xaxes(**share_axis(max(shares, default=0.0)), row=1, col=col)
-    fig.update_yaxes(autorange="reversed", automargin=True)
+    # Long names wrap over lines: on one line they would leave the bars no room.
+    fig.update_yaxes(
+        autorange="reversed", automargin=True, tickvals=names, ticktext=[_lines(n) for n in names]
+    )
     fig.update_layout(margin={"t": 30})
     return fig
+
+
+def _lines(text: str, width: int = 20) -> str:
+    """``text`` broken at spaces into lines of about ``width`` characters (``<br>``)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def projection_figure(

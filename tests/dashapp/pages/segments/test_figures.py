@@ -3,6 +3,8 @@ page's builders drawing the view (selected segment, seed)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -104,6 +106,17 @@ def test_sizes_figure_uses_those_axes(model: SessionModel) -> None:
         expected = fs.share_axis(max(shares))
         assert list(axis.range) == expected["range"]
         assert list(axis.tickvals) == expected["tickvals"]
+
+
+def test_long_names_wrap_on_the_size_charts_axis(model: SessionModel) -> None:
+    long = "Customers who ordered once and lapsed fifteen months ago"
+    rows = fs.segment_rows(model.result)
+    rows[0] = replace(rows[0], name=long)
+    fig = fs.sizes_figure(rows)
+    assert fig.data[0].y[0] == long  # the bars keep the name (clicks, tests)
+    lines = fig.layout.yaxis.ticktext[0].split("<br>")
+    assert " ".join(lines) == long
+    assert max(len(line) for line in lines) <= 20
 
 
 def test_profile_matrix_standardises_against_clustered_customers(model: SessionModel) -> None:
