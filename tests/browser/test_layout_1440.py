@@ -24,7 +24,8 @@ return Array.from(document.querySelectorAll(arguments[0]))
 """
 # Pairs of elements (of two selectors) whose boxes intersect.
 OVERLAPS = """
-const boxes = sel => Array.from(document.querySelectorAll(sel)).map(e => [e.textContent || e.tagName, e.getBoundingClientRect()]);
+const boxes = sel => Array.from(document.querySelectorAll(sel))
+  .map(e => [e.textContent || e.tagName, e.getBoundingClientRect()]);
 const a = boxes(arguments[0]), b = boxes(arguments[1]);
 const hits = [];
 for (const [ta, ra] of a) for (const [tb, rb] of b) {
