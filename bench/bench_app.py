@@ -610,6 +610,25 @@ def percentile(values: Iterable[float], q: float) -> float:
     return data[low] + (data[high] - data[low]) * (pos - low)
 
 
+def replay_problem(request: Request, timed: Timed) -> str | None:
+    """Why a replayed request does not count, or None when it answered as in the browser.
+
+    A replay must get the status the browser got for the same request: a 204 (the callback
+    prevented its update) where the browser got 200 did none of the work being timed, so it
+    is a failure, not a fast success; so is any error. A request whose status the browser log
+    lacks must answer 200; one that failed in the browser cannot be timed at all.
+    """
+    expected = request.status if request.status is not None else 200
+    if expected not in (200, 204):
+        return f"{request.outputs} answered HTTP {expected} in the browser: nothing to time"
+    if timed.status == expected:
+        return None
+    return (
+        f"{request.outputs} answered HTTP {timed.status} on replay, "
+        f"HTTP {expected} when captured in the browser"
+    )
+
+
 def replay(base: str, name: str, variants: list[Wave], reps: int, warmup: int = 2) -> Row:
     """POST each variant's requests in order, alternating variants; time the sums."""
     import requests
@@ -625,10 +644,9 @@ def replay(base: str, name: str, variants: list[Wave], reps: int, warmup: int = 
             server_total = 0.0
             for request in wave.requests:
                 timed = post(session, base, request)
-                if timed.status not in (200, 204):
-                    raise RuntimeError(
-                        f"{name}: {request.outputs} answered HTTP {timed.status} on replay"
-                    )
+                problem = replay_problem(request, timed)
+                if problem is not None:
+                    raise RuntimeError(f"{name}: {problem}")
                 total += timed.wall_ms
                 server_total += timed.server_ms or 0.0
                 if rep >= warmup:
