@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 TOGGLEABLE_RULES: tuple[str, ...] = tuple(r for r in REASONS if r != "unparseable")
 MAX_TEXT = 256
 MAX_VIEWS_BYTES = 32_768
+# Views whose stored value is a selection within one dataset (the Segments page's selected
+# segment): a new dataset clears them. Every other view holds settings (model, RFM, Compare's
+# k), which mean the same on any data and carry over.
+SELECTION_VIEWS: frozenset[str] = frozenset({"segments"})
 
 
 class StateError(Exception):
@@ -61,8 +65,17 @@ class SessionState:
         return None if self.mapping is None else dict(self.mapping)
 
     def with_dataset(self, key: str, filename: str | None) -> SessionState:
-        """A new dataset: the mapping and date format go back to detection."""
-        return replace(self, dataset=key, filename=filename, mapping=None, date_format=None)
+        """A new dataset: the mapping and date format go back to detection and the selections
+        made on the previous data (:data:`SELECTION_VIEWS`) are cleared."""
+        views = {name: value for name, value in self.views.items() if name not in SELECTION_VIEWS}
+        return replace(
+            self,
+            dataset=key,
+            filename=filename,
+            mapping=None,
+            date_format=None,
+            views=MappingProxyType(views),
+        )
 
     def evolve(self, **changes: Any) -> SessionState:
         """A copy with ``changes`` (same field names as the dataclass)."""

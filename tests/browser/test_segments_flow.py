@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from dash import Dash
 from dash.testing.composite import DashComposite
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -18,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from core.clustering import service
 from core.clustering.config import ModelConfig, PreprocessConfig
 from core.columns import CUSTOMER
-from core.generator import DEFAULT_DATA
+from core.generator import DEFAULT_DATA, write_transactions
 from dashapp.app import create_app
 from dashapp.services import get_services
 from dashapp.shared.loading import session_table
@@ -169,6 +170,14 @@ def test_click_a_segment_filters_the_grid_and_its_export_equals_its_members(
     assert set(exported["segment_name"]) == {names[2]}
 
 
+def text_of(dash_duo: DashComposite, selector: str) -> str:
+    """The element's text, or "" while it is missing or being re-rendered."""
+    try:
+        return str(dash_duo.driver.find_element(By.CSS_SELECTOR, selector).text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
 def settled(dash_duo: DashComposite) -> bool:
     """No callback is waiting for its answer (every click so far has been handled)."""
     return dash_duo.redux_state_rqs == []
@@ -193,6 +202,42 @@ def test_a_double_click_on_show_these_customers_keeps_the_segment(
     # "Show all segments" is the way back.
     dash_duo.find_element("#segments-clear").click()
     dash_duo.wait_for_contains_text("#segments-selection", "in all segments", timeout=TIMEOUT)
+    assert dash_duo.get_logs() == []
+
+
+def test_a_new_dataset_clears_the_selection(
+    dash_duo: DashComposite, segments_app: Dash, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.parquet"
+    write_transactions(other, seed=3, customers=150)
+    dash_duo.start_server(segments_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/segments", timeout=TIMEOUT)
+    # The first fit of the session's app can take a while on a busy machine.
+    wait_until(lambda: len(card_names(dash_duo)) == 4, timeout=120, what="four cards")
+    name = card_names(dash_duo)[2]
+    dash_duo.find_elements(".segment-pick")[2].click()
+    dash_duo.wait_for_contains_text("#segments-selection", name, timeout=TIMEOUT)
+    wait_until(
+        lambda: set(texts_of(dash_duo, "#segments-grid .ag-cell[col-id='segment']")) == {"2"},
+        what="the grid to list segment 2 only",
+    )
+    wait_until(lambda: settled(dash_duo), what="the grid to settle")
+    dash_duo.find_elements("#segments-grid .ag-cell[col-id='customer_id']")[0].click()
+    dash_duo.wait_for_element("#orders-customer", timeout=TIMEOUT)
+
+    dash_duo.find_element("#navbar a[href='/']").click()
+    wait_until(lambda: text_of(dash_duo, "#dataset-name") == DEFAULT_DATA.name, what="Data page")
+    dash_duo.find_element("#upload input[type=file]").send_keys(str(other))
+    wait_until(lambda: text_of(dash_duo, "#dataset-name") == "other.parquet", what="the upload")
+    dash_duo.find_element("#navbar a[href='/segments']").click()
+    wait_until(lambda: len(card_names(dash_duo)) == 4, timeout=120, what="the new data's cards")
+    dash_duo.wait_for_contains_text("#segments-selection", "in all segments", timeout=TIMEOUT)
+    wait_until(lambda: settled(dash_duo), what="the page to settle")
+    assert "in all segments" in dash_duo.find_element("#segments-selection").text
+    assert not [t for t in texts_of(dash_duo, ".segment-pick") if "Selected" in t]
+    assert "segment=" not in dash_duo.driver.current_url
+    assert not dash_duo.find_elements("#orders-customer")
+    assert dash_duo.find_element("#segments-search").get_attribute("value") == ""
     assert dash_duo.get_logs() == []
 
 

@@ -8,7 +8,21 @@ import pytest
 
 from core.cleaning import CleaningConfig
 from dashapp.services import DEFAULT_DATASET, AppServices
-from dashapp.state import TOGGLEABLE_RULES, StateError, new_state, parse_state
+from dashapp.shared.modeling import (
+    SEGMENTS_VIEW,
+    ModelSettings,
+    selected_segment,
+    settings_of,
+    with_segment,
+    with_settings,
+)
+from dashapp.state import (
+    SELECTION_VIEWS,
+    TOGGLEABLE_RULES,
+    StateError,
+    new_state,
+    parse_state,
+)
 
 
 @pytest.fixture
@@ -52,6 +66,19 @@ def test_new_dataset_resets_mapping_and_date_format(services: AppServices) -> No
     assert moved.mapping is None
     assert moved.date_format is None
     assert moved.cleaning == state.cleaning
+
+
+def test_new_dataset_clears_selections_and_keeps_settings(services: AppServices) -> None:
+    assert SEGMENTS_VIEW in SELECTION_VIEWS
+    chosen = with_segment(with_settings(new_state(services), ModelSettings(k=5)), 2)
+    chosen = chosen.with_view_settings("rfm", {"bins": 4}).with_view_settings("compare", {"k": 3})
+    assert selected_segment(chosen) == 2
+    moved = chosen.with_dataset("f" * 64, "y.csv")
+    assert selected_segment(moved) is None
+    assert SEGMENTS_VIEW not in moved.views
+    assert settings_of(moved) == ModelSettings(k=5)
+    assert moved.view_settings("rfm") == {"bins": 4}
+    assert moved.view_settings("compare") == {"k": 3}
 
 
 def test_token_from_other_server_is_refused(services: AppServices, tmp_path: Path) -> None:
