@@ -241,6 +241,23 @@ def test_a_new_dataset_clears_the_selection(
     assert dash_duo.get_logs() == []
 
 
+def test_a_link_made_on_other_data_says_so_and_names_a_bad_feature(
+    dash_duo: DashComposite, segments_app: Dash
+) -> None:
+    dash_duo.start_server(segments_app)
+    query = "k=3&features=recency_days,frequency,frequncy&segment=1&data=0123456789ab&file=q3.csv"
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/segments?{query}", timeout=TIMEOUT)
+    wait_until(lambda: len(card_names(dash_duo)) == 3, timeout=120, what="three cards")
+    wait_until(lambda: settled(dash_duo), what="the page to settle")
+    notice = text_of(dash_duo, "#segments-url-query-notice")
+    assert "This link was made on the file ‘q3.csv’ (dataset 0123456789ab)" in notice
+    assert "not loaded in this session" in notice
+    assert "'frequncy'" in notice
+    assert "in all segments" in dash_duo.find_element("#segments-selection").text
+    assert "data=default" in dash_duo.driver.current_url  # the URL now names the data shown
+    assert dash_duo.get_logs() == []
+
+
 def test_a_link_reopens_a_view_fitted_in_the_background(
     dash_duo: DashComposite, segments_app: Dash
 ) -> None:

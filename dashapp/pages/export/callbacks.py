@@ -218,7 +218,6 @@ def register(app: Dash) -> None:
         query_id=ids.EXPORT_URL_QUERY,
         search_id=ids.EXPORT_URL_SEARCH,
         sink_id=ids.EXPORT_URL_SINK,
-        alert_id=ids.EXPORT_ALERT,
     )
     app.callback(
         output={

@@ -206,7 +206,6 @@ def register(app: Dash) -> None:
         query_id=ids.MODEL_URL_QUERY,
         search_id=ids.MODEL_URL_SEARCH,
         sink_id=ids.MODEL_URL_SINK,
-        alert_id=ids.MODEL_ALERT,
     )
     session = Input(app_ids.SESSION, "data")
     app.callback(Output(ids.MODEL_CONTROLS, "children"), session)(render_controls)

@@ -325,7 +325,6 @@ def register(app: Dash) -> None:
         query_id=ids.SEGMENTS_URL_QUERY,
         search_id=ids.SEGMENTS_URL_SEARCH,
         sink_id=ids.SEGMENTS_URL_SINK,
-        alert_id=ids.SEGMENTS_ALERT,
     )
     app.callback(
         output=RENDER_OUTPUTS,
