@@ -17,10 +17,12 @@ from dash import Dash, Input, Output, dcc, html, no_update
 from dash.development.base_component import Component
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.errors import CustsegError
 from dashapp.pages import PAGES
-from dashapp.services import EXTENSION, AppServices, get_services
+from dashapp.services import DEFAULT_DATASET, EXTENSION, AppServices, get_services
 from dashapp.sessions import secret_key_from_env
 from dashapp.shared import components, ids
+from dashapp.shared.loading import session_table
 from dashapp.state import StateError, new_state, parse_state
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,11 @@ def shell_layout(services: AppServices) -> Callable[[], Component]:
                 ),
                 components.navbar(dash.page_registry.values()),
                 dbc.Container(
-                    [html.Div(id=ids.SESSION_NOTICE), dash.page_container],
+                    [
+                        html.Div(id=ids.DATA_HEADER, className="small mb-2 data-header"),
+                        html.Div(id=ids.SESSION_NOTICE),
+                        dash.page_container,
+                    ],
                     fluid=True,
                     className="pb-4",
                 ),
@@ -88,7 +94,30 @@ def ensure_session(data: object) -> tuple[object, object]:
     return no_update, no_update
 
 
+def data_header(data: object) -> object:
+    """The data every page shows, with its purchase dates and analysis date (empty while the
+    data cannot be used: the pages say why)."""
+    try:
+        state = parse_state(data, get_services())
+    except StateError:
+        return no_update  # ensure_session replaces the state, which calls this again
+    services = get_services()
+    try:
+        table = session_table(state, services)
+    except CustsegError:
+        return []
+    if state.dataset == DEFAULT_DATASET:
+        name = f"{services.default_path.name} ({services.default_badge})"
+    else:
+        name = state.filename or "uploaded file"
+    features = table.features
+    first = features.get_column("first_purchase").min() if features.height else None
+    last = features.get_column("last_purchase").max() if features.height else None
+    return components.data_header(name, first, last, table.analysis_date)  # type: ignore[arg-type]
+
+
 def _register_app_callbacks(app: Dash) -> None:
+    app.callback(Output(ids.DATA_HEADER, "children"), Input(ids.SESSION, "data"))(data_header)
     app.callback(
         Output(ids.SESSION, "data", allow_duplicate=True),
         Output(ids.SESSION_NOTICE, "children"),

@@ -6,6 +6,7 @@ callback returns with what these functions build from the same values.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -68,6 +69,36 @@ def navbar(pages: Iterable[Mapping[str, Any]], *, brand: str = "custseg") -> dbc
         dark=True,
         className="mb-3",
     )
+
+
+ANALYSIS_DATE_HELP = (
+    "Recency and tenure are counted back from this day: the calendar day after the latest "
+    "purchase in the data."
+)
+
+
+def data_header(
+    name: str, first: dt.date | None, last: dt.date | None, analysis_date: dt.date | None
+) -> list[Component]:
+    """The line under the navbar: which data, its purchase dates and the analysis date."""
+    parts: list[Component] = [html.Span("Data: ", className="text-muted"), html.Strong(name)]
+    if first is not None and last is not None:
+        parts += [
+            html.Span(" · purchases ", className="text-muted"),
+            html.Span(f"{first.isoformat()} to {last.isoformat()}", id=ids.DATA_HEADER_RANGE),
+        ]
+    if analysis_date is not None:
+        parts += [
+            html.Span(" · analysis date ", className="text-muted"),
+            html.Span(
+                analysis_date.isoformat(),
+                id=ids.DATA_HEADER_ANALYSIS_DATE,
+                title=ANALYSIS_DATE_HELP,
+                className="text-decoration-underline",
+                style={"textDecorationStyle": "dotted", "cursor": "help"},
+            ),
+        ]
+    return parts
 
 
 def card(title: str, body: Component | Sequence[Component], **kwargs: Any) -> dbc.Card:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,12 +14,13 @@ import pytest
 import werkzeug.serving
 from dash import Dash, no_update
 
-from dashapp.app import create_app, ensure_session, max_request_bytes, shell_layout
+from dashapp.app import create_app, data_header, ensure_session, max_request_bytes, shell_layout
 from dashapp.services import DEFAULT_DATASET, AppServices
 from dashapp.sessions import SECRET_ENV
 from dashapp.shared import ids
+from dashapp.shared.loading import session_table
 from dashapp.state import new_state, parse_state
-from tests.dashapp.helpers import as_json, find_ids, texts
+from tests.dashapp.helpers import as_json, find_ids, sales_csv, texts, upload
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,3 +166,25 @@ def test_serve_debug_uses_dash_dev_tools(
     ((kwargs,),) = [calls]
     assert kwargs["debug"] is True
     assert kwargs["use_reloader"] is False
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_every_page_shows_the_data_its_dates_and_the_analysis_date(
+    services: AppServices, small_default: Path
+) -> None:
+    assert ids.DATA_HEADER in find_ids(as_json(shell_layout(services)()))
+    state = new_state(services)
+    table = session_table(state, services)
+    # From the purchase lines: the first and last purchase day, and the day after the last.
+    lines = table.purchases
+    first, last = lines["order_date"].min().date(), lines["order_date"].max().date()
+    shown = " ".join(texts(as_json(data_header(state.to_json()))).split())
+    assert small_default.name in shown
+    assert f"purchases {first.isoformat()} to {last.isoformat()}" in shown
+    assert f"analysis date {(last + dt.timedelta(days=1)).isoformat()}" in shown
+    # An upload: its own name and dates (sales_csv buys in March 2011).
+    uploaded = upload(sales_csv(customers=8), "march.csv", state.to_json())
+    shown = " ".join(texts(as_json(data_header(uploaded))).split())
+    assert "march.csv" in shown
+    assert "purchases 2011-03-01 to 2011-03-22" in shown
+    assert "analysis date 2011-03-23" in shown
