@@ -59,15 +59,20 @@ def shell_layout(services: AppServices) -> Callable[[], Component]:
                 dcc.Store(
                     id=ids.SESSION, storage_type="session", data=new_state(services).to_json()
                 ),
+                components.skip_link(),
                 components.navbar(dash.page_registry.values()),
-                dbc.Container(
-                    [
-                        html.Div(id=ids.DATA_HEADER, className="small mb-2 data-header"),
-                        html.Div(id=ids.SESSION_NOTICE),
-                        dash.page_container,
-                    ],
-                    fluid=True,
-                    className="pb-4",
+                html.Main(
+                    dbc.Container(
+                        [
+                            html.Div(id=ids.DATA_HEADER, className="small mb-2 data-header"),
+                            html.Div(id=ids.SESSION_NOTICE),
+                            dash.page_container,
+                        ],
+                        fluid=True,
+                        className="pb-4",
+                    ),
+                    id=ids.MAIN,
+                    tabIndex="-1",
                 ),
             ]
         )
@@ -217,6 +222,8 @@ def create_app(
         serve_locally=True,
         suppress_callback_exceptions=False,
     )
+    # The page's language, for screen readers and hyphenation (WCAG 3.1.1).
+    app.index_string = app.index_string.replace("<html>", f'<html lang="{components.LANGUAGE}">', 1)
     server: flask.Flask = app.server  # type: ignore[assignment]
     server.secret_key = secret_key
     server.config["MAX_CONTENT_LENGTH"] = max_request_bytes(max_upload_bytes)

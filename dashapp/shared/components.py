@@ -7,6 +7,7 @@ callback returns with what these functions build from the same values.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -47,6 +48,42 @@ def error_alert(error: CustsegError, *, title: str = "This file could not be use
 def message_alert(text: str | Sequence[Component | str], *, color: str = "info") -> dbc.Alert:
     """A plain alert (success, warning, info)."""
     return dbc.Alert(text, color=color, dismissable=True, className="mb-2")
+
+
+LANGUAGE = "en"
+
+
+def dom_id(component_id: str | Mapping[str, Any]) -> str:
+    """The ``id`` attribute Dash gives a component in the page (for ``<label for=...>``).
+
+    A dict (pattern-matching) id becomes JSON with sorted keys and no spaces, as dash-renderer
+    writes it.
+    """
+    if isinstance(component_id, str):
+        return component_id
+    return json.dumps(dict(component_id), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def label_for(
+    text: str | Sequence[Component | str],
+    component_id: str | Mapping[str, Any],
+    *,
+    name: str | None = None,
+    **kwargs: Any,
+) -> html.Label:
+    """A ``<label>`` naming the control ``component_id`` for screen readers and axe.
+
+    Plain inputs are named natively. Dash widgets that render their control inside a wrapper
+    (sliders, dropdowns, the upload area) are named by ``assets/a11y.js`` from this label:
+    ``name`` (the ``data-name`` attribute) when the label's text carries badges or marks.
+    """
+    extra = {"data-name": name} if name else {}
+    return html.Label(text, htmlFor=dom_id(component_id), **extra, **kwargs)
+
+
+def skip_link() -> html.A:
+    """The first focusable element: jumps past the navigation bar to the page's content."""
+    return html.A("Skip to content", href=f"#{ids.MAIN}", className="skip-link")
 
 
 def navbar(pages: Iterable[Mapping[str, Any]], *, brand: str = "custseg") -> dbc.Navbar:

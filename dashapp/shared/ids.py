@@ -13,3 +13,4 @@ SESSION_NOTICE = "session-notice"  # alert shown when a session had to be reset
 DATA_HEADER = "data-header"  # the data shown and its dates, under the navbar on every page
 DATA_HEADER_RANGE = "data-header-range"
 DATA_HEADER_ANALYSIS_DATE = "data-header-analysis-date"
+MAIN = "main-content"  # the page content; the "Skip to content" link jumps here

@@ -44,8 +44,8 @@ def graph(graph_id: str, config: dict[str, Any] = GRAPH_CONFIG) -> dcc.Graph:
     return dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=config)
 
 
-def _label(text: str) -> html.Label:
-    return html.Label(text, className="form-label small fw-semibold mb-0")
+def _label(text: str, control: str) -> html.Label:
+    return components.label_for(text, control, className="form-label small fw-semibold mb-0")
 
 
 def header() -> dbc.Row:
@@ -80,8 +80,14 @@ def cut_controls() -> dbc.Card:
         "Cut the tree",
         dbc.Row(
             [
-                dbc.Col([_label("Number of segments k"), k_slider], lg=5),
-                dbc.Col([_label("Cut height (or drag the red line)"), height_slider], lg=7),
+                dbc.Col([_label("Number of segments k", ids.COMPARE_K), k_slider], lg=5),
+                dbc.Col(
+                    [
+                        _label("Cut height (or drag the red line)", ids.COMPARE_HEIGHT),
+                        height_slider,
+                    ],
+                    lg=7,
+                ),
             ],
             className="g-3",
         ),

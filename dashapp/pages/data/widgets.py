@@ -19,6 +19,7 @@ from dash.development.base_component import Component
 from core.cleaning import REASON_LABELS, Audit
 from core.columns import ROLES
 from dashapp.pages.data import ids
+from dashapp.shared import components
 from dashapp.shared.components import PREVIEW_ROWS
 
 # What each role means, for the mapping form's labels and help texts.
@@ -53,26 +54,31 @@ def upload_area(max_bytes: int) -> html.Div:
     """
     limit = f"{max_bytes / 1024**2:,.0f} MB"
     return html.Div(
-        dcc.Upload(
-            id=ids.UPLOAD,
-            children=html.Div(
-                [
-                    html.Strong("Drag and drop a file here"),
-                    " or ",
-                    html.A("choose one", href="#", className="link-primary"),
-                    html.Div(
-                        f"CSV, Excel (.xlsx) or Parquet · up to {limit} · one line per "
-                        "order line, with a customer id and a date",
-                        className="small text-muted",
-                    ),
-                ]
+        [
+            components.label_for(
+                "Upload a transaction file", ids.UPLOAD, className="visually-hidden"
             ),
-            accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
-            max_size=max_bytes,
-            multiple=False,
-            className="upload-zone",
-            className_active="upload-zone upload-zone-active",
-        ),
+            dcc.Upload(
+                id=ids.UPLOAD,
+                children=html.Div(
+                    [
+                        html.Strong("Drag and drop a file here"),
+                        " or ",
+                        html.A("choose one", href="#", className="link-primary"),
+                        html.Div(
+                            f"CSV, Excel (.xlsx) or Parquet · up to {limit} · one line per "
+                            "order line, with a customer id and a date",
+                            className="small text-muted",
+                        ),
+                    ]
+                ),
+                accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
+                max_size=max_bytes,
+                multiple=False,
+                className="upload-zone",
+                className_active="upload-zone upload-zone-active",
+            ),
+        ],
         id=ids.UPLOAD_GUARD,
         **{"data-max-bytes": str(max_bytes)},
     )
@@ -120,8 +126,10 @@ def mapping_form(
                 [
                     dbc.Col(
                         [
-                            html.Label(
+                            components.label_for(
                                 [label, " *" if required else "", badge],
+                                ids.role_dropdown(role),
+                                name=f"{label} column" + (" (required)" if required else ""),
                                 title=help_text,
                                 className="form-label mb-0 small fw-semibold",
                             ),

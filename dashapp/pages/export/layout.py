@@ -145,7 +145,14 @@ def preview_table(preview: ListPreview) -> html.Div:
         className="small mb-0",
         style={"whiteSpace": "nowrap"},
     )
-    return html.Div(table, style={"overflowX": "auto"})
+    # Focusable and named, so a keyboard user can scroll it (WCAG 2.1.1).
+    return html.Div(
+        table,
+        style={"overflowX": "auto"},
+        tabIndex="0",
+        role="region",
+        **{"aria-label": "Preview of the list's first rows"},
+    )
 
 
 def input_alert(message: str, hint: str | None) -> dbc.Alert:

@@ -130,8 +130,13 @@ def stability_card() -> dbc.Card:
 # --- panel contents -----------------------------------------------------------------------------
 
 
-def _label(text: str, help_text: str | None = None) -> html.Label:
-    return html.Label(text, title=help_text, className="form-label small fw-semibold mb-1 mt-2")
+def _label(
+    text: str, help_text: str | None = None, *, control: str | dict[str, str] | None = None
+) -> html.Label:
+    css = "form-label small fw-semibold mb-1 mt-2"
+    if control is None:
+        return html.Label(text, title=help_text, className=css)
+    return components.label_for(text, control, title=help_text, className=css)
 
 
 def controls(settings: ModelSettings) -> list[Component]:
@@ -180,7 +185,9 @@ def controls(settings: ModelSettings) -> list[Component]:
             [
                 dbc.Col(
                     [
-                        _label("Segments (k)", f"{K_MIN} to {K_MAX}"),
+                        _label(
+                            "Segments (k)", f"{K_MIN} to {K_MAX}", control=ids.model_setting("k")
+                        ),
                         dbc.Input(
                             id=ids.model_setting("k"),
                             className="model-k",
@@ -197,7 +204,11 @@ def controls(settings: ModelSettings) -> list[Component]:
                 ),
                 dbc.Col(
                     [
-                        _label("Seed", "Same seed, same data: same segments."),
+                        _label(
+                            "Seed",
+                            "Same seed, same data: same segments.",
+                            control=ids.model_setting("seed"),
+                        ),
                         dbc.Input(
                             id=ids.model_setting("seed"),
                             className="model-seed",
