@@ -62,8 +62,10 @@ def test_preview_is_capped() -> None:
 def test_upload_area_states_the_limit() -> None:
     tree = as_json(widgets.upload_area(200 * 1024**2))
     assert tree["props"]["data-max-bytes"] == str(200 * 1024**2)
-    upload = tree["props"]["children"]
+    label, upload = tree["props"]["children"]
     assert upload["props"]["max_size"] == 200 * 1024**2
+    # The upload's file input is named for screen readers (assets/a11y.js reads the label).
+    assert label["props"]["htmlFor"] == upload["props"]["id"]
     assert "up to 200 MB" in texts(tree)
 
 
