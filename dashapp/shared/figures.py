@@ -11,7 +11,10 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
-# Okabe-Ito (colour-blind safe) first, then Tableau-10 tones for larger segmentations.
+# Okabe-Ito first, then eight colours picked (greedily, farthest first) to stay apart from every
+# earlier one and from NOISE_COLOR for people with deuteranopia, protanopia or tritanopia:
+# tests/dashapp/shared/test_palette.py holds the distances under simulated colour-vision
+# deficiencies. Beyond 16 segments colours repeat; every chart also names the segments.
 SEGMENT_PALETTE: tuple[str, ...] = (
     "#0072B2",
     "#E69F00",
@@ -21,16 +24,18 @@ SEGMENT_PALETTE: tuple[str, ...] = (
     "#D55E00",
     "#F0E442",
     "#000000",
-    "#4E79A7",
-    "#F28E2B",
-    "#59A14F",
-    "#B07AA1",
-    "#9C755F",
-    "#EDC948",
-    "#76B7B2",
-    "#FF9DA7",
+    "#783C2D",
+    "#B4D296",
+    "#5A3C69",
+    "#3C00E1",
+    "#8778FF",
+    "#FFB4D2",
+    "#B43C0F",
+    "#A54B78",
 )
-NOISE_COLOR = "#9E9E9E"  # points a clustering left unassigned (label -1) or excluded customers
+# Points a clustering left unassigned (label -1) or excluded customers: a grey 3.9:1 against
+# white, and as far from the segment colours as a grey gets under colour-vision deficiencies.
+NOISE_COLOR = "#808080"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 
@@ -39,6 +44,58 @@ def segment_color(segment: int) -> str:
     if segment < 0:
         return NOISE_COLOR
     return SEGMENT_PALETTE[segment % len(SEGMENT_PALETTE)]
+
+
+DARK_TEXT = (
+    "#000000"  # black, not Bootstrap grey: with white, one of the two reaches 4.5:1 on any fill
+)
+LIGHT_TEXT = "#FFFFFF"
+PAGE_WHITE = "#FFFFFF"
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    value = color.lstrip("#")
+    if len(value) != 6:
+        raise ValueError(f"expected a colour as #RRGGBB, got {color!r}")
+    return (int(value[0:2], 16) / 255, int(value[2:4], 16) / 255, int(value[4:6], 16) / 255)
+
+
+def _hex(rgb: Iterable[float]) -> str:
+    return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02X}" for c in rgb)
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2.1 relative luminance of ``#RRGGBB`` (0 black to 1 white)."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in _rgb(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two colours (1 to 21; text needs 4.5 at level AA)."""
+    lighter, darker = sorted(
+        (relative_luminance(foreground), relative_luminance(background)), reverse=True
+    )
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def dimmed(color: str, alpha: float, background: str = PAGE_WHITE) -> str:
+    """``color`` drawn at opacity ``alpha`` over ``background``, as one opaque colour.
+
+    Charts dim unselected segments with this rather than with marker opacity, so the colour a
+    label sits on is known and :func:`label_color` can pick a readable text colour for it.
+    """
+    front, back = _rgb(color), _rgb(background)
+    return _hex(alpha * f + (1 - alpha) * b for f, b in zip(front, back, strict=True))
+
+
+def label_color(fill: str) -> str:
+    """Dark or white text, whichever contrasts more with ``fill`` (>= 4.5:1 for any fill)."""
+    dark, light = contrast_ratio(DARK_TEXT, fill), contrast_ratio(LIGHT_TEXT, fill)
+    return DARK_TEXT if dark >= light else LIGHT_TEXT
 
 
 def segment_colors(segments: Iterable[int]) -> dict[int, str]:

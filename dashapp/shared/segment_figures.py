@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,7 +22,14 @@ from core.clustering.result import NOISE_NAME, SegmentationResult
 from core.clustering.select_k import CRITERIA_LABELS, KSelection, stratified_sample
 from core.clustering.stability import FAIRLY_STABLE, STABLE, StabilityReport
 from core.columns import CUSTOMER, NUMERIC_FEATURES
-from dashapp.shared.figures import NOISE_COLOR, base_layout, segment_color
+from dashapp.shared.figures import (
+    DARK_TEXT,
+    NOISE_COLOR,
+    base_layout,
+    dimmed,
+    label_color,
+    segment_color,
+)
 
 # Above this many customers the projection shows a sample stratified by segment: WebGL draws
 # that many points smoothly, and the sample bounds the size of the figure JSON.
@@ -118,6 +126,23 @@ def share_axis(top_share: float) -> dict[str, object]:
     return {"range": [0, top], "tickvals": ticks}
 
 
+def _bar_marker(rows: Sequence[SegmentRow], selected: int | None) -> dict[str, Any]:
+    """Bar fills and outlines: unselected segments pale, the selected one outlined too, so a
+    selection does not rest on colour alone; labels on any fill stay readable (label_color)."""
+    chosen = [selected is not None and r.segment == selected for r in rows]
+    fills = [
+        r.color if selected is None or c else dimmed(r.color, 0.3)
+        for r, c in zip(rows, chosen, strict=True)
+    ]
+    return {
+        "color": fills,
+        "line": {
+            "color": [DARK_TEXT if c else fill for c, fill in zip(chosen, fills, strict=True)],
+            "width": [3 if c else 0 for c in chosen],
+        },
+    }
+
+
 def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> go.Figure:
     """Customers and revenue per segment, side by side (shares; click a bar to select)."""
     fig = make_subplots(
@@ -128,14 +153,16 @@ def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> 
         subplot_titles=("Customers", "Revenue (net spend)"),
     )
     names = [_escape(r.name) for r in rows]
-    opacity = [1.0 if selected is None or r.segment == selected else 0.3 for r in rows]
+    marker = _bar_marker(rows, selected)
     customdata = [[r.segment] for r in rows]
     fig.add_trace(
         go.Bar(
             y=names,
             x=[r.share for r in rows],
             orientation="h",
-            marker={"color": [r.color for r in rows], "opacity": opacity},
+            marker=marker,
+            insidetextfont={"color": [label_color(c) for c in marker["color"]]},
+            outsidetextfont={"color": DARK_TEXT},
             text=[f"{r.customers:,} · {r.share:.0%}" for r in rows],
             textposition="auto",
             customdata=customdata,
@@ -150,7 +177,9 @@ def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> 
             y=names,
             x=[r.revenue_share for r in rows],
             orientation="h",
-            marker={"color": [r.color for r in rows], "opacity": opacity},
+            marker=marker,
+            insidetextfont={"color": [label_color(c) for c in marker["color"]]},
+            outsidetextfont={"color": DARK_TEXT},
             text=[f"{_short_money(r.revenue)} · {r.revenue_share:.0%}" for r in rows],
             textposition="auto",
             customdata=customdata,

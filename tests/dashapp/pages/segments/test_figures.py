@@ -14,7 +14,7 @@ from core.columns import CUSTOMER, NUMERIC_FEATURES
 from dashapp.pages.segments import figures, view
 from dashapp.services import AppServices
 from dashapp.shared import segment_figures as fs
-from dashapp.shared.figures import segment_color
+from dashapp.shared.figures import contrast_ratio, dimmed, segment_color
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import (
     ModelSettings,
@@ -78,8 +78,18 @@ def test_sizes_bars_carry_segment_numbers_shares_and_colours(model: SessionModel
         .to_numpy()
     )
     np.testing.assert_allclose(revenue.x, spend / spend.sum())
-    assert list(customers.marker.color) == [fs.color_of(result, s) for s in range(result.k)]
-    assert list(customers.marker.opacity) == [0.3, 0.3, 1.0, 0.3]
+    colors = [fs.color_of(result, s) for s in range(result.k)]
+    # Unselected segments are drawn pale (an opaque blend, so label colours can be chosen for
+    # it); the selected one keeps its colour and is outlined, not marked by colour alone.
+    assert list(customers.marker.color) == [
+        c if s == 2 else dimmed(c, 0.3) for s, c in enumerate(colors)
+    ]
+    assert list(customers.marker.line.width) == [0, 0, 3, 0]
+    fills = list(customers.marker.color)
+    assert all(
+        contrast_ratio(text, fill) >= 4.5
+        for text, fill in zip(customers.insidetextfont.color, fills, strict=True)
+    )
 
 
 @pytest.mark.parametrize("top", [0.02, 0.16, 0.34, 0.4, 0.5, 0.69, 0.86, 1.0])
