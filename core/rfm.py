@@ -428,28 +428,30 @@ RFM11 = RuleSet(
     bins=5,
     segments=(
         Segment("Champions", _codes("555 554 544 545 454 455 445"),
-                "Bought recently, buy often and spend the most."),
+                "Bought recently, buy often and spend a lot."),
         Segment("Loyal Customers", _codes("543 444 435 355 354 345 344 335"),
-                "Buy regularly and spend well."),
+                "Buy often, spend above typical and bought more recently than most."),
         Segment("Potential Loyalist", _codes(
             "553 551 552 541 542 533 532 531 452 451 442 441 431 453 433 432 423 353 352 351 "
-            "342 341 333 323"), "Recent customers with average frequency."),
+            "342 341 333 323"), "Bought recently, with around-typical orders and spend."),
         Segment("New Customers", _codes("512 511 422 421 412 411 311"),
-                "Bought recently for the first times."),
+                "Bought recently, became customers recently, not many orders yet."),
         Segment("Promising", _codes("525 524 523 522 521 515 514 513 425 424 413 414 415 315 "
-                                    "314 313"), "Recent buyers who spend well but rarely."),
+                                    "314 313"),
+                "Bought recently and spend above typical, but order less often."),
         Segment("Need Attention", _codes("535 534 443 434 343 334 325 324"),
-                "Above-average recency, frequency and spend, but slipping."),
+                "Order and spend above typical, but last bought only around the typical time."),
         Segment("About To Sleep", _codes("331 321 312 221 213 231 241 251"),
-                "Below-average recency and frequency."),
+                "Last bought somewhat longer ago than typical; fewer orders than typical."),
         Segment("At Risk", _codes("255 254 245 244 253 252 243 242 235 234 225 224 153 152 145 "
                                   "143 142 135 134 133 125 124"),
-                "Spent a lot and often, but long ago."),
+                "Ordered and spent above typical, but long ago."),
         Segment("Can't Lose Them", _codes("155 154 144 214 215 115 114 113"),
-                "Used to be among the best; not seen for a long time."),
+                "Used to be among the best (many orders, high spend); not seen for a long time."),
         Segment("Hibernating", _codes("332 322 233 232 223 222 132 123 122 212 211"),
-                "Last purchase long ago, few orders, low spend."),
-        Segment("Lost", _codes("111 112 121 131 141 151"), "Lowest recency and frequency."),
+                "Last purchase long ago, fewer orders and lower spend than typical."),
+        Segment("Lost", _codes("111 112 121 131 141 151"),
+                "Not seen for the longest time; fewer orders than typical."),
     ),
 )  # fmt: skip
 

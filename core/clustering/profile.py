@@ -9,11 +9,13 @@ For each segment of a fitted :class:`~core.clustering.fit.Segmentation`:
 * the features that distinguish it most: the standardised effect size
   ``(segment mean - rest mean) / pooled sd`` on the clustering scale, with plain words;
 * exemplar customers: the members nearest the segment centre in the scaled space;
-* an automatic name from its position in RFM score space (mean R, F, M scores of its members,
-  :func:`core.rfm.score_rfm` with 5 bins over the same customers) -> the nearest score code of
-  the 11-segment rule set :data:`core.rfm.RFM11` and its segment name, a "high-value" /
-  "low-value" descriptor when several segments share a name and the spend differs a lot, and a
-  number when names still collide; with the reason, a one-sentence insight and an action.
+* an automatic name that holds for its own figures: from its position in RFM score space
+  (mean R, F, M scores of its members, :func:`core.rfm.score_rfm` with 5 bins over the same
+  customers), the 11 names of :data:`core.rfm.RFM11` are ranked by their nearest code, and the
+  first whose test (:data:`core.naming.NAME_TESTS`) holds for the segment's figures is taken;
+  when none does, a plain name from its figures. Segments sharing a name get what tells them
+  apart ("Champions, higher spend" / "Champions, lower spend"); never a number. With the
+  reason, a one-sentence insight and an action.
 
 The overall silhouette is computed here too (exact up to ``SILHOUETTE_SAMPLE`` customers, on a
 seeded sample stratified by segment above), so the report, the CLI, the app charts and the
@@ -22,8 +24,8 @@ exports all show the same figures.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -44,6 +46,16 @@ from core.columns import (
     PRODUCT,
 )
 from core.errors import ConfigError, SchemaError
+from core.naming import (
+    DIMS,
+    Figures,
+    Reference,
+    descriptive_name,
+    failed_conditions,
+    name_holds,
+    qualifiers,
+    why,
+)
 from core.rfm import RFM11, RuleSet, format_code, score_rfm
 
 SEGMENT = "segment"
@@ -54,9 +66,6 @@ N_EXEMPLARS = 3
 N_DISTINGUISHING = 3
 # Effect sizes below this are not a distinguishing feature (Cohen's "small" threshold).
 MIN_EFFECT = 0.2
-# A segment sharing its RFM name is "high-value" when its mean spend is at least this many
-# times the typical (log-median) spend of the segments with that name ("low-value" at 1 / this).
-VALUE_RATIO = 2.0
 
 # Plain words for a feature being higher / lower than for the other customers.
 FEATURE_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -407,6 +416,22 @@ class AutoName:
     reason: str
 
 
+def ranked_names(
+    scores: tuple[float, float, float], ruleset: RuleSet = RFM11
+) -> list[tuple[str, tuple[int, ...]]]:
+    """Every segment of ``ruleset`` with its code nearest (Euclidean) to mean scores ``(r, f, m)``,
+    nearest first (ties: the segment listed first in the rule set, then the smallest code)."""
+    point = np.asarray(scores, dtype=np.float64)
+    best: list[tuple[float, int, tuple[int, ...], str]] = []
+    for rank, segment in enumerate(ruleset.segments):
+        dist, code = min(
+            (round(float(np.sum((np.asarray(c, dtype=np.float64) - point) ** 2)), 12), c)
+            for c in segment.codes
+        )
+        best.append((dist, rank, code, segment.name))
+    return [(name, code) for _, _, code, name in sorted(best)]
+
+
 def nearest_code(
     scores: tuple[float, float, float], ruleset: RuleSet = RFM11
 ) -> tuple[str, tuple[int, ...]]:
@@ -414,93 +439,97 @@ def nearest_code(
 
     Ties go to the segment listed first in the rule set, then the smallest code.
     """
-    point = np.asarray(scores, dtype=np.float64)
-    best: tuple[float, int, tuple[int, ...], str] | None = None
-    for rank, segment in enumerate(ruleset.segments):
-        for code in sorted(segment.codes):
-            dist = float(np.sum((np.asarray(code, dtype=np.float64) - point) ** 2))
-            candidate = (round(dist, 12), rank, code, segment.name)
-            if best is None or candidate[:3] < best[:3]:
-                best = candidate
-    assert best is not None  # a rule set has at least one code
-    return best[3], best[2]
+    return ranked_names(scores, ruleset)[0]
+
+
+def _first_name(
+    scores: tuple[float, float, float] | None, figures: Figures | None, ref: Reference
+) -> AutoName:
+    """The nearest standard name whose test holds, else a plain name from the figures."""
+    if figures is None:
+        return AutoName("Empty segment", "Empty segment", None, "no customer is in this segment")
+    if scores is None:
+        plain = descriptive_name(figures)
+        return AutoName(plain, plain, None, "RFM scores are not available; named after its figures")
+    position = f"mean scores R {scores[0]:.1f}, F {scores[1]:.1f}, M {scores[2]:.1f}"
+    ranked = ranked_names(scores)
+    nearest, code = ranked[0]
+    reason = f"{position}: nearest to the {nearest} code {format_code(code, RFM11.bins)}"
+    failed = failed_conditions(nearest, figures, ref)
+    if failed:
+        reason += f", but {nearest} does not fit: {failed[0]}"
+    for name, code in ranked:
+        if name_holds(name, figures, ref):
+            text = format_code(code, RFM11.bins)
+            if name != nearest:
+                reason += f"; the nearest name that fits is {name} (code {text})"
+            return AutoName(name, name, text, f"{reason}. {name}: {why(name, figures, ref)}")
+    plain = descriptive_name(figures)
+    return AutoName(plain, plain, None, f"{reason}; no standard name fits: named after its figures")
 
 
 def name_segments(
-    rfm_scores: list[tuple[float, float, float] | None],
-    monetary_means: np.ndarray,
-    sizes: np.ndarray,
+    rfm_scores: Sequence[tuple[float, float, float] | None],
+    figures: Sequence[Figures | None],
+    ref: Reference,
 ) -> list[AutoName]:
-    """Unique automatic names for segments given their mean R, F, M scores and mean spend.
+    """Unique automatic names for segments, each true of the segment's own figures.
 
-    Segments are given in canonical order (highest mean spend first); the first of a set of
-    colliding names keeps it plain and the others get " 2", " 3", ...
+    ``figures`` is None for an empty segment. Each segment gets the standard name nearest
+    to its mean R, F, M scores whose test holds (:data:`core.naming.NAME_TESTS`), else a plain
+    name from its figures. Segments sharing a standard name get what tells them apart
+    (:func:`core.naming.qualifiers`, "Champions, higher spend" / "Champions, lower spend"),
+    or plain names when nothing does; plain names that still collide add the spend, then
+    the segment number.
     """
-    k = len(rfm_scores)
-    bases: list[str] = []
-    codes: list[str | None] = []
-    reasons: list[str] = []
-    for i, scores in enumerate(rfm_scores):
-        if sizes[i] == 0:
-            bases.append("Empty segment")
-            codes.append(None)
-            reasons.append("no customer is in this segment")
-        elif scores is None:
-            bases.append("Segment")
-            codes.append(None)
-            reasons.append("RFM scores are not available for these customers")
-        else:
-            name, code = nearest_code(scores)
-            text = format_code(code, RFM11.bins)
-            bases.append(name)
-            codes.append(text)
-            reasons.append(
-                f"mean scores R {scores[0]:.1f}, F {scores[1]:.1f}, M {scores[2]:.1f}: "
-                f"nearest to the {name} code {text}"
-            )
-    names = list(bases)
-    for base in dict.fromkeys(bases):
-        members = [
-            i
-            for i in range(k)
-            if bases[i] == base and np.isfinite(monetary_means[i]) and monetary_means[i] > 0
-        ]
-        if len(members) < 2 or codes[members[0]] is None:
+    names = [_first_name(s, f, ref) for s, f in zip(rfm_scores, figures, strict=True)]
+    groups: dict[str, list[int]] = {}
+    for i, auto in enumerate(names):
+        groups.setdefault(auto.name.lower(), []).append(i)
+    for members in groups.values():
+        if len(members) < 2 or names[members[0]].code is None:
             continue
-        # Typical spend of the segments sharing the name: the median on the log scale (the
-        # geometric mean of a pair), so one outlier does not make the others look unusual.
-        typical = float(np.exp(np.median(np.log(monetary_means[members]))))
-        for i in members:
-            ratio = float(monetary_means[i]) / typical
-            if ratio >= VALUE_RATIO:
-                names[i] = f"{base} (high-value)"
-            elif ratio <= 1.0 / VALUE_RATIO:
-                names[i] = f"{base} (low-value)"
+        group = [figures[i] for i in members]
+        found = qualifiers([g for g in group if g is not None], ref)
+        for i, qualifier in zip(members, found or [None] * len(members), strict=True):
+            old, fig = names[i], figures[i]
+            assert fig is not None  # only non-empty segments have a code
+            if qualifier is None:
+                plain = descriptive_name(fig)
+                names[i] = replace(
+                    old,
+                    name=plain,
+                    reason=f"{old.reason}; named after its median figures because "
+                    f"{len(members)} segments fit {old.base} alike",
+                )
             else:
+                detail = (
+                    f"{qualifier} than the other {old.base} segment"
+                    if len(members) == 2
+                    else f"{qualifier} (median), unlike the other {old.base} segments"
+                )
+                names[i] = replace(
+                    old, name=f"{old.base}, {qualifier}", reason=f"{old.reason}; {detail}"
+                )
+    return _unique_names(names, figures)
+
+
+def _unique_names(names: list[AutoName], figures: Sequence[Figures | None]) -> list[AutoName]:
+    """Plain names that collide add the spend, then (last resort) the segment number."""
+    for detail in (2, 3):
+        counts: dict[str, int] = {}
+        for auto in names:
+            counts[auto.name.lower()] = counts.get(auto.name.lower(), 0) + 1
+        for i, auto in enumerate(names):
+            if counts[auto.name.lower()] < 2:
                 continue
-            reasons[i] += (
-                f"; mean spend {_num(float(monetary_means[i]))} is {ratio:.1f} times the "
-                f"typical spend ({_num(typical)}) of the {len(members)} {base} segments"
-            )
-    seen: dict[str, int] = {}
-    unique: list[str] = []
-    taken = set(names)
-    for i, name in enumerate(names):
-        count = seen.get(name, 0) + 1
-        seen[name] = count
-        if count == 1:
-            unique.append(name)
-            continue
-        number = count
-        while f"{name} {number}" in taken:
-            number += 1
-        candidate = f"{name} {number}"
-        taken.add(candidate)
-        unique.append(candidate)
-        reasons[i] += f"; numbered because another segment is also named {name!r}"
-    return [
-        AutoName(name=unique[i], base=bases[i], code=codes[i], reason=reasons[i]) for i in range(k)
-    ]
+            fig = figures[i]
+            if detail == 2 and fig is not None and auto.code is None and auto.base == auto.name:
+                plain = descriptive_name(fig, detail=2)
+                names[i] = replace(auto, name=plain, base=plain)
+            elif detail == 3:
+                names[i] = replace(auto, name=f"{auto.name} (segment {i})")
+    return names
 
 
 def _insight(
@@ -673,11 +702,7 @@ def build_profiles(
         x, labels, k, random_state=segmentation.model_config.random_state
     )
     exemplars = _exemplars(x, labels, segmentation.centers_scaled, segmentation.customer_ids, k)
-    monetary_means = np.array(
-        [by_segment[s][f"mean:{MONETARY}"] if s in by_segment else np.nan for s in range(k)],
-        dtype=np.float64,
-    )
-    auto = name_segments(rfm_scores, monetary_means, segmentation.sizes)
+    auto = name_segments(rfm_scores, _figures(by_segment, k), Reference.of(frame))
     top_effects = [
         [
             int(j)
@@ -750,6 +775,26 @@ def build_profiles(
         silhouette_note=sil_note,
     )
     return tuple(profiles), overview
+
+
+def _figures(by_segment: Mapping[int, dict[str, Any]], k: int) -> list[Figures | None]:
+    """Each segment's mean and median per naming dimension (None for an empty segment)."""
+    out: list[Figures | None] = []
+    for s in range(k):
+        row = by_segment.get(s)
+        if row is None:
+            out.append(None)
+            continue
+        stats = {
+            stat: {
+                dim: float(row[f"{stat}:{column}"])
+                for dim, (column, _) in DIMS.items()
+                if row.get(f"{stat}:{column}") is not None
+            }
+            for stat in ("mean", "median")
+        }
+        out.append(Figures(mean=stats["mean"], median=stats["median"]))
+    return out
 
 
 def _rest_medians(

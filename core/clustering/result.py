@@ -7,7 +7,7 @@ computed once, when the result is built; the report, the CLI, the app's charts a
 all read them from here (:meth:`SegmentationResult.segment_table`, :func:`report`).
 
 Results are immutable: :func:`rename` returns an updated copy, and :func:`carry_identity`
-gives a refit the names and colours of the segments it continues.
+gives a refit the names the user typed for the segments it continues.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from core.clustering.fit import Segmentation, match_labels
 from core.clustering.profile import Overview, SegmentProfile
 from core.columns import CUSTOMER
 from core.errors import ConfigError
+from core.naming import color_indices
 
 NOISE_NAME = "Noise (no segment)"
 MAX_NAME_LENGTH = 60
@@ -42,8 +43,9 @@ class SegmentationResult:
     names:
         Display name per segment (automatic names, or carried over / edited ones); unique.
     colors:
-        Colour index per segment: the segment number for a new fit, the index of the segment
-        it continues after a refit (the app maps indices to actual colours).
+        Colour index per segment, keyed by its name (:func:`core.naming.color_indices`), so a
+        name has one colour in every fit and rule set; a name the user typed keeps the colour
+        of the segment it was typed on (the app maps indices to actual colours).
     data_key:
         Identity of the input data (file content + mapping + cleaning + feature configs).
     key:
@@ -195,33 +197,31 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def carry_identity(result: SegmentationResult, previous: SegmentationResult) -> SegmentationResult:
-    """Give ``result``'s segments the names and colours of the ``previous`` segments they continue.
+    """Give ``result``'s segments the names the user gave the ``previous`` segments they continue.
 
     Segments are matched with :func:`core.clustering.fit.match_labels` (most shared customers,
-    or nearest centres when no customer is shared). A segment with no match keeps its automatic
-    name (numbered if it collides with a carried name) and takes the smallest unused colour
-    index.
+    or nearest centres when no customer is shared). A name the user typed carries over with
+    its colour; an automatic name never does: it was true of the previous segment's figures,
+    and the segment it continues may differ (at k = 2 the cluster holding 86% of the revenue
+    is not the previous fit's "Potential Loyalist"), so every other segment keeps its own
+    automatic name and its colour keyed by that name (:func:`core.naming.color_indices`).
     """
     mapping = match_labels(previous.segmentation, result.segmentation)
     k = result.k
     names: list[str | None] = [None] * k
     colors: list[int | None] = [None] * k
     for current, prev in mapping.items():
-        if prev is not None:
+        if prev is not None and previous.names[prev] != previous.profiles[prev].auto_name:
             names[current] = previous.names[prev]
             colors[current] = previous.colors[prev]
     taken_names = {n for n in names if n is not None}
-    taken_colors = {c for c in colors if c is not None}
-    for s in range(k):
-        if names[s] is None:
-            names[s] = _unique(result.profiles[s].auto_name, taken_names)
-            taken_names.add(names[s])  # type: ignore[arg-type]
-        if colors[s] is None:
-            c = 0
-            while c in taken_colors:
-                c += 1
-            colors[s] = c
-            taken_colors.add(c)
+    own = [s for s in range(k) if names[s] is None]
+    for s in own:
+        names[s] = _unique(result.profiles[s].auto_name, taken_names)
+        taken_names.add(names[s])  # type: ignore[arg-type]
+    taken = [c for c in colors if c is not None]
+    for s, color in zip(own, color_indices([names[s] for s in own], taken=taken), strict=True):  # type: ignore[misc]
+        colors[s] = color
     return replace(
         result,
         names=tuple(n for n in names if n is not None),

@@ -34,6 +34,7 @@ from core.clustering.select_k import KSelection, choose_k
 from core.clustering.stability import StabilityReport
 from core.clustering.stability import stability as _stability
 from core.errors import ConfigError
+from core.naming import color_indices
 
 T = TypeVar("T")
 
@@ -102,12 +103,13 @@ def segment_customers(
     def compute() -> SegmentationResult:
         segmentation = fit_segmentation(features, preprocess, model)
         profiles, overview = build_profiles(segmentation, features, lines=lines)
+        names = tuple(p.auto_name for p in profiles)
         return SegmentationResult(
             segmentation=segmentation,
             profiles=profiles,
             overview=overview,
-            names=tuple(p.auto_name for p in profiles),
-            colors=tuple(range(segmentation.k)),
+            names=names,
+            colors=color_indices(names),
             data_key=data_key,
             key=key,
             library_versions=library_versions(),

@@ -19,6 +19,7 @@ from core.clustering.profile import (
     nearest_code,
 )
 from core.errors import ConfigError, SchemaError
+from core.naming import DIMS, Figures, Reference, color_indices
 from core.rfm import RFM11
 from tests.core.clustering.synth import blob_table, feature_table
 
@@ -99,13 +100,26 @@ def test_tiny_names_reasons_and_actions(tiny: pl.DataFrame) -> None:
     assert big.rfm_code == "444"
     assert big.base_name == "Loyal Customers"
     assert big.auto_name == "Loyal Customers"
+    # Standings among the 6 customers (ties count half): A, B, C's mean and median recency
+    # (2 days) beat 4.5 of 6 customers = 75%; so do their orders (12) and spend (1,000).
     assert big.name_reason == (
-        "mean scores R 4.0, F 4.0, M 4.0: nearest to the Loyal Customers code 444"
+        "mean scores R 4.0, F 4.0, M 4.0: nearest to the Loyal Customers code 444. "
+        "Loyal Customers: bought more recently than 75% (mean) / 75% (median) of customers "
+        "(needs > 50%); more orders than 75% (mean) / 75% (median) of customers (needs >= 60%); "
+        "spend more than 75% (mean) / 75% (median) of customers (needs > 50%)"
     )
     assert big.action == ACTIONS["Loyal Customers"]
-    # D, E, F: R 2, 1, 1; F 1, 1, 2 (two tied at rank 1); M 1, 1, 2 -> 1.33 each -> 111.
+    # D, E, F: R 2, 1, 1; F 1, 1, 2 (two tied at rank 1); M 1, 1, 2 -> 1.33 each -> 111, the
+    # Lost code; but "Lost" needs a recency beating at most 20% of customers, and their 310
+    # days (mean and median) beat 1.5 of 6 = 25%: the nearest name that fits is Hibernating.
     assert small.rfm_scores == pytest.approx((4 / 3, 4 / 3, 4 / 3))
-    assert small.auto_name == "Lost"
+    assert small.auto_name == "Hibernating"
+    assert small.rfm_code == "211"
+    assert small.name_reason.startswith(
+        "mean scores R 1.3, F 1.3, M 1.3: nearest to the Lost code 111, but Lost does not fit: "
+        "bought more recently than 25% (mean) / 25% (median) of customers (needs <= 20%); "
+        "the nearest name that fits is Hibernating (code 211). Hibernating: "
+    )
     assert small.top_products == ()  # no lines given
 
 
@@ -185,60 +199,121 @@ def test_nearest_code_on_exact_codes() -> None:
         assert nearest_code(tuple(float(v) for v in code)) == (name, code)  # type: ignore[arg-type]
 
 
-def test_names_get_a_value_descriptor_then_a_number() -> None:
+def _ref(**columns: list[float]) -> Reference:
+    return Reference.of(pl.DataFrame({DIMS[d][0]: v for d, v in columns.items()}))
+
+
+def _fig(recency: float, orders: float, spend: float, tenure: float = 300.0) -> Figures:
+    values = {"recency": recency, "orders": orders, "spend": spend, "new": tenure}
+    return Figures(mean=values, median=values)
+
+
+# 100 customers: recency 1..100 days, orders 1..100, spend 10..1000, tenure 365.
+REF = _ref(
+    recency=list(range(1, 101)),
+    orders=list(range(1, 101)),
+    spend=[10.0 * i for i in range(1, 101)],
+    new=[365.0] * 100,
+)
+
+
+def test_standing_counts_ties_half() -> None:
+    ref = _ref(orders=[1, 1, 1, 2], recency=[10, 20, 30, 40])
+    assert ref.standing("orders", 1) == pytest.approx(1.5 / 4)
+    assert ref.standing("orders", 2) == pytest.approx(3.5 / 4)
+    assert ref.standing("orders", 1.5) == pytest.approx(3 / 4)
+    # Recency: fewer days is better, so 10 days beats the 3.5 customers who bought longer ago.
+    assert ref.standing("recency", 10) == pytest.approx(3.5 / 4)
+
+
+def test_segments_sharing_a_name_are_told_apart_by_what_differs() -> None:
     champions = (4.8, 4.6, 4.9)
     names = name_segments(
-        [champions, champions, champions, (1.0, 1.0, 1.0)],
-        np.array([9000.0, 1000.0, 1100.0, 10.0]),
-        np.array([10, 10, 10, 10]),
+        [champions, champions, (1.0, 1.0, 1.0)],
+        [_fig(5, 90, 950), _fig(8, 85, 700), _fig(98, 2, 20)],
+        REF,
     )
+    # Their recency and orders standings differ by 3 and 5 points, their spend by 25.
     assert [n.name for n in names] == [
-        "Champions (high-value)",
-        "Champions",
-        "Champions 2",
+        "Champions, higher spend",
+        "Champions, lower spend",
         "Lost",
     ]
-    # Typical spend of the three Champions segments: the median, 1,100; 9,000 / 1,100 = 8.2.
-    assert "9,000 is 8.2 times the typical spend (1,100) of the 3 Champions" in names[0].reason
-    assert "numbered because another segment is also named 'Champions'" in names[2].reason
-    assert names[3].reason == "mean scores R 1.0, F 1.0, M 1.0: nearest to the Lost code 111"
+    assert names[0].reason.endswith("; higher spend than the other Champions segment")
 
 
-def test_low_value_descriptor_and_empty_segment() -> None:
-    # A pair 5x apart: each is sqrt(5) = 2.2 times from their geometric mean.
+def test_three_segments_sharing_a_name_quote_their_figure() -> None:
+    point = (4.8, 4.6, 4.9)
     names = name_segments(
-        [(2.0, 2.0, 2.0), (2.0, 2.0, 2.0), None],
-        np.array([500.0, 100.0, np.nan]),
-        np.array([5, 5, 0]),
+        [point, point, point],
+        [_fig(5, 90, 950), _fig(8, 85, 700), _fig(6, 80, 800)],
+        REF,
     )
     assert [n.name for n in names] == [
-        "Hibernating (high-value)",
-        "Hibernating (low-value)",
-        "Empty segment",
+        "Champions, spend 950",
+        "Champions, spend 700",
+        "Champions, spend 800",
     ]
+
+
+def test_a_name_that_does_not_fit_gives_way_to_a_plain_one() -> None:
+    # Many orders, low spend, last order around the typical time: "Potential Loyalist" (the
+    # nearest code, 341) needs a more recent last order than most customers, "Need Attention"
+    # spend above typical, "About To Sleep" fewer orders than typical: no standard name fits.
+    names = name_segments([(3.0, 4.0, 1.0), None], [_fig(56, 80, 100), None], REF)
+    assert [n.name for n in names] == ["80-order buyers, last order 56 days ago", "Empty segment"]
+    assert names[0].reason == (
+        "mean scores R 3.0, F 4.0, M 1.0: nearest to the Potential Loyalist code 341, but "
+        "Potential Loyalist does not fit: bought more recently than 44% (mean) / 44% (median) "
+        "of customers (needs > 50%); no standard name fits: named after its figures"
+    )
+    assert names[0].code is None
+
+
+def test_recently_needs_the_latest_quarter_of_the_history() -> None:
+    # 1,000 days of history; everyone else bought 500+ days ago, this segment 474 days ago:
+    # more recently than all of them, but not "recently".
+    ref = _ref(
+        recency=[474.0] * 10 + [500.0 + i for i in range(90)],
+        orders=[1.0] * 100,
+        spend=[10.0 * i for i in range(1, 101)],
+        new=[474.0] * 10 + [1000.0] * 90,
+    )
+    names = name_segments([(4.0, 1.0, 1.0)], [_fig(474, 1, 50, tenure=474)], ref)
+    assert names[0].name == "One-time buyers, lapsed 16 months"
+    assert "last order 474 days ago (mean) in 1,000 days of history" in names[0].reason
+
+
+def test_colours_are_keyed_by_name() -> None:
+    assert color_indices(["Champions", "Lost"]) == color_indices(["Lost", "Champions"])[::-1]
+    assert color_indices(["Champions"]) == color_indices(["Champions, higher spend"])
+    # The RF grid's "Can't Lose" is the RFM 11 "Can't Lose Them".
+    assert color_indices(["Can't Lose"]) == color_indices(["Can't Lose Them"])
+    many = color_indices([f"plain name {i}" for i in range(16)])
+    assert len(set(many)) == 16
+    assert len(set(color_indices(["Champions, higher spend", "Champions, lower spend"]))) == 2
 
 
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from([1.0, 3.0, 5.0]), st.sampled_from([1.0, 5.0]), st.just(3.0)),
+        st.tuples(
+            st.sampled_from([1.0, 3.0, 5.0]),
+            st.sampled_from([1.0, 5.0]),
+            st.sampled_from([1.0, 50.0, 99.0]),
+            st.sampled_from([2.0, 60.0, 99.0]),
+        ),
         min_size=2,
         max_size=12,
-    ),
-    st.data(),
-)
-def test_names_are_always_unique(
-    scores: list[tuple[float, float, float]], data: st.DataObject
-) -> None:
-    monetary = np.array(
-        data.draw(
-            st.lists(
-                st.sampled_from([10.0, 100.0, 1000.0]), min_size=len(scores), max_size=len(scores)
-            )
-        )
     )
-    names = [n.name for n in name_segments(list(scores), monetary, np.ones(len(scores)))]
-    assert len(set(names)) == len(names)
+)
+def test_names_are_always_unique(rows: list[tuple[float, float, float, float]]) -> None:
+    scores = [(r, f, 3.0) for r, f, _, _ in rows]
+    figures: list[Figures | None] = [
+        _fig(100 - r * 19, f * 19, s * 10, tenure=t) for r, f, s, t in rows
+    ]
+    names = [n.name for n in name_segments(scores, figures, REF)]
+    assert len({n.lower() for n in names}) == len(names)
 
 
 # --- real data ---------------------------------------------------------------------------------
@@ -257,9 +332,11 @@ def test_real_data_profiles(real_table) -> None:  # type: ignore[no-untyped-def]
     seg = fit_segmentation(features, PreprocessConfig(), ModelConfig(k=4))
     profiles, overview = build_profiles(seg, features, lines=real_table.product_lines)
     names = [p.auto_name for p in profiles]
-    assert names == ["Champions", "Loyal Customers", "New Customers", "Hibernating"]
+    # Segment 1's median recency (52 days) is the median of all customers: not more recent
+    # than most, so not "Loyal Customers" (its nearest code, 344) but "Need Attention".
+    assert names == ["Champions", "Need Attention", "New Customers", "Hibernating"]
     assert [p.customers for p in profiles] == [705, 1183, 883, 1549]
-    assert [p.rfm_code for p in profiles] == ["555", "344", "422", "212"]
+    assert [p.rfm_code for p in profiles] == ["555", "334", "422", "212"]
     # Revenue shares against an independent group-by of the labelled table.
     labelled = (
         features.filter(~pl.col("excluded"))

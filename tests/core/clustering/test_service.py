@@ -19,6 +19,7 @@ from core.clustering.result import NOISE_NAME, SegmentationResult, rename, repor
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.errors import ConfigError
+from core.naming import color_indices
 from tests.core.clustering.synth import blob_table, feature_table
 
 NO_LOG = PreprocessConfig(log=())
@@ -176,7 +177,9 @@ def test_result_tables_agree(table: pl.DataFrame) -> None:
     result = _segment(table)
     seg_table = result.segment_table()
     assert seg_table["segment"].to_list() == [0, 1, 2, 3]
-    assert seg_table["color"].to_list() == [0, 1, 2, 3]
+    # Colours are keyed by the names, so one name has one colour in every fit.
+    assert seg_table["color"].to_list() == list(color_indices(result.names))
+    assert len(set(seg_table["color"].to_list())) == 4
     assert seg_table["customers"].sum() == 600
     assert seg_table["share"].sum() == pytest.approx(1.0)
     assert seg_table["revenue_share"].sum() == pytest.approx(1.0)
@@ -232,19 +235,24 @@ def _majority_previous(prev: SegmentationResult, cur: SegmentationResult) -> dic
     return out
 
 
-def test_names_and_colours_survive_a_refit(table: pl.DataFrame) -> None:
+def test_typed_names_and_their_colours_survive_a_refit(table: pl.DataFrame) -> None:
     first = _segment(table, model=ModelConfig(k=4, random_state=0))
-    # Custom names and a custom colour order, so a carried identity cannot be a coincidence.
     first = rename(rename(first, 0, "VIP"), 3, "Sleepers")
-    first = replace(first, colors=(7, 5, 3, 1))
+    # A custom colour for a typed name, so a carried colour cannot be a coincidence.
+    first = replace(first, colors=(15, *first.colors[1:3], 13))
     refit = _segment(table, model=ModelConfig(k=4, random_state=11), previous=first)
     majority = _majority_previous(first, refit)
-    for s in range(4):
-        assert refit.names[s] == first.names[majority[s]]
-        assert refit.colors[s] == first.colors[majority[s]]
     assert refit.previous_segment == tuple(majority[s] for s in range(4))
-    assert "VIP" in refit.names
-    assert "Sleepers" in refit.names
+    for s in range(4):
+        typed = first.names[majority[s]] in ("VIP", "Sleepers")
+        if typed:
+            assert refit.names[s] == first.names[majority[s]]
+            assert refit.colors[s] == first.colors[majority[s]]
+        else:
+            # An automatic name is the refit's own: true of this segment's figures.
+            assert refit.names[s] == refit.profiles[s].auto_name
+    assert {"VIP", "Sleepers"} <= set(refit.names)
+    assert len(set(refit.colors)) == 4
 
 
 def test_identity_follows_customers_not_segment_numbers(table: pl.DataFrame) -> None:
@@ -258,8 +266,17 @@ def test_identity_follows_customers_not_segment_numbers(table: pl.DataFrame) -> 
     previous = rename(previous, 0, "First of the flipped")
     refit = _segment(table, previous=previous)
     assert refit.previous_segment == (3, 2, 1, 0)
-    assert refit.names == tuple(reversed(previous.names))
-    assert refit.colors == (3, 2, 1, 0)
+    assert refit.names[3] == "First of the flipped"
+    assert refit.colors[3] == previous.colors[0]
+    assert refit.names[:3] == tuple(p.auto_name for p in refit.profiles[:3])
+
+
+def test_automatic_names_are_never_carried_over(table: pl.DataFrame) -> None:
+    first = _segment(table, model=ModelConfig(k=3))
+    refit = _segment(table, model=ModelConfig(k=4), previous=first)
+    fresh = _segment(table, model=ModelConfig(k=4))
+    assert refit.names == fresh.names
+    assert refit.colors == fresh.colors
 
 
 def test_refit_with_more_segments_keeps_matched_identities(table: pl.DataFrame) -> None:
@@ -267,13 +284,12 @@ def test_refit_with_more_segments_keeps_matched_identities(table: pl.DataFrame) 
     refit = _segment(table, model=ModelConfig(k=4), previous=first)
     assert refit.previous_segment is not None
     matched = [s for s, p in enumerate(refit.previous_segment) if p is not None]
-    new = [s for s, p in enumerate(refit.previous_segment) if p is None]
     assert len(matched) == 3
-    assert len(new) == 1
-    assert sorted(refit.colors[s] for s in matched) == [0, 1, 2]
-    assert refit.colors[new[0]] == 3  # the smallest unused colour index
+    (vip,) = [s for s in range(4) if refit.names[s] == "VIP"]
+    assert refit.previous_segment[vip] == 0
+    assert refit.colors[vip] == first.colors[0]
     assert len(set(refit.names)) == 4
-    assert "VIP" in refit.names
+    assert len(set(refit.colors)) == 4
 
 
 def test_hdbscan_noise_is_named_as_such() -> None:
@@ -341,6 +357,8 @@ def test_real_data_end_to_end(real_data_path: Path) -> None:
         **options,
     )
     majority = _majority_previous(result, refit)
-    renamed = rename(result, 2, "Our newcomers")
-    assert [refit.names[s] for s in range(4)] == [renamed.names[majority[s]] for s in range(4)]
-    assert [refit.colors[s] for s in range(4)] == [majority[s] for s in range(4)]
+    (ours,) = [s for s in range(4) if majority[s] == 2]
+    assert refit.names[ours] == "Our newcomers"
+    assert refit.colors[ours] == result.colors[2]
+    others = [s for s in range(4) if s != ours]
+    assert [refit.names[s] for s in others] == [refit.profiles[s].auto_name for s in others]
