@@ -79,10 +79,10 @@ class Reference:
 
     def standing(self, dim: str, value: float) -> float:
         """Share of the reference customers ``value`` beats (ties half), higher = better."""
-        sorted_values = self.values[dim]
+        sorted_values = self.values.get(dim)
+        if sorted_values is None or sorted_values.size == 0 or not np.isfinite(value):
+            return float("nan")  # e.g. a table without tenure_days: the condition fails
         n = sorted_values.size
-        if n == 0 or not np.isfinite(value):
-            return float("nan")
         below = np.searchsorted(sorted_values, value, side="left")
         at_or_below = np.searchsorted(sorted_values, value, side="right")
         share = float(below + at_or_below) / (2.0 * n)
@@ -129,8 +129,6 @@ class Condition:
         return self.low <= s <= self.high
 
     def holds(self, figures: Figures, ref: Reference) -> bool:
-        if self.dim not in ref.values:
-            return False
         return all(
             self._within(ref.standing(self.dim, figures.get(stat, self.dim)))
             for stat in ("mean", "median")
@@ -166,6 +164,8 @@ class RecentWithinHistory:
         return bool(np.isfinite(mean) and mean <= RECENT_HISTORY_SHARE * ref.history_days)
 
     def explain(self, figures: Figures, ref: Reference) -> str:
+        if not np.isfinite(ref.history_days):
+            return "the history the data covers is unknown (no tenure_days)"
         return (
             f"last order {figures.get('mean', 'recency'):,.0f} days ago (mean) in "
             f"{ref.history_days:,.0f} days of history (needs <= {RECENT_HISTORY_SHARE:.0%} of it)"

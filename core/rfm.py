@@ -117,6 +117,25 @@ def score_rfm(features: pl.DataFrame | pl.LazyFrame, *, bins: int = 5) -> pl.Dat
     return lazy.with_columns(scores).with_columns(_code_expr(bins)).collect()
 
 
+def score_ranges(features: pl.DataFrame | pl.LazyFrame, *, bins: int = 5) -> pl.DataFrame:
+    """The values behind each score: what a relative score means on this data.
+
+    One row per ``score`` 1..bins with, per dimension ``d`` of r, f, m, ``{d}_min`` and
+    ``{d}_max``: the smallest and largest ``recency_days``, ``frequency`` and ``monetary`` of
+    the scored customers with that score (null when none has it: a tie larger than a bin
+    skips scores).
+    """
+    scored = score_rfm(features, bins=bins).filter(pl.col(SCORE_COLUMNS["r"]).is_not_null())
+    out = pl.DataFrame({"score": list(range(1, bins + 1))}, schema={"score": pl.Int64()})
+    for d in DIMENSIONS:
+        value = pl.col(VALUE_COLUMNS[d]).cast(pl.Float64)
+        ranges = scored.group_by(pl.col(SCORE_COLUMNS[d]).alias("score")).agg(
+            value.min().alias(f"{d}_min"), value.max().alias(f"{d}_max")
+        )
+        out = out.join(ranges, on="score", how="left", maintain_order="left")
+    return out
+
+
 # --- rule sets -------------------------------------------------------------------------------
 
 

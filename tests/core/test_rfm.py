@@ -29,6 +29,7 @@ from core.rfm import (
     load_ruleset,
     parse_ruleset,
     rank_score,
+    score_ranges,
     score_rfm,
     segment_customers,
     sufficiency_warnings,
@@ -148,6 +149,28 @@ def test_score_rfm_recent_scores_high_and_excluded_are_null() -> None:
         (None, None, None, None),
     ]
     assert_frame_equal(scored, score_rfm(table.lazy(), bins=4))
+
+
+def test_score_ranges_are_the_values_behind_each_score() -> None:
+    # Frequencies 1, 1, 1, 2, 9 in 4 bins: the three 1s (60%) score 1, then 2 scores
+    # 1 + floor(4 * 3 / 5) = 3 and 9 scores 4: score 2 is skipped, so it has no values.
+    table = feature_table(
+        recency=[1, 10, 100, 300, 5, 7],
+        frequency=[9, 1, 1, 1, 2, 50],
+        monetary=[500.0, 20.0, 10.0, 5.0, 30.0, -1.0],
+        excluded=[False, False, False, False, False, True],
+    )
+    ranges = score_ranges(table, bins=4)
+    scored = score_rfm(table, bins=4).filter(~pl.col("excluded"))
+    assert ranges["score"].to_list() == [1, 2, 3, 4]
+    for d, value in (("r", "recency_days"), ("f", "frequency"), ("m", "monetary")):
+        for row in ranges.iter_rows(named=True):
+            members = scored.filter(pl.col(f"{d}_score") == row["score"])[value]
+            low = None if members.is_empty() else float(members.min())  # type: ignore[arg-type]
+            high = None if members.is_empty() else float(members.max())  # type: ignore[arg-type]
+            assert (row[f"{d}_min"], row[f"{d}_max"]) == (low, high)
+    assert ranges.filter(pl.col("score") == 2).row(0)[3:5] == (None, None)
+    assert ranges.filter(pl.col("score") == 4).row(0)[3:5] == (9.0, 9.0)  # not the excluded 50
 
 
 def test_ten_bin_codes_are_dashed() -> None:

@@ -25,7 +25,7 @@ from dashapp.pages.rfm.layout import (
     segment_table,
     warnings_panel,
 )
-from dashapp.pages.rfm.view import CHOICES, DEFAULTS, SETTINGS, RfmView, rfm_view
+from dashapp.pages.rfm.view import CHOICES, DEFAULTS, SETTINGS, RfmView, range_texts, rfm_view
 from dashapp.services import get_services
 from dashapp.shared import ids as shared_ids
 from dashapp.shared.figures import empty_figure
@@ -119,6 +119,7 @@ def render_view(view: RfmView, settings: dict[str, Any]) -> dict[str, Any]:
             view.grid,
             bins=view.bins,
             segment_colors=dict(view.segments.select("segment", "color").iter_rows()),
+            ranges=range_texts(view.ranges),
         ),
         "grid_note": grid_note(view),
     }

@@ -1,5 +1,6 @@
-"""Figures of the RFM page (pure builders). Segment colours come from the shared palette:
-a rule set's n-th segment has ``segment_color(n)``."""
+"""Figures of the RFM page (pure builders). Segment colours come from the shared palette, at
+the index keyed by the segment's name (the view's ``color`` column), so a name has one colour
+in every rule set and on every page."""
 
 from __future__ import annotations
 
@@ -73,13 +74,19 @@ def _discrete_scale(colors: list[str]) -> list[list[object]]:
 
 
 def score_grid_heatmap(
-    grid: pl.DataFrame, *, bins: int, segment_colors: dict[str, int] | None = None
+    grid: pl.DataFrame,
+    *,
+    bins: int,
+    segment_colors: dict[str, int] | None = None,
+    ranges: dict[str, dict[int, str]] | None = None,
 ) -> go.Figure:
     """R (x) by F (y) cells; text = customers.
 
     With ``segment_colors`` (segment name -> palette index) and a ``top_segment`` per cell,
     each cell takes its most common segment's colour, so the grid shows the rule set's
-    layout; otherwise cells are shaded by customers.
+    layout; otherwise cells are shaded by customers. With ``ranges`` (per dimension ``r``,
+    ``f`` and score, the values behind it in words), the axis labels and the hover say what
+    each score stands for on this data.
     """
     if grid.height == 0 or int(grid.get_column("customers").sum()) == 0:
         return empty_figure("No scored customer.")
@@ -107,7 +114,15 @@ def score_grid_heatmap(
             else:
                 z_row.append(n if n else None)
             text_row.append(f"{n:,}" if n else "")
-            custom_row.append([n, mean if mean is not None else 0.0, top or "—"])
+            custom_row.append(
+                [
+                    n,
+                    mean if mean is not None else 0.0,
+                    top or "—",
+                    f" ({_range(ranges, 'r', r)})" if ranges else "",
+                    f" ({_range(ranges, 'f', f)})" if ranges else "",
+                ]
+            )
         z.append(z_row)
         text.append(text_row)
         custom.append(custom_row)
@@ -133,7 +148,8 @@ def score_grid_heatmap(
             texttemplate="%{text}",
             customdata=custom,
             hovertemplate=(
-                "R %{x}, F %{y}: %{customdata[0]:,} customers<br>"
+                "R %{x}%{customdata[3]}, F %{y}%{customdata[4]}: "
+                "%{customdata[0]:,} customers<br>"
                 "mean monetary %{customdata[1]:,.2f}<br>most common segment: %{customdata[2]}"
                 "<extra></extra>"
             ),
@@ -143,6 +159,19 @@ def score_grid_heatmap(
         )
     )
     base_layout(fig, height=440)
-    fig.update_xaxes(title_text=f"Recency score (1-{bins}, {bins} = most recent)", dtick=1)
-    fig.update_yaxes(title_text=f"Frequency score (1-{bins}, {bins} = most orders)", dtick=1)
+    fig.update_xaxes(
+        title_text=f"Recency score (1-{bins}, {bins} = most recent)",
+        tickvals=scores,
+        ticktext=[f"{r}<br>{_range(ranges, 'r', r)}" if ranges else str(r) for r in scores],
+    )
+    fig.update_yaxes(
+        title_text=f"Frequency score (1-{bins}, {bins} = most orders)",
+        tickvals=scores,
+        ticktext=[f"{f}: {_range(ranges, 'f', f)}" if ranges else str(f) for f in scores],
+    )
     return fig
+
+
+def _range(ranges: dict[str, dict[int, str]] | None, dim: str, score: int) -> str:
+    """The values behind ``score`` of ``dim`` ("12–30 days"), or "" without ranges."""
+    return "" if ranges is None else ranges[dim].get(score, "—")

@@ -17,6 +17,7 @@ RFM_TABLE = "rfm-table"
 RFM_SEGMENT_TABLE = "rfm-segment-table"
 RFM_GRID = "rfm-grid"
 RFM_GRID_NOTE = "rfm-grid-note"
+RFM_RANGES = "rfm-score-ranges"
 RFM_SETTING_TYPE = "rfm-setting"
 
 

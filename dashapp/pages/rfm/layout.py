@@ -12,7 +12,7 @@ from dash.development.base_component import Component
 
 from core.rfm import RULESETS
 from dashapp.pages.rfm import ids
-from dashapp.pages.rfm.view import BIN_CHOICES, RULESET_KEYS, RfmView
+from dashapp.pages.rfm.view import BIN_CHOICES, RULESET_KEYS, RfmView, range_texts
 from dashapp.shared import components
 from dashapp.shared.figures import empty_figure, segment_color
 
@@ -121,6 +121,7 @@ def _segment_row(row: dict[str, Any]) -> html.Tr:
                     swatch,
                     html.Span(row["segment"], className="fw-semibold"),
                     html.Div(row["description"], className="small text-muted"),
+                    *_misfit(row),
                 ]
             ),
             html.Td(f"{row['customers']:,}", className="text-end"),
@@ -131,6 +132,51 @@ def _segment_row(row: dict[str, Any]) -> html.Tr:
             html.Td(_mean(row["mean_monetary"], 2), className="text-end"),
         ],
         className="text-muted" if row["customers"] == 0 else "",
+    )
+
+
+def _misfit(row: dict[str, Any]) -> list[Component]:
+    """Why a segment does not fit its name on this data, and what its figures say instead."""
+    if row.get("misfit") is None:
+        return []
+    return [
+        html.Div(
+            [
+                html.Strong("Does not fit its name on this data: "),
+                f"{row['misfit']}. From its figures: {row['plain_name']}.",
+            ],
+            className="small text-danger rfm-misfit",
+        )
+    ]
+
+
+def score_ranges_table(view: RfmView) -> dbc.Table:
+    """What each score means on this data: the days, orders and spend behind it."""
+    texts = range_texts(view.ranges)
+    rows = [
+        html.Tr(
+            [
+                html.Td(str(score), className="text-end"),
+                html.Td(texts["r"][score], className="text-end"),
+                html.Td(texts["f"][score], className="text-end"),
+                html.Td(texts["m"][score], className="text-end"),
+            ]
+        )
+        for score in sorted(texts["r"])
+    ]
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th(title, className="text-end")
+                for title in ("Score", "Recency (days ago)", "Orders", "Net spend")
+            ]
+        )
+    )
+    return dbc.Table(
+        [header, html.Tbody(rows)],
+        size="sm",
+        className="mb-0 mt-2 small",
+        id=ids.RFM_RANGES,
     )
 
 
@@ -201,7 +247,20 @@ def headline(view: RfmView) -> list[Component | str]:
     return parts
 
 
-def grid_note(view: RfmView) -> str:
+def grid_note(view: RfmView) -> list[Component | str]:
+    """What the grid shows, and the values behind each score on this data."""
+    return [
+        _grid_text(view),
+        html.Div(
+            f"Scores are relative ({view.bins} groups of customers, {view.bins} = best): on "
+            "this data they stand for these values.",
+            className="mt-2",
+        ),
+        score_ranges_table(view),
+    ]
+
+
+def _grid_text(view: RfmView) -> str:
     """What the grid shows and how the bins relate to the named segments."""
     if view.bins == view.ruleset_bins:
         return (

@@ -4,6 +4,13 @@ Named segments come from :func:`core.rfm.segment_customers` with a built-in rule
 score bins: the built-in sets are defined on quintiles). The score grid uses the bins the user
 picks; when they equal the rule set's, each R x F cell also names its most common segment.
 Excluded customers get no score and no segment; they are counted apart.
+
+Scores are relative (quintiles by default), so the view also carries the values behind each
+score on this data (:func:`core.rfm.score_ranges`), and checks each segment's name against its
+figures with the tests of :mod:`core.naming`: on some data a rule-set segment does not fit
+its name (on a file where half the customers bought once, "Can't Lose Them" holds one-time
+buyers), and the page says so with a plain name from the figures. Colours are keyed by the
+segment's name (:func:`core.naming.color_indices`), as on the Model and Segments pages.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from core.naming import Figures, Reference, color_indices, descriptive_name, failed_conditions
 from core.rfm import (
     MAX_BINS,
     MIN_BINS,
     RULESETS,
     SEGMENT,
+    RuleSet,
     get_ruleset,
+    score_ranges,
     score_rfm,
     segment_customers,
     sufficiency_warnings,
@@ -43,11 +53,14 @@ class RfmView:
     """The named segments of one rule set and the score grid at ``bins``.
 
     ``segments`` has one row per segment of the rule set, in the rule set's order (empty
-    segments included): ``segment``, ``description``, ``color`` (palette index = position in
-    the rule set), ``customers``, ``share`` (of scored customers), ``revenue`` (sum of net
-    monetary), ``revenue_share``, ``mean_recency``, ``mean_frequency``, ``mean_monetary``.
-    ``grid`` has one row per (``r_score``, ``f_score``) cell at ``bins``: ``customers``,
+    segments included): ``segment``, ``description``, ``color`` (palette index keyed by the
+    name), ``customers``, ``share`` (of scored customers), ``revenue`` (sum of net
+    monetary), ``revenue_share``, ``mean_recency``, ``mean_frequency``, ``mean_monetary``,
+    ``misfit`` (the first condition of the name's test its figures fail, null when the name
+    fits or the segment is empty) and ``plain_name`` (a name from its figures, when it does not
+    fit). ``grid`` has one row per (``r_score``, ``f_score``) cell at ``bins``: ``customers``,
     ``mean_monetary`` and ``top_segment`` (null unless ``bins`` equals the rule set's bins).
+    ``ranges`` has the values behind each score at ``bins`` (:func:`core.rfm.score_ranges`).
     """
 
     ruleset: str
@@ -58,6 +71,7 @@ class RfmView:
     excluded: int
     segments: pl.DataFrame = field(compare=False, repr=False)
     grid: pl.DataFrame = field(compare=False, repr=False)
+    ranges: pl.DataFrame = field(compare=False, repr=False)
     warnings: tuple[str, ...] = ()
 
 
@@ -76,12 +90,12 @@ def segment_table(segmented: pl.DataFrame, ruleset_key: str) -> pl.DataFrame:
     )
     order = pl.DataFrame(
         {
-            SEGMENT: [s.name for s in ruleset.segments],
+            SEGMENT: list(ruleset.segment_names),
             "description": [s.description for s in ruleset.segments],
-            "color": list(range(len(ruleset.segments))),
+            "color": list(color_indices(ruleset.segment_names)),
         },
         schema={SEGMENT: pl.String(), "description": pl.String(), "color": pl.Int64()},
-    )
+    ).join(name_checks(scored, ruleset), on=SEGMENT, how="left", maintain_order="left")
     return (
         order.join(stats, on=SEGMENT, how="left", maintain_order="left")
         .with_columns(pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0))
@@ -104,7 +118,54 @@ def segment_table(segmented: pl.DataFrame, ruleset_key: str) -> pl.DataFrame:
             "mean_recency",
             "mean_frequency",
             "mean_monetary",
+            "misfit",
+            "plain_name",
         )
+    )
+
+
+def _span(low: float | None, high: float | None, units: tuple[str, str]) -> str:
+    """A score's range of values, "12–30 days", "1 order"; "—" when no customer has it."""
+    if low is None or high is None:
+        return "—"
+
+    def fmt(v: float) -> str:
+        return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.2f}"
+
+    text = fmt(low) if low == high else f"{fmt(low)}–{fmt(high)}"
+    return f"{text} {units[0] if text == '1' else units[1]}".strip()
+
+
+def range_texts(ranges: pl.DataFrame) -> dict[str, dict[int, str]]:
+    """Per dimension (r, f, m) and score, the values behind it in words ("12–30 days")."""
+    units = {"r": ("day", "days"), "f": ("order", "orders"), "m": ("", "")}
+    return {
+        d: {
+            int(row["score"]): _span(row[f"{d}_min"], row[f"{d}_max"], unit)
+            for row in ranges.iter_rows(named=True)
+        }
+        for d, unit in units.items()
+    }
+
+
+def name_checks(scored: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
+    """Per non-empty segment of ``ruleset``: ``misfit`` and ``plain_name`` (see :class:`RfmView`).
+
+    The segment's figures are compared with every scored customer (the rows of ``scored``).
+    """
+    ref = Reference.of(scored)
+    rows = []
+    for name in ruleset.segment_names:
+        members = scored.filter(pl.col(SEGMENT) == name)
+        if members.height == 0:
+            continue
+        figures = Figures.of(members)
+        failed = failed_conditions(name, figures, ref)
+        rows.append((name, failed[0], descriptive_name(figures)) if failed else (name, None, None))
+    return pl.DataFrame(
+        rows,
+        schema={SEGMENT: pl.String(), "misfit": pl.String(), "plain_name": pl.String()},
+        orient="row",
     )
 
 
@@ -157,5 +218,6 @@ def rfm_view(features: pl.DataFrame, *, ruleset: str, bins: int) -> RfmView:
         excluded=segmented.height - scored,
         segments=segment_table(segmented, ruleset),
         grid=score_grid(features, bins=bins, segmented=segmented if bins == rules.bins else None),
+        ranges=score_ranges(features, bins=bins),
         warnings=tuple(str(w) for w in sufficiency_warnings(features)),
     )

@@ -66,3 +66,22 @@ def blob_table(
         is_int = FEATURE_SCHEMA[f] == pl.Int64()
         values[f] = np.round(col * 1000).astype(np.int64) if is_int else col
     return feature_table(values), y
+
+
+def cdnow_like(n: int = 3000, *, seed: int = 0, span: int = 545) -> pl.DataFrame:
+    """CDNOW's shape: every customer arrives in the first quarter of 18 months, half buy once."""
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, 85, n)
+    extra = np.where(rng.random(n) < 0.5, 0, rng.geometric(0.35, n))
+    last = first.copy()
+    for i in np.flatnonzero(extra):
+        last[i] = min(span - 1, first[i] + int(rng.exponential(60, extra[i]).sum()))
+    frequency = 1 + extra
+    return feature_table(
+        {
+            "recency_days": span - last,
+            "tenure_days": span - first,
+            "frequency": frequency,
+            "monetary": np.round(frequency * rng.lognormal(3.0, 0.8, n), 2),
+        }
+    )

@@ -22,7 +22,7 @@ from core.clustering.fit import fit_segmentation
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult
 from core.clustering.service import segment_customers
-from tests.core.clustering.synth import feature_table
+from tests.core.clustering.synth import cdnow_like, feature_table
 
 # feature, True when fewer is better (recency, tenure), as in README's table.
 DIMS = {
@@ -211,25 +211,6 @@ def test_default_data_k8_names_are_distinct_without_numbers(
     result = _refit(default_features, ks)
     assert result.k == 8
     check_names(result.names, _clustered(default_features), result.segmentation.labels)
-
-
-def cdnow_like(n: int = 3000, *, seed: int = 0, span: int = 545) -> pl.DataFrame:
-    """CDNOW's shape: every customer arrives in the first quarter of 18 months, half buy once."""
-    rng = np.random.default_rng(seed)
-    first = rng.integers(0, 85, n)
-    extra = np.where(rng.random(n) < 0.5, 0, rng.geometric(0.35, n))
-    last = first.copy()
-    for i in np.flatnonzero(extra):
-        last[i] = min(span - 1, first[i] + int(rng.exponential(60, extra[i]).sum()))
-    frequency = 1 + extra
-    return feature_table(
-        {
-            "recency_days": span - last,
-            "tenure_days": span - first,
-            "frequency": frequency,
-            "monetary": np.round(frequency * rng.lognormal(3.0, 0.8, n), 2),
-        }
-    )
 
 
 def test_cdnow_like_one_time_buyers_are_not_cant_lose_them() -> None:

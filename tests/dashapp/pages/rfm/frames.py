@@ -18,6 +18,7 @@ def features(n: int = 25, *, excluded: int = 0, seed: int = 0) -> pl.DataFrame:
         {
             CUSTOMER: [f"C{i:03d}" for i in range(n)],
             "recency_days": rng.permutation(n) + 1,
+            "tenure_days": [365] * n,
             "frequency": rng.permutation(n) + 1,
             "monetary": [
                 (-1.0 if flag else float(v))
@@ -32,6 +33,7 @@ def features(n: int = 25, *, excluded: int = 0, seed: int = 0) -> pl.DataFrame:
         schema={
             CUSTOMER: pl.String(),
             "recency_days": pl.Int64(),
+            "tenure_days": pl.Int64(),
             "frequency": pl.Int64(),
             "monetary": pl.Float64(),
             "excluded": pl.Boolean(),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from core.naming import color_indices
 from core.rfm import RF_GRID, RFM11, segment_customers
 from dashapp.pages.rfm import view as rv
+from tests.core.clustering.synth import cdnow_like
 from tests.dashapp.pages.rfm.frames import features
 
 
@@ -15,7 +17,7 @@ def test_segment_table_figures_match_a_direct_computation() -> None:
     segmented = segment_customers(frame, RFM11)
     table = rv.segment_table(segmented, "rfm11")
     assert table.get_column("segment").to_list() == list(RFM11.segment_names)
-    assert table.get_column("color").to_list() == list(range(len(RFM11.segments)))
+    assert table.get_column("color").to_list() == list(color_indices(RFM11.segment_names))
     assert table.get_column("customers").sum() == 37  # excluded customers are in no segment
     assert table.get_column("share").sum() == pytest.approx(1.0)
     assert table.get_column("revenue_share").sum() == pytest.approx(1.0)
@@ -52,3 +54,41 @@ def test_rf_grid_cells_name_their_segment_at_the_rule_sets_bins() -> None:
 def test_sufficiency_warnings_reach_the_view() -> None:
     view = rv.rfm_view(features(20), ruleset="rfm11", bins=5)
     assert any("Only 20 customers" in w for w in view.warnings)
+
+
+def test_a_segment_name_keeps_its_colour_across_rule_sets() -> None:
+    colors = {}
+    for key in ("rfm11", "rf_grid"):
+        view = rv.rfm_view(features(60), ruleset=key, bins=5)
+        colors[key] = dict(view.segments.select("segment", "color").iter_rows())
+        assert len(set(colors[key].values())) == len(colors[key])
+    for name in ("Champions", "Hibernating", "At Risk", "Need Attention", "Promising"):
+        assert colors["rfm11"][name] == colors["rf_grid"][name], name
+    # The RF grid's short names are the same segments as RFM 11's.
+    assert colors["rf_grid"]["Can't Lose"] == colors["rfm11"]["Can't Lose Them"]
+    assert colors["rf_grid"]["Loyal"] == colors["rfm11"]["Loyal Customers"]
+
+
+def test_names_that_do_not_fit_the_data_are_flagged_with_a_plain_name() -> None:
+    # CDNOW's shape: half the customers bought once, all of them in the first quarter.
+    view = rv.rfm_view(cdnow_like(), ruleset="rfm11", bins=5)
+    rows = {row["segment"]: row for row in view.segments.iter_rows(named=True)}
+    cant_lose = rows["Can't Lose Them"]
+    assert cant_lose["mean_frequency"] < 1.1  # codes 113-115: one-time buyers
+    assert cant_lose["misfit"].startswith("more orders than ")
+    assert cant_lose["misfit"].endswith("(needs >= 70%)")
+    assert cant_lose["plain_name"] == "One-time buyers, lapsed 17 months"
+    new = rows["New Customers"]
+    assert new["mean_recency"] > 470
+    assert new["misfit"].startswith(f"last order {new['mean_recency']:.0f} days ago (mean)")
+    assert rows["Loyal Customers"]["misfit"] is None  # it fits: no note
+
+
+def test_score_ranges_say_what_each_score_stands_for() -> None:
+    view = rv.rfm_view(cdnow_like(), ruleset="rfm11", bins=5)
+    texts = rv.range_texts(view.ranges)
+    scored = view.ranges
+    assert texts["f"][1] == "1 order"
+    assert texts["f"][2] == "—"  # half the customers bought once: F = 2 is skipped
+    low, high = scored.filter(pl.col("score") == 5).select("r_min", "r_max").row(0)
+    assert texts["r"][5] == f"{low:,.0f}–{high:,.0f} days"
