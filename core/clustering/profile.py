@@ -524,9 +524,10 @@ def _unique_names(names: list[AutoName], figures: Sequence[Figures | None]) -> l
             if counts[auto.name.lower()] < 2:
                 continue
             fig = figures[i]
-            if detail == 2 and fig is not None and auto.code is None and auto.base == auto.name:
+            if detail == 2 and fig is not None and auto.name == descriptive_name(fig):
                 plain = descriptive_name(fig, detail=2)
-                names[i] = replace(auto, name=plain, base=plain)
+                base = plain if auto.base == auto.name else auto.base
+                names[i] = replace(auto, name=plain, base=base)
             elif detail == 3:
                 names[i] = replace(auto, name=f"{auto.name} (segment {i})")
     return names

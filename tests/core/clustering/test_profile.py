@@ -256,6 +256,24 @@ def test_three_segments_sharing_a_name_quote_their_figure() -> None:
     ]
 
 
+def test_segments_nothing_tells_apart_fall_back_to_plain_names_with_their_spend() -> None:
+    # Same median orders and recency; one has the higher mean spend, the other the higher
+    # median spend: no comparative is true of both, so plain names, which add the spend.
+    def fig(mean_spend: float, median_spend: float) -> Figures:
+        common = {"recency": 5.0, "orders": 90.0, "new": 300.0}
+        return Figures(
+            mean={**common, "spend": mean_spend}, median={**common, "spend": median_spend}
+        )
+
+    point = (4.8, 4.6, 4.9)
+    names = name_segments([point, point], [fig(990, 700), fig(800, 900)], REF)
+    assert [n.name for n in names] == [
+        "90-order buyers, last order 5 days ago, spend 700",
+        "90-order buyers, last order 5 days ago, spend 900",
+    ]
+    assert all(n.base == "Champions" for n in names)  # their test holds: the action applies
+
+
 def test_a_name_that_does_not_fit_gives_way_to_a_plain_one() -> None:
     # Many orders, low spend, last order around the typical time: "Potential Loyalist" (the
     # nearest code, 341) needs a more recent last order than most customers, "Need Attention"
