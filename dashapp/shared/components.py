@@ -108,6 +108,19 @@ def navbar(pages: Iterable[Mapping[str, Any]], *, brand: str = "custseg") -> dbc
     )
 
 
+# What the app's money words mean (README "Customer features"); the labels are FEATURE_SHORT's.
+SPEND_HELP: dict[str, str] = {
+    "gross": "Gross spend (gross): quantity × unit price summed over the purchase lines.",
+    "returns_value": (
+        "Returned value (returns_value): the amount of the cancellation lines (returns)."
+    ),
+    "monetary": (
+        "Net spend (monetary): gross spend − returned value. Segments, revenue shares and "
+        "exports use it."
+    ),
+    "avg_order_value": "Avg order value: net spend / orders.",
+}
+
 ANALYSIS_DATE_HELP = (
     "Recency and tenure are counted back from this day: the calendar day after the latest "
     "purchase in the data."

@@ -19,6 +19,7 @@ import polars as pl
 
 from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
+from dashapp.shared.components import SPEND_HELP
 from dashapp.shared.segment_figures import FEATURE_SHORT
 
 MAX_BLOCK = 1_000  # rows per request (the grid asks for cacheBlockSize = 200)
@@ -82,6 +83,7 @@ def column_defs() -> list[dict[str, Any]]:
             col["filter"] = "agNumberColumnFilter"
             if column in {"monetary", "avg_order_value"}:
                 col["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
+                col["headerTooltip"] = SPEND_HELP[column]
             elif column == "return_rate":
                 col["valueFormatter"] = {"function": "d3.format('.1%')(params.value)"}
         else:

@@ -53,3 +53,8 @@ def segment_pick(segment: int) -> dict[str, str | int]:
 def segment_exemplar(customer: str) -> dict[str, str]:
     """Id of an exemplar customer's button on a segment card (shows their orders)."""
     return {"type": SEGMENT_EXEMPLAR_TYPE, "customer": customer}
+
+
+def orders_spend(column: str) -> str:
+    """Id of one spend figure above a customer's orders (gross, returns_value, monetary)."""
+    return f"orders-spend-{column}"

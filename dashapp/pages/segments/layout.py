@@ -21,7 +21,7 @@ from dashapp.pages.segments import figures, grid, ids
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
 from dashapp.shared import components
 from dashapp.shared import segment_components as cs
-from dashapp.shared.segment_figures import color_of
+from dashapp.shared.segment_figures import FEATURE_SHORT, color_of
 from dashapp.shared.urlstate import url_components
 
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]}
@@ -358,6 +358,22 @@ def _order_column(column: str, numeric: bool) -> dict[str, Any]:
     return col
 
 
+def _spend_line(summary: dict[str, Any]) -> list[Component | str]:
+    """Gross spend − returned value = net spend, each term with its definition on hover."""
+    if "monetary" not in summary:
+        return [f" · {FEATURE_SHORT['gross']} {summary['amount']:,.2f}"]
+
+    def term(column: str) -> html.Span:
+        return html.Span(
+            [f"{FEATURE_SHORT[column]} ", html.Strong(f"{summary[column]:,.2f}")],
+            title=components.SPEND_HELP[column],
+            id=ids.orders_spend(column),
+            style={"cursor": "help"},
+        )
+
+    return [" · ", term("gross"), " − ", term("returns_value"), " = ", term("monetary")]
+
+
 def orders_panel(shown: CustomerOrders) -> list[Component]:
     """A customer's purchase lines (newest first) with their totals."""
     customer, lines, summary, segment = shown.customer, shown.lines, shown.summary, shown.segment
@@ -368,8 +384,8 @@ def orders_panel(shown: CustomerOrders) -> list[Component]:
             [
                 "Customer ",
                 html.Strong(customer, id=ids.ORDERS_CUSTOMER),
-                f" · {segment} · {orders:,} orders, {summary['lines']:,} purchase lines, "
-                f"{summary['amount']:,.2f} spent",
+                f" · {segment} · {orders:,} orders, {summary['lines']:,} purchase lines",
+                *_spend_line(summary),
             ],
             className="mb-2",
         ),

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from core.clustering.result import SegmentationResult
+from core.columns import CUSTOMER
 from dashapp.pages.segments import grid
 from dashapp.shared.modeling import SessionModel, query_of, search_string, selected_segment
 from dashapp.state import SessionState
@@ -137,7 +138,17 @@ class CustomerOrders:
     customer: str
     segment: str  # the name of the customer's segment
     lines: pl.DataFrame
-    summary: dict[str, Any]  # orders, lines and amount (grid.orders_summary)
+    summary: dict[str, Any]  # orders, lines, amount (grid.orders_summary) and SPEND_COLUMNS
+
+
+# The customer's spend as the grid and the exports show it (their feature row), not re-summed.
+SPEND_COLUMNS: tuple[str, ...] = ("gross", "returns_value", "monetary")
+
+
+def customer_spend(features: pl.DataFrame, customer: str) -> dict[str, float]:
+    """Gross spend, returned value and net spend of ``customer`` (from the feature table)."""
+    row = features.filter(pl.col(CUSTOMER) == customer).select(SPEND_COLUMNS)
+    return {c: float(row.item(0, c) or 0.0) for c in SPEND_COLUMNS} if row.height else {}
 
 
 class OrdersUnavailable(Exception):  # noqa: N818 (carries the message the page shows)
@@ -157,7 +168,10 @@ def customer_orders(model: SessionModel, customer: str) -> CustomerOrders:
         customer=customer,
         segment=model.result.name_of(int(seg.labels[position])),
         lines=grid.customer_orders(purchases, customer),
-        summary=grid.orders_summary(purchases, customer),
+        summary={
+            **grid.orders_summary(purchases, customer),
+            **customer_spend(model.table.features, customer),
+        },
     )
 
 

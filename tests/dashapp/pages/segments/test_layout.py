@@ -13,6 +13,7 @@ from dash.dependencies import DashDependency
 
 import dashapp.pages.segments as segments_page
 from dashapp.pages.segments import callbacks, ids
+from dashapp.pages.segments.grid import column_defs
 from dashapp.pages.segments.layout import build, orders_panel
 from dashapp.pages.segments.view import CustomerOrders
 from dashapp.shared import ids as app_ids
@@ -120,3 +121,29 @@ def test_customer_grid_wraps_long_headers_instead_of_cutting_them() -> None:
     ]
     assert grid["defaultColDef"]["wrapHeaderText"] is True
     assert grid["defaultColDef"]["autoHeaderHeight"] is True
+
+
+def test_orders_panel_names_gross_returned_and_net_spend_as_the_grid_does() -> None:
+    lines = pl.DataFrame(
+        {"invoice": ["A1"], "order_date": [dt.datetime(2024, 3, 1, 9, 30)], "amount": [6.5]}
+    )
+    summary = {
+        "orders": 1,
+        "lines": 1,
+        "amount": 6.5,
+        "gross": 6.5,
+        "returns_value": 1.5,
+        "monetary": 5.0,
+    }
+    shown = CustomerOrders(customer="C9", segment="Loyal", lines=lines, summary=summary)
+    tree = as_json(orders_panel(shown))
+    text = " ".join(texts(tree).split())
+    assert "Gross spend 6.50 − Returned value 1.50 = Net spend 5.00" in text
+    assert "spent" not in text
+    net_id = ids.orders_spend("monetary")
+    net = next(n["props"] for n in nodes(tree) if n["props"].get("id") == net_id)
+    assert net["title"].startswith("Net spend (monetary): gross spend − returned value")
+    # The grid's column says the same words, with the same definition on its header.
+    monetary = next(c for c in column_defs() if c["field"] == "monetary")
+    assert monetary["headerName"] == "Net spend"
+    assert monetary["headerTooltip"] == net["title"]

@@ -200,6 +200,11 @@ def test_customer_orders_come_from_the_cleaned_lines(model: SessionModel) -> Non
     assert shown.segment == model.result.names[0]
     assert shown.lines.height == shown.summary["lines"] == expected.height
     assert shown.summary["amount"] == pytest.approx(expected["amount"].sum())
+    # The spend shown with the orders is the grid's: the customer's feature row.
+    row = model.table.features.filter(pl.col(CUSTOMER) == customer).row(0, named=True)
+    for column in ("gross", "returns_value", "monetary"):
+        assert shown.summary[column] == row[column]
+    assert shown.summary["gross"] == pytest.approx(expected["amount"].sum())
     with pytest.raises(view.OrdersUnavailable, match="not in this segmentation"):
         view.customer_orders(model, "nobody")
 
