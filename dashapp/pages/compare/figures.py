@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from core import wording
 from dashapp.pages.compare.view import CutComparison, DendrogramPlot, h_label
 from dashapp.shared.figures import NOISE_COLOR, base_layout, segment_color
 
@@ -55,7 +56,7 @@ def _add_clickable_nodes(
     fig: go.Figure, plot: DendrogramPlot, k: int, h_colors: Sequence[int]
 ) -> None:
     """Markers on the merges ("branches") and the leaves; customdata ``[node, customers,
-    label]`` tells a click which node it hit."""
+    label, customers in words]`` tells a click which node it hit."""
 
     def label(segment: int) -> str:
         return h_label(segment) if segment >= 0 else f"spans several of the {k} segments"
@@ -71,9 +72,12 @@ def _add_clickable_nodes(
                 "color": [_node_color(lk.segment, h_colors) for lk in nodes],
                 "line": {"color": "#fff", "width": 1},
             },
-            customdata=[[lk.node, lk.customers, label(lk.segment)] for lk in nodes],
+            customdata=[
+                [lk.node, lk.customers, label(lk.segment), wording.count(lk.customers, "customer")]
+                for lk in nodes
+            ],
             hovertemplate=(
-                "branch of %{customdata[1]:,} customers<br>%{customdata[2]}<br>"
+                "branch of %{customdata[3]}<br>%{customdata[2]}<br>"
                 "height %{y:.3g} · click to list them<extra></extra>"
             ),
             showlegend=False,
@@ -90,10 +94,17 @@ def _add_clickable_nodes(
                 "symbol": "square",
                 "color": [_node_color(leaf.segment, h_colors) for leaf in plot.leaves],
             },
-            customdata=[[leaf.node, leaf.customers, label(leaf.segment)] for leaf in plot.leaves],
+            customdata=[
+                [
+                    leaf.node,
+                    leaf.customers,
+                    label(leaf.segment),
+                    wording.count(leaf.customers, "customer"),
+                ]
+                for leaf in plot.leaves
+            ],
             hovertemplate=(
-                "%{customdata[1]:,} customers<br>%{customdata[2]}<br>click to list them"
-                "<extra></extra>"
+                "%{customdata[3]}<br>%{customdata[2]}<br>click to list them<extra></extra>"
             ),
             showlegend=False,
             name="leaves",
@@ -198,6 +209,7 @@ def contingency(cmp: CutComparison) -> go.Figure:
                 float(counts[i, j] / row_tot[i, 0]),
                 float(counts[i, j] / col_tot[0, j]),
                 cmp.km_names[b],
+                wording.count(int(counts[i, j]), "customer"),
             ]
             for j, b in enumerate(cols)
         ]
@@ -216,7 +228,7 @@ def contingency(cmp: CutComparison) -> go.Figure:
             texttemplate="%{text}",
             customdata=custom,
             hovertemplate=(
-                "%{y} and %{customdata[4]}: %{z:,} customers<br>%{customdata[2]:.0%} of %{y}, "
+                "%{y} and %{customdata[4]}: %{customdata[5]}<br>%{customdata[2]:.0%} of %{y}, "
                 "%{customdata[3]:.0%} of %{customdata[4]}<br>click to list them<extra></extra>"
             ),
             xgap=2,
@@ -279,9 +291,8 @@ def sankey(cmp: CutComparison) -> go.Figure:
                 "target": target,
                 "value": value,
                 "color": link_colors,
-                "hovertemplate": (
-                    "%{source.label} → %{target.label}: %{value:,} customers<extra></extra>"
-                ),
+                "customdata": [wording.count(v, "customer") for v in value],
+                "hovertemplate": "%{source.label} → %{target.label}: %{customdata}<extra></extra>",
             },
         )
     )

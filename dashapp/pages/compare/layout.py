@@ -12,6 +12,7 @@ from dash.development.base_component import Component
 
 from core.clustering.config import K_MAX, K_MIN
 from core.columns import COUNTRY, CUSTOMER
+from core.wording import count
 from dashapp.pages.compare import ids
 from dashapp.pages.compare.view import CutComparison, MethodText
 from dashapp.shared import components, figures
@@ -210,7 +211,7 @@ def metrics_panel(cmp: CutComparison) -> Component:
         [
             dbc.Row(tiles, className="g-2"),
             html.Div(
-                f"{comp.n_common:,} customers in both (excluded customers are in neither).",
+                f"{count(comp.n_common, 'customer')} in both (excluded customers are in neither).",
                 className="small text-muted mt-1",
             ),
         ]

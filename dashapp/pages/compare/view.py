@@ -574,13 +574,14 @@ def selected_ids(
             b = checked_int(selection.get("b"), low=0, high=cmp.kmeans.k - 1, name="segment")
             members = cmp.comparison.cell_members(h, b)
             what = f"hierarchical {h_label(h)} and K-means “{cmp.km_names[b]}” (k = {cmp.k})"
-            return members, f"{members.size:,} customers in {what}."
+            return members, f"{count(members.size, 'customer')} in {what}."
         if kind == "node":
             node = checked_int(
                 selection.get("node"), low=0, high=2 * cmp.tree.n_leaves - 2, name="node"
             )
             members = cmp.tree.node_customers(node)
-            return members, f"{members.size:,} customers under the clicked branch of the tree."
+            under = count(members.size, "customer")
+            return members, f"{under} under the clicked branch of the tree."
     except (InputRejectedError, CustsegError) as exc:
         log.info("refused stored selection: %s", exc)
         return None, NO_SELECTION

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from core.wording import count
 from dashapp.pages.explore.view import Histogram, feature_label
 from dashapp.shared.figures import base_layout, empty_figure
 
@@ -55,13 +56,13 @@ def _histogram_trace(hist: Histogram) -> go.Scatter:
     xs: list[float] = []
     ys: list[float] = []
     custom: list[list[object]] = []
-    for low, high, count, height in zip(
+    for low, high, n, height in zip(
         edges[:-1], edges[1:], hist.counts, bar_heights(hist), strict=True
     ):
         xs += [low, high]
         ys += [height, height]
         label = _bin_label(low, high, integer_like and hist.log)
-        custom += [[label, count], [label, count]]
+        custom += [[label, count(n, "customer")]] * 2
     return go.Scatter(
         x=xs,
         y=ys,
@@ -70,14 +71,20 @@ def _histogram_trace(hist: Histogram) -> go.Scatter:
         fill="tozeroy",
         fillcolor="rgba(0, 114, 178, 0.35)",
         customdata=custom,
-        hovertemplate="%{customdata[0]}: %{customdata[1]:,} customers<extra></extra>",
+        hovertemplate="%{customdata[0]}: %{customdata[1]}<extra></extra>",
         name=feature_label(hist.feature),
         showlegend=False,
     )
 
 
+CONSTANT = "constant: not used"
+NOTE_STYLE = "font-size:11px;color:#6c757d"
+
+
 def _histogram_note(hist: Histogram) -> str:
     """Short note after a subplot title: log axis, and what the bins leave out."""
+    if hist.constant:
+        return f" <span style='{NOTE_STYLE}'>({CONSTANT})</span>"
     parts = ["log"] if hist.log else []
     hidden = []
     if hist.n_nonpositive:
@@ -88,7 +95,25 @@ def _histogram_note(hist: Histogram) -> str:
         parts.append("hidden: " + ", ".join(hidden))
     if not parts:
         return ""
-    return f" <span style='font-size:11px;color:#6c757d'>({'; '.join(parts)})</span>"
+    return f" <span style='{NOTE_STYLE}'>({'; '.join(parts)})</span>"
+
+
+def _constant_panel(fig: go.Figure, hist: Histogram, i: int, *, row: int, col: int) -> None:
+    """A feature with one value for everyone: say so instead of drawing a one-bin block."""
+    value = (hist.edges[0] + hist.edges[-1]) / 2
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+    suffix = _axis_suffix(i)
+    fig.add_annotation(
+        text=f"{count(hist.n_values, 'customer')}, all at {shown}",
+        x=0.5,
+        y=0.5,
+        xref=f"x{suffix} domain",
+        yref=f"y{suffix} domain",
+        showarrow=False,
+        font={"color": "#6c757d"},
+    )
+    fig.update_xaxes(visible=False, row=row, col=col)
+    fig.update_yaxes(visible=False, row=row, col=col)
 
 
 def distributions(histograms: Sequence[Histogram], *, columns: int = HIST_COLUMNS) -> go.Figure:
@@ -105,6 +130,9 @@ def distributions(histograms: Sequence[Histogram], *, columns: int = HIST_COLUMN
     )
     for i, hist in enumerate(histograms):
         row, col = divmod(i, columns)
+        if hist.constant:
+            _constant_panel(fig, hist, i, row=row + 1, col=col + 1)
+            continue
         fig.add_trace(_histogram_trace(hist), row=row + 1, col=col + 1)
         axis: dict[str, object] = {"type": "log" if hist.log else "linear"}
         if hist.log and hist.edges[-1] / hist.edges[0] >= 100:
@@ -125,8 +153,14 @@ def correlation_heatmap(
     """Spearman correlations of the numeric features (diverging scale, -1 to 1, values shown)."""
     if not features:
         return empty_figure("No numeric feature to correlate.")
-    labels = [feature_label(f) for f in features]
-    z = [list(row) for row in correlation]
+    # A constant feature correlates with nothing (its own diagonal is undefined): it is named
+    # under the chart rather than drawn as an empty row and column.
+    kept = [i for i in range(len(features)) if correlation[i][i] is not None]
+    constant = [feature_label(features[i]) for i in range(len(features)) if i not in kept]
+    if not kept:
+        return empty_figure(f"Every feature is constant ({CONSTANT}): nothing to correlate.")
+    labels = [feature_label(features[i]) for i in kept]
+    z = [[correlation[i][j] for j in kept] for i in kept]
     text = [["" if v is None else f"{v:.2f}" for v in row] for row in z]
     fig = go.Figure(
         go.Heatmap(
@@ -148,6 +182,19 @@ def correlation_heatmap(
     base_layout(fig, height=460)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(tickangle=-35, automargin=True)
+    if constant:
+        fig.add_annotation(
+            text=f"{', '.join(constant)}: {CONSTANT}",
+            x=0,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 12, "color": "#6c757d"},
+        )
+        fig.update_layout(margin={"t": 30})
     return fig
 
 

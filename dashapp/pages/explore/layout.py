@@ -9,6 +9,7 @@ import polars as pl
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from core.wording import noun
 from dashapp.pages.explore import ids
 from dashapp.pages.explore.view import (
     STAT_COLUMNS,
@@ -148,7 +149,7 @@ def headline(data: ExploreData) -> list[Component | str]:
     """Customers described, and the excluded customers left out (with their reasons)."""
     parts: list[Component | str] = [
         html.Strong(f"{data.customers:,}"),
-        html.Span(" customers described", className="text-muted"),
+        html.Span(f" {noun(data.customers, 'customer')} described", className="text-muted"),
     ]
     if data.n_excluded:
         parts += [

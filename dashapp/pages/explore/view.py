@@ -56,7 +56,8 @@ class Histogram:
 
     With ``log`` the edges are geometric over the positive values and ``n_nonpositive`` counts
     the customers at zero or below, which a log axis cannot show. ``n_missing`` counts nulls
-    (e.g. days between orders of one-order customers).
+    (e.g. days between orders of one-order customers). ``constant``: every value is the same
+    (returns all zero in a file without returns), so there is no distribution to draw.
     """
 
     feature: str
@@ -67,6 +68,7 @@ class Histogram:
     n_values: int
     n_nonpositive: int
     n_missing: int
+    constant: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ def histogram(feature: str, values: pl.Series, *, bins: int = HISTOGRAM_BINS) ->
         n_values=int(shown.size),
         n_nonpositive=int(arr.size - positive.size) if log else 0,
         n_missing=n_missing,
+        constant=bool(low == high),
     )
 
 

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from core import wording
 from core.clustering.config import K_MAX, K_MIN, LINKAGES, SCALERS
 from core.columns import NUMERIC_FEATURES
 from core.errors import CustsegError
@@ -254,7 +255,7 @@ def summary(view: ModelView) -> Any:
     silhouette = "—" if overview.silhouette is None else f"{overview.silhouette:.2f}"
     headline = [
         html.Strong(f"{result.k} segments"),
-        f" · {overview.customers:,} customers clustered",
+        f" · {wording.count(overview.customers, 'customer')} clustered",
         f" ({overview.excluded:,} excluded)" if overview.excluded else "",
         f" · {overview.noise:,} as noise" if overview.noise else "",
         f" · silhouette {silhouette}",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import wording
 from core.clustering import service
 from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
@@ -150,7 +151,7 @@ class ModelView:
         """The line next to the page title: the settings fitted and the customers."""
         if self.table is None or self.result is None:
             return ""
-        return f"{self.settings.describe()} · {self.table.n_customers:,} customers"
+        return f"{self.settings.describe()} · {wording.count(self.table.n_customers, 'customer')}"
 
     @property
     def empty_message(self) -> str:
@@ -228,7 +229,8 @@ class FitRequest:
     def status(self) -> str:
         """The status line while the job runs."""
         return (
-            f"Fitting {self.settings.describe()} on {self.customers:,} customers in the background…"
+            f"Fitting {self.settings.describe()} on {wording.count(self.customers, 'customer')} "
+            "in the background…"
         )
 
 

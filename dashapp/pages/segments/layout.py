@@ -16,6 +16,7 @@ import polars as pl
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from core import wording
 from core.clustering.result import SegmentationResult
 from dashapp.pages.segments import figures, grid, ids
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
@@ -256,7 +257,8 @@ def segment_cards(view: SegmentsView) -> list[Component]:
                                 html.P(
                                     [
                                         html.Strong(f"{profile.customers:,}"),
-                                        f" customers ({profile.share:.0%}) · ",
+                                        f" {wording.noun(profile.customers, 'customer')} "
+                                        f"({profile.share:.0%}) · ",
                                         html.Strong(f"{profile.revenue_share:.0%}"),
                                         " of revenue",
                                     ],
@@ -327,14 +329,15 @@ def selection_caption(
     result: SegmentationResult, selection: grid.Selection, count: int
 ) -> list[Any]:
     """What the grid lists, in words."""
-    parts: list[Any] = [html.Strong(f"{count:,}"), " customers"]
+    parts: list[Any] = [html.Strong(f"{count:,}"), f" {wording.noun(count, 'customer')}"]
     if selection.segment is not None:
         color = color_of(result, selection.segment)
         parts += [" in ", cs.swatch(color), html.Strong(result.name_of(selection.segment))]
     else:
         parts.append(" in all segments")
     if selection.region_ids is not None:
-        parts.append(f" · inside the drawn region ({len(selection.region_ids):,} customers)")
+        inside = wording.count(len(selection.region_ids), "customer")
+        parts.append(f" · inside the drawn region ({inside})")
     if selection.search:
         parts.append(f" · matching “{selection.search}”")
     return parts
@@ -384,13 +387,14 @@ def orders_panel(shown: CustomerOrders) -> list[Component]:
             [
                 "Customer ",
                 html.Strong(customer, id=ids.ORDERS_CUSTOMER),
-                f" · {segment} · {orders:,} orders, {summary['lines']:,} purchase lines",
+                f" · {segment} · {wording.count(orders, 'order')}, "
+                f"{wording.count(summary['lines'], 'purchase line')}",
                 *_spend_line(summary),
             ],
             className="mb-2",
         ),
         html.Div(
-            f"Showing the newest {lines.height:,} lines."
+            f"Showing the newest {wording.count(lines.height, 'line')}."
             if lines.height < summary["lines"]
             else "",
             className="small text-muted",

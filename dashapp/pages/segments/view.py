@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from core import wording
 from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
 from dashapp.pages.segments import grid
@@ -55,7 +56,8 @@ class SegmentsView:
     @property
     def summary(self) -> str:
         """How many segments of how many customers."""
-        return f"{self.result.k} segments of {self.result.overview.customers:,} customers"
+        customers = wording.count(self.result.overview.customers, "customer")
+        return f"{wording.count(self.result.k, 'segment')} of {customers}"
 
 
 def segments_view(state: SessionState, model: SessionModel) -> SegmentsView:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.clustering.hierarchical import height_for_k
+from core.wording import count
 from dashapp.pages.compare import figures as figures_compare
 from dashapp.pages.compare import view as cm
 from dashapp.shared import figures
@@ -54,6 +55,18 @@ def test_hierarchical_segments_are_listed_in_their_own_order(cmp5: cm.CutCompari
     assert list(figures_compare.contingency(crossed).data[0].y) == in_order
     (sankey,) = figures_compare.sankey(crossed).data
     assert [label.split(" ")[0] for label in sankey.node.label[:5]] == in_order
+
+
+def test_hover_counts_agree_with_their_number(cmp5: cm.CutComparison) -> None:
+    # "1 customers" in a hover: the count's words are computed with the number.
+    (heat,) = figures_compare.contingency(cmp5).data
+    for z_row, row in zip(heat.z, heat.customdata, strict=True):
+        for z, cell in zip(z_row, row, strict=True):
+            assert cell[5] == count(z, "customer")
+    assert "%{customdata[5]}" in heat.hovertemplate
+    (sankey,) = figures_compare.sankey(cmp5).data
+    assert list(sankey.link.customdata) == [count(v, "customer") for v in sankey.link.value]
+    assert count(1, "customer") == "1 customer"
 
 
 def test_sankey_and_sizes(cmp5: cm.CutComparison) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from dash import Dash
 
@@ -33,6 +34,38 @@ def test_distributions_use_log_axes_exactly_where_skewed(default_view: es.Explor
     logged = {h.feature for h in default_view.histograms if h.log}
     assert "monetary" in logged  # spend is always heavily skewed
     assert "tenure_days" not in logged
+
+
+def test_constant_features_are_named_not_drawn() -> None:
+    # A file without returns: returns value and return rate are 0 for every customer. They were
+    # drawn as a one-bin block and left blank rows in the correlations.
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "recency_days": rng.integers(1, 300, n),
+            "frequency": rng.integers(1, 9, n),
+            "returns_value": [0.0] * n,
+            "return_rate": [0.0] * n,
+        }
+    )
+    columns = tuple(frame.columns)
+    hists = [es.histogram(c, frame.get_column(c)) for c in columns]
+    assert [h.constant for h in hists] == [False, False, True, True]
+    fig = fe.distributions(hists)
+    assert len(fig.data) == 2  # no block for the constant features
+    texts = [str(a.text) for a in fig.layout.annotations]
+    for label in ("Returns value", "Return rate"):
+        assert any(t.startswith(label) and "constant: not used" in t for t in texts), texts
+    assert texts.count(f"{n} customers, all at 0") == 2
+    corr = es.spearman(frame, columns)
+    matrix = [[None if np.isnan(v) else float(v) for v in row] for row in corr]
+    heat = fe.correlation_heatmap(columns, matrix)
+    assert list(heat.data[0].y) == ["Recency (days)", "Orders"]
+    assert np.array(heat.data[0].z, dtype=float).shape == (2, 2)
+    assert "Returns value, Return rate: constant: not used" in [
+        a.text for a in heat.layout.annotations
+    ]
 
 
 def test_correlation_heatmap_is_symmetric_on_a_fixed_scale(default_view: es.ExploreData) -> None:

@@ -61,3 +61,18 @@ def test_headline_names_the_excluded_customers() -> None:
     assert "(3 net monetary <= 0)" in shown
     no_exclusions = dataclasses.replace(data, excluded=())
     assert "excluded" not in texts(as_json(headline(no_exclusions)))
+
+
+def test_headline_of_one_customer_is_singular() -> None:
+    data = es.ExploreData(
+        customers=1,
+        excluded=(),
+        features=(),
+        histograms=(),
+        correlation=(),
+        rf_grid=pl.DataFrame(),
+        monthly=None,
+        countries=None,
+        summary=pl.DataFrame(),
+    )
+    assert " customer described" in texts(as_json(headline(data)))

@@ -8,15 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+import pytest
 from dash import Input, Output, State
 from dash.dependencies import DashDependency
 
 import dashapp.pages.segments as segments_page
-from dashapp.pages.segments import callbacks, ids
+from dashapp.pages.segments import callbacks, grid, ids
 from dashapp.pages.segments.grid import column_defs
-from dashapp.pages.segments.layout import build, orders_panel
+from dashapp.pages.segments.layout import build, orders_panel, selection_caption
 from dashapp.pages.segments.view import CustomerOrders
 from dashapp.shared import ids as app_ids
+from dashapp.shared.modeling import SessionModel
 from tests.dashapp.helpers import as_json, find_ids, nodes, texts
 
 APP_WIDE = {app_ids.SESSION}
@@ -147,3 +149,20 @@ def test_orders_panel_names_gross_returned_and_net_spend_as_the_grid_does() -> N
     monetary = next(c for c in column_defs() if c["field"] == "monetary")
     assert monetary["headerName"] == "Net spend"
     assert monetary["headerTooltip"] == net["title"]
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_counts_of_one_are_singular(model: SessionModel) -> None:
+    caption = texts(as_json(selection_caption(model.result, grid.Selection(), 1)))
+    assert "customer" in caption
+    assert "customers" not in caption
+    region = grid.Selection(region_ids=("C1",))
+    assert "(1 customer)" in texts(as_json(selection_caption(model.result, region, 1)))
+    lines = pl.DataFrame({"invoice": ["A1"], "order_date": [dt.datetime(2024, 3, 1)]})
+    shown = CustomerOrders(
+        customer="C9",
+        segment="Loyal",
+        lines=lines,
+        summary={"orders": 1, "lines": 1, "amount": 2.0},
+    )
+    assert "1 order, 1 purchase line" in texts(as_json(orders_panel(shown)))
