@@ -3,8 +3,11 @@
 Both accept a transaction file (read, mapped, cleaned and turned into customer features) or a
 customer feature table written by ``custseg features`` (used as is). Every figure printed or
 written comes from the :class:`~core.clustering.result.SegmentationResult` (one computation
-path). Bad input raises a :class:`core.errors.CustsegError`, which ``core.cli.main`` prints
-as a message plus a hint with exit status 2. Heavy modules are imported inside the handlers
+path). Both write every customer of INPUT with the same columns (:func:`customer_rows`:
+excluded customers with an empty segment and their reason); options left out take the app's
+defaults (:mod:`core.clustering.defaults`). Bad input raises a
+:class:`core.errors.CustsegError`, which ``core.cli.main`` prints as a message plus a hint with
+exit status 2. Heavy modules are imported inside the handlers
 so ``custseg --help`` stays instant.
 """
 
@@ -19,10 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.cli.args import add_mapping_options, output_path, parse_mapping, write_table
+from core.clustering.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_FEATURES,
+    DEFAULT_K,
+    DEFAULT_LINKAGE,
+    DEFAULT_SCALER,
+    DEFAULT_SEED,
+    DEFAULT_STABILITY_REFITS,
+)
 from core.errors import ConfigError, InputFileError
 
 if TYPE_CHECKING:
     import polars as pl
+
 
 @dataclass(frozen=True)
 class Customers:
@@ -35,8 +48,15 @@ class Customers:
     source: str  # "transactions" or "feature table"
 
 
-def load_customers(text: str, *, mapping: dict[str, str], date_format: str | None) -> Customers:
-    """Read INPUT: a feature table from ``custseg features`` as is, else a transaction file."""
+def load_customers(
+    text: str,
+    *,
+    mapping: dict[str, str],
+    date_format: str | None,
+    decimal_comma: bool = False,
+) -> Customers:
+    """Read INPUT: a feature table from ``custseg features`` as is, else a transaction file
+    (``decimal_comma``: read its numbers with a decimal comma, else as detected)."""
     import polars as pl  # noqa: PLC0415
 
     from core.cache import fingerprint_file, make_key  # noqa: PLC0415
@@ -65,8 +85,11 @@ def load_customers(text: str, *, mapping: dict[str, str], date_format: str | Non
             features = None
     if features is not None:
         notes: list[str] = []
-        if mapping or date_format:
-            notes.append("--map and --date-format ignored: INPUT is a customer feature table")
+        if mapping or date_format or decimal_comma:
+            notes.append(
+                "--map, --date-format and --decimal-comma ignored: INPUT is a customer "
+                "feature table"
+            )
         return Customers(
             features=features,
             lines=None,
@@ -74,7 +97,12 @@ def load_customers(text: str, *, mapping: dict[str, str], date_format: str | Non
             notes=tuple(notes),
             source="feature table",
         )
-    loaded = load_transactions(path, overrides=mapping, date_format=date_format)
+    loaded = load_transactions(
+        path,
+        overrides=mapping,
+        date_format=date_format,
+        decimal_comma=True if decimal_comma else None,
+    )
     table = build_customer_table(loaded)
     return Customers(
         features=table.features,
@@ -159,7 +187,6 @@ def _pct(share: float | None) -> str:
 def cmd_segment(args: argparse.Namespace) -> int:
     """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`."""
     from core.clustering import workflow  # noqa: PLC0415
-    from core.clustering.config import DEFAULT_FEATURES, ModelConfig, PreprocessConfig  # noqa: PLC0415
     from core.clustering.persist import save_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
     from core.clustering.result import report  # noqa: PLC0415
@@ -168,47 +195,31 @@ def cmd_segment(args: argparse.Namespace) -> int:
     report_path = output_path(args.report, (".json",), "--report") if args.report else None
     model_path = _model_path(args.model) if args.model else None
     mapping = parse_mapping(args.map)
-    k = _parse_k(args.k)
-    algorithm = args.algorithm
-    if algorithm == "hdbscan" and k is not None:
-        raise ConfigError(
-            f"--k {k} cannot be used with --algorithm hdbscan",
-            hint="HDBSCAN finds the number of segments itself: use --k auto.",
-        )
-    # Every option is validated by the configs before any data is read (k checked again once
-    # chosen): the preprocessing, the model and the workflow (stability refits).
-    auto_k = k is None and algorithm != "hdbscan"
-    config = workflow.WorkflowConfig(
-        preprocess=PreprocessConfig(
-            features=_parse_features(args.features) or DEFAULT_FEATURES, scaler=args.scaler
-        ),
-        model=ModelConfig(
-            algorithm=algorithm,
-            k=None if algorithm == "hdbscan" else (ModelConfig().k if k is None else k),
-            linkage=args.linkage,
-            random_state=args.seed,
-        ),
-        auto_k=auto_k,
-        sweep="cheap",
-        stability_refits=args.stability,
-    )
+    config = _workflow_config(args)
     shown: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusteringWarning)
-        customers = load_customers(args.input, mapping=mapping, date_format=args.date_format)
+        customers = load_customers(
+            args.input,
+            mapping=mapping,
+            date_format=args.date_format,
+            decimal_comma=args.decimal_comma,
+        )
         for note in customers.notes:
             print(note, file=sys.stderr)
         done = workflow.run(
             customers.features, config, data_key=customers.data_key, lines=customers.lines
         )
     result = done.result
-    k_reason = done.k_reason.replace("chosen", "set with --k", 1) if k else done.k_reason
+    k_reason = done.k_reason
+    if not config.auto_k and config.sweeps:
+        how = "set with --k" if args.k is not None else "the default (as in the app)"
+        k_reason = k_reason.replace("chosen", how, 1)
     for note in result.segmentation.warnings:
         shown.add(note)
         _warn(note)
     _replay(caught, shown)
-    rows = _segment_rows(result, customers.features)
-    write_table(rows, out)
+    write_table(customer_rows(result.assignments(), customers.features), out)
     if model_path is not None:
         save_model(result, model_path)
     if report_path is not None:
@@ -222,11 +233,61 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _segment_rows(result: Any, features: pl.DataFrame) -> pl.DataFrame:
-    """OUT: one row per clustered customer: id, segment, name, then the features."""
-    drop = [c for c in ("excluded", "exclusion_reason") if c in features.columns]
-    return result.assignments().join(
-        features.drop(drop), on="customer_id", how="left", maintain_order="left"
+def _workflow_config(args: argparse.Namespace) -> Any:
+    """The workflow of ``custseg segment``'s options, each left out taken from
+    :mod:`core.clustering.defaults` (the app's defaults). Validated by the configs before any
+    data is read (k is checked again once chosen)."""
+    from core.clustering import workflow  # noqa: PLC0415
+    from core.clustering.config import ModelConfig, PreprocessConfig  # noqa: PLC0415
+
+    algorithm = args.algorithm
+    k = DEFAULT_K if args.k is None else _parse_k(args.k)
+    if algorithm == "hdbscan" and args.k is not None and k is not None:
+        raise ConfigError(
+            f"--k {k} cannot be used with --algorithm hdbscan",
+            hint="HDBSCAN finds the number of segments itself: use --k auto or leave --k out.",
+        )
+    return workflow.WorkflowConfig(
+        preprocess=PreprocessConfig(
+            features=_parse_features(args.features) or DEFAULT_FEATURES, scaler=args.scaler
+        ),
+        model=ModelConfig(
+            algorithm=algorithm,
+            k=None if algorithm == "hdbscan" else (DEFAULT_K if k is None else k),
+            linkage=args.linkage,
+            random_state=args.seed,
+        ),
+        auto_k=k is None and algorithm != "hdbscan",
+        sweep="cheap",
+        stability_refits=args.stability,
+    )
+
+
+def customer_rows(assigned: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    """OUT of ``segment`` and ``score``: every customer of ``features`` (sorted by id) with
+    ``segment`` and ``segment_name`` from ``assigned`` (empty when not assigned: excluded),
+    ``excluded``, ``exclusion_reason``, then the features in the feature table's order."""
+    import polars as pl  # noqa: PLC0415
+
+    from core.columns import CUSTOMER  # noqa: PLC0415
+
+    flags = ("excluded", "exclusion_reason")
+    rest = [c for c in features.columns if c != CUSTOMER and c not in flags]
+    table = features.with_columns(pl.col(CUSTOMER).cast(pl.String)).sort(CUSTOMER)
+    excluded = pl.col("excluded").fill_null(False) if "excluded" in table.columns else pl.lit(False)
+    reason = (
+        pl.col("exclusion_reason").cast(pl.String)
+        if "exclusion_reason" in table.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    labels = assigned.select(CUSTOMER, pl.col("segment").cast(pl.Int64), "segment_name")
+    return table.join(labels, on=CUSTOMER, how="left", maintain_order="left").select(
+        CUSTOMER,
+        "segment",
+        "segment_name",
+        excluded.alias("excluded"),
+        pl.when(excluded).then(reason.fill_null("excluded")).alias("exclusion_reason"),
+        *rest,
     )
 
 
@@ -281,15 +342,17 @@ def cmd_score(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusteringWarning)
         model = load_model(args.model)
-        customers = load_customers(args.input, mapping=mapping, date_format=args.date_format)
+        customers = load_customers(
+            args.input,
+            mapping=mapping,
+            date_format=args.date_format,
+            decimal_comma=args.decimal_comma,
+        )
         for note in customers.notes:
             print(note, file=sys.stderr)
         scores = score_customers(model, customers.features)
     _replay(caught, shown)
-    features = customers.features
-    drop = [c for c in ("excluded", "exclusion_reason") if c in features.columns]
-    rows = scores.join(features.drop(drop), on="customer_id", how="left", maintain_order="left")
-    write_table(rows, out)
+    write_table(customer_rows(scores, customers.features), out)
     counts = (
         scores.filter(pl.col("segment").is_not_null())
         .group_by("segment", "segment_name")
@@ -318,28 +381,38 @@ def add_commands(sub: Any) -> None:
     add_mapping_options(segment)
     segment.add_argument(
         "--algorithm",
-        default="kmeans",
-        help="kmeans (default), minibatch, hierarchical, gmm or hdbscan",
+        default=DEFAULT_ALGORITHM,
+        help=f"kmeans, minibatch, hierarchical, gmm or hdbscan (default {DEFAULT_ALGORITHM})",
     )
-    segment.add_argument("--k", default="auto", help="number of segments, or auto (default)")
     segment.add_argument(
-        "--linkage", default="ward", help="hierarchical linkage: ward (default), complete, average"
+        "--k",
+        help=f"number of segments, or auto to let the k-selection criteria choose (default "
+        f"{DEFAULT_K}, as in the app; HDBSCAN finds k itself)",
+    )
+    segment.add_argument(
+        "--linkage",
+        default=DEFAULT_LINKAGE,
+        help=f"hierarchical linkage: ward, complete or average (default {DEFAULT_LINKAGE})",
     )
     segment.add_argument(
         "--features",
         metavar="A,B,C",
-        help="features to cluster on (default recency_days,frequency,monetary)",
+        help=f"features to cluster on (default {','.join(DEFAULT_FEATURES)})",
     )
     segment.add_argument(
-        "--scaler", default="standard", help="standard (default), robust or minmax"
+        "--scaler",
+        default=DEFAULT_SCALER,
+        help=f"standard, robust or minmax (default {DEFAULT_SCALER})",
     )
-    segment.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    segment.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
     segment.add_argument(
         "--stability",
         type=int,
-        default=10,
+        default=DEFAULT_STABILITY_REFITS,
         metavar="N",
-        help="bootstrap refits to rate stability (default 10; 0 skips)",
+        help=f"bootstrap refits to rate stability (default {DEFAULT_STABILITY_REFITS}; 0 skips)",
     )
     segment.add_argument("--out", required=True, help="one row per customer: .csv or .parquet")
     segment.add_argument("--model", help="save the model here (for `custseg score`)")

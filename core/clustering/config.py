@@ -13,6 +13,14 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from core.clustering.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_FEATURES,
+    DEFAULT_K,
+    DEFAULT_LINKAGE,
+    DEFAULT_SCALER,
+    DEFAULT_SEED,
+)
 from core.columns import NUMERIC_FEATURES
 from core.errors import ConfigError, DataSufficiencyError
 
@@ -27,7 +35,6 @@ SCALERS: tuple[str, ...] = ("standard", "robust", "minmax")
 HIERARCHICAL_METHODS: tuple[str, ...] = ("auto", "exact", "two_stage")
 COVARIANCE_TYPES: tuple[str, ...] = ("full", "tied", "diag", "spherical")
 
-DEFAULT_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 # Segments a marketing team can act on; more than this is a configuration mistake.
 K_MIN = 2
 K_MAX = 30
@@ -77,7 +84,7 @@ class PreprocessConfig:
 
     features: tuple[str, ...] = DEFAULT_FEATURES
     log: tuple[str, ...] | Literal["auto"] = "auto"
-    scaler: Scaler = "standard"
+    scaler: Scaler = DEFAULT_SCALER
     cap_quantile: float | None = None
 
     def __post_init__(self) -> None:
@@ -114,10 +121,10 @@ class ModelConfig:
         Micro-clusters of the two-stage hierarchical method.
     """
 
-    algorithm: Algorithm = "kmeans"
-    k: int | None = 4
-    linkage: Linkage = "ward"
-    random_state: int = 0
+    algorithm: Algorithm = DEFAULT_ALGORITHM
+    k: int | None = DEFAULT_K
+    linkage: Linkage = DEFAULT_LINKAGE
+    random_state: int = DEFAULT_SEED
     n_init: int | Literal["auto"] = 3
     min_cluster_size: int | None = None
     min_samples: int | None = None

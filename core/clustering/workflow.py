@@ -30,6 +30,7 @@ from core.clustering.config import (
     SelectKConfig,
     StabilityConfig,
 )
+from core.clustering.defaults import DEFAULT_STABILITY_REFITS
 from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
@@ -72,7 +73,7 @@ class WorkflowConfig:
     model: ModelConfig = ModelConfig()
     auto_k: bool = False
     sweep: Sweep = "always"
-    stability_refits: int = 10
+    stability_refits: int = DEFAULT_STABILITY_REFITS
 
     def __post_init__(self) -> None:
         refits = self.stability_refits

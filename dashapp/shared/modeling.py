@@ -31,11 +31,19 @@ import flask
 
 from core.clustering import service, workflow
 from core.clustering.config import (
-    DEFAULT_FEATURES,
     K_MAX,
     ModelConfig,
     PreprocessConfig,
     validate_k,
+)
+from core.clustering.defaults import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_FEATURES,
+    DEFAULT_K,
+    DEFAULT_LINKAGE,
+    DEFAULT_SCALER,
+    DEFAULT_SEED,
+    DEFAULT_STABILITY_REFITS,
 )
 from core.clustering.result import SegmentationResult, carry_identity, rename
 from core.clustering.select_k import KSelection
@@ -55,7 +63,7 @@ SEGMENTS_VIEW = "segments"  # key of the selected segment in SessionState.views
 # 4.9 s at 100,000; other algorithms are slower). ``app.server.config`` can override it.
 BACKGROUND_MIN_CUSTOMERS = 10_000
 BACKGROUND_CONFIG_KEY = "CUSTSEG_BACKGROUND_MIN_CUSTOMERS"
-STABILITY_REFITS = 10  # bootstrap refits behind the Model page's stability panel
+STABILITY_REFITS = DEFAULT_STABILITY_REFITS  # refits behind the Model page's stability panel
 
 ALGORITHM_LABELS: dict[str, str] = {
     "kmeans": "K-means",
@@ -73,14 +81,15 @@ SCALER_LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """What the user chose on the Model page (validated; features in canonical order)."""
+    """What the user chose on the Model page (validated; features in canonical order). The
+    defaults are core's (:mod:`core.clustering.defaults`), the ones ``custseg segment`` uses."""
 
     features: tuple[str, ...] = DEFAULT_FEATURES
-    scaler: str = "standard"
-    algorithm: str = "kmeans"
-    linkage: str = "ward"
-    k: int = 4  # kept while HDBSCAN is chosen, so switching back restores it
-    seed: int = 0
+    scaler: str = DEFAULT_SCALER
+    algorithm: str = DEFAULT_ALGORITHM
+    linkage: str = DEFAULT_LINKAGE
+    k: int = DEFAULT_K  # kept while HDBSCAN is chosen, so switching back restores it
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
         # The core configs hold every rule, so no invalid settings object can exist.

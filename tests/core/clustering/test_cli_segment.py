@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.cli import main
+from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.defaults import DEFAULT_K, DEFAULT_STABILITY_REFITS
 from core.clustering.persist import load_model
 from core.columns import FEATURE_SCHEMA
 from core.generator import write_transactions
@@ -22,6 +27,17 @@ TWO_CUSTOMERS = (
     "536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850,United Kingdom\n"
     "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\n"
 )
+
+
+# What segment and score write: every customer, the same columns.
+OUT_COLUMNS = [
+    "customer_id",
+    "segment",
+    "segment_name",
+    "excluded",
+    "exclusion_reason",
+    *(c for c in FEATURE_SCHEMA if c not in ("customer_id", "excluded", "exclusion_reason")),
+]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -72,11 +88,11 @@ def test_segment_a_transaction_csv(
     assert all(s["name_reason"].startswith("mean scores R ") for s in segments)
     assert all(s["insight"] and s["action"] and s["top_products"] for s in segments)
     table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
-    assert table.columns[:3] == ["customer_id", "segment", "segment_name"]
-    assert set(FEATURE_SCHEMA) - set(table.columns) == {"excluded", "exclusion_reason"}
-    assert table.height == report["customers"]
+    assert table.columns == OUT_COLUMNS
+    assert table.height == report["customers"] + report["excluded"]
     assert table["customer_id"].is_unique().all()
-    counts = table.group_by("segment", "segment_name").len().sort("segment")
+    clustered = table.filter(~pl.col("excluded"))
+    counts = clustered.group_by("segment", "segment_name").len().sort("segment")
     assert counts["segment_name"].to_list() == [s["name"] for s in segments]
     assert counts["len"].to_list() == [s["customers"] for s in segments]
     assert load_model(model).names == tuple(s["name"] for s in segments)
@@ -94,7 +110,8 @@ def test_segment_a_feature_table(
     argv += ["--map", "customer=CustomerID"]
     code, stdout, stderr = _run(argv, capsys)
     assert code == 0, stderr
-    assert "--map and --date-format ignored: INPUT is a customer feature table" in stderr
+    ignored = "--map, --date-format and --decimal-comma ignored: INPUT is a customer feature table"
+    assert ignored in stderr
     report = json.loads(rep.read_text())
     assert report["k"] == 3
     assert report["method"] == "hierarchical-average-exact"
@@ -104,9 +121,9 @@ def test_segment_a_feature_table(
     assert "k_selection" in report  # cheap at this size, so included
     assert "stability" not in report
     table = pl.read_parquet(out)
-    features = pl.read_parquet(data["features"]).filter(~pl.col("excluded"))
+    features = pl.read_parquet(data["features"])
     assert table["customer_id"].to_list() == features["customer_id"].to_list()
-    assert table["segment"].n_unique() == 3
+    assert table.filter(~pl.col("excluded"))["segment"].n_unique() == 3
     assert "into 3 segments" in stdout
 
 
@@ -121,19 +138,112 @@ def test_score_a_new_period(
     )
     assert code == 0, stderr
     scores = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
-    assert scores.columns[:5] == [
-        "customer_id",
-        "segment",
-        "segment_name",
-        "excluded",
-        "exclusion_reason",
-    ]
+    assert scores.columns == OUT_COLUMNS
     names = load_model(model).names
     kept = scores.filter(~pl.col("excluded"))
     assert set(kept["segment_name"].to_list()) <= set(names)
     assert kept["segment"].null_count() == 0
     assert scores.filter(pl.col("excluded"))["exclusion_reason"].null_count() == 0
     assert f"scored {kept.height:,} customers" in stdout
+
+
+def _read_out(path: Path) -> pl.DataFrame:
+    if path.suffix == ".parquet":
+        return pl.read_parquet(path)
+    return pl.read_csv(path, schema_overrides={"customer_id": pl.String})
+
+
+def test_segment_and_score_write_every_customer_alike(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # segment used to drop the excluded customers and their two columns; score kept them.
+    model, seg_out, score_out = tmp_path / "m.cseg", tmp_path / "s.csv", tmp_path / "sc.csv"
+    argv = ["segment", str(data["csv"]), "--k", "3", "--stability", "0", "--out", str(seg_out)]
+    assert _run([*argv, "--model", str(model)], capsys)[0] == 0
+    argv = ["score", str(data["csv"]), "--model", str(model), "--out", str(score_out)]
+    assert _run(argv, capsys)[0] == 0
+    features = pl.read_parquet(data["features"])
+    dropped = features.filter(pl.col("excluded"))
+    assert dropped.height > 0  # the data has excluded customers
+    for table in (_read_out(seg_out), _read_out(score_out)):
+        assert table.columns == OUT_COLUMNS
+        assert table["customer_id"].to_list() == features["customer_id"].to_list()
+        assert table["excluded"].to_list() == features["excluded"].to_list()
+        out = table.filter(pl.col("excluded"))
+        assert out["segment"].null_count() == out["segment_name"].null_count() == out.height
+        assert out["exclusion_reason"].to_list() == dropped["exclusion_reason"].to_list()
+        kept = table.filter(~pl.col("excluded"))
+        assert kept["segment"].null_count() == 0
+        assert kept["exclusion_reason"].null_count() == kept.height
+
+
+def test_segment_defaults_are_the_apps(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The command line chose k automatically (k = 2 on the default data); the app opens at 4.
+    rep = tmp_path / "r.json"
+    argv = ["segment", str(data["features"]), "--out", str(tmp_path / "o.csv")]
+    code, _, stderr = _run([*argv, "--report", str(rep)], capsys)
+    assert code == 0, stderr
+    report = json.loads(rep.read_text())
+    model, preprocess = ModelConfig(), PreprocessConfig()
+    assert report["k"] == model.k == DEFAULT_K
+    assert report["k_reason"].startswith(f"k = {DEFAULT_K} the default (as in the app)")
+    assert report["method"].startswith(model.algorithm)
+    assert report["features"] == list(preprocess.features)
+    assert report["scaler"] == preprocess.scaler
+    assert report["stability"]["runs"] == DEFAULT_STABILITY_REFITS
+
+
+def _transactions(lines: int, seed: int) -> pl.DataFrame:
+    """Transactions whose first lines carry whole prices only, then prices with cents."""
+    rng = np.random.default_rng(seed)
+    whole = np.arange(lines) < lines * 4 // 5
+    cents = np.where(whole, rng.integers(1, 20, lines) * 100, rng.integers(101, 2_000, lines))
+    price = [f"{c // 100}" if w else f"{c / 100:.2f}" for c, w in zip(cents, whole, strict=True)]
+    day = rng.integers(0, 365, lines)
+    return pl.DataFrame(
+        {
+            "InvoiceNo": [f"{500_000 + i // 3}" for i in range(lines)],
+            "StockCode": [f"P{i % 97}" for i in range(lines)],
+            "Quantity": rng.integers(1, 12, lines),
+            "InvoiceDate": [f"2011-{1 + d // 31 % 12:02d}-{1 + d % 28:02d} 10:00" for d in day],
+            "UnitPrice": price,
+            "CustomerID": [f"{12_000 + (i // 3) % 300}" for i in range(lines)],
+        }
+    )
+
+
+def test_decimal_comma_option_of_segment_and_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --decimal-comma was accepted and ignored by segment and score. The decimal comma is
+    # detected from the file's first 256 KB: here they hold whole prices only, so only the
+    # option reads the later "12,34" prices.
+    frame = _transactions(10_000, seed=4)
+    dot, comma = tmp_path / "dot.csv", tmp_path / "comma.csv"
+    frame.write_csv(dot, separator=";")
+    text = dot.read_text()
+    assert text.index(".") > 256 * 1024  # the first decimal after what detection reads
+    comma.write_text(re.sub(r"(\d)\.(\d)", r"\1,\2", text))
+    outputs = {}
+    for name, path in (("dot", dot), ("comma", comma)):
+        extra = ["--decimal-comma"] if name == "comma" else []
+        model, seg, scores = (tmp_path / f"{name}{ext}" for ext in (".cseg", "s.csv", "p.csv"))
+        argv = ["segment", str(path), *extra, "--k", "3", "--stability", "0", "--out", str(seg)]
+        code, _, stderr = _run([*argv, "--model", str(model)], capsys)
+        assert code == 0, stderr
+        argv = ["score", str(path), *extra, "--model", str(model), "--out", str(scores)]
+        code, _, stderr = _run(argv, capsys)
+        assert code == 0, stderr
+        outputs[name] = (_read_out(seg), _read_out(scores))
+    # The same rows (sums of floats may differ in the last bit: summation order).
+    assert_frame_equal(outputs["comma"][0], outputs["dot"][0], check_exact=False)
+    assert_frame_equal(outputs["comma"][1], outputs["dot"][1], check_exact=False)
+    assert outputs["dot"][0].height == 300
+    assert outputs["dot"][0]["monetary"].sum() == pytest.approx(
+        (frame["Quantity"] * frame["UnitPrice"].cast(pl.Float64)).sum()
+    )
 
 
 def test_constant_feature_is_dropped_with_a_warning(
@@ -181,7 +291,8 @@ def test_error_all_customers_identical(
     path = _features_with(data, "same.parquet", recency_days=5, frequency=2, monetary=100.0)
     out = str(tmp_path / "o.csv")
     _error(["segment", str(path), "--k", "3", "--out", out], capsys, "are identical")
-    _error(["segment", str(path), "--out", out], capsys, "only 1 distinct customer(s)")
+    argv = ["segment", str(path), "--k", "auto", "--out", out]
+    _error(argv, capsys, "only 1 distinct customer(s)")
 
 
 @pytest.mark.parametrize(
