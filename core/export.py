@@ -4,6 +4,9 @@ CSV: a text cell (or header) starting with ``=``, ``+``, ``-``, ``@``, tab, carr
 NUL would be run as a formula by Excel or LibreOffice (CSV injection). Such cells get a leading
 single quote. Only text columns are touched: real numbers, negatives included, stay numbers.
 XLSX: strings are written as strings (never turned into formulas), numbers as numbers.
+Money (:data:`core.money.MONEY_COLUMNS`) is written to the cent in CSV (``344.00``, not
+``343.99999999999994``) and XLSX (rounded values shown as ``#,##0.00``), by the rounding the
+screens use (:func:`core.money.round_money`); Parquet keeps full precision for programs.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Literal
 import polars as pl
 
 from core.errors import ConfigError
+from core.money import MONEY_DECIMALS, money_columns, round_money
 
 Format = Literal["csv", "xlsx", "parquet"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx", "parquet")
 _DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 _DANGEROUS_PATTERN = r"^[=+\-@\t\r\x00]"
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
+XLSX_MONEY_FORMAT = "#,##0.00"
 
 
 def neutralize(text: str) -> str:
@@ -45,7 +50,7 @@ def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
     """Serialise ``frame`` for download in the given format."""
     buffer = io.BytesIO()
     if fmt == "csv":
-        neutralize_frame(frame).write_csv(buffer)
+        neutralize_frame(_money_in_cents(frame)).write_csv(buffer)
     elif fmt == "parquet":
         frame.write_parquet(buffer)
     elif fmt == "xlsx":
@@ -55,10 +60,22 @@ def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
                 "export as CSV or Parquet, or select fewer customers",
             )
         # Polars writes through xlsxwriter with string cells kept as strings (no formulas).
-        frame.write_excel(buffer, worksheet="customers", autofit=frame.height <= 10_000)
+        money_formats: dict[str, str] = dict.fromkeys(money_columns(frame), XLSX_MONEY_FORMAT)
+        round_money(frame).write_excel(
+            buffer,
+            worksheet="customers",
+            autofit=frame.height <= 10_000,
+            column_formats=money_formats,  # type: ignore[arg-type]
+        )
     else:
         raise ConfigError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     return buffer.getvalue()
+
+
+def _money_in_cents(frame: pl.DataFrame) -> pl.DataFrame:
+    """Money columns rounded to the cent and written with exactly two decimals (``344.00``)."""
+    money = pl.Decimal(38, MONEY_DECIMALS)
+    return round_money(frame).with_columns(pl.col(c).cast(money) for c in money_columns(frame))
 
 
 def format_for_path(path: Path) -> Format:

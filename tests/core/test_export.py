@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from core.errors import ConfigError
-from core.export import neutralize, neutralize_frame, to_bytes, write_table
+from core.export import XLSX_MONEY_FORMAT, neutralize, neutralize_frame, to_bytes, write_table
+from core.money import money_text, round_money
 
 DANGEROUS = ["=1+1", "+44 20", "-cmd", "@SUM(A1)", "\tx", "\rx", "\0x"]
 
@@ -40,7 +41,7 @@ def test_csv_neutralizes_text_cells_and_headers_but_not_numbers() -> None:
     parsed = pl.read_csv(io.BytesIO(to_bytes(frame, "csv")), infer_schema=False)
     assert parsed.columns == ["customer_id", "monetary", "'=freq"]
     assert parsed["customer_id"].to_list() == ["12346", *["'" + t for t in DANGEROUS], "plain"]
-    assert parsed["monetary"][0] == "-12.5"  # a real negative number stays a number
+    assert parsed["monetary"][0] == "-12.50"  # a real negative number stays a number
     assert neutralize_frame(frame)["monetary"].dtype == pl.Float64
 
 
@@ -65,3 +66,51 @@ def test_parquet_roundtrip_exact(tmp_path: Path) -> None:
 def test_unknown_extension_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unsupported extension"):
         write_table(_frame(), tmp_path / "out.txt")
+
+
+# Sums of float products carry binary noise; 2.675 is a half cent (stored as 2.67499...).
+NOISY = [343.99999999999994, 1868.6399999999999, 2.675, -12.5, None]
+CENTS = [344.0, 1868.64, 2.68, -12.5, None]
+
+
+def _money_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "monetary": NOISY,
+            "avg_order_value": [v / 3 if v is not None else None for v in NOISY],
+            "return_rate": [1 / 3, 0.0, 0.5, None, 0.25],
+        }
+    )
+
+
+def test_csv_writes_money_to_the_cent() -> None:
+    parsed = pl.read_csv(io.BytesIO(to_bytes(_money_frame(), "csv")), infer_schema=False)
+    assert parsed["monetary"].to_list() == ["344.00", "1868.64", "2.68", "-12.50", None]
+    assert parsed["avg_order_value"].to_list() == ["114.67", "622.88", "0.89", "-4.17", None]
+    assert parsed["return_rate"][0] == repr(1 / 3)  # not money: full precision
+
+
+def test_xlsx_writes_money_to_the_cent(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx"
+    write_table(_money_frame(), path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    assert [sheet.cell(row=r, column=2).value for r in range(2, 7)] == CENTS
+    assert {sheet.cell(row=r, column=2).number_format for r in range(2, 6)} == {XLSX_MONEY_FORMAT}
+    assert sheet.cell(row=2, column=4).value == 1 / 3
+
+
+def test_parquet_keeps_money_exact(tmp_path: Path) -> None:
+    path = tmp_path / "out.parquet"
+    write_table(_money_frame(), path)
+    assert pl.read_parquet(path)["monetary"].to_list() == NOISY
+
+
+def test_one_rounding_for_screens_and_files() -> None:
+    rounded = round_money(_money_frame())
+    assert rounded["monetary"].to_list() == CENTS
+    assert rounded["return_rate"].equals(_money_frame()["return_rate"])
+    assert [money_text(v) for v in NOISY] == ["344.00", "1,868.64", "2.68", "-12.50", ""]
+    shown = [money_text(v) for v in rounded["avg_order_value"]]
+    assert shown == [money_text(v) for v in _money_frame()["avg_order_value"]]

@@ -40,6 +40,7 @@ from core.columns import CUSTOMER, FEATURE_SCHEMA
 from core.errors import ConfigError
 from core.export import FORMATS, Format, to_bytes
 from core.features import FeatureConfig
+from core.money import money_columns, money_text
 from core.pipeline import CustomerTable
 from dashapp.shared.modeling import ModelSettings
 
@@ -142,22 +143,31 @@ class ListPreview:
 
 
 def list_preview(frame: pl.DataFrame, segments: Sequence[int]) -> ListPreview:
-    """The first :data:`PREVIEW_ROWS` rows of the list ``frame`` of ``segments``."""
+    """The first :data:`PREVIEW_ROWS` rows of the list ``frame`` of ``segments``, money to the
+    cent as the files write it (:func:`core.money.round_money`)."""
     head = frame.head(PREVIEW_ROWS)
+    money = set(money_columns(head))
     return ListPreview(
         rows=frame.height,
         segments=len(segments),
         columns=tuple(head.columns),
-        head=tuple(tuple(cell_text(v) for v in row) for row in head.iter_rows()),
+        head=tuple(
+            tuple(
+                money_text(v) if c in money else cell_text(v)
+                for c, v in zip(head.columns, row, strict=True)
+            )
+            for row in head.iter_rows()
+        ),
     )
 
 
 def cell_text(value: object) -> str:
-    """A preview cell: empty for missing, floats with two decimals and thousands separators."""
+    """A preview cell that is not money: empty for missing, other floats with up to four
+    decimals (rates, days between orders), the rest as text."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
     return str(value)
 
 
@@ -359,7 +369,7 @@ td.wide { min-width: 15rem; }
 """
 
 
-def _money(value: float | None) -> str:
+def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
@@ -378,9 +388,9 @@ def profile_rows(result: SegmentationResult, colors: Sequence[str]) -> str:
             f'<td class="num">{profile.customers:,}</td>'
             f'<td class="num">{profile.share:.1%}</td>'
             f'<td class="num">{profile.revenue_share:.1%}</td>'
-            f'<td class="num">{_money(med.get("recency_days"))}</td>'
-            f'<td class="num">{_money(med.get("frequency"))}</td>'
-            f'<td class="num">{_money(med.get("monetary"))}</td>'
+            f'<td class="num">{_number(med.get("recency_days"))}</td>'
+            f'<td class="num">{_number(med.get("frequency"))}</td>'
+            f'<td class="num">{money_text(med.get("monetary")) or "—"}</td>'
             f'<td class="wide">{html.escape(profile.insight)}<br>'
             f'<span class="muted">{html.escape(profile.name_reason)}</span></td>'
             f'<td class="wide">{html.escape(profile.action)}</td>'

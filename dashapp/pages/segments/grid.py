@@ -19,6 +19,7 @@ import polars as pl
 
 from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
+from core.money import round_money
 from dashapp.shared.components import SPEND_HELP
 from dashapp.shared.segment_figures import FEATURE_SHORT
 
@@ -99,9 +100,10 @@ def column_defs() -> list[dict[str, Any]]:
 
 
 def members_frame(result: SegmentationResult, features: pl.DataFrame) -> pl.DataFrame:
-    """Every clustered customer with its segment, name and features (sorted by id)."""
+    """Every clustered customer with its segment, name and features (sorted by id), money to
+    the cent as the exported lists write it (:func:`core.money.round_money`)."""
     present = [c for c in GRID_COLUMNS if c in features.columns and c != CUSTOMER]
-    return (
+    return round_money(
         result.assignments()
         .join(features.select(CUSTOMER, *present), on=CUSTOMER, how="left")
         .with_columns(pl.col("last_purchase").cast(pl.String))

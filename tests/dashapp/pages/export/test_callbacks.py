@@ -26,6 +26,8 @@ from core.cli import main as cli_main
 from core.columns import CUSTOMER
 from dashapp.pages.export import callbacks as page
 from dashapp.pages.export import ids
+from dashapp.pages.export import view as ex
+from dashapp.pages.segments.grid import members_frame
 from dashapp.services import AppServices
 from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import session_table
@@ -86,6 +88,36 @@ def test_exported_rows_are_exactly_the_segment_members(
     check = back.select(CUSTOMER, "monetary", "frequency").join(features, on=CUSTOMER, suffix="_f")
     assert (check["frequency"] == check["frequency_f"]).all()
     assert ((check["monetary"] - check["monetary_f"]).abs() < 1e-6).all()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_exported_money_equals_what_the_screens_show(
+    state: SessionState, model: SessionModel, fmt: str
+) -> None:
+    # The lists carried float noise (343.99999999999994) where the screens show 344.00.
+    everyone = list(range(model.result.k))
+    raw = model.table.features
+    assert (raw["monetary"] != raw["monetary"].round(2)).any()  # the data has float noise
+    sent, _ = page.download_list(1, everyone, fmt, state.to_json())
+    back = read_back(downloaded(sent), fmt)
+    money = ("gross", "returns_value", "monetary", "avg_order_value")
+    # The Segments grid: its values formatted as d3.format(',.2f') shows them.
+    grid = members_frame(model.result, raw).select(CUSTOMER, "monetary", "avg_order_value")
+    joined = back.join(grid, on=CUSTOMER, suffix="_grid")
+    assert joined.height == back.height
+    for column in ("monetary", "avg_order_value"):
+        shown = [float(f"{v:.2f}") for v in joined[f"{column}_grid"]]
+        assert joined[column].to_list() == shown
+    # The Export page's preview: its first rows as text.
+    preview = ex.list_preview(ex.export_frame(model.result, raw, everyone), everyone)
+    for row, values in zip(preview.head, back.head(len(preview.head)).iter_rows(), strict=True):
+        for column, text, value in zip(preview.columns, row, values, strict=True):
+            if column in money:
+                assert float(text.replace(",", "")) == value, column
+    if fmt == "csv":  # written with two decimals, never more
+        text = pl.read_csv(io.BytesIO(downloaded(sent)), infer_schema=False)
+        for column in money:
+            assert text[column].str.contains(r"^-?\d+\.\d\d$").all(), column
 
 
 def test_csv_neutralises_formulas_and_xlsx_keeps_text(

@@ -43,7 +43,15 @@ def test_list_preview_shows_the_first_rows_as_text(model: SessionModel) -> None:
     assert shown.columns == tuple(frame.columns)
     assert len(shown.head) == min(ex.PREVIEW_ROWS, frame.height)
     assert shown.head[0][frame.columns.index(CUSTOMER)] == frame[CUSTOMER][0]
-    assert [ex.cell_text(v) for v in (None, 1234.5, 7, "a")] == ["", "1,234.50", "7", "a"]
+    assert [ex.cell_text(v) for v in (None, 1234.5, 1 / 3, 7, "a")] == [
+        "",
+        "1,234.5",
+        "0.3333",
+        "7",
+        "a",
+    ]
+    monetary = frame.columns.index("monetary")
+    assert shown.head[0][monetary] == f"{round(frame['monetary'][0] + 1e-9, 2):,.2f}"
 
 
 def test_file_names(model: SessionModel) -> None:

@@ -1,0 +1,45 @@
+"""Money to the cent: the one rounding behind every amount shown on screen and written to a file.
+
+Customer amounts are sums of float products (quantity x unit price), so they carry binary noise:
+``343.99999999999994`` for 344, ``1868.6399999999999`` for 1,868.64. Screens and exports round
+them here, once, to :data:`MONEY_DECIMALS` decimals, half away from zero (Polars' decimal-aware
+rounding: 2.675 becomes 2.68, as on a receipt). A view that shows a customer's amounts and a file
+that lists them both go through :func:`round_money`, so the figures agree to the cent; the
+feature table itself keeps full precision for the models.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONEY_DECIMALS = 2
+# The customer features that are amounts of money (core.columns.FEATURE_SCHEMA).
+MONEY_COLUMNS: tuple[str, ...] = ("gross", "returns_value", "monetary", "avg_order_value")
+
+
+def cents(expr: pl.Expr) -> pl.Expr:
+    """``expr`` rounded to the cent (half away from zero)."""
+    return expr.round(MONEY_DECIMALS, mode="half_away_from_zero")
+
+
+def money_columns(frame: pl.DataFrame) -> list[str]:
+    """The float columns of :data:`MONEY_COLUMNS` that ``frame`` holds."""
+    return [c for c in MONEY_COLUMNS if c in frame.columns and frame.schema[c].is_float()]
+
+
+def round_money(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each of its money columns rounded to the cent."""
+    return frame.with_columns(cents(pl.col(c)) for c in money_columns(frame))
+
+
+def to_cents(value: float | None) -> float | None:
+    """One amount rounded to the cent by the same rule as :func:`cents` (None stays None)."""
+    if value is None:
+        return None
+    return pl.select(cents(pl.lit(float(value), dtype=pl.Float64))).item()
+
+
+def money_text(value: float | None) -> str:
+    """An amount as people read it: ``1,868.64`` (empty when missing)."""
+    rounded = to_cents(value)
+    return "" if rounded is None else f"{rounded:,.{MONEY_DECIMALS}f}"
