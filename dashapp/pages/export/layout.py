@@ -40,62 +40,78 @@ def build(**query: Any) -> Component:
                 className="mb-2 g-3 align-items-center",
             ),
             html.Div(id=ids.EXPORT_ALERT),
-            dbc.Row(
-                [
-                    dbc.Col(choice_card(), lg=4),
-                    dbc.Col(
-                        components.card(
-                            f"Preview: the first {PREVIEW_ROWS} rows of the list",
-                            dcc.Loading(html.Div(id=ids.EXPORT_PREVIEW), type="dot"),
-                        ),
-                        lg=8,
-                    ),
-                ]
+            choice_card(),
+            # Full width: the list has 16 columns, which a side column cut off on the right.
+            components.card(
+                f"Preview: the first {PREVIEW_ROWS} rows of the list",
+                dcc.Loading(html.Div(id=ids.EXPORT_PREVIEW), type="dot"),
             ),
         ]
     )
 
 
 def choice_card() -> dbc.Card:
-    """What to export (segments, format) and the three download buttons."""
+    """What to export (segments, format) and the three download buttons, side by side."""
     return components.card(
         "What to export",
-        [
-            html.Label("Segments", className="form-label fw-semibold small"),
-            dbc.Checklist(id=ids.EXPORT_SEGMENTS, options=[], value=[], className="small"),
-            html.Label("Format", className="form-label fw-semibold small mt-2"),
-            dbc.RadioItems(
-                id=ids.EXPORT_FORMAT,
-                options=[{"label": FORMAT_LABELS[f], "value": f} for f in FORMATS],
-                value="csv",
-                className="small",
-            ),
-            html.Div(id=ids.EXPORT_COUNT, className="my-2"),
-            dbc.Button(
-                "Download the customer list",
-                id=ids.EXPORT_LIST_BUTTON,
-                color="primary",
-                className="w-100 mb-2",
-            ),
-            dbc.Button(
-                "Download the bundle (.zip: list + config to reproduce it)",
-                id=ids.EXPORT_BUNDLE_BUTTON,
-                color="outline-primary",
-                className="w-100 mb-2",
-            ),
-            dbc.Button(
-                "Download the HTML report (charts + profiles)",
-                id=ids.EXPORT_REPORT_BUTTON,
-                color="outline-secondary",
-                className="w-100",
-            ),
-            html.Div(
-                "CSV cells that a spreadsheet would run as a formula "
-                "(starting with = + - @) get a leading quote.",
-                className="form-text",
-            ),
-        ],
+        dbc.Row(
+            [
+                dbc.Col(
+                    [
+                        html.Label("Segments", className="form-label fw-semibold small"),
+                        dbc.Checklist(
+                            id=ids.EXPORT_SEGMENTS, options=[], value=[], className="small"
+                        ),
+                    ],
+                    md=5,
+                ),
+                dbc.Col(
+                    [
+                        html.Label("Format", className="form-label fw-semibold small"),
+                        dbc.RadioItems(
+                            id=ids.EXPORT_FORMAT,
+                            options=[{"label": FORMAT_LABELS[f], "value": f} for f in FORMATS],
+                            value="csv",
+                            className="small",
+                        ),
+                        html.Div(id=ids.EXPORT_COUNT, className="my-2"),
+                    ],
+                    md=3,
+                ),
+                dbc.Col(download_buttons(), md=4),
+            ],
+            className="g-3",
+        ),
     )
+
+
+def download_buttons() -> list[Component]:
+    """The three downloads, all enabled-looking (the report's was grey, which reads as disabled)."""
+    return [
+        dbc.Button(
+            "Download the customer list",
+            id=ids.EXPORT_LIST_BUTTON,
+            color="primary",
+            className="w-100 mb-2",
+        ),
+        dbc.Button(
+            "Download the bundle (.zip: list + config to reproduce it)",
+            id=ids.EXPORT_BUNDLE_BUTTON,
+            color="outline-primary",
+            className="w-100 mb-2",
+        ),
+        dbc.Button(
+            "Download the HTML report (charts + profiles)",
+            id=ids.EXPORT_REPORT_BUTTON,
+            color="outline-primary",
+            className="w-100",
+        ),
+        html.Div(
+            "CSV cells that a spreadsheet would run as a formula "
+            "(starting with = + - @) get a leading quote.",
+            className="form-text",
+        ),
+    ]
 
 
 def segment_option(choice: SegmentChoice, color: str) -> dict[str, Any]:
@@ -134,25 +150,51 @@ def count_line(preview: ListPreview) -> html.P:
 
 
 def preview_table(preview: ListPreview) -> html.Div:
-    """The list's first rows, scrolling sideways."""
+    """The list's first rows: headers break after underscores, numbers right-aligned, the ids
+    column stays in view when the table scrolls sideways (narrow screens)."""
+    numeric = preview.numeric or (False,) * len(preview.columns)
+    align = ["text-end" if n else None for n in numeric]
     table = dbc.Table(
         [
-            html.Thead(html.Tr([html.Th(c) for c in preview.columns])),
-            html.Tbody([html.Tr([html.Td(v) for v in row]) for row in preview.head]),
+            html.Thead(
+                html.Tr(
+                    [
+                        html.Th(header_parts(c), className=a)
+                        for c, a in zip(preview.columns, align, strict=True)
+                    ]
+                )
+            ),
+            html.Tbody(
+                [
+                    html.Tr([html.Td(v, className=a) for v, a in zip(row, align, strict=True)])
+                    for row in preview.head
+                ]
+            ),
         ],
         size="sm",
         striped=True,
-        className="small mb-0",
-        style={"whiteSpace": "nowrap"},
+        className="mb-0 export-preview-table",
     )
     # Focusable and named, so a keyboard user can scroll it (WCAG 2.1.1).
     return html.Div(
         table,
-        style={"overflowX": "auto"},
+        className="export-preview-scroll",
         tabIndex="0",
         role="region",
         **{"aria-label": "Preview of the list's first rows"},
     )
+
+
+def header_parts(column: str) -> list[Any]:
+    """A column name that may break after each underscore (``avg_days_<wbr>between_...``)."""
+    words = column.split("_")
+    parts: list[Any] = []
+    for i, word in enumerate(words):
+        last = i == len(words) - 1
+        parts.append(word if last else word + "_")
+        if not last:
+            parts.append(html.Wbr())
+    return parts
 
 
 def input_alert(message: str, hint: str | None) -> dbc.Alert:

@@ -140,6 +140,7 @@ class ListPreview:
     segments: int
     columns: tuple[str, ...]
     head: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...] = ()  # per column: a number (shown right-aligned)
 
 
 def list_preview(frame: pl.DataFrame, segments: Sequence[int]) -> ListPreview:
@@ -158,6 +159,7 @@ def list_preview(frame: pl.DataFrame, segments: Sequence[int]) -> ListPreview:
             )
             for row in head.iter_rows()
         ),
+        numeric=tuple(dtype.is_numeric() for dtype in head.schema.values()),
     )
 
 
