@@ -21,21 +21,21 @@ def serve(
     """Start the app on ``host:port``, on ``data`` or the embedded default data.
 
     The server is threaded, so a long load in one session does not block the others. For
-    several processes use gunicorn (see ``dashapp.wsgi``). The address to open is printed once,
-    when the app is ready; Werkzeug's banner and per-request lines are left out (``--debug``
-    keeps Dash's own runner with its dev tools and messages).
+    several processes use gunicorn (see ``dashapp.wsgi``). The log is plain text whether or not
+    it goes to a terminal: the address to open is printed once, when the app is ready, and
+    Werkzeug's banner and per-request lines (coloured with ANSI codes) are left out. ``--debug``
+    adds Dash's dev tools (enabled by :func:`dashapp.app.create_app`) and serves the same way:
+    Dash's own runner would print the address twice more and enable the dev tools again after
+    the warm-up request, which Flask refuses.
     """
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
     from dashapp.app import create_app, warm_up  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(data_path=data, debug=debug)
     warm_up(app)
-    if debug:
-        app.run(host=host, port=port, debug=True, dev_tools_hot_reload=False, use_reloader=False)
-        return
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"custseg is ready: open http://{host}:{port}/ in a browser (Ctrl+C to stop)", flush=True)
     run_simple(host, port, app.server, threaded=True)
 
