@@ -10,6 +10,7 @@ import pytest
 
 from core.columns import CUSTOMER
 from core.errors import ConfigError
+from core.money import money_text
 from dashapp.pages.export import view as ex
 from dashapp.shared.modeling import SessionModel
 
@@ -101,3 +102,12 @@ def test_export_frame_holds_the_features(model: SessionModel) -> None:
     assert {"segment_name", "monetary", "frequency"} <= set(frame.columns)
     assert frame.height == model.result.profiles[1].customers
     assert isinstance(frame, pl.DataFrame)
+
+
+def test_report_profile_table_shows_median_spend_to_the_cent(model: SessionModel) -> None:
+    # The report rounded the median spend to whole units (1,869) where the files say 1,868.64.
+    result = model.result
+    rows = ex.profile_rows(result, ["#000000"] * len(result.profiles))
+    for profile in result.profiles:
+        spend = profile.medians["monetary"]
+        assert f'<td class="num">{money_text(spend)}</td>' in rows, spend
