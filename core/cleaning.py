@@ -324,7 +324,14 @@ def check_normalized(lf: pl.LazyFrame, *, customer_key: bool = False) -> None:
 
 
 def is_unparseable() -> pl.Expr:
-    return pl.col(PARSE_ERROR).is_not_null() | pl.col(DATE).is_null() | pl.col(AMOUNT).is_null()
+    # A NaN amount ("nan" in a text column parses to it) is a missing amount, as in pandas.
+    amount = pl.col(AMOUNT)
+    return (
+        pl.col(PARSE_ERROR).is_not_null()
+        | pl.col(DATE).is_null()
+        | amount.is_null()
+        | amount.is_nan()
+    )
 
 
 # ``stripped=True`` variants are for lines whose text columns are stripped with blanks made

@@ -8,6 +8,8 @@ codes). ``stripped=True`` rule variants skip stripping on frames that ``normaliz
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -25,7 +27,17 @@ from core.cleaning import (
     settle_reasons,
     staged_reasons,
 )
-from core.columns import COUNTRY, CUSTOMER, DESCRIPTION, INVOICE, NORMALIZED_SCHEMA, PRODUCT
+from core.columns import (
+    AMOUNT,
+    COUNTRY,
+    CUSTOMER,
+    DATE,
+    DESCRIPTION,
+    INVOICE,
+    NORMALIZED_SCHEMA,
+    PARSE_ERROR,
+    PRODUCT,
+)
 from tests.core.retail_frames import random_lines, to_pandas
 
 CONFIGS = [
@@ -100,6 +112,20 @@ def test_stripped_rule_variants_agree_on_normalized_text(config: CleaningConfig,
     raw = random_lines(seed, 600)
     assert raw.get_column(PRODUCT).str.contains(r"^\s|\s$").any()
     assert (raw.get_column(CUSTOMER).str.strip_chars() == "").any()
+
+
+def test_a_nan_amount_is_unparseable_before_a_missing_customer() -> None:
+    # Found by the property test below: pandas' isna() counts NaN as missing, polars'
+    # is_null() did not, so the engine fell through to the next rule.
+    frame = random_lines(5, n=4).with_columns(
+        pl.Series(AMOUNT, [float("nan"), 1.0, float("nan"), 2.0]),
+        pl.Series(CUSTOMER, [None, None, "C1", "C2"], dtype=pl.String),
+        pl.lit(dt.datetime(2011, 1, 1)).alias(DATE),
+        pl.lit(None, dtype=pl.String).alias(PARSE_ERROR),
+    )
+    got = reasons(two_step(frame, CleaningConfig(), codes=True, defer=True))
+    assert got[:3] == ["unparseable", "missing_customer", "unparseable"]
+    assert got == oracle(frame)
 
 
 @settings(max_examples=60, deadline=None)
