@@ -154,18 +154,31 @@ def test_serve_runs_a_threaded_server_without_debug(
     assert capsys.readouterr().out.count("http://0.0.0.0:8123/") == 1
 
 
-def test_serve_debug_uses_dash_dev_tools(
+def test_serve_debug_adds_dev_tools_and_serves_the_same_way(
     small_default: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import dashapp.app
     from dashapp import cli
 
-    calls: list[dict[str, object]] = []
-    monkeypatch.setattr(Dash, "run", lambda _self, **kwargs: calls.append(kwargs))
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+    monkeypatch.setattr(
+        werkzeug.serving, "run_simple", lambda *args, **kwargs: calls.append((args, kwargs))
+    )
+    # Dash's own runner prints the address twice more and re-enables dev tools (Flask refuses).
+    monkeypatch.setattr(Dash, "run", lambda *_a, **_k: pytest.fail("--debug serves as usual"))
+    built: list[bool] = []
+    real_create_app = dashapp.app.create_app
+
+    def create_app(**kwargs: object) -> Dash:
+        built.append(bool(kwargs.get("debug")))
+        return real_create_app(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dashapp.app, "create_app", create_app)
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     cli.serve(port=8124, data=small_default, debug=True)
-    ((kwargs,),) = [calls]
-    assert kwargs["debug"] is True
-    assert kwargs["use_reloader"] is False
+    ((args, kwargs),) = calls
+    assert (args[1], kwargs) == (8124, {"threaded": True})
+    assert built == [True]
 
 
 @pytest.mark.usefixtures("app_ctx")
