@@ -3,7 +3,10 @@
 CSV: a text cell (or header) starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return or
 NUL would be run as a formula by Excel or LibreOffice (CSV injection). Such cells get a leading
 single quote. Only text columns are touched: real numbers, negatives included, stay numbers.
-XLSX: strings are written as strings (never turned into formulas), numbers as numbers.
+XLSX: text is written as text cells, displayed exactly as the app shows it: never turned into a
+formula, a hyperlink (``http://``, ``file://``, ``mailto:``, ``external:`` ...) or a number
+(:data:`XLSX_WORKBOOK_OPTIONS`); a text cell is never evaluated, so it needs no quote. Numbers
+are written as numbers.
 Money (:data:`core.money.MONEY_COLUMNS`) is written to the cent in CSV (``344.00``, not
 ``343.99999999999994``) and XLSX (rounded values shown as ``#,##0.00``), by the rounding the
 screens use (:func:`core.money.round_money`); Parquet keeps full precision for programs.
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+import xlsxwriter
 
 from core.errors import ConfigError
 from core.money import MONEY_DECIMALS, money_columns, round_money
@@ -26,6 +30,14 @@ _DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 _DANGEROUS_PATTERN = r"^[=+\-@\t\r\x00]"
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
 XLSX_MONEY_FORMAT = "#,##0.00"
+# xlsxwriter turns text that looks like a formula, a URL or a number into one by default.
+XLSX_WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": True,
+    "default_date_format": "yyyy-mm-dd",
+}
 
 
 def neutralize(text: str) -> str:
@@ -59,17 +71,22 @@ def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
                 f"{frame.height:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} max)",
                 "export as CSV or Parquet, or select fewer customers",
             )
-        # Polars writes through xlsxwriter with string cells kept as strings (no formulas).
-        money_formats: dict[str, str] = dict.fromkeys(money_columns(frame), XLSX_MONEY_FORMAT)
+        _write_xlsx(frame, buffer)
+    else:
+        raise ConfigError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    return buffer.getvalue()
+
+
+def _write_xlsx(frame: pl.DataFrame, buffer: io.BytesIO) -> None:
+    """One sheet through a workbook that keeps text as text (:data:`XLSX_WORKBOOK_OPTIONS`)."""
+    money_formats: dict[str, str] = dict.fromkeys(money_columns(frame), XLSX_MONEY_FORMAT)
+    with xlsxwriter.Workbook(buffer, XLSX_WORKBOOK_OPTIONS) as workbook:
         round_money(frame).write_excel(
-            buffer,
+            workbook,
             worksheet="customers",
             autofit=frame.height <= 10_000,
             column_formats=money_formats,  # type: ignore[arg-type]
         )
-    else:
-        raise ConfigError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
-    return buffer.getvalue()
 
 
 def _money_in_cents(frame: pl.DataFrame) -> pl.DataFrame:

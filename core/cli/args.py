@@ -9,6 +9,10 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
+# What a table --out may be: the app's export formats (core.export.FORMATS), written by the same
+# code (core.export.write_table). Spelled out here so `custseg --help` imports no polars.
+TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
 
 def parse_mapping(items: Sequence[str] | None) -> dict[str, str]:
     """Turn repeated ``--map ROLE=COLUMN`` options into a dict, validating their shape."""

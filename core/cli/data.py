@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.cli.args import add_mapping_options, output_path, parse_date, parse_mapping, write_table
+from core.cli.args import (
+    TABLE_SUFFIXES,
+    add_mapping_options,
+    output_path,
+    parse_date,
+    parse_mapping,
+    write_table,
+)
 from core.errors import ConfigError
 
 
@@ -31,7 +38,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from core.features import FeatureConfig  # noqa: PLC0415
     from core.pipeline import build_customer_table, load_transactions  # noqa: PLC0415
 
-    out = output_path(args.out, (".parquet", ".csv"))
+    out = output_path(args.out, TABLE_SUFFIXES)
     audit_path = output_path(args.audit, (".json",), "--audit") if args.audit else None
     loaded = load_transactions(
         Path(args.input),
@@ -74,6 +81,6 @@ def add_commands(sub: Any) -> None:
     add_mapping_options(feats)
     feats.add_argument("--analysis-date", metavar="D", help="YYYY-MM-DD (default: day after last)")
     feats.add_argument("--gross", action="store_true", help="monetary = gross (ignore returns)")
-    feats.add_argument("--out", required=True, help="output .parquet or .csv")
+    feats.add_argument("--out", required=True, help="output .parquet, .csv or .xlsx")
     feats.add_argument("--audit", help="write the cleaning audit as JSON")
     feats.set_defaults(func=_cmd_features)

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.cli.args import add_mapping_options, output_path, parse_mapping, write_table
+from core.cli.args import (
+    TABLE_SUFFIXES,
+    add_mapping_options,
+    output_path,
+    parse_mapping,
+    write_table,
+)
 from core.clustering.defaults import (
     DEFAULT_ALGORITHM,
     DEFAULT_FEATURES,
@@ -191,7 +197,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
     from core.clustering.result import report  # noqa: PLC0415
 
-    out = output_path(args.out, (".csv", ".parquet"))
+    out = output_path(args.out, TABLE_SUFFIXES)
     report_path = output_path(args.report, (".json",), "--report") if args.report else None
     model_path = _model_path(args.model) if args.model else None
     mapping = parse_mapping(args.map)
@@ -336,7 +342,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from core.clustering.persist import load_model, score_customers  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
 
-    out = output_path(args.out, (".csv", ".parquet"))
+    out = output_path(args.out, TABLE_SUFFIXES)
     mapping = parse_mapping(args.map)
     shown: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
@@ -414,7 +420,9 @@ def add_commands(sub: Any) -> None:
         metavar="N",
         help=f"bootstrap refits to rate stability (default {DEFAULT_STABILITY_REFITS}; 0 skips)",
     )
-    segment.add_argument("--out", required=True, help="one row per customer: .csv or .parquet")
+    segment.add_argument(
+        "--out", required=True, help="one row per customer: .csv, .xlsx or .parquet"
+    )
     segment.add_argument("--model", help="save the model here (for `custseg score`)")
     segment.add_argument("--report", help="write the JSON report here")
     segment.set_defaults(func=cmd_segment)
@@ -423,5 +431,5 @@ def add_commands(sub: Any) -> None:
     score.add_argument("input", help="transactions or a feature table of the new period")
     add_mapping_options(score)
     score.add_argument("--model", required=True, help="model file from `custseg segment`")
-    score.add_argument("--out", required=True, help="output .csv or .parquet")
+    score.add_argument("--out", required=True, help="output .csv, .xlsx or .parquet")
     score.set_defaults(func=cmd_score)

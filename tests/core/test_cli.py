@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
 from core.cli import build_parser, main
+from core.cli.args import TABLE_SUFFIXES
+from core.export import FORMATS
 from tests.core import cdnow
 
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -50,6 +53,29 @@ def test_features_on_a_small_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert row["frequency"] == 2
     assert row["monetary"] == pytest.approx(6 * 2.55 + 6 * 1.85)
     assert row["recency_days"] == 13
+
+
+def test_features_writes_xlsx_with_the_app_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every table --out takes the app's export formats; a country that looks like a link stays
+    # text (core.export), not a live hyperlink.
+    lines = UCI_LINES.replace("17850,United Kingdom", "17850,http://example.com/uk")
+    src = _write(tmp_path, "t.csv", UCI_HEADER + lines)
+    out = tmp_path / "f.xlsx"
+    code, stdout, stderr = _run(["features", str(src), "--out", str(out)], capsys)
+    assert code == 0, stderr
+    assert str(out) in stdout
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2))
+    ids = [row[header.index("customer_id")].value for row in rows]
+    countries = [row[header.index("country")].value for row in rows]
+    assert ids == ["13047", "17850"]
+    assert countries == ["United Kingdom", "http://example.com/uk"]
+    assert all(cell.hyperlink is None for row in rows for cell in row)
+    assert {f".{fmt}" for fmt in FORMATS} == set(TABLE_SUFFIXES)
 
 
 def test_features_gross_and_analysis_date(

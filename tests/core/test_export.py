@@ -114,3 +114,43 @@ def test_one_rounding_for_screens_and_files() -> None:
     assert [money_text(v) for v in NOISY] == ["344.00", "1,868.64", "2.68", "-12.50", ""]
     shown = [money_text(v) for v in rounded["avg_order_value"]]
     assert shown == [money_text(v) for v in _money_frame()["avg_order_value"]]
+
+
+# Text xlsxwriter would turn into a hyperlink, a formula or a number by default.
+LINK_LIKE = [
+    "http://example.com/a?b=1",
+    "https://example.com",
+    "ftp://files.example.com/x",
+    "file:///etc/passwd",
+    "mailto:someone@example.com",
+    "external:c:\\windows\\calc.exe",
+    "internal:Sheet1!A1",
+    "=HYPERLINK(\"http://example.com\",\"click\")",
+    "{=SUM(A1:A2)}",
+    "=cmd|' /C calc'!A0",
+    "00017",
+    "1e5",
+]
+
+
+def test_xlsx_writes_every_text_as_the_text_shown(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(len(LINK_LIKE))],
+            "segment_name": LINK_LIKE,
+            "description": list(reversed(LINK_LIKE)),
+            "monetary": [float(i) for i in range(len(LINK_LIKE))],
+        }
+    )
+    path = tmp_path / "out.xlsx"
+    write_table(frame, path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) == len(LINK_LIKE)
+    assert all(cell.hyperlink is None for row in rows for cell in row)
+    assert not sheet._hyperlinks  # no link anywhere in the sheet
+    for row, expected in zip(rows, frame.iter_rows(), strict=True):
+        for cell, value in zip(row[:3], expected[:3], strict=True):
+            assert cell.value == value
+            assert cell.data_type == "s"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -145,6 +146,46 @@ def test_score_a_new_period(
     assert kept["segment"].null_count() == 0
     assert scores.filter(pl.col("excluded"))["exclusion_reason"].null_count() == 0
     assert f"scored {kept.height:,} customers" in stdout
+
+
+LINK_LIKE = [
+    "http://example.com/a?b=1",
+    "file:///etc/passwd",
+    "mailto:someone@example.com",
+    "external:c:\\windows\\calc.exe",
+    "=cmd|' /C calc'!A0",
+    "United Kingdom",
+]
+
+
+def test_segment_and_score_write_xlsx_through_the_app_export(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --out x.xlsx was refused; the app's export (core.export) keeps text as text, no links.
+    features = pl.read_parquet(data["features"])
+    countries = [LINK_LIKE[i % len(LINK_LIKE)] for i in range(features.height)]
+    source = tmp_path / "features.parquet"
+    features.with_columns(country=pl.Series(countries)).write_parquet(source)
+    model = tmp_path / "m.cseg"
+    common = ["--k", "3", "--stability", "0"]
+    for out in ("s.xlsx", "s.parquet"):
+        argv = ["segment", str(source), *common, "--out", str(tmp_path / out)]
+        assert _run([*argv, "--model", str(model)], capsys)[0] == 0
+        argv = ["score", str(source), "--model", str(model), "--out", str(tmp_path / f"p{out}")]
+        assert _run(argv, capsys)[0] == 0
+    for xlsx, parquet in (("s.xlsx", "s.parquet"), ("ps.xlsx", "ps.parquet")):
+        expected = pl.read_parquet(tmp_path / parquet)
+        sheet = openpyxl.load_workbook(tmp_path / xlsx).active
+        assert sheet is not None
+        header = [cell.value for cell in sheet[1]]
+        assert header == expected.columns
+        rows = list(sheet.iter_rows(min_row=2))
+        assert len(rows) == expected.height
+        assert all(cell.hyperlink is None for row in rows for cell in row)
+        for name in ("customer_id", "segment_name", "exclusion_reason", "country"):
+            column = header.index(name)
+            assert [row[column].value for row in rows] == expected[name].to_list(), name
+        assert set(expected["country"]) == set(LINK_LIKE)
 
 
 def _read_out(path: Path) -> pl.DataFrame:
@@ -327,7 +368,7 @@ def test_error_bad_paths(
     data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = str(data["features"])
-    _error(["segment", src, "--out", str(tmp_path / "o.xlsx")], capsys, "unsupported extension")
+    _error(["segment", src, "--out", str(tmp_path / "o.txt")], capsys, "unsupported extension")
     _error(["segment", src, "--out", str(tmp_path / "o.csv"), "--model", str(tmp_path / "x" / "m")],
            capsys, "the folder for --model")  # fmt: skip
     _error(["segment", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")], capsys,
