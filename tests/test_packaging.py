@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 CODE_PACKAGES = ("core", "dashapp")
-# Declared but never imported by name: the engine polars loads for write_excel.
-USED_THROUGH_POLARS = {"xlsxwriter"}
+# Declared but never imported by name (xlsxwriter, polars' write_excel engine, is imported by
+# core.export for its workbook options).
+USED_THROUGH_POLARS: set[str] = set()
 
 
 def _dist_name(requirement: str) -> str:
