@@ -129,6 +129,59 @@ def _check_key(key: str) -> str:
     return key
 
 
+class SingleFlight:
+    """Concurrent requests for one key share the first one's computation.
+
+    The first caller of a key computes; callers arriving while it runs wait for its value
+    instead of computing the same thing again (two callbacks of one page asking for the same
+    customer table, two users fitting the same model). If the first caller fails, each
+    waiting caller computes for itself (and gets its own error): no exception object is
+    shared between threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, _Flight] = {}
+
+    def run(self, key: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            flight = self._running.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._running[key] = _Flight()
+        if not leader:
+            with self._lock:
+                flight.waiting += 1
+            flight.done.wait()
+            if flight.ok:
+                return flight.value  # type: ignore[no-any-return]
+            return compute()
+        try:
+            flight.value = compute()
+            flight.ok = True
+        finally:
+            with self._lock:
+                del self._running[key]
+            flight.done.set()
+        return flight.value  # type: ignore[no-any-return]
+
+    def waiting(self, key: str) -> int:
+        """How many callers wait for ``key``'s running computation (0 if none runs)."""
+        with self._lock:
+            flight = self._running.get(key)
+            return 0 if flight is None else flight.waiting
+
+
+class _Flight:
+    __slots__ = ("done", "ok", "value", "waiting")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value: Any = None
+        self.waiting = 0
+
+
 class MemoryCache:
     """Thread-safe in-process LRU bounded by entry count."""
 
@@ -136,6 +189,7 @@ class MemoryCache:
         if max_items < 1:
             raise ValueError(f"max_items must be >= 1, got {max_items}")
         self.max_items = max_items
+        self.flight = SingleFlight()
         self._items: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -263,6 +317,7 @@ class TieredCache:
     def __init__(self, memory: MemoryCache, disk: DiskCache | None) -> None:
         self.memory = memory
         self.disk = disk
+        self.flight = SingleFlight()
 
     def get(self, key: str) -> Any | None:
         value = self.memory.get(key)
@@ -279,12 +334,29 @@ class TieredCache:
 
 
 def get_or_compute(cache: ResultCache | None, key: str, compute: Callable[[], T]) -> T:
-    """Return the cached value for ``key`` or compute, store and return it."""
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-    value = compute()
-    if cache is not None:
+    """Return the cached value for ``key`` or compute, store and return it.
+
+    A cache with a ``flight`` (:class:`SingleFlight`: the app's caches) computes a key once
+    however many threads miss it at the same time.
+    """
+    if cache is None:
+        return compute()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+
+    def store() -> T:
+        value = compute()
         cache.put(key, value)
-    return value
+        return value
+
+    flight: SingleFlight | None = getattr(cache, "flight", None)
+    if flight is None:
+        return store()
+    return flight.run(key, lambda: _stored(cache, key, store))
+
+
+def _stored(cache: ResultCache, key: str, store: Callable[[], T]) -> T:
+    """The value a caller that just finished computing left in ``cache``, else ``store()``."""
+    hit = cache.get(key)
+    return hit if hit is not None else store()  # type: ignore[no-any-return]

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from core.cache import make_key
+from core.cache import get_or_compute, make_key
 from core.errors import CustsegError, InputFileError
 from core.io import ReadReport, read_table
 from core.pipeline import (
@@ -78,11 +78,8 @@ class DataView:
 
 
 def _memo(services: AppServices, key: str, compute: Callable[[], T]) -> T:
-    hit = services.memo.get(key)
-    if hit is None:
-        hit = compute()
-        services.memo.put(key, hit)
-    return hit  # type: ignore[no-any-return]
+    """``compute`` once per key in this process, also when callbacks ask at the same time."""
+    return get_or_compute(services.memo, key, compute)
 
 
 def peek_source(source: DatasetSource, services: AppServices) -> SourcePeek:
