@@ -519,7 +519,29 @@ def _transcode(inp: _Input, codec: str, *, cap: int) -> bytes:
     return bytes(out)
 
 
-def _detect_delimiter(sample: str) -> tuple[str, int]:
+def _csv_error(exc: csv.Error, *, name: str) -> InputFileError:
+    """What a ``csv`` module error on the first lines of a file means for the user.
+
+    The usual one is a field longer than the module's limit (131,072 characters): in a table,
+    nearly always a quote that opens a field and is never closed, so the rest of the file
+    reads as one value.
+    """
+    if "field limit" in str(exc):
+        return InputFileError(
+            f"{name!r}: a value in the first lines (the header or the first rows) is longer "
+            f"than {csv.field_size_limit():,} characters. This usually means a quote (\") opens "
+            "a field and is never closed, so the rest of the file reads as one value.",
+            hint="check the quotes in the first lines: every field that starts with a quote "
+            "needs a closing quote; remove stray quotes or overlong values and save the file "
+            "again",
+        )
+    return InputFileError(
+        f"Cannot read the first lines of {name!r} as CSV: {exc}.",
+        hint="check that the file is a CSV table with a header line",
+    )
+
+
+def _detect_delimiter(sample: str, *, name: str) -> tuple[str, int]:
     """The delimiter giving the most consistent multi-field rows, and its header width.
 
     :data:`WHITESPACE` (runs of spaces or tabs) when no single delimiter gives the same
@@ -530,7 +552,10 @@ def _detect_delimiter(sample: str) -> tuple[str, int]:
     choice = ","
     width = 1
     for rank, delim in enumerate(DELIMITERS):
-        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r]
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r]
+        except csv.Error as exc:
+            raise _csv_error(exc, name=name) from exc
         if not rows or len(rows[0]) < 2:
             continue
         n = len(rows[0])
@@ -560,9 +585,11 @@ def _sample_rows(
         header = next(reader)
         header_lines = reader.line_num
         rows = [r for r in reader if any(f.strip() for f in r)]
-    except (StopIteration, csv.Error) as exc:
+    except csv.Error as exc:
+        raise _csv_error(exc, name=name) from exc
+    except StopIteration as exc:
         raise InputFileError(
-            f"Cannot read the header of {name!r}: {exc}.",
+            f"Cannot read the header of {name!r}: it has no lines.",
             hint="check that the file is a CSV table with a header line",
         ) from exc
     return header, header_lines, rows
@@ -635,7 +662,7 @@ def _read_csv(
         sample = sample.split("\n", 1)[1] if "\n" in sample else ""
         notes.append(f"the first line {first_line!r} names the delimiter")
     else:
-        delimiter, _ = _detect_delimiter(sample)
+        delimiter, _ = _detect_delimiter(sample, name=inp.name)
 
     header, header_lines, rows = _sample_rows(sample, delimiter, name=inp.name)
     if len(header) < 2 and not sep_hint:

@@ -301,6 +301,24 @@ def test_bad_inputs_raise_input_file_error(data: bytes, name: str, pattern: str)
     assert err.value.hint
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        # A quote opened in the first row and never closed: the rest reads as one field.
+        b"customer,date,amount\n\"" + b"x" * 140_000 + b",2010-01-01,3\n1,2010-01-02,4\n",
+        # A header name over the csv module's field limit.
+        b"customer,date," + b"y" * 140_000 + b"\n1,2010-01-02,4\n",
+        # The same after an Excel "sep=" line (the delimiter is not detected then).
+        b"sep=;\ncustomer;\"" + b"z" * 140_000 + b"\n1;2\n",
+    ],
+    ids=["unclosed-quote", "long-header", "sep-line"],
+)
+def test_a_field_over_the_csv_limit_is_a_clear_error(data: bytes) -> None:
+    with pytest.raises(InputFileError, match=r"longer than 131,072 characters") as err:
+        read_table(data, filename="long.csv")
+    assert "quote" in (err.value.hint or "")
+
+
 def test_empty_and_duplicate_column_names_say_which() -> None:
     with pytest.raises(InputFileError, match=r"column 2 of 3 has an empty name"):
         read_table(b"a,,c\n1,2,3\n", filename="x.csv")

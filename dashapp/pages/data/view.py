@@ -137,6 +137,8 @@ def control_changes(
     changes: dict[str, Any] = {}
     if role_ids:
         roles = [rid.get("role") if isinstance(rid, dict) else None for rid in role_ids]
+        if not all(isinstance(role, str) for role in roles):
+            raise StateError("role control ids must name a role")
         mapping = parse_mapping(dict(zip(roles, role_values, strict=True))) or {}
         chosen = {role: column for role, column in mapping.items() if column}
         detected = detect()
@@ -146,7 +148,7 @@ def control_changes(
         changes["date_format"] = clean_text(date_values[0], "date format")
     if cleaning_values:
         rules = cleaning_values[0] or []
-        if not isinstance(rules, list) or not set(rules) <= set(TOGGLEABLE_RULES):
+        if not isinstance(rules, list) or not all(rule in TOGGLEABLE_RULES for rule in rules):
             raise StateError(f"unknown cleaning rules in {rules!r}")
         changes["cleaning"] = parse_cleaning({rule: rule in rules for rule in TOGGLEABLE_RULES})
     return changes

@@ -118,6 +118,8 @@ def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
         (b"\x00\x01\x02\xff" * 300, "sales.csv", "binary"),
         (b"Invoice,Customer,Date\n", "header.csv", "no data rows"),
         (b"PK\x03\x04 not really a zip", "book.xlsx", "xlsx"),
+        # A quote never closed: the csv module's field limit (a 500 before).
+        (b'customer,date,amount\n"' + b"x" * 140_000 + b"\n", "quote.csv", "quote"),
     ],
 )
 def test_broken_upload_keeps_the_loaded_data(
@@ -249,6 +251,10 @@ def test_controls_keep_detection_until_the_mapping_changes(services: AppServices
         (["x"] * 3, [""], [[]], ROLE_IDS),
         ([None] * len(ROLES), ["%d" * 200], [[]], ROLE_IDS),
         ([None] * len(ROLES), "text", [[]], ROLE_IDS),
+        # Values the page never sends and Python cannot hash (a 500 before).
+        ([None] * len(ROLES), [""], [[[[[[]]]]]], ROLE_IDS),
+        ([None] * len(ROLES), [""], [[{"rule": 1}]], ROLE_IDS),
+        ([None] * len(ROLES), [""], [[]], [{"type": ids.ROLE_TYPE, "role": ["customer"]}] * 9),
     ],
 )
 def test_controls_refuse_tampered_values(services: AppServices, args: tuple[Any, ...]) -> None:
