@@ -2,10 +2,16 @@
 
 Every error a user can trigger with bad input derives from :class:`CustsegError`. Its
 ``message`` says what is wrong and its ``hint`` how to fix it; the CLI prints both and exits
-with status 2, the app shows them in an alert. Nothing else should be caught broadly.
+with status 2, the app shows them in an alert. Nothing else should be caught broadly, except
+at the two outer edges (the CLI's ``main`` and the app's callback error handler), which report
+any other exception through :func:`report_unexpected`: the traceback goes to the log under a
+short reference, the user gets the reference.
 """
 
 from __future__ import annotations
+
+import logging
+import secrets
 
 
 class CustsegError(Exception):
@@ -38,3 +44,21 @@ class ConfigError(CustsegError):
 
 class DataSufficiencyError(CustsegError):
     """Not enough usable data for the requested computation."""
+
+
+def report_unexpected(exc: BaseException, log: logging.Logger, where: str) -> str:
+    """Log ``exc`` with its traceback under a new short reference and return the reference.
+
+    The reference (8 hex digits) is what the user sees instead of the traceback, so a report
+    ("error 3f9a0c1b") finds the traceback in the server log.
+    """
+    reference = secrets.token_hex(4)
+    log.error("unexpected error %s in %s", reference, where, exc_info=exc)
+    return reference
+
+
+def summary_line(exc: BaseException, *, limit: int = 200) -> str:
+    """``Type: first line of the message``, bounded: an exception in one line for users."""
+    text = str(exc).strip().splitlines()
+    line = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

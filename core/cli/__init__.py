@@ -1,7 +1,9 @@
 """The ``custseg`` command line.
 
 Every user-facing failure is a :class:`core.errors.CustsegError`: it is printed as one clear
-message plus a hint and the command exits with status 2, never with a traceback.
+message plus a hint and the command exits with status 2, never with a traceback. Any other
+exception is a bug: one line with its type, message and a short reference, status 2 as well;
+``custseg --debug COMMAND`` (or ``CUSTSEG_DEBUG=1``) adds the traceback on standard error.
 
 Commands: ``sample`` and ``features`` (:mod:`core.cli.data`), ``segment`` and ``score``
 (:mod:`core.cli.segment`), sharing the argument helpers of :mod:`core.cli.args`. Commands of
@@ -12,21 +14,34 @@ adds ``serve`` from ``dashapp.cli``), so ``core`` never imports them.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from core.cli import data, segment
-from core.errors import CustsegError
+from core.errors import CustsegError, report_unexpected, summary_line
 
 EXIT_USAGE = 2
 COMMAND_GROUP = "custseg.commands"
+DEBUG_ENV = "CUSTSEG_DEBUG"
+log = logging.getLogger("custseg.cli")
+# Without logging set up, the log record is dropped rather than printed by Python's last-resort
+# handler: a plain command shows only its one line unless --debug is given.
+log.addHandler(logging.NullHandler())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="custseg", description="Customer segmentation workbench: features, segments, app."
+    )
+    parser.add_argument(
+        "--debug",
+        dest="show_traceback",  # not "debug": ``serve --debug`` means Dash's dev tools
+        action="store_true",
+        help=f"print the traceback of an internal error (also: {DEBUG_ENV}=1)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(sub)
@@ -43,6 +58,20 @@ def _user_error(exc: CustsegError) -> int:
     return EXIT_USAGE
 
 
+def _internal_error(exc: Exception, *, command: str, show_traceback: bool) -> int:
+    """A bug, not bad input: one line with a reference, and the traceback only when asked
+    (it also goes to the log where logging is set up, as ``serve`` does)."""
+    reference = report_unexpected(exc, log, f"custseg {command}")
+    print(
+        f"custseg: internal error {reference} ({summary_line(exc)}). This is a bug: please "
+        "report it with this line; run `custseg --debug ...` to see the traceback.",
+        file=sys.stderr,
+    )
+    if show_traceback:
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -54,16 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("custseg: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        # A bug, not bad input: say so plainly; the traceback is one variable away.
-        if os.environ.get("CUSTSEG_DEBUG"):
-            raise
-        print(
-            f"custseg: internal error ({type(exc).__name__}: {exc}). This is a bug, please "
-            "report it; set CUSTSEG_DEBUG=1 to see the traceback.",
-            file=sys.stderr,
-        )
-        return 1
+    except Exception as exc:  # noqa: BLE001  (the outer edge: any bug becomes one line)
+        show = bool(args.show_traceback or os.environ.get(DEBUG_ENV))
+        return _internal_error(exc, command=args.command, show_traceback=show)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,8 @@ BAD_INPUTS: list[tuple[str, bytes, str]] = [
     ("report.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" * 20, "pdf"),
     ("broken.xlsx", b"PK\x03\x04 this is not really a zip", "xlsx"),
     ("broken.parquet", b"PAR1 not really parquet", "parquet"),
+    # A quote never closed: the rest of the file is one value over the csv module's limit.
+    ("quote.csv", UCI_HEADER.encode() + b'"' + b"x" * 140_000 + b"\n", "quote"),
 ]
 
 
@@ -202,6 +205,36 @@ def test_bad_options_exit_2(
     assert code == 2, err
     assert needle.lower() in err.lower()
     assert "Traceback" not in err
+
+
+def _boom(*_args: object, **_kwargs: object) -> int:
+    raise RuntimeError("the generator broke\nsecond line of the message")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_exits_2_with_one_line_and_a_reference(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    debug: bool,
+) -> None:
+    monkeypatch.delenv("CUSTSEG_DEBUG", raising=False)
+    monkeypatch.setattr("core.generator.write_transactions", _boom)
+    argv = ["sample", "--customers", "5", "--out", str(tmp_path / "s.parquet")]
+    code, _, err = _run(["--debug", *argv] if debug else argv, capsys)
+    assert code == 2
+    first, *rest = err.splitlines()
+    match = re.fullmatch(
+        r"custseg: internal error [0-9a-f]{8} "
+        r"\(RuntimeError: the generator broke\)\. .*--debug.*",
+        first,
+    )
+    assert match, first
+    if debug:
+        assert rest[0].startswith("Traceback")
+        assert "second line of the message" in err
+    else:
+        assert rest == []
 
 
 def test_missing_file_and_bad_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
