@@ -18,6 +18,7 @@ from dash.development.base_component import Component
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import CustsegError
+from dashapp.errors import callback_error, server_error
 from dashapp.pages import PAGES
 from dashapp.services import DEFAULT_DATASET, EXTENSION, AppServices, get_services
 from dashapp.sessions import secret_key_from_env
@@ -66,6 +67,7 @@ def shell_layout(services: AppServices) -> Callable[[], Component]:
                         [
                             html.Div(id=ids.DATA_HEADER, className="small mb-2 data-header"),
                             html.Div(id=ids.SESSION_NOTICE),
+                            html.Div(id=ids.ERROR_NOTICE),
                             dash.page_container,
                         ],
                         fluid=True,
@@ -221,6 +223,7 @@ def create_app(
         update_title=None,
         serve_locally=True,
         suppress_callback_exceptions=False,
+        on_error=callback_error,  # any exception a callback did not expect: an alert, a log entry
     )
     # The page's language, for screen readers and hyphenation (WCAG 3.1.1).
     app.index_string = app.index_string.replace("<html>", f'<html lang="{components.LANGUAGE}">', 1)
@@ -229,6 +232,7 @@ def create_app(
     server.config["MAX_CONTENT_LENGTH"] = max_request_bytes(max_upload_bytes)
     server.extensions[EXTENSION] = services
     server.register_error_handler(RequestEntityTooLarge, _too_large(max_upload_bytes))
+    server.register_error_handler(Exception, server_error)
 
     for page in PAGES:
         dash.register_page(

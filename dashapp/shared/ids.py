@@ -10,6 +10,7 @@ from __future__ import annotations
 SESSION = "session-store"  # dcc.Store(storage_type="session"): token + small JSON state
 NAVBAR = "navbar"
 SESSION_NOTICE = "session-notice"  # alert shown when a session had to be reset
+ERROR_NOTICE = "error-notice"  # alert of an error no callback expected (dashapp.errors)
 DATA_HEADER = "data-header"  # the data shown and its dates, under the navbar on every page
 DATA_HEADER_RANGE = "data-header-range"
 DATA_HEADER_ANALYSIS_DATE = "data-header-analysis-date"

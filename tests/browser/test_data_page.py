@@ -165,3 +165,28 @@ def test_spaced_text_files_unreadable_kept_out_and_headerless_mapped(
     assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
     assert f"{cdnow.KEPT_CUSTOMERS} customers" in dash_duo.find_element("#dataset-summary").text
     assert dash_duo.get_logs() == []
+
+
+def test_an_unclosed_quote_and_a_server_bug_are_explained_and_keep_the_data(
+    dash_duo: DashComposite, app: Dash, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_app(dash_duo, app)
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_bytes(b'Customer,Date,Amount\n"' + b"x" * 140_000 + b"\n")
+    upload(dash_duo, quoted)
+    dash_duo.wait_for_contains_text("#upload-alert", "How to fix", timeout=TIMEOUT)
+    assert "never closed" in dash_duo.find_element("#upload-alert").text
+    assert dash_duo.find_element("#dataset-name").text == DEFAULT_DATA.name
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("an unexpected bug")
+
+    # The server runs in this process: make the next upload hit a bug.
+    monkeypatch.setattr("dashapp.pages.data.callbacks.save_upload", broken)
+    good = tmp_path / "march.csv"
+    good.write_bytes(sales_csv(prefix="M"))
+    upload(dash_duo, good)
+    dash_duo.wait_for_contains_text("#error-notice", "error reference", timeout=TIMEOUT)
+    assert "an unexpected bug" not in dash_duo.find_element("#error-notice").text
+    assert dash_duo.find_element("#dataset-name").text == DEFAULT_DATA.name
+    assert "Kept" in dash_duo.find_element("#audit-table").text
