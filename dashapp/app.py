@@ -20,8 +20,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.errors import CustsegError
 from dashapp.errors import callback_error, server_error
 from dashapp.pages import PAGES
+from dashapp.security import (
+    CallbackBodyLimit,
+    SecurityHeaders,
+    content_security_policy,
+    security_headers,
+    too_large_body,
+)
 from dashapp.services import DEFAULT_DATASET, EXTENSION, AppServices, get_services
-from dashapp.sessions import secret_key_from_env
+from dashapp.sessions import DEFAULT_IDLE_MINUTES, secret_key_from_env
 from dashapp.shared import components, ids
 from dashapp.shared.loading import session_table
 from dashapp.state import StateError, new_state, parse_state
@@ -133,20 +140,53 @@ def _register_app_callbacks(app: Dash) -> None:
     )(ensure_session)
 
 
+def _too_large_texts(max_upload_bytes: int) -> tuple[str, str]:
+    limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
+    return (
+        f"The request is larger than this server accepts (files up to {limit}).",
+        f"Upload a file smaller than {limit}: export fewer columns or a shorter period, "
+        "or save it as Parquet, which is much smaller than CSV.",
+    )
+
+
 def _too_large(max_upload_bytes: int) -> Callable[[RequestEntityTooLarge], flask.Response]:
     def handler(_error: RequestEntityTooLarge) -> flask.Response:
-        limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
-        response = flask.jsonify(
-            error=f"The request is larger than this server accepts (files up to {limit}).",
-            hint=(
-                f"Upload a file smaller than {limit}: export fewer columns or a shorter period, "
-                "or save it as Parquet, which is much smaller than CSV."
-            ),
-        )
+        error, hint = _too_large_texts(max_upload_bytes)
+        response = flask.jsonify(error=error, hint=hint)
         response.status_code = 413
         return response
 
     return handler
+
+
+def _callback_refusal(max_upload_bytes: int) -> Callable[[str], bytes]:
+    def refusal(reason: str) -> bytes:
+        if reason == "bytes":
+            return too_large_body(*_too_large_texts(max_upload_bytes))
+        return too_large_body(
+            "The request holds more JSON values than any page of this app sends.",
+            "Reload the page. A script calling the app must send fewer values per request.",
+        )
+
+    return refusal
+
+
+def _harden(app: Dash, max_upload_bytes: int) -> None:
+    """Security headers on every response and the callback body limit, as WSGI middleware
+    around Flask (the policy hashes the inline scripts Dash renders: its renderer's start-up
+    and the clientside callbacks)."""
+    server: flask.Flask = app.server  # type: ignore[assignment]
+    limited = CallbackBodyLimit(
+        server.wsgi_app,
+        path=f"{app.config.routes_pathname_prefix}_dash-update-component",
+        max_bytes=max_request_bytes(max_upload_bytes),
+        refusal=_callback_refusal(max_upload_bytes),
+    )
+
+    def headers() -> dict[str, str]:
+        return security_headers(content_security_policy(app.csp_hashes()))
+
+    server.wsgi_app = SecurityHeaders(limited, headers)  # type: ignore[method-assign]
 
 
 def warm_up(app: Dash) -> None:
@@ -177,6 +217,7 @@ def create_app(
     cache_dir: Path | None = None,
     debug: bool = False,
     max_upload_mb: int = 200,
+    session_idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
 ) -> Dash:
     """Build the Dash app.
 
@@ -193,6 +234,9 @@ def create_app(
         callback sends exception text and file paths to the browser.
     max_upload_mb:
         Largest upload accepted, enforced in the browser and on the server.
+    session_idle_minutes:
+        A browser session unused for this long expires (None: never); its next request starts
+        a new session.
     """
     from core.generator import DEFAULT_DATA  # noqa: PLC0415  (heavy numpy import only here)
 
@@ -209,6 +253,7 @@ def create_app(
         default_path=default_path,
         max_upload_bytes=max_upload_bytes,
         default_badge="built-in sample" if default_path == DEFAULT_DATA else "server data",
+        session_idle_seconds=None if session_idle_minutes is None else session_idle_minutes * 60,
     )
     # Forget sessions unused for two weeks, then the uploads no remaining session refers to.
     services.registry.prune()
@@ -247,6 +292,7 @@ def create_app(
         page.register_callbacks(app)
     app.layout = shell_layout(services)
     _register_app_callbacks(app)
+    _harden(app, max_upload_bytes)
     if debug:
         # Off unless asked: with dev tools on, a failing callback sends its traceback (exception
         # text, file paths) to the browser. ``app.run(debug=...)`` calls this again, harmlessly.

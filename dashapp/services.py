@@ -15,7 +15,7 @@ from typing import Any
 import flask
 
 from core.cache import DiskCache, MemoryCache, TieredCache
-from dashapp.sessions import SessionRegistry, TokenSigner
+from dashapp.sessions import DEFAULT_IDLE_MINUTES, SessionRegistry, TokenSigner
 from dashapp.uploads import UploadStore
 
 log = logging.getLogger(__name__)
@@ -82,13 +82,18 @@ class AppServices:
         memory_items: int = 64,
         table_items: int = 4,
         disk_bytes: int = 4 * 1024**3,
+        session_idle_seconds: float | None = DEFAULT_IDLE_MINUTES * 60,
     ) -> AppServices:
-        """Build the services over one cache folder (shared by all workers of a deployment)."""
+        """Build the services over one cache folder (shared by all workers of a deployment).
+
+        Sessions unused for ``session_idle_seconds`` expire (None: never).
+        """
         cache_dir = Path(cache_dir)
         disk = DiskCache(cache_dir / "results", max_bytes=disk_bytes)
+        registry = SessionRegistry(cache_dir / "sessions")
         return cls(
-            signer=TokenSigner(secret_key),
-            registry=SessionRegistry(cache_dir / "sessions"),
+            signer=TokenSigner(secret_key, activity=registry, idle_seconds=session_idle_seconds),
+            registry=registry,
             uploads=UploadStore(cache_dir / "uploads"),
             cache=AppCache(MemoryCache(max_items=memory_items), disk),
             tables=AppCache(MemoryCache(max_items=table_items), disk),

@@ -1,8 +1,11 @@
 """Browser sessions: signed tokens and the server-side record of who uploaded what.
 
-A session token is ``<session id>.<HMAC-SHA256 of the id with the server's secret key>``. The
-id is random (128 bits); the signature proves the server issued it, so a client cannot invent
-an id and the server needs no table of live sessions. Every callback verifies the token.
+A session token is ``<session id>.<issued at>.<HMAC-SHA256 of both with the server's secret
+key>``. The id is random (128 bits); the signature proves the server issued it, so a client
+cannot invent an id or change its age. Every callback verifies the token. A session idle for
+longer than the server's limit expires: its last use is the token's issue time or, once it is
+older than :data:`_TOUCH_AFTER` seconds, the time of a marker file the registry refreshes on
+each use (so a page load that never makes a callback writes nothing to disk).
 
 Which datasets a session uploaded is recorded on disk (one empty marker file per
 session x dataset under ``<cache dir>/sessions/<id>/``), so every worker process that shares the
@@ -28,6 +31,11 @@ SECRET_ENV = "CUSTSEG_SECRET_KEY"
 _ID_CHARS = frozenset("0123456789abcdef")
 _ID_LEN = 32
 _SIG_LEN = 64
+_TIME_LEN = 8  # issue time: seconds since the epoch as 8 hex digits
+_TOKEN_LEN = _ID_LEN + 1 + _TIME_LEN + 1 + _SIG_LEN
+_TOUCH_AFTER = 60.0  # a token younger than this needs no activity record
+_SEEN = ".seen"  # marker file of a session's last use, in its registry folder
+DEFAULT_IDLE_MINUTES = 480.0  # idle sessions expire after a working day
 _KEY_LEN = 64  # dataset keys are SHA-256 hex digests (core.cache.fingerprint_bytes)
 
 
@@ -61,30 +69,62 @@ def is_dataset_key(value: object) -> bool:
 
 
 class TokenSigner:
-    """Issues and verifies session tokens with one secret key."""
+    """Issues and verifies session tokens with one secret key.
 
-    def __init__(self, secret_key: str) -> None:
+    With ``activity`` (the session registry) and ``idle_seconds``, a token whose session was
+    not used for ``idle_seconds`` is refused; each accepted use counts as activity.
+    """
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        activity: SessionRegistry | None = None,
+        idle_seconds: float | None = None,
+    ) -> None:
         if not secret_key:
             raise ValueError("secret_key must not be empty")
+        if idle_seconds is not None and idle_seconds <= 0:
+            raise ValueError(f"idle_seconds must be > 0, got {idle_seconds}")
         self._key = secret_key.encode()
+        self._activity = activity
+        self._idle_seconds = idle_seconds
 
-    def _sign(self, session_id: str) -> str:
-        return hmac.new(self._key, session_id.encode(), hashlib.sha256).hexdigest()
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self) -> str:
+    def issue(self, *, now: float | None = None) -> str:
         """A new token for a new session."""
         session_id = secrets.token_hex(_ID_LEN // 2)
-        return f"{session_id}.{self._sign(session_id)}"
+        issued = f"{int(time.time() if now is None else now):0{_TIME_LEN}x}"
+        payload = f"{session_id}.{issued}"
+        return f"{payload}.{self._sign(payload)}"
 
-    def verify(self, token: object) -> str | None:
-        """The session id of a valid token, or None (wrong type, shape or signature)."""
-        if not isinstance(token, str) or len(token) != _ID_LEN + 1 + _SIG_LEN:
+    def verify(self, token: object, *, now: float | None = None) -> str | None:
+        """The session id of a valid, unexpired token, or None (wrong type, shape, signature,
+        or idle for too long)."""
+        if not isinstance(token, str) or len(token) != _TOKEN_LEN:
             return None
-        session_id, _, signature = token.partition(".")
-        if not (_is_hex(session_id, _ID_LEN) and _is_hex(signature, _SIG_LEN)):
+        session_id, dot1, issued, dot2, signature = (
+            token[:_ID_LEN],
+            token[_ID_LEN],
+            token[_ID_LEN + 1 : _ID_LEN + 1 + _TIME_LEN],
+            token[_ID_LEN + 1 + _TIME_LEN],
+            token[-_SIG_LEN:],
+        )
+        if not (
+            dot1 == dot2 == "."
+            and _is_hex(session_id, _ID_LEN)
+            and _is_hex(issued, _TIME_LEN)
+            and _is_hex(signature, _SIG_LEN)
+        ):
             return None
-        if not hmac.compare_digest(signature, self._sign(session_id)):
+        if not hmac.compare_digest(signature, self._sign(f"{session_id}.{issued}")):
             return None
+        if self._activity is not None and self._idle_seconds is not None:
+            now = time.time() if now is None else now
+            if not self._activity.active(session_id, int(issued, 16), self._idle_seconds, now):
+                return None
         return session_id
 
 
@@ -120,6 +160,26 @@ class SessionRegistry:
             return False
         with contextlib.suppress(OSError):
             os.utime(marker)
+        return True
+
+    def active(self, session_id: str, issued: float, idle_seconds: float, now: float) -> bool:
+        """Whether the session was used within ``idle_seconds``; records this use if so.
+
+        A token younger than :data:`_TOUCH_AFTER` is active without touching the disk.
+        """
+        if now - issued <= min(_TOUCH_AFTER, idle_seconds):
+            return True
+        seen = self._session_dir(session_id) / _SEEN
+        try:
+            last = max(issued, seen.stat().st_mtime)
+        except OSError:
+            last = issued
+        if now - last > idle_seconds:
+            return False
+        with contextlib.suppress(OSError):
+            seen.parent.mkdir(parents=True, exist_ok=True)
+            seen.touch()
+            os.utime(seen, (now, now))
         return True
 
     def datasets(self, session_id: str) -> list[str]:

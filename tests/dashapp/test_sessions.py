@@ -39,6 +39,36 @@ def test_malformed_tokens_are_refused(token: object) -> None:
     assert TokenSigner("k").verify(token) is None
 
 
+def test_idle_sessions_expire_and_use_keeps_them_alive(tmp_path: Path) -> None:
+    registry = SessionRegistry(tmp_path)
+    signer = TokenSigner("k", activity=registry, idle_seconds=3600)
+    start = 1_800_000_000.0
+    token = signer.issue(now=start)
+    session_id = signer.verify(token, now=start)
+    assert session_id is not None
+    assert not (tmp_path / session_id).exists()  # a fresh token writes nothing
+    # Used every 50 minutes, the session lives on well past an hour after it was issued.
+    for minutes in (50, 100, 150):
+        assert signer.verify(token, now=start + minutes * 60) == session_id
+    # Idle for more than an hour after its last use: refused, and stays refused.
+    assert signer.verify(token, now=start + 150 * 60 + 3601) is None
+    assert signer.verify(token, now=start + 150 * 60 + 3700) is None
+    # A token never used after it was issued expires an hour after issue.
+    unused = signer.issue(now=start)
+    assert signer.verify(unused, now=start + 3599) is not None
+    assert signer.verify(signer.issue(now=start), now=start + 3601) is None
+    # Without an idle limit nothing expires (the token's age is still signed).
+    assert TokenSigner("k").verify(token, now=start + 10 * 365 * 86400) == session_id
+
+
+def test_token_age_cannot_be_forged() -> None:
+    signer = TokenSigner("k", activity=None, idle_seconds=None)
+    token = signer.issue(now=1_800_000_000.0)
+    session_id, issued, signature = token.split(".")
+    younger = f"{int(issued, 16) + 86400:08x}"
+    assert signer.verify(f"{session_id}.{younger}.{signature}") is None
+
+
 def test_secret_from_env_or_generated_with_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
