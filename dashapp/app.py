@@ -100,8 +100,9 @@ def ensure_session(data: object) -> tuple[object, object]:
     except StateError as exc:
         log.info("session state refused (%s): starting a new session", exc)
         notice = components.message_alert(
-            "Your session could not be restored (the server restarted or the saved state was "
-            "invalid), so a new session started on the built-in sample data.",
+            "Your session could not be restored (it was unused for too long, the server "
+            "restarted or the saved state was invalid), so a new session started on the "
+            "built-in sample data.",
             color="warning",
         )
         return new_state(services).to_json(), notice

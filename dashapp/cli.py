@@ -1,4 +1,5 @@
-"""``custseg serve``: run the app with the development server (threaded).
+"""``custseg serve``: run the app, on one machine (development server) or for a team
+(``--workers N``: gunicorn processes serving with waitress, :mod:`dashapp.production`).
 
 The command registers itself with ``custseg`` through the ``custseg.commands`` entry point
 (``pyproject.toml``), so the core command line never imports the web layer. Dash, Flask and
@@ -8,43 +9,139 @@ Werkzeug are imported only when the app starts, so every other command stays lig
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from dashapp.sessions import DEFAULT_IDLE_MINUTES, SECRET_ENV, require_secret_key
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: may resolve to anything
+
+
+def check_secret_key(*, host: str, workers: int | None) -> None:
+    """Refuse to serve several processes, or on a network, without ``CUSTSEG_SECRET_KEY``."""
+    if (workers or 1) > 1:
+        require_secret_key(f"serving {workers} worker processes")
+    elif not is_loopback(host):
+        require_secret_key(f"serving on host {host}")
+
+
+def _app_factory(
+    *, data: Path | None, debug: bool, session_idle_minutes: float
+) -> Callable[[], Any]:
+    def build() -> Any:
+        from dashapp.app import create_app, warm_up  # noqa: PLC0415
+
+        app = create_app(data_path=data, debug=debug, session_idle_minutes=session_idle_minutes)
+        warm_up(app)
+        return app
+
+    return build
+
+
+def _ready_line(host: str, port: int) -> Callable[[], None]:
+    def say() -> None:
+        print(
+            f"custseg is ready: open http://{host}:{port}/ in a browser (Ctrl+C to stop)",
+            flush=True,
+        )
+
+    return say
 
 
 def serve(
-    *, host: str = "127.0.0.1", port: int = 8050, data: Path | None = None, debug: bool = False
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    data: Path | None = None,
+    debug: bool = False,
+    workers: int | None = None,
+    threads: int = 4,
+    session_idle_minutes: float = DEFAULT_IDLE_MINUTES,
 ) -> None:
     """Start the app on ``host:port``, on ``data`` or the embedded default data.
 
-    The server is threaded, so a long load in one session does not block the others. For
-    several processes use gunicorn (see ``dashapp.wsgi``). The log is plain text whether or not
-    it goes to a terminal: the address to open is printed once, when the app is ready, and
-    Werkzeug's banner and per-request lines (coloured with ANSI codes) are left out. ``--debug``
-    adds Dash's dev tools (enabled by :func:`dashapp.app.create_app`) and serves the same way:
-    Dash's own runner would print the address twice more and enable the dev tools again after
-    the warm-up request, which Flask refuses.
+    Without ``workers``: one process, Werkzeug's threaded server (a long load in one session
+    does not block the others). With ``workers``: the production server
+    (:mod:`dashapp.production`), ``workers`` processes of ``threads`` threads each. The log is
+    plain text whether or not it goes to a terminal: the address to open is printed once, when
+    the app is ready. ``--debug`` adds Dash's dev tools (enabled by
+    :func:`dashapp.app.create_app`) and serves the same way.
     """
-    from werkzeug.serving import run_simple  # noqa: PLC0415
-
-    from dashapp.app import create_app, warm_up  # noqa: PLC0415
-
+    check_secret_key(host=host, workers=workers)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    build = _app_factory(data=data, debug=debug, session_idle_minutes=session_idle_minutes)
+    if workers is not None:
+        try:
+            from dashapp.production import ProductionServer  # noqa: PLC0415
+        except ImportError as exc:  # gunicorn needs fork and fcntl (not on Windows)
+            raise ConfigError(
+                f"--workers needs gunicorn and waitress, which cannot be imported here ({exc})",
+                "install the locked dependencies (bash tools/serve.sh) on Linux or macOS, "
+                "or leave out --workers",
+            ) from exc
+
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        ProductionServer(
+            lambda: build().server,
+            bind=bind,
+            workers=workers,
+            threads=threads,
+            on_ready=_ready_line(host, port),
+        ).run()
+        return
+    _serve_development(build, host, port)
+
+
+def _serve_development(build: Callable[[], Any], host: str, port: int) -> None:
+    """Werkzeug's threaded server, without its banner, coloured request lines or version."""
+    from werkzeug.serving import WSGIRequestHandler, run_simple  # noqa: PLC0415
+
+    class Handler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return "custseg"  # not Werkzeug's and Python's versions
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(data_path=data, debug=debug)
-    warm_up(app)
-    print(f"custseg is ready: open http://{host}:{port}/ in a browser (Ctrl+C to stop)", flush=True)
-    run_simple(host, port, app.server, threaded=True)
+    app = build()
+    _ready_line(host, port)()
+    run_simple(host, port, app.server, threaded=True, request_handler=Handler)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else None
     if data is not None and not data.exists():
         raise ConfigError(f"--data {args.data!r} does not exist", "give the path of a data file")
-    serve(host=args.host, port=args.port, data=data, debug=args.debug)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}", "use --workers 2")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}", "use --threads 4")
+    if args.session_idle_minutes <= 0:
+        raise ConfigError(
+            f"--session-idle-minutes must be > 0, got {args.session_idle_minutes}",
+            f"use the default, {DEFAULT_IDLE_MINUTES:g}",
+        )
+    serve(
+        host=args.host,
+        port=args.port,
+        data=data,
+        debug=args.debug,
+        workers=args.workers,
+        threads=args.threads,
+        session_idle_minutes=args.session_idle_minutes,
+    )
     return 0
 
 
@@ -55,4 +152,18 @@ def add_command(sub: Any) -> None:
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--data", help="open on this transaction file instead of the default data")
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (development only)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"production server: this many processes (gunicorn + waitress); needs {SECRET_ENV}",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="request threads per worker (with --workers)"
+    )
+    parser.add_argument(
+        "--session-idle-minutes",
+        type=float,
+        default=DEFAULT_IDLE_MINUTES,
+        help="a browser session unused this long expires (default: %(default)g)",
+    )
     parser.set_defaults(func=_cmd_serve)

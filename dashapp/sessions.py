@@ -25,6 +25,8 @@ import shutil
 import time
 from pathlib import Path
 
+from core.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 SECRET_ENV = "CUSTSEG_SECRET_KEY"
@@ -57,6 +59,22 @@ def secret_key_from_env() -> tuple[str, bool]:
         SECRET_ENV,
     )
     return secrets.token_hex(32), False
+
+
+def require_secret_key(what: str) -> None:
+    """Refuse to go on without ``CUSTSEG_SECRET_KEY`` (``what`` names what needs it).
+
+    Several processes would otherwise each sign session tokens with their own random key and
+    refuse each other's tokens (uploads "lost" at random); a restart would end every session.
+    """
+    if os.environ.get(SECRET_ENV, "").strip():
+        return
+    raise ConfigError(
+        f"{SECRET_ENV} is not set: {what} needs one secret key shared by every worker process "
+        "(it signs the browser sessions)",
+        "set it to a long random value kept between restarts, e.g. "
+        f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')",
+    )
 
 
 def _is_hex(value: str, length: int) -> bool:

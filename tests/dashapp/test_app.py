@@ -143,10 +143,14 @@ def test_serve_runs_a_threaded_server_without_debug(
     )
     monkeypatch.setattr(Dash, "run", lambda *_a, **_k: pytest.fail("Dash.run is for --debug"))
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(SECRET_ENV, "k" * 64)  # a non-loopback host needs one
     cli.serve(host="0.0.0.0", port=8123, data=small_default)
     ((args, kwargs),) = calls
     host, port, server = args
+    handler = kwargs.pop("request_handler")
     assert (host, port, kwargs) == ("0.0.0.0", 8123, {"threaded": True})
+    # The Server header names neither Werkzeug's nor Python's version.
+    assert handler.version_string(object()) == "custseg"
     services = server.extensions["custseg"]
     assert services.default_path == small_default
     assert services.uploads.directory == tmp_path / "uploads"
@@ -177,7 +181,7 @@ def test_serve_debug_adds_dev_tools_and_serves_the_same_way(
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     cli.serve(port=8124, data=small_default, debug=True)
     ((args, kwargs),) = calls
-    assert (args[1], kwargs) == (8124, {"threaded": True})
+    assert (args[1], kwargs["threaded"]) == (8124, True)
     assert built == [True]
 
 
