@@ -36,14 +36,12 @@ from threadpoolctl import threadpool_limits
 from core.clustering.config import SILHOUETTE_SAMPLE
 from core.clustering.fit import Segmentation
 from core.clustering.preprocess import EXCLUDED
+from core.clustering.products import ProductLines, TopProduct, top_products
 from core.clustering.select_k import silhouette_values, stratified_sample
 from core.columns import (
-    AMOUNT,
     COUNTRY,
     CUSTOMER,
-    DESCRIPTION,
     NUMERIC_FEATURES,
-    PRODUCT,
 )
 from core.errors import ConfigError, SchemaError
 from core.naming import (
@@ -61,7 +59,6 @@ from core.rfm import RFM11, RuleSet, format_code, score_rfm
 SEGMENT = "segment"
 MONETARY = "monetary"
 N_COUNTRIES = 3
-N_PRODUCTS = 5
 N_EXEMPLARS = 3
 N_DISTINGUISHING = 3
 # Effect sizes below this are not a distinguishing feature (Cohen's "small" threshold).
@@ -141,20 +138,6 @@ class FeatureEffect:
     segment_median: float | None
     rest_median: float | None
     text: str
-
-
-@dataclass(frozen=True)
-class TopProduct:
-    """A product among a segment's best sellers (by the sum of its line amounts).
-
-    Given purchase and cancellation lines (``CustomerTable.product_lines``), revenue is net of
-    returns; given purchase lines alone, it is gross.
-    """
-
-    product: str
-    description: str | None
-    revenue: float
-    share: float  # of the segment's revenue over the lines given
 
 
 @dataclass(frozen=True, eq=False)
@@ -556,72 +539,11 @@ def _insight(
 # --- profiles --------------------------------------------------------------------------------
 
 
-def _top_products(
-    lines: pl.DataFrame | pl.LazyFrame, labelled: pl.DataFrame, k: int
-) -> list[tuple[TopProduct, ...]]:
-    lf = lines.lazy()
-    names = lf.collect_schema().names()
-    missing = [c for c in (CUSTOMER, PRODUCT, AMOUNT) if c not in names]
-    if missing:
-        raise SchemaError(
-            f"the transaction lines lack column(s) {', '.join(map(repr, missing))}",
-            hint="Pass the cleaned purchase lines (CustomerTable.purchases).",
-        )
-    desc = pl.col(DESCRIPTION) if DESCRIPTION in names else pl.lit(None, dtype=pl.String)
-    joined = (
-        lf.select(
-            pl.col(CUSTOMER).cast(pl.String),
-            pl.col(PRODUCT),
-            desc.alias(DESCRIPTION),
-            pl.col(AMOUNT),
-        )
-        .filter(pl.col(PRODUCT).is_not_null() & pl.col(AMOUNT).is_finite())
-        .join(
-            labelled.lazy().select(CUSTOMER, SEGMENT).filter(pl.col(SEGMENT) >= 0),
-            on=CUSTOMER,
-            how="inner",
-        )
-    )
-    revenue = joined.group_by(SEGMENT, PRODUCT).agg(pl.col(AMOUNT).sum().alias("revenue"))
-    seg_total = joined.group_by(SEGMENT).agg(pl.col(AMOUNT).sum().alias("total"))
-    # The most frequent description of each product (ties: alphabetical first).
-    description = (
-        joined.filter(pl.col(DESCRIPTION).is_not_null())
-        .group_by(PRODUCT, DESCRIPTION)
-        .agg(pl.len().alias("n"))
-        .sort(["n", DESCRIPTION], descending=[True, False])
-        .group_by(PRODUCT, maintain_order=True)
-        .first()
-        .select(PRODUCT, DESCRIPTION)
-    )
-    top = (
-        revenue.sort([SEGMENT, "revenue", PRODUCT], descending=[False, True, False])
-        .group_by(SEGMENT, maintain_order=True)
-        .head(N_PRODUCTS)
-        .join(seg_total, on=SEGMENT, how="left")
-        .join(description, on=PRODUCT, how="left")
-        .sort([SEGMENT, "revenue", PRODUCT], descending=[False, True, False])
-        .collect()
-    )
-    out: list[list[TopProduct]] = [[] for _ in range(k)]
-    for row in top.iter_rows(named=True):
-        total = row["total"]
-        out[row[SEGMENT]].append(
-            TopProduct(
-                product=str(row[PRODUCT]),
-                description=row[DESCRIPTION],
-                revenue=float(row["revenue"]),
-                share=float(row["revenue"] / total) if total else 0.0,
-            )
-        )
-    return [tuple(p) for p in out]
-
-
 def build_profiles(
     segmentation: Segmentation,
     features: pl.DataFrame | pl.LazyFrame,
     *,
-    lines: pl.DataFrame | pl.LazyFrame | None = None,
+    lines: pl.DataFrame | pl.LazyFrame | ProductLines | None = None,
 ) -> tuple[tuple[SegmentProfile, ...], Overview]:
     """Profile every segment of ``segmentation`` and compute the overall figures.
 
@@ -635,7 +557,8 @@ def build_profiles(
     lines:
         Optional transaction lines (``customer_id``, ``product``, ``description``, ``amount``)
         for the top products: ``CustomerTable.product_lines`` (purchases and returns) ranks
-        products by net revenue.
+        products by net revenue; or those lines in a :class:`ProductLines`, which a caller
+        profiling several fits of one table keeps so as to encode them once.
     """
     frame = clustered_frame(features, segmentation)
     if MONETARY not in frame.columns:
@@ -677,9 +600,10 @@ def build_profiles(
         for row in top_c.iter_rows(named=True):
             size = segmentation.sizes[row[SEGMENT]]
             countries[row[SEGMENT]].append((str(row[COUNTRY]), float(row["__c"] / size)))
-    products: list[tuple[TopProduct, ...]] = (
-        _top_products(lines, frame, k) if lines is not None else [() for _ in range(k)]
-    )
+    products: list[tuple[TopProduct, ...]] = [() for _ in range(k)]
+    if lines is not None:
+        encoded = lines if isinstance(lines, ProductLines) else ProductLines(lines)
+        products = top_products(encoded, segmentation.customer_ids, labels, k)
     # RFM position of each segment (scores ranked among exactly the clustered customers).
     rfm_cols = ("recency_days", "frequency", MONETARY)
     rfm_scores: list[tuple[float, float, float] | None] = [None] * k

@@ -29,7 +29,8 @@ from core.clustering.config import (
     n_threads,
 )
 from core.clustering.fit import fit_raw
-from core.clustering.hierarchical import build_tree
+from core.clustering.hierarchical import HierarchicalTree, build_tree
+from core.clustering.parallel import Checkpoint, ordered_map, workers_for
 from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
 from core.errors import ConfigError
 
@@ -173,10 +174,64 @@ def _knee(ks: list[int], inertia: list[float]) -> int | None:
     return None if knee is None else int(knee)
 
 
+def _score_k(
+    x: np.ndarray, k: int, config: SelectKConfig, tree: HierarchicalTree | None
+) -> tuple[dict[str, float | int | bool | None], int | None]:
+    """One row of the sweep (the model at ``k`` and every criterion from it), and the size of
+    the silhouette sample (None when every customer was used)."""
+    n = x.shape[0]
+    bic: float | None = None
+    if tree is not None:
+        labels = tree.labels(k)
+        inertia = within_ss(x, labels, k)
+    else:
+        raw = fit_raw(x, config.model_config(config.k_range[0]), k=k)
+        labels = raw.labels
+        if config.algorithm == "gmm":
+            bic = float(raw.model.bic(x))
+            inertia = within_ss(x, labels, k)
+        else:
+            inertia = float(raw.model.inertia_)
+    labels = np.asarray(labels, dtype=np.int64)
+    sizes = np.bincount(labels, minlength=k)
+    n_found = int(np.count_nonzero(sizes))
+    sample = None
+    if n > config.silhouette_sample:
+        sample = stratified_sample(
+            labels, config.silhouette_sample, random_state=config.random_state
+        )
+    if n_found < 2:
+        sil = ch = db = None
+    else:
+        xs = x if sample is None else x[sample]
+        ls = labels if sample is None else labels[sample]
+        # The sample is small whatever n is: one native thread is fastest, and never
+        # oversubscribes when the other core is busy.
+        with threadpool_limits(limits=1):
+            sil = float(np.mean(silhouette_values(xs, ls)))
+        ch = float(calinski_harabasz_score(x, labels))
+        db = float(davies_bouldin_score(x, labels))
+    share = float(sizes.min() / n)
+    row = {
+        "k": k,
+        "inertia": inertia,
+        "silhouette": sil,
+        "calinski_harabasz": ch,
+        "davies_bouldin": db,
+        "bic": bic,
+        "min_share": share,
+        "eligible": share >= config.min_share
+        and (config.max_segments is None or k <= config.max_segments),
+    }
+    return row, None if sample is None else int(sample.size)
+
+
 def choose_k(
     features: pl.DataFrame | pl.LazyFrame | np.ndarray,
     preprocess: PreprocessConfig | None = None,
     config: SelectKConfig | None = None,
+    *,
+    checkpoint: Checkpoint | None = None,
     **options: Any,
 ) -> KSelection:
     """Sweep k and recommend a number of segments.
@@ -190,14 +245,18 @@ def choose_k(
         Preprocessing for a table (default :class:`PreprocessConfig`); ignored for a matrix.
     config:
         The k axis, model and business limits (:class:`SelectKConfig`, which validates them).
+    checkpoint:
+        Called before each k is fitted (a background job stops there when cancelled).
     **options:
         Instead of ``config``: its fields by name (``k_range=range(2, 8)``, ``algorithm=...``).
+
+    The k values are fitted side by side on large data (:mod:`core.clustering.parallel`),
+    with the results of fitting them one after the other.
     """
     config = config_from(SelectKConfig, config, options, caller="choose_k")
     ks = list(config.k_range)
     algorithm, linkage, random_state = config.algorithm, config.linkage, config.random_state
     min_share, max_segments = config.min_share, config.max_segments
-    silhouette_sample = config.silhouette_sample
     if isinstance(features, np.ndarray):
         x = np.ascontiguousarray(features, dtype=np.float64)
         if x.ndim != 2 or not np.isfinite(x).all():
@@ -211,60 +270,21 @@ def choose_k(
         x = FeaturePreprocessor(preprocess).fit_transform(frame)
     check_data(x, k=max(ks))
     n = x.shape[0]
-    base = config.model_config(ks[0])
-    sample = stratified_sample_size = None
-    rows: list[dict[str, float | int | bool | None]] = []
     with threadpool_limits(limits=n_threads(n)):
         tree = (
             build_tree(x, linkage=linkage, random_state=random_state)
             if algorithm == "hierarchical"
             else None
         )
-        for k in ks:
-            bic: float | None = None
-            if tree is not None:
-                labels = tree.labels(k)
-                inertia = within_ss(x, labels, k)
-            else:
-                raw = fit_raw(x, base, k=k)
-                labels = raw.labels
-                if algorithm == "gmm":
-                    bic = float(raw.model.bic(x))
-                    inertia = within_ss(x, labels, k)
-                else:
-                    inertia = float(raw.model.inertia_)
-            labels = np.asarray(labels, dtype=np.int64)
-            sizes = np.bincount(labels, minlength=k)
-            n_found = int(np.count_nonzero(sizes))
-            if n > silhouette_sample:
-                sample = stratified_sample(labels, silhouette_sample, random_state=random_state)
-                stratified_sample_size = int(sample.size)
-            else:
-                sample = None
-            if n_found < 2:
-                sil = ch = db = None
-            else:
-                xs = x if sample is None else x[sample]
-                ls = labels if sample is None else labels[sample]
-                # The sample is small whatever n is: one thread is fastest, and never
-                # oversubscribes when the other core is busy.
-                with threadpool_limits(limits=1):
-                    sil = float(np.mean(silhouette_values(xs, ls)))
-                ch = float(calinski_harabasz_score(x, labels))
-                db = float(davies_bouldin_score(x, labels))
-            share = float(sizes.min() / n)
-            rows.append(
-                {
-                    "k": k,
-                    "inertia": inertia,
-                    "silhouette": sil,
-                    "calinski_harabasz": ch,
-                    "davies_bouldin": db,
-                    "bic": bic,
-                    "min_share": share,
-                    "eligible": share >= min_share and (max_segments is None or k <= max_segments),
-                }
-            )
+        scored = ordered_map(
+            lambda k: _score_k(x, k, config, tree),
+            ks,
+            workers=workers_for(n),
+            checkpoint=checkpoint,
+        )
+    rows = [row for row, _ in scored]
+    # The note states the last k's sample size (stratification may add a row or two per k).
+    stratified_sample_size = scored[-1][1]
     table = pl.DataFrame(
         rows,
         schema={

@@ -28,6 +28,8 @@ from core.clustering.config import (
     config_from,
 )
 from core.clustering.fit import fit_segmentation
+from core.clustering.parallel import Checkpoint
+from core.clustering.products import ProductLines
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult, carry_identity
 from core.clustering.select_k import KSelection, choose_k
@@ -72,7 +74,7 @@ def segment_customers(
     data_key: str,
     cache: ResultCache | None = None,
     previous: SegmentationResult | None = None,
-    lines: pl.DataFrame | None = None,
+    lines: pl.DataFrame | ProductLines | None = None,
 ) -> SegmentationResult:
     """Fit, profile and name a segmentation of the included customers of ``features``.
 
@@ -91,7 +93,8 @@ def segment_customers(
         continue (matched after the cache, so one cached fit serves any previous).
     lines:
         Transaction lines for the top products: ``CustomerTable.product_lines`` (purchases
-        and returns, so products rank by net revenue).
+        and returns, so products rank by net revenue), or those lines wrapped in a
+        :class:`~core.clustering.products.ProductLines` kept across fits (encoded once).
 
     Raises
     ------
@@ -133,19 +136,21 @@ def select_k(
     data_key: str,
     cache: ResultCache | None = None,
     config: SelectKConfig | None = None,
+    checkpoint: Checkpoint | None = None,
     **options: Any,
 ) -> KSelection:
     """Cached :func:`core.clustering.select_k.choose_k`, keyed by the data and the configs.
 
     ``config`` (or its fields by name in ``options``) is the whole k-selection setting, so
-    every option that changes the result is part of the cache key.
+    every option that changes the result is part of the cache key. ``checkpoint`` is called
+    before each k is fitted (it cannot change the result).
     """
     config = config_from(SelectKConfig, config, options, caller="select_k")
     key = make_key("select_k", data_key, preprocess, config)
     return _cached(
         cache,
         key,
-        lambda: choose_k(features, preprocess, config),
+        lambda: choose_k(features, preprocess, config, checkpoint=checkpoint),
         lambda hit: isinstance(hit, KSelection),
     )
 
@@ -159,6 +164,7 @@ def stability(
     cache: ResultCache | None = None,
     config: StabilityConfig | None = None,
     reference: SegmentationResult | None = None,
+    checkpoint: Checkpoint | None = None,
     **options: Any,
 ) -> StabilityReport:
     """Cached :func:`core.clustering.stability.stability` of the segmentation of ``features``.
@@ -168,6 +174,7 @@ def stability(
 
     ``reference`` (a result of :func:`segment_customers` for the same inputs) saves the
     reference fit; otherwise it is obtained through :func:`segment_customers` (and its cache).
+    ``checkpoint`` is called before each refit (it cannot change the result).
     """
     if reference is not None and (
         reference.data_key != data_key
@@ -196,6 +203,7 @@ def stability(
             random_state=config.random_state,
             borderline_threshold=config.borderline_threshold,
             reference=ref.segmentation,
+            checkpoint=checkpoint,
         )
 
     return _cached(cache, key, compute, lambda hit: isinstance(hit, StabilityReport))

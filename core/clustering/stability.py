@@ -19,7 +19,7 @@ segment centre and ``b`` to the nearest other centre, labelled as such.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -29,6 +29,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from core.clustering.config import ModelConfig, PreprocessConfig, StabilityConfig
 from core.clustering.fit import Segmentation, fit_raw, fit_segmentation
+from core.clustering.parallel import Checkpoint, ordered_map, workers_for
 from core.clustering.select_k import silhouette_values
 from core.columns import CUSTOMER
 from core.errors import ConfigError
@@ -214,6 +215,34 @@ def customer_silhouette(segmentation: Segmentation) -> tuple[np.ndarray, str, np
     return sil, "simplified (centroid)", nearest_other
 
 
+def _draws(
+    n: int, n_boot: int, method: str, random_state: int
+) -> Iterator[tuple[int, np.ndarray | None]]:
+    """Each refit's number and customers (rows drawn with replacement; None: all of them),
+    drawn in refit order from one seeded generator, one refit at a time."""
+    rng = np.random.default_rng(random_state)
+    for i in range(n_boot):
+        yield i, (rng.integers(0, n, size=n) if method == "bootstrap" else None)
+
+
+def _refit(ref: Segmentation, i: int, idx: np.ndarray | None) -> tuple[float, np.ndarray]:
+    """Refit ``i`` (seed ``random_state + 1 + i``) on the rows ``idx`` of the reference's
+    matrix (all rows when None): its ARI against the reference on the customers it shares,
+    and the best Jaccard of each reference segment."""
+    model = ref.model_config
+    refit = replace(model, random_state=model.random_state + 1 + i)
+    if idx is not None:
+        raw = fit_raw(ref.X[idx], refit)
+        shared, first = np.unique(idx, return_index=True)
+        other = raw.labels[first]
+    else:
+        shared = np.arange(ref.X.shape[0])
+        other = fit_raw(ref.X, refit).labels
+    ref_labels = ref.labels[shared]
+    ari = float(adjusted_rand_score(ref_labels, other))
+    return ari, best_jaccard(ref_labels, np.asarray(other, dtype=np.int64), ref.k)
+
+
 def stability(
     features: pl.DataFrame | pl.LazyFrame,
     preprocess: PreprocessConfig | None = None,
@@ -224,6 +253,7 @@ def stability(
     random_state: int = 0,
     borderline_threshold: float = 0.05,
     reference: Segmentation | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> StabilityReport:
     """Assess a segmentation by refitting it ``n_boot`` times.
 
@@ -244,6 +274,11 @@ def stability(
     reference:
         An already fitted reference (must come from the same features and configs);
         fitted here when None.
+    checkpoint:
+        Called before each refit (a background job stops there when cancelled).
+
+    Refits run side by side on large data (:mod:`core.clustering.parallel`), with the
+    results of running them one after the other.
     """
     # One validation of these options: StabilityConfig (also the service's cache key).
     StabilityConfig(
@@ -259,25 +294,16 @@ def stability(
             f"{ref.method} does not depend on the seed, so refits with other seeds always agree",
             hint="Use method='bootstrap' to assess this segmentation.",
         )
-    x = ref.X
-    n = x.shape[0]
+    n = ref.X.shape[0]
     k = ref.k
-    rng = np.random.default_rng(random_state)
-    aris: list[float] = []
-    jaccards = np.empty((n_boot, k))
-    for i in range(n_boot):
-        refit = replace(model, random_state=model.random_state + 1 + i)
-        if method == "bootstrap":
-            idx = rng.integers(0, n, size=n)
-            raw = fit_raw(x[idx], refit)
-            shared, first = np.unique(idx, return_index=True)
-            other = raw.labels[first]
-        else:
-            shared = np.arange(n)
-            other = fit_raw(x, refit).labels
-        ref_labels = ref.labels[shared]
-        aris.append(float(adjusted_rand_score(ref_labels, other)))
-        jaccards[i] = best_jaccard(ref_labels, np.asarray(other, dtype=np.int64), k)
+    compared = ordered_map(
+        lambda draw: _refit(ref, *draw),
+        _draws(n, n_boot, method, random_state),
+        workers=workers_for(n),
+        checkpoint=checkpoint,
+    )
+    aris = [ari for ari, _ in compared]
+    jaccards = np.array([jaccard for _, jaccard in compared]).reshape(n_boot, k)
     with np.errstate(invalid="ignore"):
         jac_mean = np.nanmean(np.where(np.isnan(jaccards), np.nan, jaccards), axis=0)
     jac_min = np.nanmin(jaccards, axis=0)

@@ -31,6 +31,8 @@ from core.clustering.config import (
     StabilityConfig,
 )
 from core.clustering.defaults import DEFAULT_STABILITY_REFITS
+from core.clustering.parallel import Checkpoint
+from core.clustering.products import ProductLines
 from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
@@ -161,6 +163,7 @@ def sweep(
     *,
     data_key: str,
     cache: ResultCache | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> KSelection | None:
     """Every criterion over the k axis (cached), or None when the algorithm does not sweep or
     too few distinct customers leave fewer than two values of k."""
@@ -173,6 +176,7 @@ def sweep(
         data_key=data_key,
         cache=cache,
         config=selection_config(config, k_range),
+        checkpoint=checkpoint,
     )
 
 
@@ -183,6 +187,7 @@ def rate_stability(
     *,
     data_key: str,
     cache: ResultCache | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> StabilityReport | None:
     """Bootstrap stability of ``result`` (cached), or None when the workflow skips it."""
     if not config.stability_refits:
@@ -197,6 +202,7 @@ def rate_stability(
             n_boot=config.stability_refits, random_state=config.model.random_state
         ),
         reference=result,
+        checkpoint=checkpoint,
     )
 
 
@@ -231,15 +237,18 @@ def run(
     *,
     data_key: str,
     cache: ResultCache | None = None,
-    lines: pl.DataFrame | None = None,
+    lines: pl.DataFrame | ProductLines | None = None,
     finish: Callable[[SegmentationResult], SegmentationResult] | None = None,
     progress: Callable[[int, str], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Segmented:
     """Sweep, fit, finish and rate stability, each stage cached by content.
 
     ``finish`` turns the fitted result into the one kept (the app names segments with the
     session's names); ``progress(stage, label)`` is called before each stage of
-    :data:`STAGES`. Raises the clustering service's ConfigError / DataSufficiencyError.
+    :data:`STAGES`; ``checkpoint()`` before each model fitted (a background job stops there
+    by raising when it is cancelled). Raises the clustering service's ConfigError /
+    DataSufficiencyError.
     """
     report = progress or (lambda _stage, _label: None)
     report(0, STAGES[0])
@@ -247,12 +256,14 @@ def run(
         config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N
     )
     selection = (
-        sweep(features, config, data_key=data_key, cache=cache)
+        sweep(features, config, data_key=data_key, cache=cache, checkpoint=checkpoint)
         if wanted and config.sweep != "never"
         else None
     )
     model, k_reason = _chosen_k(features, config, selection)
     report(1, STAGES[1])
+    if checkpoint is not None:
+        checkpoint()
     result = service.segment_customers(
         features,
         preprocess=config.preprocess,
@@ -264,5 +275,7 @@ def run(
     if finish is not None:
         result = finish(result)
     report(2, STAGES[2])
-    stability = rate_stability(features, config, result, data_key=data_key, cache=cache)
+    stability = rate_stability(
+        features, config, result, data_key=data_key, cache=cache, checkpoint=checkpoint
+    )
     return Segmented(result=result, selection=selection, stability=stability, k_reason=k_reason)

@@ -1,0 +1,234 @@
+"""Each segment's best-selling products, from transaction lines encoded once per table.
+
+A segment's top products are those with the highest revenue (the sum of their line amounts)
+over the lines of its customers, each with its most frequent description. The lines do not
+change from one fit of a table to the next, only the customers' segments do, so
+:class:`ProductLines` encodes them once (customer, product and description as small integer
+codes, sorted like the texts) and :func:`top_products` then needs a few array passes per fit
+instead of a join and group-bys over every line.
+
+Definitions (unchanged by the encoding):
+
+* lines without a product or with a non-finite amount are ignored;
+* a segment's revenue is the sum of its customers' line amounts; a product's share is its
+  revenue over the segment's;
+* the description of a product is its most frequent non-empty description over the lines of
+  every customer in a segment (ties: alphabetical first);
+* products are ranked by revenue, highest first (ties: product code, alphabetical).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from core.columns import AMOUNT, CUSTOMER, DESCRIPTION, PRODUCT
+from core.errors import ConfigError, SchemaError
+
+N_PRODUCTS = 5
+
+
+@dataclass(frozen=True)
+class TopProduct:
+    """A product among a segment's best sellers (by the sum of its line amounts).
+
+    Given purchase and cancellation lines (``CustomerTable.product_lines``), revenue is net of
+    returns; given purchase lines alone, it is gross.
+    """
+
+    product: str
+    description: str | None
+    revenue: float
+    share: float  # of the segment's revenue over the lines given
+
+
+def _sorted_unique(column: pl.Series) -> pl.Series:
+    return column.drop_nulls().unique().sort()
+
+
+def _codes(column: pl.Series, categories: pl.Series) -> np.ndarray:
+    """Index of each value in the sorted ``categories`` (-1 for null)."""
+    physical = column.cast(pl.Enum(categories.to_list())).to_physical()
+    return physical.cast(pl.Int64).fill_null(-1).to_numpy().astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class LineCodes:
+    """Transaction lines as codes (see :class:`ProductLines`).
+
+    Attributes
+    ----------
+    customers, products, descriptions:
+        Sorted distinct customer ids, product codes and descriptions of the lines (numpy str
+        arrays).
+    pair_product, pair_description:
+        Each distinct (product, description) pair of the lines: its product's index and its
+        description's index (-1: no description); pairs sorted by both.
+    customer, pair, amount:
+        Per line (lines without a product or with a non-finite amount dropped): the customer's
+        index, the pair's index, the amount.
+    """
+
+    customers: np.ndarray
+    products: np.ndarray
+    descriptions: np.ndarray
+    pair_product: np.ndarray
+    pair_description: np.ndarray
+    customer: np.ndarray
+    pair: np.ndarray
+    amount: np.ndarray
+
+    @property
+    def n_lines(self) -> int:
+        return int(self.amount.shape[0])
+
+
+def _frame(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The columns the top products need, lines without a product or amount dropped."""
+    lf = lines.lazy()
+    names = lf.collect_schema().names()
+    missing = [c for c in (CUSTOMER, PRODUCT, AMOUNT) if c not in names]
+    if missing:
+        raise SchemaError(
+            f"the transaction lines lack column(s) {', '.join(map(repr, missing))}",
+            hint="Pass the cleaned purchase lines (CustomerTable.purchases).",
+        )
+    desc = pl.col(DESCRIPTION) if DESCRIPTION in names else pl.lit(None, dtype=pl.String)
+    return (
+        lf.select(
+            pl.col(CUSTOMER).cast(pl.String),
+            pl.col(PRODUCT).cast(pl.String),
+            desc.cast(pl.String).alias(DESCRIPTION),
+            pl.col(AMOUNT).cast(pl.Float64),
+        )
+        .filter(pl.col(PRODUCT).is_not_null() & pl.col(AMOUNT).is_finite())
+        .collect()
+    )
+
+
+def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
+    """Encode ``lines`` (``customer_id``, ``product``, ``amount``, optional ``description``).
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing.
+    """
+    frame = _frame(lines)
+    customers = _sorted_unique(frame.get_column(CUSTOMER))
+    products = _sorted_unique(frame.get_column(PRODUCT))
+    descriptions = _sorted_unique(frame.get_column(DESCRIPTION))
+    product = _codes(frame.get_column(PRODUCT), products)
+    description = _codes(frame.get_column(DESCRIPTION), descriptions)
+    # (product, description) pairs, numbered in sorted order (no description first).
+    width = len(descriptions) + 1
+    pair_keys, pair = np.unique(
+        product.astype(np.int64) * width + (description + 1), return_inverse=True
+    )
+    return LineCodes(
+        customers=customers.to_numpy().astype(str),
+        products=products.to_numpy().astype(str),
+        descriptions=descriptions.to_numpy().astype(str),
+        pair_product=(pair_keys // width).astype(np.int32),
+        pair_description=(pair_keys % width - 1).astype(np.int32),
+        customer=_codes(frame.get_column(CUSTOMER), customers),
+        pair=pair.astype(np.int32),
+        amount=frame.get_column(AMOUNT).to_numpy(),
+    )
+
+
+class ProductLines:
+    """Transaction lines for the top products of any segmentation of their customers, encoded
+    on first use and then kept (a caller profiling several fits of one table keeps this).
+
+    Raises SchemaError on first use when a required column is missing.
+    """
+
+    def __init__(self, lines: pl.DataFrame | pl.LazyFrame) -> None:
+        self._lines: pl.DataFrame | pl.LazyFrame | None = lines
+        self._codes: LineCodes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def codes(self) -> LineCodes:
+        """The encoded lines (encoded once, whichever thread asks first)."""
+        with self._lock:
+            if self._codes is None:
+                assert self._lines is not None
+                self._codes = encode(self._lines)
+                self._lines = None  # the codes are all that is needed now
+            return self._codes
+
+
+def _line_segments(lines: LineCodes, customer_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The segment of each line's customer (-1: not among ``customer_ids`` or noise)."""
+    if lines.customers.size == 0:
+        return np.full(lines.n_lines, -1, dtype=np.int64)
+    pos = np.searchsorted(lines.customers, customer_ids)
+    pos = np.minimum(pos, lines.customers.size - 1)
+    found = lines.customers[pos] == customer_ids
+    segment_of = np.full(lines.customers.size, -1, dtype=np.int64)
+    segment_of[pos[found]] = labels[found]
+    return segment_of[lines.customer]
+
+
+def _descriptions(lines: LineCodes, pair_counts: np.ndarray) -> list[str | None]:
+    """Each product's most frequent description over the counted lines (ties: alphabetical)."""
+    out: list[str | None] = [None] * lines.products.size
+    with_text = np.flatnonzero((lines.pair_description >= 0) & (pair_counts > 0))
+    # Per product: the most lines first, then the alphabetically first description.
+    order = np.lexsort(
+        (lines.pair_description[with_text], -pair_counts[with_text], lines.pair_product[with_text])
+    )
+    seen: set[int] = set()
+    for pair in with_text[order]:
+        product = int(lines.pair_product[pair])
+        if product not in seen:
+            seen.add(product)
+            out[product] = str(lines.descriptions[lines.pair_description[pair]])
+    return out
+
+
+def top_products(
+    lines: ProductLines, customer_ids: np.ndarray, labels: np.ndarray, k: int
+) -> list[tuple[TopProduct, ...]]:
+    """The :data:`N_PRODUCTS` best sellers of each segment 0..k-1 of ``labels`` (aligned with
+    ``customer_ids``; negative labels are in no segment)."""
+    if customer_ids.shape != labels.shape:
+        raise ConfigError(
+            "customer ids and segment labels differ in length",
+            hint="Pass a segmentation's customer_ids and labels.",
+        )
+    codes = lines.codes
+    segment = _line_segments(codes, customer_ids.astype(str), labels.astype(np.int64))
+    valid = segment >= 0
+    seg = segment[valid]
+    pair = codes.pair[valid]
+    amount = codes.amount[valid]
+    n_products = codes.products.size
+    cell = seg * n_products + codes.pair_product[pair]
+    revenue = np.bincount(cell, weights=amount, minlength=k * n_products).reshape(k, n_products)
+    present = np.bincount(cell, minlength=k * n_products).reshape(k, n_products) > 0
+    totals = np.bincount(seg, weights=amount, minlength=k)
+    descriptions = _descriptions(codes, np.bincount(pair, minlength=codes.pair_product.size))
+    out: list[tuple[TopProduct, ...]] = []
+    for s in range(k):
+        candidates = np.flatnonzero(present[s])
+        # Highest revenue first; ties by product code (codes are in alphabetical order).
+        best = candidates[np.lexsort((candidates, -revenue[s, candidates]))][:N_PRODUCTS]
+        total = float(totals[s])
+        out.append(
+            tuple(
+                TopProduct(
+                    product=str(codes.products[p]),
+                    description=descriptions[p],
+                    revenue=float(revenue[s, p]),
+                    share=float(revenue[s, p] / total) if total else 0.0,
+                )
+                for p in best
+            )
+        )
+    return out

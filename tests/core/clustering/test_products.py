@@ -1,0 +1,111 @@
+"""Top products per segment from encoded lines, against a plain Polars oracle of the same
+definitions (join the lines to the segments, group by segment and product)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from core.clustering.products import N_PRODUCTS, ProductLines, TopProduct, top_products
+from core.errors import SchemaError
+
+
+def oracle(lines: pl.DataFrame, labelled: pl.DataFrame) -> dict[int, list[tuple]]:
+    """Segment -> [(product, description, revenue, share)] by the written definitions."""
+    joined = lines.filter(pl.col("product").is_not_null() & pl.col("amount").is_finite()).join(
+        labelled.filter(pl.col("segment") >= 0), on="customer_id"
+    )
+    totals = dict(joined.group_by("segment").agg(pl.col("amount").sum()).iter_rows())
+    described = (
+        joined.filter(pl.col("description").is_not_null())
+        .group_by("product", "description")
+        .len()
+        .sort(["len", "description"], descending=[True, False])
+        .group_by("product", maintain_order=True)
+        .first()
+    )
+    description = dict(described.select("product", "description").iter_rows())
+    revenue = (
+        joined.group_by("segment", "product")
+        .agg(pl.col("amount").sum().alias("revenue"))
+        .sort(["segment", "revenue", "product"], descending=[False, True, False])
+    )
+    out: dict[int, list[tuple]] = {}
+    for segment, product, value in revenue.iter_rows():
+        picked = out.setdefault(segment, [])
+        if len(picked) < N_PRODUCTS:
+            total = totals[segment]
+            picked.append(
+                (product, description.get(product), value, value / total if total else 0.0)
+            )
+    return out
+
+
+def random_lines(seed: int, n_lines: int = 3_000) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    customers = np.array([f"C{i:03d}" for i in range(60)])
+    products = [f"P{i:02d}" for i in range(25)] + [None]
+    descriptions = ["MUG", "CUP", "mug", "", None]
+    # Whole amounts make exact revenue ties (broken by product code).
+    amounts = rng.integers(-3, 12, n_lines).astype(float)
+    amounts[rng.random(n_lines) < 0.01] = np.nan
+    lines = pl.DataFrame(
+        {
+            "customer_id": rng.choice(np.append(customers, "NOT-CLUSTERED"), n_lines),
+            "product": rng.choice(np.array(products, dtype=object), n_lines),
+            "description": rng.choice(np.array(descriptions, dtype=object), n_lines),
+            "amount": amounts,
+        },
+        schema={
+            "customer_id": pl.String,
+            "product": pl.String,
+            "description": pl.String,
+            "amount": pl.Float64,
+        },
+    )
+    labels = rng.integers(-1, 4, customers.size)  # -1: noise, in no segment
+    return lines, customers, labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_top_products_match_the_oracle(seed: int) -> None:
+    lines, customers, labels = random_lines(seed)
+    got = top_products(ProductLines(lines), customers, labels, 4)
+    expected = oracle(lines, pl.DataFrame({"customer_id": customers, "segment": labels}))
+    for segment in range(4):
+        want = expected.get(segment, [])
+        assert [(p.product, p.description) for p in got[segment]] == [w[:2] for w in want]
+        np.testing.assert_allclose([p.revenue for p in got[segment]], [w[2] for w in want])
+        np.testing.assert_allclose([p.share for p in got[segment]], [w[3] for w in want])
+
+
+def test_one_encoding_serves_every_fit() -> None:
+    lines, customers, _ = random_lines(5)
+    encoded = ProductLines(lines.lazy())
+    first = None
+    for k in (2, 3, 5):
+        labels = np.arange(customers.size) % k
+        expected = oracle(lines, pl.DataFrame({"customer_id": customers, "segment": labels}))
+        got = top_products(encoded, customers, labels, k)
+        first = first or encoded.codes
+        assert encoded.codes is first  # encoded once
+        assert [[p.product for p in seg] for seg in got] == [
+            [w[0] for w in expected.get(s, [])] for s in range(k)
+        ]
+
+
+def test_no_lines_for_a_segment_and_no_description_column() -> None:
+    lines = pl.DataFrame({"customer_id": ["A", "A"], "product": ["X", "Y"], "amount": [2.0, 3.0]})
+    got = top_products(ProductLines(lines), np.array(["A", "B"]), np.array([1, 0]), 2)
+    assert got[0] == ()
+    assert got[1] == (
+        TopProduct("Y", None, 3.0, 3.0 / 5.0),
+        TopProduct("X", None, 2.0, 2.0 / 5.0),
+    )
+
+
+def test_missing_columns_are_named() -> None:
+    lines = ProductLines(pl.DataFrame({"customer_id": ["A"], "amount": [1.0]}))
+    with pytest.raises(SchemaError, match="'product'"):
+        top_products(lines, np.array(["A"]), np.array([0]), 1)
