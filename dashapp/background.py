@@ -1,84 +1,158 @@
-"""Background jobs for long fits: Dash's ``DiskcacheManager`` with forkserver workers.
+"""Background jobs for long fits: Dash's ``DiskcacheManager`` with jobs on threads of the server.
 
-Dash's ``DiskcacheManager`` starts each job with ``multiprocess.Process``, which forks the web
-server process by default. A forked child inherits Polars' thread pool without its threads, so
-the first parallel Polars operation in the job waits forever (checked here: a ``group_by`` in a
-forked child of a process that had used Polars never returned). Jobs therefore start from a
-*forkserver*: a clean process started once, with the app's modules imported (preloaded) but no
-Polars work done, which forks a fresh job far sooner than a spawned process could import the
-app.
+A fit needs the session's customer table, which the server process already holds in memory
+(hundreds of MB at 100,000 customers). A job in another process had to read it back from the
+shared disk folder first, which cost more than the fit itself, and its results came back the
+same way. :class:`ThreadJobManager` therefore runs each job on a thread of the process that
+received the request, with the app's own services: the job finds the table in memory and leaves
+its results there (and in the disk folder, for other workers). The fits release the GIL in
+their numeric code, so the server keeps answering while a job runs.
 
-A forkserver job receives its function and arguments pickled (``multiprocess`` uses ``dill``), so
-the job function gets the app's services as a light copy (:func:`worker_services`: same folders
-and key, empty in-memory caches) and runs inside a minimal Flask app context
-(:func:`worker_context`), where :func:`dashapp.services.get_services` finds them as it does in a
-request. Results travel through the shared disk cache; the job returns only keys.
+What crosses processes still goes through the diskcache folder, so a deployment with several
+workers behaves as before: a job's progress, result, "running" marker (with its process id) and
+a cancel request are entries there, whichever worker polls or cancels. A thread cannot be
+killed: a cancelled job stops at its next progress report (:meth:`ThreadJobManager.checkpoint`,
+raising :class:`JobCancelledError`), which the fit makes before each stage and each model it fits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextvars
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import diskcache
 import flask
-import multiprocess
+import psutil
 from dash import DiskcacheManager
 
-from core.cache import MemoryCache
-from dashapp.services import EXTENSION, AppCache, AppServices
+from dashapp.services import EXTENSION, AppServices
 
-# Modules imported once by the forkserver, so jobs start without importing them.
-PRELOAD: tuple[str, ...] = ("dashapp.app", "dashapp.shared.modeling", "core.clustering.service")
+# Jobs one process runs at once; later ones wait for a free thread. A fit already uses both
+# cores of a small server (core.clustering.parallel), so more would only share them.
+MAX_JOBS = 2
+MARKER_SECONDS = 24 * 3600  # a marker left by a killed worker expires after this
 
 
-class ForkserverDiskcacheManager(DiskcacheManager):
-    """A ``DiskcacheManager`` whose jobs are forked from a clean, preloaded forkserver."""
+class JobCancelledError(Exception):
+    """Raised inside a job at a checkpoint once its cancellation was requested."""
 
-    def __init__(self, cache: diskcache.Cache, *, preload: Sequence[str] = PRELOAD) -> None:
+
+_CURRENT: contextvars.ContextVar[tuple[ThreadJobManager, str] | None] = contextvars.ContextVar(
+    "custseg_job", default=None
+)
+
+
+def _marker(job: str) -> str:
+    return f"custseg-job-running:{job}"
+
+
+def _cancel(job: str) -> str:
+    return f"custseg-job-cancel:{job}"
+
+
+def _owner(job: str) -> int | None:
+    pid, _, _ = str(job).partition("-")
+    return int(pid) if pid.isdigit() else None
+
+
+class ThreadJobManager(DiskcacheManager):
+    """A ``DiskcacheManager`` whose jobs run on a small thread pool of the server process.
+
+    Job ids are ``"<pid>-<n>"``. While a job runs, the folder holds its marker (the result key
+    it will write); once it wrote its result the marker says so, and the job counts as running
+    until the result is collected, so a poll never mistakes a job that just finished for a
+    cancelled one.
+    """
+
+    def __init__(self, cache: diskcache.Cache, *, max_jobs: int = MAX_JOBS) -> None:
         super().__init__(cache)
-        self._context = multiprocess.get_context("forkserver")
-        # Takes effect when the forkserver starts (at the first job of the process).
-        self._context.set_forkserver_preload(list(preload))
+        self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="custseg-job")
+        self._ids = itertools.count(1)
 
-    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> int:
-        process = self._context.Process(
-            target=job_fn, args=(key, self._make_progress_key(key), args, context)
-        )
-        process.start()
-        return int(process.pid)
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> str:
+        job = f"{os.getpid()}-{next(self._ids)}"
+        self.handle.set(_marker(job), {"key": key, "done": False}, expire=MARKER_SECONDS)
+        self._pool.submit(self._run, job, key, job_fn, args, context)
+        return job
+
+    def _run(self, job: str, key: str, job_fn: Any, args: Any, context: Any) -> None:
+        token = _CURRENT.set((self, job))
+        try:
+            job_fn(key, self._make_progress_key(key), args, context)
+        finally:
+            _CURRENT.reset(token)
+            if self.handle.get(_cancel(job)) is not None:
+                # Nobody waits for a cancelled job: drop what it left.
+                for entry in (key, self._make_progress_key(key), _marker(job), _cancel(job)):
+                    self.handle.delete(entry)
+            else:
+                self.handle.set(_marker(job), {"key": key, "done": True}, expire=MARKER_SECONDS)
+
+    def job_running(self, job: Any) -> bool:
+        marker = self.handle.get(_marker(str(job)))
+        if not isinstance(marker, dict):
+            return False
+        if marker.get("done"):
+            return self.result_ready(marker["key"])  # finished, result not collected yet
+        owner = _owner(str(job))
+        return owner is not None and psutil.pid_exists(owner)
+
+    def terminate_job(self, job: Any) -> None:
+        if job is None:
+            return
+        marker = self.handle.get(_marker(str(job)))
+        if isinstance(marker, dict) and not marker.get("done"):
+            self.handle.set(_cancel(str(job)), True, expire=MARKER_SECONDS)
+
+    def terminate_unhealthy_job(self, job: Any) -> bool:
+        return False  # a thread of a live process is never a zombie
+
+    def get_result(self, key: str, job: Any) -> Any:
+        result = super().get_result(key, job)
+        if result is not self.UNDEFINED and job is not None:
+            self.handle.delete(_marker(str(job)))
+        return result
+
+    def cancelled(self, job: str) -> bool:
+        """Whether cancelling ``job`` was requested (by any worker)."""
+        return self.handle.get(_cancel(job)) is not None
 
 
-def job_manager(cache_dir: Path) -> ForkserverDiskcacheManager:
-    """The background-callback manager of one app; job results live under ``cache_dir/jobs``."""
+def checkpoint() -> None:
+    """Raise :class:`JobCancelledError` when the job running this code was cancelled (no-op
+    outside a job)."""
+    current = _CURRENT.get()
+    if current is not None and current[0].cancelled(current[1]):
+        raise JobCancelledError
+
+
+def job_manager(cache_dir: Path) -> ThreadJobManager:
+    """The background-callback manager of one app; job entries live under ``cache_dir/jobs``."""
     folder = Path(cache_dir) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    return ForkserverDiskcacheManager(diskcache.Cache(str(folder)), preload=PRELOAD)
+    return ThreadJobManager(diskcache.Cache(str(folder)))
 
 
-def worker_services(services: AppServices) -> AppServices:
-    """A copy of ``services`` for a job: same key and folders, empty in-memory caches.
+def with_checkpoints(report: Callable[..., None]) -> Callable[..., None]:
+    """``report`` (a job's progress function) preceded by a :func:`checkpoint`."""
 
-    The in-memory tiers are not copied into the job (they hold customer tables of hundreds of
-    MB); the job finds results through the shared disk folder and writes its own there. Every
-    cache field is emptied, whatever its name, so a cache added later is not shipped either.
-    """
-    fresh: dict[str, object] = {}
-    for item in fields(services):
-        value = getattr(services, item.name)
-        if isinstance(value, AppCache):
-            fresh[item.name] = AppCache(MemoryCache(max_items=2), value.disk)
-        elif isinstance(value, MemoryCache):
-            fresh[item.name] = MemoryCache(max_items=4)
-    return replace(services, **fresh)  # type: ignore[arg-type]
+    def checked(*args: Any) -> None:
+        checkpoint()
+        report(*args)
+
+    return checked
 
 
 @contextmanager
 def worker_context(services: AppServices) -> Iterator[flask.Flask]:
-    """A minimal Flask app context in which ``get_services()`` returns ``services``."""
+    """A minimal Flask app context in which ``get_services()`` returns ``services`` (a job's
+    thread has no request context of its own)."""
     server = flask.Flask("custseg-job")
     server.extensions[EXTENSION] = services
     with server.app_context():

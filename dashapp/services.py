@@ -57,7 +57,9 @@ class AppServices:
     Customer tables (cleaned lines + features: hundreds of MB at 100,000 customers) have their
     own small memory LRU, so the many small per-k models, profiles and view results in
     ``cache`` never push a table out of memory (a reload from disk costs seconds). Both share
-    the one disk folder.
+    the one disk folder. ``product_lines`` keeps, per table and in this process only, its
+    lines encoded for the segments' top products (as large as the lines they encode, so as
+    few as the tables).
     """
 
     signer: TokenSigner
@@ -66,6 +68,7 @@ class AppServices:
     cache: AppCache
     tables: AppCache
     memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
+    product_lines: MemoryCache  # per-process only: core.clustering.products.ProductLines
     default_path: Path
     max_upload_bytes: int
     default_badge: str = "built-in sample"  # how the page labels the startup dataset
@@ -98,6 +101,7 @@ class AppServices:
             cache=AppCache(MemoryCache(max_items=memory_items), disk),
             tables=AppCache(MemoryCache(max_items=table_items), disk),
             memo=MemoryCache(max_items=memory_items),
+            product_lines=MemoryCache(max_items=table_items),
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
             default_badge=default_badge,

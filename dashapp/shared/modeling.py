@@ -45,12 +45,14 @@ from core.clustering.defaults import (
     DEFAULT_SEED,
     DEFAULT_STABILITY_REFITS,
 )
+from core.clustering.products import ProductLines
 from core.clustering.result import SegmentationResult, carry_identity, rename
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.columns import NUMERIC_FEATURES
 from core.errors import ConfigError
 from core.pipeline import CustomerTable
+from dashapp.background import checkpoint
 from dashapp.services import AppServices
 from dashapp.state import SessionState
 
@@ -498,6 +500,20 @@ def workflow_config(settings: ModelSettings) -> workflow.WorkflowConfig:
     )
 
 
+def product_lines(table: CustomerTable, services: AppServices) -> ProductLines | None:
+    """The table's lines for the segments' top products, encoded at most once per process
+    (on the first fit that needs them: a cached fit needs none)."""
+    key = table.key
+    lines = services.product_lines.get(key)
+    if lines is None:
+        frame = table.product_lines
+        if frame is None:
+            return None
+        lines = ProductLines(frame)
+        services.product_lines.put(key, lines)
+    return lines  # type: ignore[no-any-return]
+
+
 def fit(
     table: CustomerTable,
     settings: ModelSettings,
@@ -517,7 +533,7 @@ def fit(
         model=settings.model_config(),
         data_key=table.key,
         cache=services.cache,
-        lines=table.product_lines,
+        lines=product_lines(table, services),
     )
     return _named(result, services, state)
 
@@ -580,7 +596,9 @@ def compute_all(
     after loading the table, stage by stage (``progress(step, label)`` before each).
 
     ``table_of`` is :func:`dashapp.shared.loading.session_table` (passed in to keep this module
-    free of the loading layer's imports in workers). Raises the core errors of each stage.
+    free of the loading layer's imports). In a background job (:mod:`dashapp.background`) the
+    table is the one this process already holds, and a cancelled job stops before its next
+    model fit (:func:`dashapp.background.checkpoint`). Raises the core errors of each stage.
     """
     report = progress or (lambda _step, _label: None)
     report(0, STAGES[0])
@@ -591,9 +609,10 @@ def compute_all(
         workflow_config(settings),
         data_key=table.key,
         cache=services.cache,
-        lines=table.product_lines,
+        lines=product_lines(table, services),
         finish=lambda result: _named(result, services, state),
         progress=lambda stage, label: report(stage + 1, label),
+        checkpoint=checkpoint,
     )
     return SessionModel(table=table, settings=settings, result=done.result)
 
@@ -621,6 +640,7 @@ __all__ = [
     "parse_query",
     "parse_segment",
     "parse_settings",
+    "product_lines",
     "query_of",
     "rename_segment",
     "search_string",

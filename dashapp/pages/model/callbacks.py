@@ -8,10 +8,10 @@ Flow (no callback cycle):
 * :func:`render` reads the state: when the fit is cached, or the data is small enough to fit
   during the request, it computes (through the content-keyed cache) and fills every panel;
   otherwise it writes a fit request into ``MODEL_JOB``;
-* :func:`run_fit_job` is a Dash background callback (``DiskcacheManager`` with forkserver
-  workers, see :mod:`dashapp.background`): it runs the stages with a progress bar, can be
-  cancelled, and stores the results in the shared cache; :func:`render_after_job` then fills
-  the panels from the cache. The page stays responsive while a job runs.
+* :func:`run_fit_job` is a Dash background callback (a ``DiskcacheManager`` running jobs on
+  threads of the server, see :mod:`dashapp.background`): it runs the stages with a progress
+  bar, can be cancelled, and stores the results in the app's cache; :func:`render_after_job`
+  then fills the panels from the cache. The page stays responsive while a job runs.
 
 The panel callbacks return dicts keyed by the names of :data:`PANEL_OUTPUTS`.
 """
@@ -26,7 +26,7 @@ from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from core.errors import ConfigError
-from dashapp.background import job_manager, worker_context, worker_services
+from dashapp.background import job_manager, with_checkpoints, worker_context
 from dashapp.pages.model import ids, view
 from dashapp.pages.model.figures import k_figure, stability_figure
 from dashapp.pages.model.layout import (
@@ -152,8 +152,9 @@ def run_fit_job(
 ) -> dict[str, Any]:
     """The background job: every stage through the shared cache, with progress.
 
-    Runs in a worker process (see :mod:`dashapp.background`); returns the segmentation's cache
-    key, or the error to show. Tests call it directly with a list's ``append`` as progress.
+    Runs on a job thread of the server (see :mod:`dashapp.background`) with the app's
+    services, so it finds the session's table in memory; returns the segmentation's cache key,
+    or the error to show. Tests call it directly with a list's ``append`` as progress.
     """
     if not isinstance(request, dict):
         raise PreventUpdate
@@ -248,14 +249,14 @@ def register(app: Dash) -> None:
 def _register_job(app: Dash, services: AppServices) -> None:
     """The background fit: one output (the job's cache keys), a progress bar, a Cancel button.
 
-    The job gets a light copy of the services (no in-memory tables) to ship to its worker.
+    The job runs on a thread of this process with the app's own services (the tables it
+    holds in memory); a cancelled job stops at its next progress report or model fit.
     """
-    worker = worker_services(services)
 
     def fit_job(
         set_progress: Callable[[view.Progress], None], request: object, data: object
     ) -> dict[str, Any]:
-        return run_fit_job(set_progress, request, data, services=worker)
+        return run_fit_job(with_checkpoints(set_progress), request, data, services=services)
 
     app.callback(
         Output(ids.MODEL_JOB_DONE, "data"),

@@ -1,18 +1,17 @@
 """Model page callbacks: settings validation, panels by name against direct core calls, the
-background job (as a function and in a real forkserver worker), and outputs registered by the
-names the callbacks return."""
+background job (as a function, and through its job manager on a thread of this process), and
+outputs registered by the names the callbacks return."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-import dill
 import diskcache
 import flask
 import numpy as np
-import polars as pl
 import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
@@ -20,7 +19,11 @@ from dash.exceptions import PreventUpdate
 from core.clustering.config import ModelConfig, PreprocessConfig
 from core.clustering.select_k import choose_k
 from core.clustering.stability import stability
-from dashapp.background import ForkserverDiskcacheManager, worker_services
+from dashapp.background import (
+    ThreadJobManager,
+    checkpoint,
+    with_checkpoints,
+)
 from dashapp.pages.model import callbacks as page
 from dashapp.pages.model import ids
 from dashapp.pages.model.view import SETTING_NAMES
@@ -167,9 +170,7 @@ def test_large_data_requests_a_background_job(app: Any, services: AppServices) -
     assert "in the background" in out["status"]
 
     steps: list[tuple[int, str, str]] = []
-    done = page.run_fit_job(
-        steps.append, out["job"], state.to_json(), services=worker_services(services)
-    )
+    done = page.run_fit_job(steps.append, out["job"], state.to_json(), services=services)
     assert [s[0] for s in steps] == [0, 25, 50, 75, 100]
     assert [s[2].split(": ", 1)[1].rstrip("…") for s in steps[:-1]] == list(STAGES)
     table = session_table(state, services)
@@ -183,32 +184,65 @@ def test_large_data_requests_a_background_job(app: Any, services: AppServices) -
     assert "use less" in texts(as_json(failed["summary"]))
 
 
-def test_jobs_get_the_services_without_the_parents_tables(services: AppServices) -> None:
-    session_table(new_state(services), services)  # the parent now holds a table in memory
-    worker = worker_services(services)
-    shipped = dill.dumps(worker)
-    assert len(shipped) < 20_000  # keys and folders, not tables
-    assert len(dill.dumps(services)) > 10 * len(shipped)
-    assert worker.signer.verify(new_state(services).token) is not None
-    for name in ("cache", "tables"):
-        tier = getattr(worker, name)
-        assert len(tier.memory) == 0
-        assert tier.disk is getattr(services, name).disk
+def _run_registered_job(services: AppServices, server: flask.Flask, *args: object) -> Any:
+    """Run the Model page's background callback through its job manager, as Dash does."""
+    (job,) = [r for r in registrations(server) if r.kwargs.get("background")]
+    manager = job.kwargs["manager"]
+    job_fn = manager.make_job_fn(job.function, True)
+    pid = manager.call_job_fn("job-result", job_fn, list(args), {})
+    deadline = time.monotonic() + 120
+    while not manager.result_ready("job-result") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return manager.get_result("job-result", pid)
 
 
-def _polars_in_a_worker(value: int) -> int:
-    frame = pl.DataFrame({"g": np.arange(200_000) % 7, "v": np.ones(200_000)})
-    return int(frame.group_by("g").agg(pl.col("v").sum())["v"].sum()) + value
+def test_a_background_job_uses_the_table_the_server_holds(
+    services: AppServices, server: flask.Flask
+) -> None:
+    """The job must not read back from disk the customer table this process holds in memory
+    (a disk read refreshes the entry's modification time)."""
+    state = with_settings(new_state(services), ModelSettings(k=3, seed=23))
+    table = session_table(state, services)  # the server process now holds it
+    assert services.tables.disk is not None
+    entries = list(services.tables.disk.directory.glob("*/*.pkl"))
+    assert entries
+    for path in entries:
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    request = {"settings": ModelSettings(k=3, seed=23).to_json(), "dataset": state.dataset}
+    done = _run_registered_job(services, server, request, state.to_json())
+    assert done == {"key": fit(table, ModelSettings(k=3, seed=23), services, state).key}
+    assert {p.stat().st_mtime for p in entries if p.exists()} == {1_000_000_000}
 
 
-def test_forkserver_jobs_run_polars_after_the_parent_used_it(tmp_path: Path) -> None:
-    """A forked worker would hang in Polars' thread pool; the forkserver worker must not."""
-    pl.DataFrame({"a": np.arange(100_000) % 3}).group_by("a").len()  # the parent uses Polars
-    manager = ForkserverDiskcacheManager(diskcache.Cache(str(tmp_path / "jobs")))
-    job = manager.make_job_fn(_polars_in_a_worker, False)
-    pid = manager.call_job_fn("k1", job, [5], {})
-    deadline = time.monotonic() + 60
-    while not manager.result_ready("k1") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert manager.get_result("k1", pid) == 200_005
-    manager.terminate_job(pid)
+def _loop_until_cancelled(set_progress: Any, steps: int) -> str:
+    report = with_checkpoints(set_progress)  # what the Model page's job reports through
+    for step in range(steps):
+        report(step)
+        time.sleep(0.02)
+    return "finished"
+
+
+def test_a_cancelled_job_stops_at_its_next_checkpoint(tmp_path: Path) -> None:
+    manager = ThreadJobManager(diskcache.Cache(str(tmp_path / "jobs")))
+    job_fn = manager.make_job_fn(_loop_until_cancelled, True)
+    job = manager.call_job_fn("slow", job_fn, [10_000], {})
+    deadline = time.monotonic() + 30
+    while manager.get_progress("slow") is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert manager.job_running(job)
+    manager.terminate_job(job)
+    while manager.job_running(job) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not manager.job_running(job)
+    assert manager.get_result("slow", job) is manager.UNDEFINED  # nothing left behind
+
+    quick = manager.call_job_fn("quick", job_fn, [3], {})
+    while not manager.result_ready("quick") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # Finished but not collected: still "running", so a poll in between never drops it.
+    assert manager.job_running(quick)
+    assert manager.get_result("quick", quick) == "finished"
+    assert not manager.job_running(quick)
+    # A job of a process that is gone is not running.
+    assert not manager.job_running("999999999-1")
+    checkpoint()  # outside a job: nothing to stop
