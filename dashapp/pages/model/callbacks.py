@@ -271,7 +271,7 @@ def _register_job(app: Dash, services: AppServices) -> None:
             (Output(ids.MODEL_CANCEL, "disabled"), False, True),
         ],
         cancel=[Input(ids.MODEL_CANCEL, "n_clicks")],
-        interval=500,
+        interval=250,  # ms between polls: a finished fit shows up within a quarter second
         prevent_initial_call=True,
     )(fit_job)
 
