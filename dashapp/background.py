@@ -28,7 +28,6 @@ from typing import Any
 
 import diskcache
 import flask
-import psutil
 from dash import DiskcacheManager
 
 from dashapp.services import EXTENSION, AppServices
@@ -59,6 +58,17 @@ def _cancel(job: str) -> str:
 def _owner(job: str) -> int | None:
     pid, _, _ = str(job).partition("-")
     return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True
 
 
 class ThreadJobManager(DiskcacheManager):
@@ -101,7 +111,7 @@ class ThreadJobManager(DiskcacheManager):
         if marker.get("done"):
             return self.result_ready(marker["key"])  # finished, result not collected yet
         owner = _owner(str(job))
-        return owner is not None and psutil.pid_exists(owner)
+        return owner is not None and _alive(owner)
 
     def terminate_job(self, job: Any) -> None:
         if job is None:

@@ -3,10 +3,13 @@ process, whatever the number of fits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from core.cache import MemoryCache
 from core.clustering import products
-from dashapp.services import AppServices
+from dashapp.services import AppCache, AppServices
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import ModelSettings, fit, product_lines
 from dashapp.state import SessionState
@@ -24,8 +27,14 @@ def test_the_lines_are_encoded_once_for_every_fit_of_a_table(
 
     monkeypatch.setattr(products, "encode", counted)
     table = session_table(state, services)
-    results = [fit(table, ModelSettings(k=k, seed=31), services, state) for k in (2, 3, 5)]
+    # Results and encoded lines kept by earlier tests do not count: fresh in-memory tiers.
+    fresh = replace(
+        services,
+        cache=AppCache(MemoryCache(max_items=16), None),
+        product_lines=MemoryCache(max_items=2),
+    )
+    results = [fit(table, ModelSettings(k=k, seed=31), fresh, state) for k in (2, 3, 5)]
     assert [r.k for r in results] == [2, 3, 5]
     assert all(p.top_products for r in results for p in r.profiles)
     assert calls == [1]
-    assert product_lines(table, services) is product_lines(table, services)
+    assert product_lines(table, fresh) is product_lines(table, fresh)
