@@ -256,9 +256,9 @@ def create_app(
         default_badge="built-in sample" if default_path == DEFAULT_DATA else "server data",
         session_idle_seconds=None if session_idle_minutes is None else session_idle_minutes * 60,
     )
-    # Forget sessions unused for two weeks, then the uploads no remaining session refers to.
+    # Forget sessions and uploads unused for two weeks, and the files no upload refers to.
     services.registry.prune()
-    services.uploads.prune(services.registry.all_datasets())
+    services.uploads.prune()
 
     app = Dash(
         __name__,

@@ -107,11 +107,12 @@ class AppServices:
             default_badge=default_badge,
         )
 
-    def source(self, key: str) -> DatasetSource | None:
-        """The file behind an (already authorised) dataset key, or None if it is gone."""
+    def source(self, key: str, session_id: str) -> DatasetSource | None:
+        """The file behind a session's (already authorised) dataset key, under the name that
+        session gave it, or None if it is gone."""
         if key == DEFAULT_DATASET:
             return DatasetSource(key=key, path=self.default_path, filename=self.default_path.name)
-        stored = self.uploads.get(key)
+        stored = self.uploads.get(key, session_id)
         if stored is None:
             return None
         return DatasetSource(key=key, path=stored.path, filename=stored.filename)

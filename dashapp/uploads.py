@@ -2,7 +2,8 @@
 
 The bytes are written once (atomically) under ``<cache dir>/uploads/``, so every worker process
 can re-read a session's file and the content-keyed core cache sees the same key everywhere.
-The original file name is kept only for display and to tell the reader the format.
+The file name is kept per session (:class:`UploadStore`), for display and to tell the reader
+the format.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,7 @@ from core.cache import fingerprint_bytes
 from core.errors import InputFileError
 from dashapp.sessions import is_dataset_key
 
-# Extensions the readers understand (core.io); anything else is stored without an extension
-# and the reader sniffs the content.
+# Extensions the readers understand (core.io), offered by the browser's file dialog.
 KNOWN_SUFFIXES = frozenset(
     {".csv", ".tsv", ".txt", ".tab", ".psv", ".xlsx", ".xlsm", ".parquet", ".pq", ".gz", ".zip"}
 )
@@ -40,14 +42,6 @@ def display_name(filename: object) -> str:
         stem, dot, suffix = name.rpartition(".")
         name = (stem[: MAX_NAME - len(suffix) - 1] + dot + suffix) if dot else name[:MAX_NAME]
     return name
-
-
-def stored_suffix(name: str) -> str:
-    """The known extensions at the end of ``name`` ("sales.csv.gz" -> ".csv.gz"), lower-cased."""
-    suffixes = [s.lower() for s in Path(name).suffixes[-2:]]
-    while suffixes and suffixes[0] not in KNOWN_SUFFIXES:
-        suffixes.pop(0)
-    return "".join(suffixes) if all(s in KNOWN_SUFFIXES for s in suffixes) else ""
 
 
 def decode_upload(contents: object, *, max_bytes: int, filename: str = "the file") -> bytes:
@@ -101,7 +95,7 @@ def _too_large(filename: str, size: int, max_bytes: int) -> InputFileError:
 
 @dataclass(frozen=True)
 class StoredUpload:
-    """One uploaded file on disk."""
+    """One session's upload: the shared file on disk and that session's name for it."""
 
     key: str
     path: Path
@@ -109,70 +103,141 @@ class StoredUpload:
     size: int
 
 
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+_CONTENT = ".data"
+_RECORDS = "sessions"
+
+
 class UploadStore:
-    """Uploaded files under one folder, addressed by content key."""
+    """Uploaded files under one folder: the bytes shared by content key, names per session.
+
+    * ``<key>.data`` holds the bytes, written once and shared by every session that uploaded
+      them (the content key is also what the core cache keys results on).
+    * ``sessions/<session id>/<key>.json`` is one session's record of its upload: the file
+      name it gave (which also tells the reader the format) and the size. Its age is that
+      session's use of the upload (refreshed by :meth:`get`).
+
+    A session only ever writes or deletes its own records, so the same bytes uploaded by a
+    colleague under another name never relabel yours, and refused under an unsupported suffix
+    never delete yours. The bytes go when no record refers to them any more.
+    """
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / _RECORDS).mkdir(parents=True, exist_ok=True)
 
-    def _meta_path(self, key: str) -> Path:
+    def _content_path(self, key: str) -> Path:
         if not is_dataset_key(key):
             raise ValueError(f"invalid dataset key {key!r}")
-        return self.directory / f"{key}.json"
+        return self.directory / f"{key}{_CONTENT}"
 
-    def save(self, data: bytes, filename: str) -> StoredUpload:
-        """Store ``data`` (idempotent: the same bytes give the same key and file)."""
+    def _record_path(self, key: str, session_id: str) -> Path:
+        # Only ids that passed the token check get here; check the shape again anyway, since
+        # the id becomes a folder name.
+        if not _SESSION_ID.fullmatch(session_id):
+            raise ValueError(f"invalid session id {session_id!r}")
+        return self._content_path(key).parent / _RECORDS / session_id / f"{key}.json"
+
+    @contextmanager
+    def adding(self, data: bytes, filename: str, session_id: str) -> Iterator[StoredUpload]:
+        """Store ``data`` for ``session_id`` under ``filename``, once the block accepts it.
+
+        The bytes are written first (once: the same bytes share one file), and the block gets
+        the stored upload to check, e.g. that it reads as a table. The session's record is
+        written only when the block succeeds; if it raises, the session keeps what it had (even
+        an earlier upload of the same bytes under another name), and bytes this call wrote
+        are deleted again unless another session's record refers to them.
+        """
         key = fingerprint_bytes(data)
         name = display_name(filename)
-        path = self.directory / f"{key}{stored_suffix(name)}"
-        if not path.exists():
+        path = self._content_path(key)
+        record = self._record_path(key, session_id)
+        created = not path.exists()
+        if created:
             _atomic_write(path, data)
-        _atomic_write(
-            self._meta_path(key),
-            json.dumps({"filename": name, "size": len(data), "file": path.name}).encode(),
-        )
-        return StoredUpload(key=key, path=path, filename=name, size=len(data))
-
-    def get(self, key: str) -> StoredUpload | None:
-        """The stored upload for ``key``, or None if unknown (or evicted)."""
+        stored = StoredUpload(key=key, path=path, filename=name, size=len(data))
         try:
-            meta = json.loads(self._meta_path(key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        path = self.directory / str(meta.get("file", ""))
-        if path.parent != self.directory or not path.name.startswith(key) or not path.exists():
-            return None
-        return StoredUpload(
-            key=key, path=path, filename=str(meta["filename"]), size=int(meta["size"])
-        )
+            yield stored
+        except BaseException:
+            if created and not self._referenced(key):
+                _unlink(path)
+            raise
+        record.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(record, json.dumps({"filename": name, "size": len(data)}).encode())
 
-    def prune(self, keep: set[str], *, min_age_seconds: float = 3600.0) -> int:
-        """Delete uploads no session refers to any more (``keep``: keys still referenced).
+    def save(self, data: bytes, filename: str, session_id: str) -> StoredUpload:
+        """Store ``data`` as ``session_id``'s upload named ``filename`` (no check)."""
+        with self.adding(data, filename, session_id) as stored:
+            return stored
 
-        Files younger than ``min_age_seconds`` are kept: an upload is stored a moment before
-        its session is granted access. Returns how many uploads were deleted.
+    def get(self, key: str, session_id: str) -> StoredUpload | None:
+        """``session_id``'s upload ``key``, or None if it has none (or it was pruned)."""
+        record = self._record_path(key, session_id)
+        path = self._content_path(key)
+        try:
+            meta = json.loads(record.read_text(encoding="utf-8"))
+            stored = StoredUpload(
+                key=key, path=path, filename=display_name(meta["filename"]), size=int(meta["size"])
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not path.exists():
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(record)  # in use: the record's age is the session's last use
+        return stored
+
+    def _referenced(self, key: str) -> bool:
+        return any((self.directory / _RECORDS).glob(f"*/{key}.json"))
+
+    def prune(
+        self, *, max_age_seconds: float = 14 * 86400.0, min_age_seconds: float = 3600.0
+    ) -> int:
+        """Delete records unused for ``max_age_seconds``, then every file no record refers to.
+
+        Unreferenced files (bytes whose records are gone, copies left by an older layout,
+        temporary files of interrupted writes) younger than ``min_age_seconds`` are kept: an
+        upload's bytes may be written a moment before its record. Returns how many files were
+        deleted.
         """
-        cutoff = time.time() - min_age_seconds
+        now = time.time()
         removed = 0
-        for meta in self.directory.glob("*.json"):
-            key = meta.stem
-            if not is_dataset_key(key) or key in keep:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                if meta.stat().st_mtime < cutoff:
-                    self.discard(key)
-                    removed += 1
+        referenced: set[str] = set()
+        for folder in (self.directory / _RECORDS).iterdir():
+            for record in folder.iterdir() if folder.is_dir() else ():
+                if record.suffix != ".json":  # a temporary file of an interrupted write
+                    if _older_than(record, now - min_age_seconds):
+                        removed += _unlink(record)
+                elif _older_than(record, now - max_age_seconds):
+                    removed += _unlink(record)
+                else:
+                    referenced.add(record.stem)
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        keep = {f"{key}{_CONTENT}" for key in referenced}
+        for path in self.directory.iterdir():
+            if (
+                path.is_file()
+                and path.name not in keep
+                and _older_than(path, now - min_age_seconds)
+            ):
+                removed += _unlink(path)
         return removed
 
-    def discard(self, key: str) -> None:
-        """Delete an upload (one that could not be read: nobody is granted access to it)."""
-        stored = self.get(key)
-        with contextlib.suppress(OSError):
-            self._meta_path(key).unlink()
-        if stored is not None:
-            with contextlib.suppress(OSError):
-                stored.path.unlink()
+
+def _older_than(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except OSError:
+        return False
+
+
+def _unlink(path: Path) -> int:
+    try:
+        path.unlink()
+    except OSError:
+        return 0
+    return 1
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -121,7 +121,7 @@ def load_source(
 
 def data_view(state: SessionState, services: AppServices) -> DataView:
     """Run (or fetch from cache) the pipeline for ``state`` and collect what the page shows."""
-    source = services.source(state.dataset)
+    source = services.source(state.dataset, state.session_id)
     is_default = state.dataset == DEFAULT_DATASET
     if source is None:
         return DataView(

@@ -1,4 +1,5 @@
-"""Session tokens, the on-disk ownership registry and the upload store."""
+"""Session tokens, the on-disk ownership registry and upload file names (the upload store:
+test_uploads.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from core.cache import fingerprint_bytes
 from dashapp.sessions import SECRET_ENV, SessionRegistry, TokenSigner, secret_key_from_env
-from dashapp.uploads import UploadStore, display_name
+from dashapp.uploads import display_name
 
 
 def test_token_round_trip_and_distinct_ids() -> None:
@@ -119,20 +120,6 @@ def test_registry_prunes_old_sessions_only(tmp_path: Path) -> None:
     assert registry.owns(new, "d" * 64)
 
 
-def test_upload_store_is_content_keyed_and_idempotent(tmp_path: Path) -> None:
-    store = UploadStore(tmp_path)
-    first = store.save(b"a,b\n1,2\n", "sales.CSV")
-    again = store.save(b"a,b\n1,2\n", "sales.CSV")
-    assert first == again
-    assert first.key == fingerprint_bytes(b"a,b\n1,2\n")
-    assert first.path.name == f"{first.key}.csv"
-    assert first.path.read_bytes() == b"a,b\n1,2\n"
-    assert store.get(first.key) == first
-    assert store.get("e" * 64) is None
-    other = store.save(b"x", "notes.exe")
-    assert other.path.name == other.key  # unknown extension: stored without one
-
-
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [
@@ -146,21 +133,3 @@ def test_upload_store_is_content_keyed_and_idempotent(tmp_path: Path) -> None:
 )
 def test_display_name(raw: object, shown: str) -> None:
     assert display_name(raw) == shown
-
-
-def test_uploads_no_session_refers_to_are_pruned(tmp_path: Path) -> None:
-    registry = SessionRegistry(tmp_path / "sessions")
-    store = UploadStore(tmp_path / "uploads")
-    kept = store.save(b"kept", "a.csv")
-    orphan = store.save(b"orphan", "b.csv")
-    fresh = store.save(b"fresh", "c.csv")
-    registry.grant("a" * 32, kept.key)
-    past = time.time() - 2 * 3600
-    for stored in (kept, orphan):
-        os.utime(tmp_path / "uploads" / f"{stored.key}.json", (past, past))
-    assert registry.all_datasets() == {kept.key}
-    assert store.prune(registry.all_datasets()) == 1
-    assert store.get(kept.key) == kept
-    assert store.get(orphan.key) is None
-    assert not orphan.path.exists()
-    assert store.get(fresh.key) == fresh  # too recent: may be an upload being granted

@@ -45,8 +45,8 @@ def test_new_state_round_trips(services: AppServices) -> None:
 
 
 def test_choices_round_trip(services: AppServices) -> None:
-    stored = services.uploads.save(b"customer,date\n", "x.csv")
     state = new_state(services)
+    stored = services.uploads.save(b"customer,date\n", "x.csv", state.session_id)
     services.registry.grant(state.session_id, stored.key)
     state = state.with_dataset(stored.key, "x.csv").evolve(
         mapping={"customer": "client", "date": None},
@@ -93,8 +93,8 @@ def test_token_from_other_server_is_refused(services: AppServices, tmp_path: Pat
 
 
 def test_dataset_of_another_session_is_refused(services: AppServices) -> None:
-    stored = services.uploads.save(b"secret data", "theirs.csv")
     owner, intruder = new_state(services), new_state(services)
+    stored = services.uploads.save(b"secret data", "theirs.csv", owner.session_id)
     services.registry.grant(owner.session_id, stored.key)
     assert parse_state(owner.with_dataset(stored.key, "t").to_json(), services).dataset == (
         stored.key

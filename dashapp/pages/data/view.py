@@ -56,12 +56,14 @@ class UploadedFile:
     columns: int
 
 
-def save_upload(contents: object, filename: object, services: AppServices) -> UploadedFile:
-    """Decode an upload, keep it in the app's upload store and check that it can be read.
+def save_upload(
+    contents: object, filename: object, services: AppServices, session_id: str
+) -> UploadedFile:
+    """Decode an upload, check that it can be read and keep it as ``session_id``'s upload.
 
     This is the page's one function with a side effect: it writes the file to the store (the
-    workers of a deployment share it). A file that cannot be read is deleted again, since no
-    session will be granted access to it.
+    workers of a deployment share it). A file that cannot be read is not kept for the session
+    (see :meth:`dashapp.uploads.UploadStore.adding`).
 
     Raises
     ------
@@ -71,14 +73,10 @@ def save_upload(contents: object, filename: object, services: AppServices) -> Up
     """
     name = display_name(filename)
     raw = decode_upload(contents, max_bytes=services.max_upload_bytes, filename=name)
-    stored = services.uploads.save(raw, name)
-    del raw  # the decoded copy is no longer needed while the file is read back
-    try:
+    with services.uploads.adding(raw, name, session_id) as stored:
+        del raw  # the decoded copy is no longer needed while the file is read back
         frame, read = read_table(stored.path, filename=stored.filename)
         frame.head(5).collect()
-    except CustsegError:
-        services.uploads.discard(stored.key)
-        raise
     return UploadedFile(
         key=stored.key,
         filename=stored.filename,
@@ -156,7 +154,7 @@ def control_changes(
 
 def detected_roles(state: SessionState, services: AppServices) -> dict[str, str] | None:
     """What role detection finds in the session's dataset (None if it cannot be read)."""
-    source = services.source(state.dataset)
+    source = services.source(state.dataset, state.session_id)
     if source is None:
         return None
     try:

@@ -109,7 +109,7 @@ def bundle(
     fmt: ex.Format,
 ) -> bytes:
     """The zip of the list, its config (data fingerprint + settings) and the segment report."""
-    source = services.source(state.dataset)
+    source = services.source(state.dataset, state.session_id)
     if source is None:
         raise ConfigError(
             "the dataset's file is no longer stored on the server", hint="Upload it again."
@@ -175,7 +175,7 @@ def report(state: SessionState, services: AppServices, model: SessionModel) -> s
     """The HTML report of the session's segmentation (every segment)."""
     result = model.result
     selection, stability = _diagnostics(model, services)
-    source = services.source(state.dataset)
+    source = services.source(state.dataset, state.session_id)
     filename = source.filename if source is not None else (state.filename or "data")
     charts = figures.report_charts(
         result, model.table.features, model.settings, selection, stability

@@ -272,6 +272,27 @@ def test_a_bad_date_format_is_explained(services: AppServices) -> None:
     assert "How to fix" in texts(as_json(out["mapping_alert"]))
 
 
+def test_the_same_bytes_from_another_session_never_relabel_or_delete_an_upload(
+    services: AppServices,
+) -> None:
+    content = sales_csv(prefix="S")
+    alice, bob = new_state(services), new_state(services)
+    alice = parse_state(upload(alice, content, "alice march.csv")["session"], services)
+    bob = parse_state(upload(bob, content, "bob copy.tsv")["session"], services)
+    assert alice.dataset == bob.dataset  # one content key, one file on disk
+    assert data_view(alice, services).filename == "alice march.csv"
+    assert data_view(bob, services).filename == "bob copy.tsv"
+    # Bob sends the same bytes under a suffix the readers refuse: refused for him only.
+    refused = upload(bob, content, "same bytes.exe")
+    assert refused["alert"].color == "danger"
+    assert "unsupported file type" in texts(as_json(refused["alert"]))
+    for state, name in ((alice, "alice march.csv"), (bob, "bob copy.tsv")):
+        view = data_view(state, services)
+        assert view.error is None
+        assert view.filename == name
+    assert "alice march.csv" in texts(as_json(outputs(alice)["summary"]))
+
+
 def test_two_sessions_uploading_at_once_see_only_their_own(
     app: Dash, server: flask.Flask, services: AppServices
 ) -> None:

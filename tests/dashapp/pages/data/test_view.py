@@ -21,7 +21,7 @@ from dashapp.pages.data.view import (
 )
 from dashapp.services import AppServices
 from dashapp.shared.loading import DataView, data_view, session_table
-from dashapp.state import TOGGLEABLE_RULES, StateError, new_state, parse_state
+from dashapp.state import TOGGLEABLE_RULES, SessionState, StateError, new_state, parse_state
 from tests.dashapp.helpers import data_url, sales_csv, upload
 from tests.dashapp.pages.data.test_figures import make_audit
 
@@ -30,20 +30,23 @@ pytestmark = pytest.mark.usefixtures("app_ctx")
 ROLE_IDS = [ids.role_dropdown(r) for r in ROLES]
 
 
-def test_save_upload_keeps_a_readable_file(services: AppServices) -> None:
-    uploaded = save_upload(data_url(sales_csv()), "dir/march sales.csv", services)
+def test_save_upload_keeps_a_readable_file(services: AppServices, state: SessionState) -> None:
+    uploaded = save_upload(data_url(sales_csv()), "dir/march sales.csv", services, state.session_id)
     assert uploaded.filename == "march sales.csv"  # folders dropped
     assert (uploaded.format, uploaded.columns) == ("csv", 7)
-    assert services.uploads.get(uploaded.key) is not None
+    assert services.uploads.get(uploaded.key, state.session_id) is not None
 
 
-def test_save_upload_discards_an_unreadable_file(services: AppServices) -> None:
+def test_save_upload_discards_an_unreadable_file(
+    services: AppServices, state: SessionState
+) -> None:
     content = b"Invoice,Customer,Date\n"
     with pytest.raises(InputFileError, match="no data rows"):
-        save_upload(data_url(content), "header.csv", services)
-    assert services.uploads.get(fingerprint_bytes(content)) is None
+        save_upload(data_url(content), "header.csv", services, state.session_id)
+    assert services.uploads.get(fingerprint_bytes(content), state.session_id) is None
+    assert not (services.uploads.directory / f"{fingerprint_bytes(content)}.data").exists()
     with pytest.raises(InputFileError, match="base64"):
-        save_upload("data:text/csv,abc", "plain.csv", services)
+        save_upload("data:text/csv,abc", "plain.csv", services, state.session_id)
 
 
 def test_rejected_file_error() -> None:
