@@ -460,8 +460,8 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         )
         unpick = act(
             driver,
-            "clear the selection (same bar)",
-            lambda: click_bar(driver, 1),
+            "clear the selection (Show all segments)",
+            lambda: driver.find_element(By.ID, "segments-clear").click(),
             contains("#segments-selection", "in all segments"),
         )
         cap.interactions["select a segment (bar click -> grid), Segments page"] = [pick, unpick]
