@@ -1,16 +1,22 @@
 """Save a segmentation as a model file, load it back, and score the customers of a new period.
 
-File layout (format version 1)::
+File layout (format version 2)::
 
     CUSTSEG-MODEL\\n                 magic line
-    {"format_version": 1, ...}\\n    one line of JSON: payload length and SHA-256, library
+    {"format_version": 2, ...}\\n    one line of JSON: payload length and SHA-256, library
                                     versions, data key, algorithm, k, names, creation time
-    <payload>                       pickle of the SegmentationResult (fitted preprocessing
-                                    pipeline, model, centres, names, colours, configs, profiles)
+    <payload>                       the SegmentationResult as a data bundle (core.codec): JSON
+                                    and NumPy / Arrow members, no pickle
+
+The payload holds what scoring needs and what the report shows: the features, the fitted
+preprocessing parameters (medians, clip bounds, log flags, scaler and PCA parameters), the
+model's parameters (K-means centres, mixture weights / means / covariances, hierarchical tree
+arrays), segment centres, names, colours, profiles, configs and library versions. Reading it
+builds those objects from their parameters; nothing in the file can run code. Anything
+unexpected (a pickle, version 1 files were pickles, an unknown kind, a bad member) is refused.
 
 The checksum detects truncated or corrupted files; the magic line recognises foreign files.
-Either gives a :class:`ModelFileError` that says so. A checksum proves integrity, not origin:
-like any pickle, only load model files you (or your team) wrote.
+Either gives a :class:`ModelFileError` that says so.
 """
 
 from __future__ import annotations
@@ -19,24 +25,27 @@ import contextlib
 import hashlib
 import json
 import os
-import pickle
 import tempfile
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
+from sklearn.mixture import GaussianMixture
 
+from core import codec
 from core.cache import library_versions
-from core.clustering.fit import predict
-from core.clustering.preprocess import EXCLUDED, ClusteringWarning
+from core.clustering.fit import Segmentation, predict
+from core.clustering.preprocess import EXCLUDED, ClusteringWarning, FeaturePreprocessor
 from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
 from core.errors import ConfigError, InputFileError, SchemaError
 
 MAGIC = b"CUSTSEG-MODEL\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PICKLE_FORMAT_VERSION = 1  # model files written as pickles: refused, never unpickled
 EXCLUSION_REASON = "exclusion_reason"
 
 
@@ -61,7 +70,7 @@ def save_model(result: SegmentationResult, path: str | Path) -> Path:
             f"the folder of the model file {str(path)!r} does not exist",
             hint="Create the folder or choose another path.",
         )
-    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = codec.dumps(result)
     header = {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -92,7 +101,7 @@ def save_model(result: SegmentationResult, path: str | Path) -> Path:
 
 
 def read_header(path: str | Path) -> dict[str, Any]:
-    """The JSON header of a model file (without unpickling anything)."""
+    """The JSON header of a model file (without reading the payload)."""
     return _split(Path(path))[0]
 
 
@@ -123,6 +132,12 @@ def _split(path: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelFileError(
             f"model file {name!r} is corrupted (unreadable header)",
             hint="Save the model again with `custseg segment --model`.",
+        )
+    if header["format_version"] <= PICKLE_FORMAT_VERSION:
+        raise ModelFileError(
+            f"model file {name!r} was written by an older custseg as a pickle, which is not "
+            "read (a pickle can run code)",
+            hint="Refit and save the model again with `custseg segment --model`.",
         )
     if header["format_version"] > FORMAT_VERSION:
         raise ModelFileError(
@@ -155,14 +170,15 @@ def load_model(path: str | Path) -> SegmentationResult:
     path = Path(path)
     header, payload = _split(path)
     try:
-        result = pickle.loads(payload)
-    except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError):
+        result = codec.loads(payload)
+    except codec.BundleError as exc:
         raise ModelFileError(
-            f"model file {path.name!r} cannot be loaded with the installed libraries "
-            f"(written with {_versions_text(header.get('library_versions'))})",
-            hint="Refit the model with this version of custseg.",
+            f"model file {path.name!r} holds unexpected content and was not loaded ({exc}; "
+            f"written with {_versions_text(header.get('library_versions'))})",
+            hint="Use a file written by `custseg segment --model`, or refit the model with "
+            "this version of custseg.",
         ) from None
-    if not isinstance(result, SegmentationResult):
+    if not isinstance(result, SegmentationResult) or not _scorable(result):
         raise ModelFileError(
             f"model file {path.name!r} does not hold a segmentation",
             hint="Use a file written by `custseg segment --model` (or save_model).",
@@ -182,6 +198,21 @@ def load_model(path: str | Path) -> SegmentationResult:
             stacklevel=2,
         )
     return result
+
+
+def _scorable(result: SegmentationResult) -> bool:
+    """What scoring relies on is there and consistent (the file could be edited by hand)."""
+    seg = result.segmentation
+    centres = seg.centers_scaled
+    return (
+        isinstance(seg, Segmentation)
+        and isinstance(seg.preprocessor, FeaturePreprocessor)
+        and isinstance(centres, np.ndarray)
+        and centres.shape == (seg.k, len(seg.preprocessor.features_))
+        and len(result.names) == seg.k
+        and all(isinstance(name, str) for name in result.names)
+        and (seg.model_config.algorithm != "gmm" or isinstance(seg.model, GaussianMixture))
+    )
 
 
 def _versions_text(versions: object) -> str:

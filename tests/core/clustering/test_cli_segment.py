@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import re
 import subprocess
 import sys
@@ -17,7 +19,8 @@ from polars.testing import assert_frame_equal
 from core.cli import main
 from core.clustering.config import ModelConfig, PreprocessConfig
 from core.clustering.defaults import DEFAULT_K, DEFAULT_STABILITY_REFITS
-from core.clustering.persist import load_model
+from core.clustering.persist import MAGIC, load_model, read_header, save_model, score_customers
+from core.clustering.service import segment_customers
 from core.columns import FEATURE_SCHEMA
 from core.generator import write_transactions
 
@@ -391,6 +394,73 @@ def test_error_unreadable_feature_table(
         argv, capsys, "'features.csv' looks like a customer feature table but cannot be read"
     )
     assert "`abc`" in stderr
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        ModelConfig(algorithm="kmeans", k=4),
+        ModelConfig(algorithm="minibatch", k=4),
+        ModelConfig(algorithm="gmm", k=3),
+        ModelConfig(algorithm="hierarchical", k=4, linkage="average"),
+        ModelConfig(algorithm="hdbscan", k=None, min_cluster_size=20),
+    ],
+    ids=["kmeans", "minibatch", "gmm", "hierarchical", "hdbscan"],
+)
+def test_score_with_a_saved_model_gives_the_in_memory_labels(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], model: ModelConfig
+) -> None:
+    # Model files hold data (JSON + arrays), rebuilt on load: the same labels as before saving.
+    features = pl.read_parquet(data["features"])
+    preprocess = PreprocessConfig(features=("recency_days", "frequency", "monetary", "tenure_days"))
+    result = segment_customers(features, preprocess=preprocess, model=model, data_key="f" * 64)
+    path = save_model(result, tmp_path / "m.cseg")
+    out = tmp_path / "scores.parquet"
+    code, _, stderr = _run(["score", str(data["csv2"]), "--model", str(path), "--out", str(out)],
+                           capsys)  # fmt: skip
+    assert code == 0, stderr
+    new = pl.read_parquet(out)
+    expected = score_customers(result, new.drop("segment", "segment_name"))
+    assert new["customer_id"].to_list() == expected["customer_id"].to_list()
+    assert new["segment"].to_list() == expected["segment"].to_list()
+    assert new["segment_name"].to_list() == expected["segment_name"].to_list()
+    assert new.filter(~pl.col("excluded"))["segment"].n_unique() > 1
+
+
+class _Planted:
+    """Unpickling this creates a marker file: what a planted pickle could do instead."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_score_refuses_a_planted_pickle(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A pickle behind a recomputed SHA-256 ran its code in `custseg score` (issue 12).
+    features = pl.read_parquet(data["features"])
+    result = segment_customers(
+        features, preprocess=PreprocessConfig(), model=ModelConfig(k=3), data_key="f" * 64
+    )
+    path = save_model(result, tmp_path / "m.cseg")
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(_Planted(marker))
+    saved = read_header(path)
+    for version in (1, saved["format_version"]):
+        header = {
+            **saved,
+            "format_version": version,
+            "payload_bytes": len(payload),
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        }
+        path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + payload)
+        argv = ["score", str(data["csv2"]), "--model", str(path), "--out"]
+        _error([*argv, str(tmp_path / "o.csv")], capsys, "model file 'm.cseg'")
+        assert not marker.exists()
+        assert not (tmp_path / "o.csv").exists()
 
 
 def test_error_model_file_that_is_not_one(

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from core import codec
 from core.clustering import service
 from core.clustering.config import ModelConfig, PreprocessConfig
 from core.clustering.persist import (
     FORMAT_VERSION,
     MAGIC,
+    PICKLE_FORMAT_VERSION,
     ModelFileError,
     ModelVersionWarning,
+    _split,
     load_model,
     read_header,
     save_model,
@@ -146,16 +151,77 @@ def test_newer_format_is_refused(saved: Path) -> None:
         load_model(saved)
 
 
-def test_valid_envelope_without_a_segmentation(saved: Path) -> None:
-    payload = pickle.dumps({"not": "a result"})
+def _plant(path: Path, payload: bytes, **header: object) -> None:
+    """Replace the payload, with a checksum recomputed as anyone can."""
     header = {
-        **read_header(saved),
+        **read_header(path),
         "payload_bytes": len(payload),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        **header,
     }
-    _rewrite(saved, header=header, payload=payload)
+    _rewrite(path, header=header, payload=payload)
+
+
+def test_valid_envelope_without_a_segmentation(saved: Path) -> None:
+    _plant(saved, codec.dumps({"not": "a result"}))
     with pytest.raises(ModelFileError, match="does not hold a segmentation"):
         load_model(saved)
+
+
+class _Planted:
+    """Unpickling this creates a marker file: what a planted pickle could do instead."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("version", [PICKLE_FORMAT_VERSION, FORMAT_VERSION])
+def test_a_planted_pickle_is_refused_without_running_it(
+    saved: Path, tmp_path: Path, version: int
+) -> None:
+    marker = tmp_path / "ran"
+    _plant(saved, pickle.dumps(_Planted(marker)), format_version=version)
+    with pytest.raises(ModelFileError, match=r"pickle|unexpected content"):
+        load_model(saved)
+    assert not marker.exists()
+
+
+def _replace_member(blob: bytes, name: str, data: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, data if info.filename == name else source.read(info))
+    return out.getvalue()
+
+
+def _object_array(marker: Path) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([_Planted(marker)], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
+def test_unexpected_content_in_the_bundle_is_refused(saved: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    _, payload = _split(saved)
+    document = json.loads(zipfile.ZipFile(io.BytesIO(payload)).read(codec.DOCUMENT))
+    array = next(n for n in zipfile.ZipFile(io.BytesIO(payload)).namelist() if n.endswith(".npy"))
+    foreign = json.dumps(document).replace(
+        "core.clustering.result.SegmentationResult", "builtins.eval"
+    )
+    for bad in (
+        _replace_member(payload, array, _object_array(marker)),  # a pickled object array
+        _replace_member(payload, codec.DOCUMENT, foreign.encode()),  # a kind not registered
+        _replace_member(payload, codec.DOCUMENT, b'{"$": "pickle", "data": ""}'),
+        b"PK\x03\x04" + pickle.dumps(_Planted(marker)),
+    ):
+        _plant(saved, bad)
+        with pytest.raises(ModelFileError, match=r"unexpected content|does not hold"):
+            load_model(saved)
+    assert not marker.exists()
 
 
 def test_other_library_versions_warn(saved: Path) -> None:
