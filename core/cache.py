@@ -4,10 +4,15 @@ Every expensive result (cleaned data, feature tables, fitted segmentations) is s
 key derived from the *content* of its inputs (data fingerprint + every config + library
 versions), so a repeated request is a hit in any worker process that shares the folder.
 
-Disk entries are written atomically (temporary file + ``os.replace``) and carry a header with
-the payload's length and SHA-256. A truncated, corrupted or foreign entry is detected on read,
-deleted and reported as a miss, so it is recomputed and never served. The folder is bounded in
-bytes; the least recently used entries are evicted (reads refresh an entry's mtime).
+Disk entries hold data, never pickles: the payload is a data bundle (:mod:`core.codec`: JSON,
+NumPy arrays and Arrow tables) of one of the kinds it knows (tables, segmentations, k
+selections, stability reports, comparisons, configs, plain values); a value of any other kind
+stays in memory only. Anyone who can write the shared folder can plant an entry, so reading one
+builds nothing but those kinds from their data. Entries are written atomically (temporary file
++ ``os.replace``) and carry a header with the payload's length and SHA-256. A truncated,
+corrupted, foreign or unexpected entry is detected on read, logged, deleted and reported as a
+miss, so it is recomputed and never served. The folder is bounded in bytes; the least recently
+used entries are evicted (reads refresh an entry's mtime).
 
 The service layer depends on the small :class:`ResultCache` protocol, so tests can pass a
 hand-written fake and the app can pass a :class:`TieredCache`.
@@ -21,8 +26,8 @@ import enum
 import functools
 import hashlib
 import json
+import logging
 import os
-import pickle
 import tempfile
 import threading
 from collections import OrderedDict
@@ -32,9 +37,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-T = TypeVar("T")
+from core import codec
 
-_MAGIC = b"CSEG1\n"
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_MAGIC = b"CSEG2\n"  # CSEG1 entries were pickles: never read, deleted on sight
+_SUFFIX = ".entry"
+_PICKLED_SUFFIX = ".pkl"
 _HEADER_LEN = len(_MAGIC) + 8 + 32  # magic, payload length (8 bytes), SHA-256 digest
 _KEY_CHARS = frozenset("0123456789abcdef")
 
@@ -221,7 +231,11 @@ class MemoryCache:
 
 
 class DiskCache:
-    """A cache folder shared by several processes: atomic writes, checksums, size bound."""
+    """A cache folder shared by several processes: atomic writes, checksums, size bound.
+
+    Values are written as data bundles (:mod:`core.codec`); a value of a kind without one is
+    not written (:meth:`put` returns False) and a bad entry is a logged miss.
+    """
 
     def __init__(self, directory: str | Path, *, max_bytes: int = 2 * 1024**3) -> None:
         if max_bytes < 1:
@@ -229,11 +243,15 @@ class DiskCache:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
-        self.discarded = 0  # corrupted entries found and deleted (for reports and tests)
+        self.discarded = 0  # bad entries found and deleted (for reports and tests)
+        self.skipped = 0  # values not written: no data-only form for their kind
+        for stale in self.directory.glob(f"*/*{_PICKLED_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stale.unlink()  # written by an older custseg as pickles
 
     def path_for(self, key: str) -> Path:
         key = _check_key(key)
-        return self.directory / key[:2] / f"{key}.pkl"
+        return self.directory / key[:2] / f"{key}{_SUFFIX}"
 
     def get(self, key: str) -> Any | None:
         path = self.path_for(key)
@@ -243,20 +261,27 @@ class DiskCache:
             return None
         payload = self._verified_payload(blob)
         if payload is None:
-            self._discard(path)
+            self._discard(path, "truncated, corrupted or not a cache entry")
             return None
         try:
-            value = pickle.loads(payload)
-        except Exception:  # noqa: BLE001  (any unpickling failure means a bad entry: recompute)
-            self._discard(path)
+            value = codec.loads(payload)
+        except codec.BundleError as exc:
+            self._discard(path, f"unexpected content: {exc}")
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # refresh recency for LRU eviction
         return value
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Any) -> bool:
+        """Write ``value`` under ``key``; False (nothing written) when its kind has no
+        data-only form (:class:`core.codec.UnsupportedValueError`)."""
         path = self.path_for(key)
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = codec.dumps(value)
+        except codec.UnsupportedValueError as exc:
+            self.skipped += 1
+            log.debug("result %s kept out of the cache folder: %s", key[:12], exc)
+            return False
         header = _MAGIC + len(payload).to_bytes(8, "big") + hashlib.sha256(payload).digest()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
@@ -272,6 +297,7 @@ class DiskCache:
                 os.unlink(tmp)
             raise
         self.evict()
+        return True
 
     def _verified_payload(self, blob: bytes) -> bytes | None:
         if len(blob) < _HEADER_LEN or not blob.startswith(_MAGIC):
@@ -283,13 +309,14 @@ class DiskCache:
             return None
         return payload
 
-    def _discard(self, path: Path) -> None:
+    def _discard(self, path: Path, why: str) -> None:
+        log.warning("cache entry %s discarded (treated as a miss): %s", path.name, why)
         self.discarded += 1
         with contextlib.suppress(OSError):
             path.unlink()
 
     def _entries(self) -> Iterable[tuple[Path, os.stat_result]]:
-        for path in self.directory.glob("*/*.pkl"):
+        for path in self.directory.glob(f"*/*{_SUFFIX}"):
             with contextlib.suppress(FileNotFoundError):
                 yield path, path.stat()
 

@@ -7,7 +7,6 @@ They hang off the Flask app (``server.extensions["custseg"]``), so callbacks rea
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,9 @@ DEFAULT_DATASET = "default"  # the dataset key every session may use: the startu
 class AppCache(TieredCache):
     """The app's result cache: a failing disk write never fails the user's request.
 
-    The disk tier only lets other workers reuse a result. A full disk or a value that cannot
-    be pickled is logged and the result is still served from memory.
+    The disk tier only lets other workers reuse a result. A failing write (a full disk) is
+    logged and the result is still served from memory; so is a value of a kind that has no
+    data-only form (:mod:`core.codec`), which the disk tier never writes.
     """
 
     def put(self, key: str, value: Any) -> None:
@@ -37,7 +37,7 @@ class AppCache(TieredCache):
             return
         try:
             self.disk.put(key, value)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        except OSError as exc:
             log.warning("result %s not written to the shared cache folder: %s", key[:12], exc)
 
 

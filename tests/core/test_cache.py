@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import pickle
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core import cache as cache_module
 from core.cache import (
     DiskCache,
     MemoryCache,
@@ -111,7 +116,7 @@ def test_disk_size_bound_evicts_oldest(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, max_bytes=30_000)
     keys = [make_key("evict", i) for i in range(5)]
     for i, key in enumerate(keys):
-        cache.put(key, bytes(10_000))
+        cache.put(key, np.zeros(10_000, dtype=np.uint8))
         # make mtimes strictly ordered whatever the file system's resolution
         os.utime(cache.path_for(key), (1_000_000 + i, 1_000_000 + i))
         cache.evict()
@@ -145,3 +150,75 @@ def test_get_or_compute_without_cache_always_computes() -> None:
     for _ in range(2):
         get_or_compute(None, make_key("x"), lambda: calls.append(1))
     assert len(calls) == 2
+
+
+class _Planted:
+    """Unpickling this creates a marker file: what a planted pickle could do instead."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def _plant(path: Path, magic: bytes, payload: bytes) -> None:
+    """An entry with a checksum recomputed, as anyone who can write the folder can."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(payload).digest()
+    path.write_bytes(magic + len(payload).to_bytes(8, "big") + digest + payload)
+
+
+@pytest.mark.parametrize("magic", [b"CSEG1\n", cache_module._MAGIC], ids=["v1", "current"])
+def test_a_planted_pickle_is_a_logged_miss_and_never_runs(
+    tmp_path: Path, magic: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = DiskCache(tmp_path / "cache")
+    key = make_key("planted")
+    marker = tmp_path / "ran"
+    _plant(cache.path_for(key), magic, pickle.dumps(_Planted(marker)))
+    with caplog.at_level("WARNING", logger="core.cache"):
+        assert cache.get(key) is None
+    assert not marker.exists()
+    assert not cache.path_for(key).exists()
+    assert cache.discarded == 1
+    assert "treated as a miss" in caplog.text
+    assert get_or_compute(cache, key, lambda: {"fresh": 1}) == {"fresh": 1}
+    assert DiskCache(tmp_path / "cache").get(key) == {"fresh": 1}
+
+
+def test_a_bundle_naming_an_unknown_kind_is_a_miss(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    key = make_key("foreign kind")
+    cache.put(key, [1, 2])
+    document = b'{"$": "object", "kind": "os.system", "fields": {"command": "touch x"}}'
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("document.json", document)
+    _plant(cache.path_for(key), cache_module._MAGIC, archive.getvalue())
+    assert cache.get(key) is None
+    assert cache.discarded == 1
+
+
+def test_old_pickled_entries_are_deleted_unread(tmp_path: Path) -> None:
+    key = make_key("old")
+    marker = tmp_path / "ran"
+    old = tmp_path / "cache" / key[:2] / f"{key}.pkl"
+    _plant(old, b"CSEG1\n", pickle.dumps(_Planted(marker)))
+    cache = DiskCache(tmp_path / "cache")
+    assert not old.exists()
+    assert cache.get(key) is None
+    assert not marker.exists()
+
+
+def test_a_value_without_a_data_form_stays_in_memory(tmp_path: Path) -> None:
+    disk = DiskCache(tmp_path)
+    tiered = TieredCache(MemoryCache(), disk)
+    key = make_key("unknown kind")
+    value = _Cfg(k=3, features=("a",))  # a dataclass no codec knows
+    tiered.put(key, value)
+    assert tiered.get(key) is value
+    assert disk.skipped == 1
+    assert disk.get(key) is None
+    assert not list(tmp_path.rglob("*.entry"))
+    assert disk.put(make_key("known"), {"k": 3, "features": ("a",)})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bench.pandas_reference import clean_pandas, features_pandas
+from core import codec
 from core.cleaning import REASONS, Audit, CleaningConfig, audit_from
 from core.columns import FEATURE_SCHEMA, NORMALIZED_SCHEMA
 from core.errors import ConfigError
@@ -335,22 +335,22 @@ class DictCache:
         self.store[key] = value
 
 
-class PickleCache(DictCache):
-    """Stores values pickled, as the app's shared disk cache does."""
+class BundleCache(DictCache):
+    """Stores values as data bundles, as the app's shared disk cache does."""
 
     def get(self, key: str) -> Any | None:
         blob = self.store.get(key)
-        return None if blob is None else pickle.loads(blob)
+        return None if blob is None else codec.loads(blob)
 
     def put(self, key: str, value: Any) -> None:
         self.puts.append(key)
-        self.store[key] = pickle.dumps(value)
+        self.store[key] = codec.dumps(value)
 
 
 def test_a_table_from_the_disk_cache_reads_its_lines_back(
     generated: LoadedTransactions,
 ) -> None:
-    cache = PickleCache()
+    cache = BundleCache()
     first = build_customer_table(generated, cache=cache)
     again = build_customer_table(generated, cache=cache)
     assert cache.puts == [first.key]
@@ -364,10 +364,10 @@ def test_a_table_from_the_disk_cache_reads_its_lines_back(
     )
 
 
-def test_table_pickles_without_its_lines(generated: LoadedTransactions) -> None:
+def test_table_bundles_without_its_lines(generated: LoadedTransactions) -> None:
     table = build_customer_table(generated)
-    assert table.purchases is not None  # read back, then left out of the pickle
-    back = pickle.loads(pickle.dumps(table))
+    assert table.purchases is not None  # read back, then left out of the bundle
+    back = codec.loads(codec.dumps(table))
     assert back.source is None
     assert back.purchases is None
     assert back.audit == table.audit

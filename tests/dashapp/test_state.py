@@ -144,13 +144,22 @@ def test_view_settings_round_trip_and_are_isolated(services: AppServices) -> Non
 
 
 def test_app_cache_survives_a_failing_disk_write(
-    services: AppServices, caplog: pytest.LogCaptureFixture
+    services: AppServices, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    disk = services.cache.disk
+    assert disk is not None
     key = "ab" * 32
-    with caplog.at_level("WARNING"):
-        services.cache.put(key, lambda: None)  # lambdas cannot be pickled
-    assert services.cache.get(key) is not None  # still served from memory
+    with monkeypatch.context() as patch, caplog.at_level("WARNING"):
+        patch.setattr(disk, "put", _full_disk)
+        services.cache.put(key, {"ok": 0})
+    assert services.cache.get(key) == {"ok": 0}  # still served from memory
     assert "not written to the shared cache folder" in caplog.text
     services.cache.put("cd" * 32, {"ok": 1})
-    assert services.cache.disk is not None
-    assert services.cache.disk.get("cd" * 32) == {"ok": 1}
+    assert disk.get("cd" * 32) == {"ok": 1}
+    services.cache.put("ef" * 32, lambda: None)  # no data-only form: kept in memory only
+    assert services.cache.get("ef" * 32) is not None
+    assert disk.get("ef" * 32) is None
+
+
+def _full_disk(key: str, value: object) -> bool:
+    raise OSError(28, "No space left on device")

@@ -32,6 +32,7 @@ from core.clustering.hierarchical import (
     node_segments,
 )
 from core.clustering.result import SegmentationResult
+from core.codec import register_dataclass
 from core.columns import COUNTRY, CUSTOMER
 from core.errors import ConfigError, CustsegError
 from core.pipeline import CustomerTable
@@ -636,3 +637,7 @@ def selection_view(
         caption += f" The grid lists the {len(rows):,} with the highest monetary value."
     mask = np.isin(cmp.kmeans.segmentation.customer_ids, members)
     return SelectionView(caption=caption, rows=rows, highlighted=mask)
+
+
+# Cached in the app's shared folder as data (core.codec), not pickled.
+register_dataclass(TreeFit)

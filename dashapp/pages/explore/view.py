@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import rankdata, skew
 
+from core.codec import register_dataclass
 from core.columns import AMOUNT, COUNTRY, CUSTOMER, DATE, INVOICE, NUMERIC_FEATURES
 from core.pipeline import CustomerTable
 from core.rfm import score_rfm
@@ -401,3 +402,8 @@ def activity_note(data: ExploreData) -> str:
     if data.last_date is not None:
         text += f" Data ends on {data.last_date.isoformat()}, so the last month may be partial."
     return text
+
+
+# Cached in the app's shared folder as data (core.codec), not pickled.
+register_dataclass(Histogram)
+register_dataclass(ExploreData)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from core.codec import register_dataclass
 from core.naming import Figures, Reference, color_indices, descriptive_name, failed_conditions
 from core.rfm import (
     MAX_BINS,
@@ -221,3 +222,7 @@ def rfm_view(features: pl.DataFrame, *, ruleset: str, bins: int) -> RfmView:
         ranges=score_ranges(features, bins=bins),
         warnings=tuple(str(w) for w in sufficiency_warnings(features)),
     )
+
+
+# Cached in the app's shared folder as data (core.codec), not pickled.
+register_dataclass(RfmView)
