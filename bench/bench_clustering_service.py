@@ -181,7 +181,7 @@ def cache_row(rounds: int, target: float) -> Row:
                 features, cache=TieredCache(MemoryCache(), DiskCache(folder)), **options
             )
         )
-        entry = next(Path(folder).glob("*/*.pkl"))
+        entry = next(Path(folder).glob("*/*.entry"))
         size_mb = entry.stat().st_size / 1e6
 
         def hit() -> None:

@@ -204,7 +204,7 @@ def test_a_background_job_uses_the_table_the_server_holds(
     state = with_settings(new_state(services), ModelSettings(k=3, seed=23))
     table = session_table(state, services)  # the server process now holds it
     assert services.tables.disk is not None
-    entries = list(services.tables.disk.directory.glob("*/*.pkl"))
+    entries = list(services.tables.disk.directory.glob("*/*.entry"))
     assert entries
     for path in entries:
         os.utime(path, (1_000_000_000, 1_000_000_000))
