@@ -15,10 +15,11 @@ from typing import Any
 def _wsgi_server() -> Any:
     # One app per process for the WSGI entry point; built lazily on first access.
     from dashapp.app import create_app, warm_up  # noqa: PLC0415
+    from dashapp.auth import wsgi_users_file  # noqa: PLC0415
     from dashapp.sessions import require_secret_key  # noqa: PLC0415
 
     require_secret_key("the WSGI entry point dashapp:server")
-    app = create_app()
+    app = create_app(users_file=wsgi_users_file())
     warm_up(app)
     return app.server
 

@@ -18,6 +18,7 @@ from dash.development.base_component import Component
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import CustsegError
+from dashapp.auth import SIGN_OUT, WARM_UP, UsersFile, install_sign_in
 from dashapp.errors import callback_error, server_error
 from dashapp.pages import PAGES
 from dashapp.security import (
@@ -54,12 +55,25 @@ def max_request_bytes(max_upload_bytes: int) -> int:
     return 4 * math.ceil(max_upload_bytes / 3) + _REQUEST_SLACK
 
 
-def shell_layout(services: AppServices) -> Callable[[], Component]:
-    """The app layout function: navbar, session store, page container.
+def shell_layout(services: AppServices, *, sign_out: bool = False) -> Callable[[], Component]:
+    """The app layout function: navbar, session store, page container (and a sign-out button
+    when sign-in is on).
 
     Called on each page load. It issues a fresh session token; the session-storage ``dcc.Store``
     keeps the browser tab's earlier value if it has one, so a reload keeps the session.
     """
+    sign_out_form = (
+        [
+            html.Form(
+                html.Button("Sign out", id="sign-out", className="btn btn-link btn-sm"),
+                action=SIGN_OUT,
+                method="POST",
+                className="text-end",
+            )
+        ]
+        if sign_out
+        else []
+    )
 
     def layout() -> Component:
         return html.Div(
@@ -72,6 +86,7 @@ def shell_layout(services: AppServices) -> Callable[[], Component]:
                 html.Main(
                     dbc.Container(
                         [
+                            *sign_out_form,
                             html.Div(id=ids.DATA_HEADER, className="small mb-2 data-header"),
                             html.Div(id=ids.SESSION_NOTICE),
                             html.Div(id=ids.ERROR_NOTICE),
@@ -172,6 +187,18 @@ def _callback_refusal(max_upload_bytes: int) -> Callable[[str], bytes]:
     return refusal
 
 
+def _require_sign_in(app: Dash, users_file: Path, idle_minutes: float) -> None:
+    prefix = app.config.routes_pathname_prefix
+    install_sign_in(
+        app.server,
+        UsersFile(users_file),
+        prefix=prefix,
+        # Static files only: the app's CSS and scripts and Dash's JavaScript libraries.
+        public=(f"{prefix}assets/", f"{prefix}_dash-component-suites/", f"{prefix}_favicon.ico"),
+        idle_minutes=idle_minutes,
+    )
+
+
 def _harden(app: Dash, max_upload_bytes: int) -> None:
     """Security headers on every response and the callback body limit, as WSGI middleware
     around Flask (the policy hashes the inline scripts Dash renders: its renderer's start-up
@@ -205,7 +232,7 @@ def warm_up(app: Dash) -> None:
     No data is read (safe before a server forks its workers).
     """
     with app.server.test_client() as client:  # type: ignore[attr-defined]
-        response = client.get(app.get_relative_path("/"))
+        response = client.get(app.get_relative_path("/"), environ_base={WARM_UP: True})
     if response.status_code != 200:
         log.warning("warm-up request answered HTTP %d", response.status_code)
     gc.collect()
@@ -219,6 +246,7 @@ def create_app(
     debug: bool = False,
     max_upload_mb: int = 200,
     session_idle_minutes: float | None = DEFAULT_IDLE_MINUTES,
+    users_file: Path | None = None,
 ) -> Dash:
     """Build the Dash app.
 
@@ -238,6 +266,9 @@ def create_app(
     session_idle_minutes:
         A browser session unused for this long expires (None: never); its next request starts
         a new session.
+    users_file:
+        Require sign-in with the names and password hashes of this file (:mod:`dashapp.auth`);
+        None: no sign-in.
     """
     from core.generator import DEFAULT_DATA  # noqa: PLC0415  (heavy numpy import only here)
 
@@ -291,8 +322,10 @@ def create_app(
             layout=page.layout,
         )
         page.register_callbacks(app)
-    app.layout = shell_layout(services)
+    app.layout = shell_layout(services, sign_out=users_file is not None)
     _register_app_callbacks(app)
+    if users_file is not None:
+        _require_sign_in(app, Path(users_file), session_idle_minutes or DEFAULT_IDLE_MINUTES)
     _harden(app, max_upload_bytes)
     if debug:
         # Off unless asked: with dev tools on, a failing callback sends its traceback (exception

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from dashapp.auth import USERS_ENV, default_users_file, require_users
 from dashapp.sessions import DEFAULT_IDLE_MINUTES, SECRET_ENV, require_secret_key
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -39,13 +40,34 @@ def check_secret_key(*, host: str, workers: int | None) -> None:
         require_secret_key(f"serving on host {host}")
 
 
+def sign_in_users(
+    *, host: str, workers: int | None, users: Path | None, no_sign_in: bool
+) -> Path | None:
+    """The users file to require sign-in with, or None (no sign-in).
+
+    Off by default on loopback with the development server; required with ``--workers`` or
+    another host unless ``--no-sign-in``, and then the file must name at least one user.
+    """
+    if no_sign_in:
+        return None
+    if workers is None and is_loopback(host):
+        return users  # only when asked for
+    why = "with --workers" if workers is not None else f"when serving on host {host}"
+    return require_users(users or default_users_file(), why, "pass --no-sign-in")
+
+
 def _app_factory(
-    *, data: Path | None, debug: bool, session_idle_minutes: float
+    *, data: Path | None, debug: bool, session_idle_minutes: float, users: Path | None
 ) -> Callable[[], Any]:
     def build() -> Any:
         from dashapp.app import create_app, warm_up  # noqa: PLC0415
 
-        app = create_app(data_path=data, debug=debug, session_idle_minutes=session_idle_minutes)
+        app = create_app(
+            data_path=data,
+            debug=debug,
+            session_idle_minutes=session_idle_minutes,
+            users_file=users,
+        )
         warm_up(app)
         return app
 
@@ -71,6 +93,8 @@ def serve(
     workers: int | None = None,
     threads: int = 4,
     session_idle_minutes: float = DEFAULT_IDLE_MINUTES,
+    users: Path | None = None,
+    no_sign_in: bool = False,
 ) -> None:
     """Start the app on ``host:port``, on ``data`` or the embedded default data.
 
@@ -79,11 +103,18 @@ def serve(
     (:mod:`dashapp.production`), ``workers`` processes of ``threads`` threads each. The log is
     plain text whether or not it goes to a terminal: the address to open is printed once, when
     the app is ready. ``--debug`` adds Dash's dev tools (enabled by
-    :func:`dashapp.app.create_app`) and serves the same way.
+    :func:`dashapp.app.create_app`) and serves the same way. Sign-in: :func:`sign_in_users`.
     """
     check_secret_key(host=host, workers=workers)
+    users = sign_in_users(host=host, workers=workers, users=users, no_sign_in=no_sign_in)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    build = _app_factory(data=data, debug=debug, session_idle_minutes=session_idle_minutes)
+    if users is None and (workers is not None or not is_loopback(host)):
+        logging.getLogger(__name__).warning(
+            "sign-in is off (--no-sign-in): anyone who can reach the server sees its data"
+        )
+    build = _app_factory(
+        data=data, debug=debug, session_idle_minutes=session_idle_minutes, users=users
+    )
     if workers is not None:
         try:
             from dashapp.production import ProductionServer  # noqa: PLC0415
@@ -141,6 +172,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
         session_idle_minutes=args.session_idle_minutes,
+        users=Path(args.users) if args.users else None,
+        no_sign_in=args.no_sign_in,
     )
     return 0
 
@@ -165,5 +198,15 @@ def add_command(sub: Any) -> None:
         type=float,
         default=DEFAULT_IDLE_MINUTES,
         help="a browser session unused this long expires (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--users",
+        help="require sign-in with this users file (custseg users add); the default with "
+        f"--workers or another host: ${USERS_ENV}, else 'users' in the cache folder",
+    )
+    parser.add_argument(
+        "--no-sign-in",
+        action="store_true",
+        help="serve with --workers or on another host without sign-in",
     )
     parser.set_defaults(func=_cmd_serve)

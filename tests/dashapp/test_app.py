@@ -117,6 +117,7 @@ def test_importing_dashapp_builds_nothing_and_server_is_lazy(
         "print('ok')\n"
     )
     env = {**os.environ, "CUSTSEG_CACHE_DIR": str(tmp_path), SECRET_ENV: "k"}
+    env["CUSTSEG_NO_SIGN_IN"] = "1"
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -144,7 +145,7 @@ def test_serve_runs_a_threaded_server_without_debug(
     monkeypatch.setattr(Dash, "run", lambda *_a, **_k: pytest.fail("Dash.run is for --debug"))
     monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv(SECRET_ENV, "k" * 64)  # a non-loopback host needs one
-    cli.serve(host="0.0.0.0", port=8123, data=small_default)
+    cli.serve(host="0.0.0.0", port=8123, data=small_default, no_sign_in=True)
     ((args, kwargs),) = calls
     host, port, server = args
     handler = kwargs.pop("request_handler")

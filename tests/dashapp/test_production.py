@@ -107,7 +107,7 @@ def serve_argv(port: int, *options: str) -> list[str]:
 @pytest.mark.slow
 def test_workers_keep_answering_while_40_clients_hold_half_sent_requests(tmp_path: Path) -> None:
     port = _free_port()
-    argv = serve_argv(port, "--workers", "2")
+    argv = serve_argv(port, "--workers", "2", "--no-sign-in")
     with _server(argv, _env(tmp_path, **{SECRET_ENV: "k" * 64}), tmp_path / "serve.log"):
         base = f"http://127.0.0.1:{port}"
         status, headers = _get_when_up(base + "/")
@@ -127,7 +127,7 @@ def test_workers_keep_answering_while_40_clients_hold_half_sent_requests(tmp_pat
 @pytest.mark.slow
 def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
     port = _free_port()
-    argv = serve_argv(port, "--workers", "2")
+    argv = serve_argv(port, "--workers", "2", "--no-sign-in")
     log = tmp_path / "serve.log"
     with _server(argv, _env(tmp_path, **{SECRET_ENV: "k" * 64}), log) as proc:
         base = f"http://127.0.0.1:{port}"
