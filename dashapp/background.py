@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import json
+import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,8 +32,12 @@ from typing import Any
 import diskcache
 import flask
 from dash import DiskcacheManager
+from diskcache.core import MODE_BINARY, MODE_RAW
+from plotly.utils import PlotlyJSONEncoder
 
 from dashapp.services import EXTENSION, AppServices
+
+log = logging.getLogger(__name__)
 
 # Jobs one process runs at once; later ones wait for a free thread. A fit already uses both
 # cores of a small server (core.clustering.parallel), so more would only share them.
@@ -142,11 +149,48 @@ def checkpoint() -> None:
         raise JobCancelledError
 
 
+class JsonDisk(diskcache.Disk):
+    """diskcache storage that holds JSON, never a pickle.
+
+    The jobs folder is shared by the workers (and writable by whoever can write the cache
+    folder); diskcache's default storage unpickles what it finds there, which runs any code a
+    planted entry carries. Here values are written as JSON (Dash components and figures as
+    Plotly's encoder writes them, which is also how they reach the browser) and read back only
+    from bytes: an entry of any other kind (a pickle, text, a number) is refused with a warning
+    and read as missing. Keys are text (diskcache stores them as they are); a pickled key is
+    refused.
+    """
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.UNKNOWN) -> Any:
+        if read:
+            raise ValueError("the jobs folder stores JSON values, not files")
+        data = json.dumps(value, cls=PlotlyJSONEncoder).encode("utf-8")
+        return super().store(data, False, key=key)
+
+    def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+        raw_bytes = mode == MODE_RAW and isinstance(value, bytes | sqlite3.Binary)
+        if read or not (raw_bytes or mode == MODE_BINARY):
+            log.warning("refused a jobs-folder entry that is not JSON (mode %s)", mode)
+            return None
+        data = super().fetch(mode, filename, value, False)
+        try:
+            return json.loads(bytes(data))
+        except (UnicodeDecodeError, ValueError):
+            log.warning("refused a jobs-folder entry that is not JSON")
+            return None
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise ValueError("refused a pickled key in the jobs folder")
+        return super().get(key, raw)
+
+
 def job_manager(cache_dir: Path) -> ThreadJobManager:
-    """The background-callback manager of one app; job entries live under ``cache_dir/jobs``."""
+    """The background-callback manager of one app; job entries live under ``cache_dir/jobs``
+    (JSON only: :class:`JsonDisk`)."""
     folder = Path(cache_dir) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    return ThreadJobManager(diskcache.Cache(str(folder)))
+    return ThreadJobManager(diskcache.Cache(str(folder), disk=JsonDisk))
 
 
 def with_checkpoints(report: Callable[..., None]) -> Callable[..., None]:
