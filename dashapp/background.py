@@ -45,6 +45,17 @@ MAX_JOBS = 2
 MARKER_SECONDS = 24 * 3600  # a marker left by a killed worker expires after this
 
 
+# What a job whose process died answers (the shape of a job's own error, see
+# dashapp.pages.model.view.run_job): the page shows it with a Retry button.
+LOST_JOB: dict[str, Any] = {
+    "error": "The fit stopped before it finished: the server process running it ended "
+    "(for example when the server ran out of memory or was restarted).",
+    "hint": "press Retry to fit again; if it stops again, ask whoever runs the server to "
+    "give it more memory, or fit fewer features or a smaller k",
+    "lost": True,
+}
+
+
 class JobCancelledError(Exception):
     """Raised inside a job at a checkpoint once its cancellation was requested."""
 
@@ -134,7 +145,21 @@ class ThreadJobManager(DiskcacheManager):
         result = super().get_result(key, job)
         if result is not self.UNDEFINED and job is not None:
             self.handle.delete(_marker(str(job)))
+        elif result is self.UNDEFINED and job is not None and self.lost(str(job)):
+            # Dash would poll a job that cannot finish forever: answer as the job would
+            # with an error, once.
+            log.warning("background job %s lost: its process %s ended", job, _owner(str(job)))
+            self.handle.delete(_marker(str(job)))
+            return dict(LOST_JOB)
         return result
+
+    def lost(self, job: str) -> bool:
+        """Whether ``job`` was started and not finished by a process that no longer exists."""
+        marker = self.handle.get(_marker(job))
+        if not isinstance(marker, dict) or marker.get("done"):
+            return False
+        owner = _owner(job)
+        return owner is not None and not _alive(owner)
 
     def cancelled(self, job: str) -> bool:
         """Whether cancelling ``job`` was requested (by any worker)."""

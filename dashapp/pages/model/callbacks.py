@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
@@ -184,6 +184,28 @@ def render_after_job(done: object, data: object) -> dict[str, Any]:
     return panel_outputs(view.model_view(state, services))
 
 
+def show_retry(done: object, _job: object, *, trigger: object = None) -> bool:
+    """The Retry button's ``hidden``: shown after a lost job, hidden when a job starts.
+
+    ``trigger``: the id of the input that fired (the callback context's when None).
+    """
+    if (trigger if trigger is not None else ctx.triggered_id) == ids.MODEL_JOB:
+        return True
+    return not view.job_lost(done)
+
+
+def retry_fit(n_clicks: object, data: object) -> dict[str, Any]:
+    """Ask for the background fit again after a lost job (the ``job`` store and the status)."""
+    if not n_clicks:
+        raise PreventUpdate
+    state = require_state(data)
+    request = view.fit_request(state, get_services(), min_customers=background_threshold())
+    if request is None:
+        raise PreventUpdate  # cached meanwhile (or too small now): the panels are current
+    # A new value each time, so the job store changes even for the same settings.
+    return {"job": {**request.to_json(), "attempt": n_clicks}, "status": request.status}
+
+
 def report_cancel(n_clicks: object) -> Any:
     """Say that the fit was cancelled (the previous results stay on the page)."""
     if not n_clicks:
@@ -244,6 +266,23 @@ def register(app: Dash) -> None:
         Input(ids.MODEL_CANCEL, "n_clicks"),
         prevent_initial_call=True,
     )(report_cancel)
+    app.callback(
+        Output(ids.MODEL_RETRY_WRAP, "hidden"),
+        Input(ids.MODEL_JOB_DONE, "data"),
+        Input(ids.MODEL_JOB, "data"),
+        prevent_initial_call=True,
+    )(show_retry)
+    app.callback(
+        output={
+            "job": Output(ids.MODEL_JOB, "data", allow_duplicate=True),
+            "status": Output(ids.MODEL_STATUS, "children", allow_duplicate=True),
+        },
+        inputs={
+            "n_clicks": Input(ids.MODEL_RETRY, "n_clicks"),
+            "data": State(app_ids.SESSION, "data"),
+        },
+        prevent_initial_call=True,
+    )(retry_fit)
 
 
 def _register_job(app: Dash, services: AppServices) -> None:
@@ -285,6 +324,8 @@ __all__ = [
     "render_after_job",
     "render_controls",
     "report_cancel",
+    "retry_fit",
     "run_fit_job",
+    "show_retry",
     "use_recommended_k",
 ]

@@ -31,6 +31,8 @@ MODEL_PROGRESS_WRAP = "model-progress-wrap"
 MODEL_PROGRESS = "model-progress"
 MODEL_PROGRESS_TEXT = "model-progress-text"
 MODEL_CANCEL = "model-cancel"
+MODEL_RETRY = "model-retry"  # shown when a background fit was lost with its process
+MODEL_RETRY_WRAP = "model-retry-wrap"
 
 # The settings form is rendered from the session state with pattern-matching ids (matched with
 # ALL), so the skeleton holds no control whose default could be mistaken for a user's choice.

@@ -44,6 +44,14 @@ def build(**query: Any) -> Component:
                 [
                     dbc.Col(html.H4("Model", className="mb-0"), width="auto"),
                     dbc.Col(html.Div(id=ids.MODEL_STATUS, className="small text-muted")),
+                    dbc.Col(
+                        html.Div(
+                            dbc.Button("Retry the fit", id=ids.MODEL_RETRY, size="sm"),
+                            id=ids.MODEL_RETRY_WRAP,
+                            hidden=True,
+                        ),
+                        width="auto",
+                    ),
                 ],
                 className="mb-2 g-3 align-items-center",
             ),

@@ -285,6 +285,12 @@ def job_error(done: Mapping[str, object]) -> ConfigError | None:
     return ConfigError(message, hint=hint if isinstance(hint, str) else None)
 
 
+def job_lost(done: object) -> bool:
+    """Whether a job's answer says its process died before it finished
+    (:data:`dashapp.background.LOST_JOB`)."""
+    return isinstance(done, dict) and done.get("lost") is True
+
+
 def job_is_stale(done: Mapping[str, object], state: SessionState, services: AppServices) -> bool:
     """Whether a finished job fitted other settings than the session's current ones (they
     changed while it ran: a newer job is on its way). False when the data cannot be loaded any
@@ -312,6 +318,7 @@ __all__ = [
     "fit_request",
     "job_error",
     "job_is_stale",
+    "job_lost",
     "k_panel",
     "model_view",
     "progress_of",
