@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -60,7 +60,6 @@ from core.columns import (
     NORMALIZED_SCHEMA,
     PARSE_ERROR,
     PRICE,
-    PRODUCT,
     QUANTITY,
     ROW,
 )
@@ -348,13 +347,12 @@ def _non_product_set(codes: tuple[str, ...]) -> pl.Series:
     return pl.Series("codes", sorted({c.strip().upper() for c in codes}), dtype=pl.String)
 
 
-def is_non_product(codes: tuple[str, ...], *, stripped: bool = False) -> pl.Expr:
-    product = pl.col(PRODUCT) if stripped else pl.col(PRODUCT).str.strip_chars()
-    return product.str.to_uppercase().is_in(_non_product_set(codes).implode()).fill_null(False)
-
-
 def non_product_categories(categories: pl.Series, codes: tuple[str, ...]) -> pl.Series:
-    """Which of the distinct stock codes ``categories`` are non-product codes (Boolean)."""
+    """Which of the distinct stock codes ``categories`` are non-product codes (Boolean).
+
+    The non-product rule: the engine decides it on the distinct stock codes, then looks each
+    line's code up (:func:`settle_reasons`).
+    """
     normalized = categories.str.strip_chars().str.to_uppercase()
     return normalized.is_in(_non_product_set(codes).implode()).fill_null(False)
 
@@ -416,22 +414,21 @@ REASON_CODES = pl.Enum(list(REASONS))  # the reason in one byte a line (null: ke
 DUPLICATE_KEY = "_duplicate_key"
 
 
-def reason_expr(config: CleaningConfig, *, codes: bool = False, stripped: bool = False) -> pl.Expr:
-    """One ``when`` chain: the first matching enabled rule's name, null when the line is kept.
+def reason_expr(config: CleaningConfig, *, stripped: bool = False) -> pl.Expr:
+    """One ``when`` chain: the first matching enabled rule's reason, null when the line is kept.
 
-    Every rule but ``duplicate``, which depends on the earlier lines (:func:`settle_reasons`
-    decides it). ``codes`` gives the :data:`REASON_CODES` enum instead of strings;
-    ``stripped``: the text columns are stripped and have no blank values (as
-    ``core.schema.normalize`` makes them).
+    Every rule but ``duplicate``, which depends on the earlier lines, and ``non_product``,
+    decided on the distinct stock codes (:func:`settle_reasons` settles both); the reason
+    as :data:`REASON_CODES`. ``stripped``: the text columns are
+    stripped and have no blank values (as ``core.schema.normalize`` makes them).
     """
     predicates: dict[str, pl.Expr] = {
         "unparseable": is_unparseable(),
         "missing_customer": is_missing_customer(stripped=stripped),
-        "non_product": is_non_product(config.non_product_codes, stripped=stripped),
         "cancellation": is_cancellation(stripped=stripped),
         "non_positive": is_non_positive(),
     }
-    dtype = REASON_CODES if codes else pl.String()
+    dtype = REASON_CODES
     chain: Any = pl
     for reason in REASONS:
         if reason in predicates and config.enabled(reason):
@@ -472,17 +469,15 @@ def staged_reasons(
     lf: pl.LazyFrame | pl.DataFrame,
     config: CleaningConfig = CleaningConfig(),
     *,
-    codes: bool = False,
     stripped: bool = False,
-    defer_non_product: bool = False,
     customer_key: bool = False,
     key_fields: tuple[str, ...] = SOURCE_FIELDS,
 ) -> pl.LazyFrame:
     """Every line's reason but the order-dependent ``duplicate``, for :func:`settle_reasons`.
 
-    Adds ``reason`` as every enabled rule *but* ``duplicate`` (and with ``defer_non_product``
-    but ``non_product``, which :func:`settle_reasons` then decides from the distinct stock
-    codes) gives it and, when the duplicate rule is on, :data:`DUPLICATE_KEY`: the
+    Adds ``reason`` (:data:`REASON_CODES`) as every enabled rule *but* ``duplicate`` and
+    ``non_product`` (which :func:`settle_reasons` decides from the distinct stock codes)
+    gives it and, when the duplicate rule is on, :data:`DUPLICATE_KEY`: the
     :func:`source_hash` of the lines that rule could still claim, null elsewhere. Each line
     is computed on its own, so this streams. Leaving the lines an earlier rule drops out of
     the key (and keeping the non-product lines in it) changes no outcome: copies have the
@@ -495,10 +490,7 @@ def staged_reasons(
     lazy = lf.lazy()
     check_normalized(lazy, customer_key=customer_key)
     stripped = stripped or customer_key
-    rules = replace(
-        config, duplicate=False, non_product=config.non_product and not defer_non_product
-    )
-    staged = lazy.with_columns(reason_expr(rules, codes=codes, stripped=stripped))
+    staged = lazy.with_columns(reason_expr(config, stripped=stripped))
     if not config.duplicate:
         return staged
     open_ = ~settled_by_source(config)
@@ -554,8 +546,8 @@ def settle_reasons(
     """Collected :func:`staged_reasons` lines with their final ``reason``.
 
     The lines must be all of them, in frame order: a line's position decides which copy is
-    the first. ``non_product``: the deferred rule's outcome per line (Boolean), when
-    :func:`staged_reasons` ran with ``defer_non_product``. ``duplicates``: the copies'
+    the first. ``non_product``: the non-product rule's outcome per line (Boolean; None when
+    the rule is off). ``duplicates``: the copies'
     positions, when the caller took :data:`DUPLICATE_KEY` out (:func:`duplicate_positions`).
     """
     dtype = staged.schema[REASON]

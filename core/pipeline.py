@@ -399,37 +399,9 @@ def _encoded_plan(
     """
     keyed = encoder.keyed
     reason = pl.col(REASON)
-    kept = reason.is_null()
-    # Fresh categories per call: the global ones would keep every id ever seen. A Categories
-    # object is only a weak reference (the code <-> id mapping lives while some dtype uses
-    # it): the empty anchor columns hold them until the codes are turned back into text.
-    encode = (PRODUCT, COUNTRY) if keyed else (CUSTOMER, PRODUCT, COUNTRY)
-    categories = {c: pl.Categories.random() for c in encode}
-    anchors = [pl.Series(c, [], dtype=pl.Categorical(cats)) for c, cats in categories.items()]
-    encoded = [
-        pl.col(c).cast(pl.Categorical(cats)).to_physical().alias(c)
-        for c, cats in categories.items()
-    ]
-    # The order carries the time of day (order_key), so the date alone (4 bytes) serves the
-    # rest.
-    encoded.append(order_key())
-    columns: list[pl.Expr] = [reason, pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded]
-    low = 0  # customer code = id - low (integer ids), or the categorical code (text ids)
-    packed = True  # customer codes fit 32 bits
-    if keyed:
-        # Integer ids as 4-byte offsets from the smallest when they span fewer than 2**32
-        # values (almost always).
-        first, last = encoder.low, encoder.high
-        packed = first is None or last is None or last - first < _HALF
-        low = (first or 0) if packed else 0
-        key = pl.col(CUSTOMER)
-        columns.append((key - low).cast(pl.UInt32) if packed else key)
-    if cleaning.cap_quantile is not None:
-        columns += [pl.col(QUANTITY), pl.col(PRICE)]
-    if cleaning.duplicate:
-        columns.append(pl.col(DUPLICATE_KEY))
-    if not encoder.rows_numbered:
-        columns.append(pl.col(ROW))  # the samples are each reason's lowest source rows
+    coding = _Coding.of(cleaning, encoder)
+    categories = coding.categories
+    low, packed = coding.low, coding.packed
     raw_text = encoder.raw_text
     # With numbered lines the description joins the duplicate key only for the few lines
     # equal on every other field, read back afterwards: stripping and hashing it on every
@@ -438,12 +410,10 @@ def _encoded_plan(
     staged = staged_reasons(
         encoder.frame,
         cleaning,
-        codes=True,
         stripped=stripped,
-        defer_non_product=cleaning.non_product,
         customer_key=keyed,
         key_fields=tuple(f for f in SOURCE_FIELDS if f not in (*raw_text, *later)),
-    ).select(columns)
+    ).select(coding.columns)
     lines = staged.collect(engine=engine)  # type: ignore[arg-type]
     # Raw text columns: their codes become those of the normalized distinct values.
     values: dict[str, pl.Series] = {}
@@ -467,18 +437,7 @@ def _encoded_plan(
             keys = keys.to_series()
             del parts
         if later:
-            # Lines equal on all other fields, then told apart by their description.
-            candidates = repeated_positions(keys)
-            rows = (candidates.cast(pl.Int64) + 1).implode()
-            texts = lf.filter(pl.col(ROW).is_in(rows)).select(later)
-            texts = texts.collect(engine=engine)  # type: ignore[arg-type]
-            if texts.height != candidates.len():
-                raise AssertionError("source_row must number the lines from 1")
-            full = texts.with_columns(keys.gather(candidates)).select(
-                fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in later], start=1)
-            )
-            duplicates = candidates.filter(~full.to_series().is_first_distinct())
-            del texts, full, candidates
+            duplicates = _copies_told_apart(keys, lf, later, engine=engine)
         else:
             duplicates = duplicate_positions(keys)
         del keys
@@ -486,8 +445,8 @@ def _encoded_plan(
     if cleaning.non_product:
         # The rule on the distinct stock codes, then looked up by code.
         flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
-        non_product = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
-        non_product = non_product.fill_null(False)
+        is_flagged = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
+        non_product = is_flagged.fill_null(False)
     lines = settle_reasons(lines, non_product, duplicates)
     del non_product, duplicates
     reasons = lines.get_column(REASON)
@@ -528,7 +487,7 @@ def _encoded_plan(
     grouped = (
         lines.lazy()
         .group_by(CUSTOMER)
-        .agg(kept.sum().alias("_kept"), *aggregates)
+        .agg(reason.is_null().sum().alias("_kept"), *aggregates)
         .drop_nulls(CUSTOMER)
     )
     # The independent queries in one call, which runs them side by side.
@@ -548,30 +507,107 @@ def _encoded_plan(
     customers_row = per_customer.select(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
     )
-    bought = per_customer.filter(pl.col("_purchase_lines") > 0)
-    if n_products is not None:
-        key_dtype = bought.schema[CUSTOMER]
-        n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
-        bought = bought.join(n_products, on=CUSTOMER, how="left")
-    several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
-    if several.len():
-        their_lines = lines.lazy().filter(code.is_in(several.implode()) & purchase)
-        main = main_country(their_lines).collect()
-        bought = bought.join(main, on=CUSTOMER, how="left", suffix="_main").with_columns(
-            pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
-        )
+    bought = _main_countries(
+        per_customer.filter(pl.col("_purchase_lines") > 0), n_products, lines.lazy(), purchase
+    )
+    del lines
     codes = bought.get_column(CUSTOMER)
     ids = (codes.cast(pl.Int64) + low).cast(pl.String) if keyed else names.gather(codes)
     bought = bought.with_columns(
         ids.alias(CUSTOMER),
         alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
     )
-    del lines, anchors
     table = finish_features(bought.lazy(), features).collect()
     return table, totals, samples, customers_row, thresholds, reasons
 
 
 _HALF = 1 << 32
+
+
+@dataclass(frozen=True)
+class _Coding:
+    """How the encoding pass writes each line: the columns, and the codes' categories."""
+
+    columns: list[pl.Expr]
+    categories: dict[str, pl.Categories]
+    anchors: list[pl.Series]
+    low: int  # customer code = id - low (integer ids), or the categorical code (text ids)
+    packed: bool  # customer codes fit 32 bits
+
+    @staticmethod
+    def of(cleaning: CleaningConfig, encoder: EncoderLines) -> _Coding:
+        # Fresh categories per call: the global ones would keep every id ever seen. A
+        # Categories object is only a weak reference (the code <-> id mapping lives while some
+        # dtype uses it): the empty anchor columns hold them until the codes become text.
+        encode = (PRODUCT, COUNTRY) if encoder.keyed else (CUSTOMER, PRODUCT, COUNTRY)
+        categories = {c: pl.Categories.random() for c in encode}
+        anchors = [pl.Series(c, [], dtype=pl.Categorical(k)) for c, k in categories.items()]
+        encoded = [
+            pl.col(c).cast(pl.Categorical(k)).to_physical().alias(c) for c, k in categories.items()
+        ]
+        # The order carries the time of day (order_key), so the date alone (4 bytes) serves
+        # the rest.
+        columns = [pl.col(REASON), pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded, order_key()]
+        low, packed = 0, True
+        if encoder.keyed:
+            # Integer ids as 4-byte offsets from the smallest when they span fewer than 2**32
+            # values (almost always).
+            first, last = encoder.low, encoder.high
+            packed = first is None or last is None or last - first < _HALF
+            low = (first or 0) if packed else 0
+            key = pl.col(CUSTOMER)
+            columns.append((key - low).cast(pl.UInt32) if packed else key)
+        if cleaning.cap_quantile is not None:
+            columns += [pl.col(QUANTITY), pl.col(PRICE)]
+        if cleaning.duplicate:
+            columns.append(pl.col(DUPLICATE_KEY))
+        if not encoder.rows_numbered:
+            columns.append(pl.col(ROW))  # the samples are each reason's lowest source rows
+        return _Coding(columns, categories, anchors, low, packed)
+
+
+def _copies_told_apart(
+    keys: pl.Series, lf: pl.LazyFrame, later: tuple[str, ...], *, engine: str
+) -> pl.Series:
+    """Positions of the copies: lines equal on all other fields, told apart by ``later``.
+
+    ``keys`` covers every source field but ``later``, whose text is read back from ``lf``
+    (``source_row`` = position + 1) for the lines whose key repeats.
+    """
+    candidates = repeated_positions(keys)
+    rows = (candidates.cast(pl.Int64) + 1).implode()
+    texts = lf.filter(pl.col(ROW).is_in(rows)).select(later)
+    texts = texts.collect(engine=engine)  # type: ignore[arg-type]
+    if texts.height != candidates.len():
+        raise AssertionError("source_row must number the lines from 1")
+    full = texts.with_columns(keys.gather(candidates)).select(
+        fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in later], start=1)
+    )
+    return candidates.filter(~full.to_series().is_first_distinct())
+
+
+def _main_countries(
+    bought: pl.DataFrame,
+    n_products: pl.DataFrame | None,
+    lines: pl.LazyFrame,
+    purchase: pl.Expr,
+) -> pl.DataFrame:
+    """The customers' rows with ``n_products`` joined and each one's main country.
+
+    Only customers whose purchase lines name several countries need :func:`main_country`.
+    """
+    if n_products is not None:
+        key_dtype = bought.schema[CUSTOMER]
+        n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
+        bought = bought.join(n_products, on=CUSTOMER, how="left")
+    several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
+    if several.len() == 0:
+        return bought
+    their_lines = lines.filter(pl.col(CUSTOMER).is_in(several.implode()) & purchase)
+    main = main_country(their_lines).collect()
+    return bought.join(main, on=CUSTOMER, how="left", suffix="_main").with_columns(
+        pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
+    )
 
 
 def _normalized_codes(

@@ -1,6 +1,6 @@
 """The engine's two-step classification equals the pandas oracle's reasons.
 
-``staged_reasons`` gives every line its reason but ``duplicate`` (and, deferred, but
+``staged_reasons`` gives every line its reason but ``duplicate`` (and
 ``non_product``) one line at a time, so it streams; ``settle_reasons`` then settles both on
 the collected lines (duplicates from sorted keys, non-product codes from the distinct stock
 codes). ``stripped=True`` rule variants skip stripping on frames that ``normalize`` wrote.
@@ -53,15 +53,11 @@ def two_step(
     frame: pl.DataFrame,
     config: CleaningConfig,
     *,
-    codes: bool,
-    defer: bool,
     stripped: bool = False,
 ) -> pl.DataFrame:
-    staged = staged_reasons(
-        frame, config, codes=codes, stripped=stripped, defer_non_product=defer
-    ).collect()
+    staged = staged_reasons(frame, config, stripped=stripped).collect()
     non_product = None
-    if defer and config.non_product:
+    if config.non_product:
         products = staged.get_column(PRODUCT)
         distinct = products.unique()
         flagged = distinct.filter(non_product_categories(distinct, config.non_product_codes))
@@ -91,13 +87,9 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
 
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-@pytest.mark.parametrize("codes", [False, True])
-@pytest.mark.parametrize("defer", [False, True])
-def test_two_steps_equal_the_oracle(
-    config: CleaningConfig, seed: int, codes: bool, defer: bool
-) -> None:
+def test_two_steps_equal_the_oracle(config: CleaningConfig, seed: int) -> None:
     frame = random_lines(seed, 600)
-    got = two_step(frame, config, codes=codes, defer=defer)
+    got = two_step(frame, config)
     assert_frame_equal(got.drop(REASON), frame)
     assert reasons(got) == oracle(frame, config)
 
@@ -106,7 +98,7 @@ def test_two_steps_equal_the_oracle(
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_stripped_rule_variants_agree_on_normalized_text(config: CleaningConfig, seed: int) -> None:
     frame = tidy(random_lines(seed, 600))
-    got = two_step(frame, config, codes=False, defer=True, stripped=True)
+    got = two_step(frame, config, stripped=True)
     assert reasons(got) == oracle(frame, config)
     # the generic rules did see padded and blank values before tidying
     raw = random_lines(seed, 600)
@@ -131,7 +123,7 @@ def test_a_nan_amount_is_unparseable_before_a_missing_customer() -> None:
 @settings(max_examples=60, deadline=None)
 @given(frame=dataframes([column(n, dtype=t) for n, t in NORMALIZED_SCHEMA.items()], max_size=40))
 def test_two_steps_equal_the_oracle_on_any_frame(frame: pl.DataFrame) -> None:
-    got = two_step(frame, CleaningConfig(), codes=True, defer=True)
+    got = two_step(frame, CleaningConfig())
     assert reasons(got) == oracle(frame)
 
 
