@@ -115,7 +115,7 @@ def test_a_nan_amount_is_unparseable_before_a_missing_customer() -> None:
         pl.lit(dt.datetime(2011, 1, 1)).alias(DATE),
         pl.lit(None, dtype=pl.String).alias(PARSE_ERROR),
     )
-    got = reasons(two_step(frame, CleaningConfig(), codes=True, defer=True))
+    got = reasons(two_step(frame, CleaningConfig()))
     assert got[:3] == ["unparseable", "missing_customer", "unparseable"]
     assert got == oracle(frame)
 
