@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import random
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from core.clustering.fit import predict
 from core.clustering.result import report
 from core.generator import write_transactions
 from core.pipeline import CustomerTable, build_customer_table, load_transactions
+from tests.core.clustering.synth import blob_table
 
 ALGORITHMS = {
     "kmeans": ModelConfig(k=4),
@@ -199,3 +201,23 @@ def test_values_without_a_data_form_are_not_written() -> None:
     for value in (lambda: None, object(), np.array([object()]), pl.LazyFrame({"a": [1]}), {1, 2}):
         with pytest.raises(codec.UnsupportedValueError):
             codec.dumps(value)
+
+
+def test_damaged_bundles_are_refused_or_read_never_crash() -> None:
+    # Random byte damage reached zipfile errors other than BadZipFile (NotImplementedError).
+    table = blob_table(200, centers=3, std=0.7, seed=1)[0]
+    result = service.segment_customers(
+        table, preprocess=PreprocessConfig(log=()), model=ModelConfig(k=3), data_key="a" * 64
+    )
+    blob = codec.dumps(result)
+    rng = random.Random(0)
+    refused = 0
+    for _ in range(600):
+        damaged = bytearray(blob)
+        for _ in range(3):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            codec.loads(bytes(damaged))
+        except codec.BundleError:
+            refused += 1
+    assert refused > 0
