@@ -360,15 +360,26 @@ class TieredCache:
             self.disk.put(key, value)
 
 
-def get_or_compute(cache: ResultCache | None, key: str, compute: Callable[[], T]) -> T:
+def get_or_compute(
+    cache: ResultCache | None,
+    key: str,
+    compute: Callable[[], T],
+    valid: Callable[[object], bool] | None = None,
+) -> T:
     """Return the cached value for ``key`` or compute, store and return it.
 
-    A cache with a ``flight`` (:class:`SingleFlight`: the app's caches) computes a key once
-    however many threads miss it at the same time.
+    ``valid`` (optional) says whether a hit is of the expected kind; one that is not counts
+    as a miss. A cache with a ``flight`` (:class:`SingleFlight`: the app's caches) computes a
+    key once however many threads miss it at the same time.
     """
     if cache is None:
         return compute()
-    hit = cache.get(key)
+
+    def lookup() -> Any | None:
+        hit = cache.get(key)
+        return hit if hit is not None and (valid is None or valid(hit)) else None
+
+    hit = lookup()
     if hit is not None:
         return hit  # type: ignore[no-any-return]
 
@@ -380,10 +391,10 @@ def get_or_compute(cache: ResultCache | None, key: str, compute: Callable[[], T]
     flight: SingleFlight | None = getattr(cache, "flight", None)
     if flight is None:
         return store()
-    return flight.run(key, lambda: _stored(cache, key, store))
+    # The caller that just finished may have left it in the cache between our two looks.
+    return flight.run(key, lambda: _first_of(lookup, store))
 
 
-def _stored(cache: ResultCache, key: str, store: Callable[[], T]) -> T:
-    """The value a caller that just finished computing left in ``cache``, else ``store()``."""
-    hit = cache.get(key)
+def _first_of(lookup: Callable[[], Any | None], store: Callable[[], T]) -> T:
+    hit = lookup()
     return hit if hit is not None else store()  # type: ignore[no-any-return]

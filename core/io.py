@@ -529,7 +529,7 @@ def _csv_error(exc: csv.Error, *, name: str) -> InputFileError:
     if "field limit" in str(exc):
         return InputFileError(
             f"{name!r}: a value in the first lines (the header or the first rows) is longer "
-            f"than {csv.field_size_limit():,} characters. This usually means a quote (\") opens "
+            f'than {csv.field_size_limit():,} characters. This usually means a quote (") opens '
             "a field and is never closed, so the rest of the file reads as one value.",
             hint="check the quotes in the first lines: every field that starts with a quote "
             "needs a closing quote; remove stray quotes or overlong values and save the file "

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from core.cache import ResultCache, library_versions, make_key
+from core.cache import ResultCache, get_or_compute, library_versions, make_key
 from core.clustering.compare import Comparison, compare_segmentations
 from core.clustering.config import (
     ModelConfig,
@@ -44,15 +44,9 @@ T = TypeVar("T")
 def _cached(
     cache: ResultCache | None, key: str, compute: Callable[[], T], valid: Callable[[object], bool]
 ) -> T:
-    """``get_or_compute`` that also treats a hit of the wrong kind as a miss."""
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None and valid(hit):
-            return hit  # type: ignore[return-value]
-    value = compute()
-    if cache is not None:
-        cache.put(key, value)
-    return value
+    """``get_or_compute`` that also treats a hit of the wrong kind as a miss (identical fits
+    asked for at the same time are computed once, on the app's caches)."""
+    return get_or_compute(cache, key, compute, valid)
 
 
 def segmentation_key(

@@ -139,8 +139,7 @@ def summarise(
         f"{ari_mean:.2f} ± {ari_std:.2f}: {rating(ari_mean)}."
     ]
     weak = [
-        f"{names[s] if names is not None else f'segment {s}'} ({rating(float(v))}, "
-        f"Jaccard {v:.2f})"
+        f"{names[s] if names is not None else f'segment {s}'} ({rating(float(v))}, Jaccard {v:.2f})"
         for s, v in enumerate(jaccard)
         if v < STABLE
     ]

@@ -79,8 +79,10 @@ class WorkflowConfig:
 
     def __post_init__(self) -> None:
         refits = self.stability_refits
-        if isinstance(refits, bool) or not isinstance(refits, int) or not (
-            refits == 0 or 2 <= refits <= STABILITY_MAX_REFITS
+        if (
+            isinstance(refits, bool)
+            or not isinstance(refits, int)
+            or not (refits == 0 or 2 <= refits <= STABILITY_MAX_REFITS)
         ):
             raise ConfigError(
                 "stability refits must be 0 (skip) or a number of refits "
@@ -252,8 +254,10 @@ def run(
     """
     report = progress or (lambda _stage, _label: None)
     report(0, STAGES[0])
-    wanted = config.sweep == "always" or config.auto_k or (
-        config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N
+    wanted = (
+        config.sweep == "always"
+        or config.auto_k
+        or (config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N)
     )
     selection = (
         sweep(features, config, data_key=data_key, cache=cache, checkpoint=checkpoint)
