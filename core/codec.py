@@ -140,22 +140,15 @@ def register_dataclass(cls: type, *, skip: tuple[str, ...] = ()) -> None:
     _EXTRA[kind.name] = kind
 
 
-@functools.cache
-def _core_kinds() -> dict[str, Kind]:
-    # Imported here: these modules use the cache, which uses this module.
-    from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans  # noqa: PLC0415
-    from sklearn.decomposition import PCA  # noqa: PLC0415
-    from sklearn.mixture import GaussianMixture  # noqa: PLC0415
-    from sklearn.pipeline import Pipeline  # noqa: PLC0415
-    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler  # noqa: PLC0415
-
+def _result_kinds() -> list[Kind]:
+    """core's result dataclasses (imported here: these modules use the cache, which uses this
+    module)."""
     from core import cleaning, dates, io, pipeline, schema  # noqa: PLC0415
     from core.clustering import (  # noqa: PLC0415
         compare,
         config,
         fit,
         hierarchical,
-        preprocess,
         profile,
         result,
         select_k,
@@ -163,7 +156,7 @@ def _core_kinds() -> dict[str, Kind]:
     )
     from core.features import FeatureConfig  # noqa: PLC0415
 
-    dataclass_kinds = [
+    classes = [
         result.SegmentationResult,
         fit.Segmentation,
         hierarchical.HierarchicalTree,
@@ -189,10 +182,23 @@ def _core_kinds() -> dict[str, Kind]:
         schema.SchemaReport,
         FeatureConfig,
     ]
-    kinds = [_dataclass_kind(cls) for cls in dataclass_kinds]
+    kinds = [_dataclass_kind(cls) for cls in classes]
     # The lines a table's reasons belong to are attached again by the reader.
     kinds.append(_dataclass_kind(pipeline.CustomerTable, skip=("source",)))
     kinds.append(_frozen_mapping_kind())
+    return kinds
+
+
+def _estimator_kinds() -> list[Kind]:
+    """The fitted steps a segmentation holds, each with the fitted attributes it is rebuilt from."""
+    from sklearn.cluster import HDBSCAN, KMeans, MiniBatchKMeans  # noqa: PLC0415
+    from sklearn.decomposition import PCA  # noqa: PLC0415
+    from sklearn.mixture import GaussianMixture  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler  # noqa: PLC0415
+
+    from core.clustering import preprocess  # noqa: PLC0415
+
     kmeans = ("cluster_centers_", "labels_", "inertia_", "n_iter_", "n_features_in_")
     kmeans += ("_n_threads", "_n_features_out")
     estimators: dict[type, tuple[str, ...]] = {
@@ -225,8 +231,12 @@ def _core_kinds() -> dict[str, Kind]:
             "n_features_in_",
         ),
     }
-    kinds += [_estimator_kind(cls, fitted) for cls, fitted in estimators.items()]
-    return {kind.name: kind for kind in kinds}
+    return [_estimator_kind(cls, fitted) for cls, fitted in estimators.items()]
+
+
+@functools.cache
+def _core_kinds() -> dict[str, Kind]:
+    return {kind.name: kind for kind in (*_result_kinds(), *_estimator_kinds())}
 
 
 def kinds() -> dict[str, Kind]:
