@@ -3,12 +3,15 @@
 * 40 clients holding half-sent requests do not stop it answering (gunicorn's threaded worker,
   the deployment documented before, gave each of them a thread and stopped answering);
 * it refuses to start without ``CUSTSEG_SECRET_KEY`` (every worker had its own random key);
+* a kept-alive connection still answers after a pause (gunicorn closed it after 2 s, and a
+  request a client sent meanwhile was lost: the "keep-alive resets" of the load test);
 * its answers carry no server name or version, and a killed worker is replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -124,14 +127,33 @@ def test_workers_keep_answering_while_40_clients_hold_half_sent_requests(tmp_pat
                 sock.close()
 
 
+def _kept_alive_after_a_pause(port: int, pause: float) -> list[int]:
+    """Two requests on one connection, ``pause`` seconds apart (a user reading the page)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+    try:
+        statuses = []
+        for _ in range(2):
+            conn.request("GET", "/_dash-dependencies")
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+            time.sleep(pause)
+        return statuses
+    finally:
+        conn.close()
+
+
 @pytest.mark.slow
-def test_a_killed_worker_is_replaced(tmp_path: Path) -> None:
+def test_a_kept_alive_connection_survives_a_pause_and_a_killed_worker_is_replaced(
+    tmp_path: Path,
+) -> None:
     port = _free_port()
     argv = serve_argv(port, "--workers", "2", "--no-sign-in")
     log = tmp_path / "serve.log"
     with _server(argv, _env(tmp_path, **{SECRET_ENV: "k" * 64}), log) as proc:
         base = f"http://127.0.0.1:{port}"
         assert _get_when_up(base + "/")[0] == 200
+        assert _kept_alive_after_a_pause(port, pause=5) == [200, 200]
         workers = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
