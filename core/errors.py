@@ -10,6 +10,7 @@ short reference, the user gets the reference.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 
@@ -44,6 +45,28 @@ class ConfigError(CustsegError):
 
 class DataSufficiencyError(CustsegError):
     """Not enough usable data for the requested computation."""
+
+
+class StorageError(CustsegError):
+    """Something could not be stored: the disk is full, or an allowance is used up."""
+
+
+def os_cause(exc: OSError) -> str:
+    """Why an ``OSError`` happened, in plain words (a full disk, a used-up quota, ...)."""
+    causes = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the storage is read-only",
+        errno.EACCES: "permission denied",
+    }
+    return causes.get(exc.errno or 0) or f"the system said: {exc.strerror or exc}"
+
+
+def storage_error(exc: OSError, what: str, *, hint: str) -> StorageError:
+    """A :class:`StorageError` for an ``OSError`` met while writing ``what`` ("the file")."""
+    return StorageError(
+        f"{what[:1].upper()}{what[1:]} could not be stored ({os_cause(exc)}).", hint
+    )
 
 
 def report_unexpected(exc: BaseException, log: logging.Logger, where: str) -> str:

@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core.errors import CustsegError
 from dashapp.auth import SIGN_OUT, WARM_UP, UsersFile, install_sign_in
 from dashapp.errors import callback_error, server_error
+from dashapp.housekeeping import Housekeeping
 from dashapp.pages import PAGES
 from dashapp.security import (
     CallbackBodyLimit,
@@ -287,9 +288,10 @@ def create_app(
         default_badge="built-in sample" if default_path == DEFAULT_DATA else "server data",
         session_idle_seconds=None if session_idle_minutes is None else session_idle_minutes * 60,
     )
-    # Forget sessions and uploads unused for two weeks, and the files no upload refers to.
-    services.registry.prune()
-    services.uploads.prune()
+    # Forget sessions, uploads and names unused for two weeks, and files nothing refers to:
+    # now, then regularly while the app runs.
+    housekeeping = Housekeeping(services)
+    housekeeping.run()
 
     app = Dash(
         __name__,
@@ -310,6 +312,7 @@ def create_app(
     server.extensions[EXTENSION] = services
     server.register_error_handler(RequestEntityTooLarge, _too_large(max_upload_bytes))
     server.register_error_handler(Exception, server_error)
+    server.before_request(housekeeping.maybe_run)
 
     for page in PAGES:
         dash.register_page(

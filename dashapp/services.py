@@ -15,7 +15,7 @@ import flask
 
 from core.cache import DiskCache, MemoryCache, TieredCache
 from dashapp.sessions import DEFAULT_IDLE_MINUTES, SessionRegistry, TokenSigner
-from dashapp.uploads import UploadStore
+from dashapp.uploads import UploadQuota, UploadStore, quota_from_env
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,12 @@ class AppServices:
         table_items: int = 4,
         disk_bytes: int = 4 * 1024**3,
         session_idle_seconds: float | None = DEFAULT_IDLE_MINUTES * 60,
+        upload_quota: UploadQuota | None = None,
     ) -> AppServices:
         """Build the services over one cache folder (shared by all workers of a deployment).
 
-        Sessions unused for ``session_idle_seconds`` expire (None: never).
+        Sessions unused for ``session_idle_seconds`` expire (None: never). ``upload_quota``
+        defaults to :func:`dashapp.uploads.quota_from_env`.
         """
         cache_dir = Path(cache_dir)
         disk = DiskCache(cache_dir / "results", max_bytes=disk_bytes)
@@ -97,7 +99,10 @@ class AppServices:
         return cls(
             signer=TokenSigner(secret_key, activity=registry, idle_seconds=session_idle_seconds),
             registry=registry,
-            uploads=UploadStore(cache_dir / "uploads"),
+            uploads=UploadStore(
+                cache_dir / "uploads",
+                upload_quota or quota_from_env(cache_dir / "uploads", max_upload_bytes),
+            ),
             cache=AppCache(MemoryCache(max_items=memory_items), disk),
             tables=AppCache(MemoryCache(max_items=table_items), disk),
             memo=MemoryCache(max_items=memory_items),

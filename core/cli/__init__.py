@@ -22,7 +22,13 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 from core.cli import data, segment
-from core.errors import CustsegError, report_unexpected, summary_line
+from core.errors import (
+    CustsegError,
+    StorageError,
+    os_cause,
+    report_unexpected,
+    summary_line,
+)
 
 EXIT_USAGE = 2
 COMMAND_GROUP = "custseg.commands"
@@ -83,6 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("custseg: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # The machine's, not the input's or a bug: a full disk, a missing permission.
+        where = f" {exc.filename}" if exc.filename else " a file"
+        return _user_error(
+            StorageError(
+                f"cannot read or write{where} ({os_cause(exc)}).",
+                "check the path, its permissions and the free space on its disk, then run the "
+                "command again",
+            )
+        )
     except Exception as exc:  # noqa: BLE001  (the outer edge: any bug becomes one line)
         show = bool(args.show_traceback or os.environ.get(DEBUG_ENV))
         return _internal_error(exc, command=args.command, show_traceback=show)

@@ -50,7 +50,7 @@ from core.clustering.result import SegmentationResult, carry_identity, rename
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.columns import NUMERIC_FEATURES
-from core.errors import ConfigError
+from core.errors import ConfigError, storage_error
 from core.pipeline import CustomerTable
 from dashapp.background import checkpoint
 from dashapp.services import AppServices
@@ -482,10 +482,14 @@ def _named(
                         result = carry_identity(result, named_previous)
                     except ConfigError as exc:
                         log.info("segment names not carried over: %s", exc.message)
-    store.put(
-        state.session_id,
-        NameRecord(state.dataset, result.key, tuple(result.names), tuple(result.colors)),
-    )
+    try:
+        store.put(
+            state.session_id,
+            NameRecord(state.dataset, result.key, tuple(result.names), tuple(result.colors)),
+        )
+    except OSError as exc:
+        # A full disk costs the names' memory across fits, not the result on screen.
+        log.warning("segment names of a session not saved: %s", exc)
     return result
 
 
@@ -547,12 +551,22 @@ def rename_segment(
     ------
     ConfigError
         No such segment, or an empty, too long or duplicate name.
+    StorageError
+        The name could not be saved (a full disk).
     """
     renamed = rename(model.result, segment, name)
-    name_store(services).put(
-        state.session_id,
-        NameRecord(state.dataset, renamed.key, tuple(renamed.names), tuple(renamed.colors)),
-    )
+    try:
+        name_store(services).put(
+            state.session_id,
+            NameRecord(state.dataset, renamed.key, tuple(renamed.names), tuple(renamed.colors)),
+        )
+    except OSError as exc:
+        raise storage_error(
+            exc,
+            "the new name",
+            hint="try again later; if it keeps failing, ask the administrator to free disk "
+            "space on the server. The segments keep their previous names meanwhile.",
+        ) from exc
     return renamed
 
 

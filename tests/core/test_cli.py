@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
@@ -235,6 +237,22 @@ def test_an_internal_error_exits_2_with_one_line_and_a_reference(
         assert "second line of the message" in err
     else:
         assert rest == []
+
+
+def test_a_full_disk_is_a_clear_error_not_a_bug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "s.parquet"
+
+    def full(*_args: object, **_kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+
+    monkeypatch.setattr("core.generator.write_transactions", full)
+    code, _, err = _run(["sample", "--customers", "5", "--out", str(out)], capsys)
+    assert code == 2
+    assert err.startswith(f"custseg: error: cannot read or write {out} (the disk is full).")
+    assert "how to fix: check the path" in err
+    assert "internal error" not in err
 
 
 def test_missing_file_and_bad_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,11 @@ generated default dataset, with a fresh cache folder."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import flask
 import pytest
@@ -63,3 +66,21 @@ def model(state: SessionState, services: AppServices) -> SessionModel:
     table = session_table(state, services)
     settings = ModelSettings()
     return SessionModel(table, settings, fit(table, settings, services, state))
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file the app writes fails as on a full disk (ENOSPC).
+
+    All of the app's writes (uploads, segment names, cache entries) go through a temporary file
+    opened with ``os.fdopen``; creating the empty file still works, as on a real full disk.
+    """
+    real = os.fdopen
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(flag in mode for flag in "wax+"):
+            os.close(fd)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)

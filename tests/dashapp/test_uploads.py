@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from core.cache import fingerprint_bytes
-from dashapp.uploads import StoredUpload, UploadStore
+from core.errors import ConfigError, StorageError
+from dashapp.uploads import (
+    QUOTA_ENV,
+    TOTAL_QUOTA_ENV,
+    StoredUpload,
+    UploadQuota,
+    UploadStore,
+    quota_from_env,
+)
 
 ALICE = "a" * 32
 BOB = "b" * 32
@@ -124,3 +132,55 @@ def test_get_refreshes_the_sessions_record(tmp_path: Path) -> None:
     assert store.get(stored.key, ALICE) is not None
     assert store.prune() == 0
     assert store.get(stored.key, ALICE) is not None
+
+
+def test_a_session_over_its_allowance_forgets_older_uploads_but_never_its_current_one(
+    tmp_path: Path,
+) -> None:
+    store = UploadStore(tmp_path, UploadQuota(session_bytes=10, total_bytes=1000))
+    first = store.save(b"111111", "one.csv", ALICE)
+    _age(tmp_path / "sessions" / ALICE / f"{first.key}.json", 60)
+    # The dataset on screen stays: the new file does not fit beside it.
+    with pytest.raises(StorageError, match=r"more than one session may keep") as err:
+        store.save(b"222222", "two.csv", ALICE, current=first.key)
+    assert "CUSTSEG_UPLOAD_QUOTA_MB" in (err.value.hint or "")
+    assert store.get(first.key, ALICE) == first
+    assert [p.name for p in tmp_path.glob("*.data")] == [first.path.name]
+    # Not on screen any more (the session shows other data): the older upload makes room.
+    second = store.save(b"222222", "two.csv", ALICE, current=None)
+    assert store.get(first.key, ALICE) is None
+    assert not first.path.exists()
+    assert store.get(second.key, ALICE) == second
+    # Bob's allowance is his own.
+    assert store.save(b"333333", "three.csv", BOB).size == 6
+
+
+def test_the_servers_upload_space_is_bounded_in_total(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path, UploadQuota(session_bytes=100, total_bytes=10))
+    mine = store.save(b"111111", "one.csv", ALICE)
+    with pytest.raises(StorageError, match=r"space for uploads is full \(0.0 MB of 0.0 MB"):
+        store.save(b"222222", "two.csv", BOB)
+    assert store.get(mine.key, BOB) is None
+    # The same bytes take no more room: Bob may keep his own name for them.
+    assert store.save(b"111111", "bob.csv", BOB).filename == "bob.csv"
+
+
+def test_a_full_disk_while_storing_is_a_storage_error(tmp_path: Path, full_disk: None) -> None:
+    store = UploadStore(tmp_path)
+    with pytest.raises(StorageError, match=r"'x.csv' could not be stored \(the disk is full\)"):
+        store.save(CSV, "x.csv", ALICE)
+    assert not any(tmp_path.glob("*.data"))
+
+
+def test_quotas_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(QUOTA_ENV, raising=False)
+    monkeypatch.delenv(TOTAL_QUOTA_ENV, raising=False)
+    default = quota_from_env(tmp_path / "new" / "uploads", 5 * 1024**2)
+    assert default.session_bytes == 10 * 1024**2  # two uploads of the largest size
+    assert 0 < default.total_bytes <= 20 * 1024**3
+    monkeypatch.setenv(QUOTA_ENV, "300")
+    monkeypatch.setenv(TOTAL_QUOTA_ENV, "4000")
+    assert quota_from_env(tmp_path, 5) == UploadQuota(300 * 1024**2, 4000 * 1024**2)
+    monkeypatch.setenv(TOTAL_QUOTA_ENV, "lots")
+    with pytest.raises(ConfigError, match="CUSTSEG_UPLOADS_TOTAL_MB='lots'"):
+        quota_from_env(tmp_path, 5)

@@ -56,7 +56,9 @@ def upload_file(contents: object, filename: object, data: object) -> dict[str, A
     state = require_state(data)
     services = get_services()
     try:
-        uploaded = save_upload(contents, filename, services, state.session_id)
+        uploaded = save_upload(
+            contents, filename, services, state.session_id, current=state.dataset
+        )
     except CustsegError as exc:
         return {"session": no_update, "alert": components.error_alert(exc), "contents": None}
     services.registry.grant(state.session_id, uploaded.key)

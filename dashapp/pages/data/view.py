@@ -57,23 +57,29 @@ class UploadedFile:
 
 
 def save_upload(
-    contents: object, filename: object, services: AppServices, session_id: str
+    contents: object,
+    filename: object,
+    services: AppServices,
+    session_id: str,
+    *,
+    current: str | None = None,
 ) -> UploadedFile:
     """Decode an upload, check that it can be read and keep it as ``session_id``'s upload.
 
     This is the page's one function with a side effect: it writes the file to the store (the
-    workers of a deployment share it). A file that cannot be read is not kept for the session
-    (see :meth:`dashapp.uploads.UploadStore.adding`).
+    workers of a deployment share it). A file that cannot be read is not kept for the session;
+    the session's earlier uploads other than ``current`` (its dataset on screen) may be
+    forgotten to keep it within its allowance (see :meth:`dashapp.uploads.UploadStore.adding`).
 
     Raises
     ------
     CustsegError
-        Not a file, over the size limit, or not readable as a table (first rows parsed here,
-        so parse errors are reported now rather than later on the page).
+        Not a file, over the size limit, not readable as a table (first rows parsed here, so
+        parse errors are reported now rather than later on the page), or no room to store it.
     """
     name = display_name(filename)
     raw = decode_upload(contents, max_bytes=services.max_upload_bytes, filename=name)
-    with services.uploads.adding(raw, name, session_id) as stored:
+    with services.uploads.adding(raw, name, session_id, current=current) as stored:
         del raw  # the decoded copy is no longer needed while the file is read back
         frame, read = read_table(stored.path, filename=stored.filename)
         frame.head(5).collect()

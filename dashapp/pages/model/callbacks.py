@@ -42,7 +42,6 @@ from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import (
     background_threshold,
     cache_dir_of,
-    name_store,
     parse_settings,
     settings_of,
     with_settings,
@@ -217,13 +216,8 @@ def report_cancel(n_clicks: object) -> Any:
 
 
 def register(app: Dash) -> None:
-    """Attach this page's callbacks to ``app`` (the job manager's folder is the app's cache).
-
-    Also forgets the segment names of sessions unused for two weeks (as ``create_app`` does for
-    the session registry), once per app.
-    """
+    """Attach this page's callbacks to ``app`` (the job manager's folder is the app's cache)."""
     services = get_services(app.server)
-    name_store(services).prune()
     register_url_sync(
         app,
         query_id=ids.MODEL_URL_QUERY,

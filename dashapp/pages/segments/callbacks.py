@@ -28,7 +28,7 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from core.errors import ConfigError
+from core.errors import CustsegError
 from dashapp.pages.segments import figures, grid, ids, view
 from dashapp.pages.segments.layout import (
     grid_refused_alert,
@@ -310,7 +310,7 @@ def rename(
         raise PreventUpdate
     try:
         renamed = rename_segment(model, services, state, segment, value)  # type: ignore[arg-type]
-    except ConfigError as exc:
+    except CustsegError as exc:  # a refused name, or a full disk
         return no_update, components.error_alert(exc, title="The name was not saved")
     return view.names_revision(renamed.names), name_saved_alert(segment, renamed.names[segment])
 
