@@ -109,6 +109,28 @@ def _frame(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
+_DENSE_CELLS = 1 << 24  # up to this many possible keys, number them through a table
+
+
+def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct ``keys`` (non-negative) and each key's index among them, as
+    ``np.unique(keys, return_inverse=True)`` gives them without sorting every key: through
+    a table over the key range when it is small (products x descriptions usually are), else
+    the distinct keys by hashing and each key's index by binary search among them."""
+    if keys.size == 0:
+        return keys, np.zeros(0, dtype=np.int64)
+    cells = int(keys.max()) + 1
+    if cells <= _DENSE_CELLS:
+        seen = np.zeros(cells, dtype=bool)
+        seen[keys] = True
+        distinct = np.flatnonzero(seen)
+        index = np.zeros(cells, dtype=np.int64)
+        index[distinct] = np.arange(distinct.size)
+        return distinct, index[keys]
+    distinct = pl.Series(keys).unique().sort().to_numpy()
+    return distinct, np.searchsorted(distinct, keys)
+
+
 def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
     """Encode ``lines`` (``customer_id``, ``product``, ``amount``, optional ``description``).
 
@@ -125,9 +147,7 @@ def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
     description = _codes(frame.get_column(DESCRIPTION), descriptions)
     # (product, description) pairs, numbered in sorted order (no description first).
     width = len(descriptions) + 1
-    pair_keys, pair = np.unique(
-        product.astype(np.int64) * width + (description + 1), return_inverse=True
-    )
+    pair_keys, pair = _numbered(product.astype(np.int64) * width + (description + 1))
     return LineCodes(
         customers=customers.to_numpy().astype(str),
         products=products.to_numpy().astype(str),
