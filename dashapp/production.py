@@ -17,13 +17,14 @@ both run it. The split of work:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
 from dashapp.app import max_request_bytes
 
@@ -66,10 +67,22 @@ class WaitressWorker(Worker):
         while self.alive and self.ppid == os.getppid():
             self.notify()
             wasyncore.loop(timeout=1.0, map=socket_map, use_poll=True, count=1)
-        for listener in self.sockets:
-            listener.close()
-        server.task_dispatcher.shutdown(cancel_pending=False, timeout=self.cfg.graceful_timeout)
+        self._drain(socket_map, time.monotonic() + self.cfg.graceful_timeout)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
         wasyncore.close_all(socket_map)
+
+    def _drain(self, socket_map: dict[int, Any], deadline: float) -> None:
+        """Stop accepting, then keep the I/O loop going until every request already received
+        is answered (or ``deadline``): the loop is what sends the threads' responses."""
+        for dispatcher in list(socket_map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.close()
+        while time.monotonic() < deadline and any(
+            getattr(channel, "requests", None) or getattr(channel, "total_outbufs_len", 0)
+            for channel in list(socket_map.values())
+        ):
+            self.notify()
+            wasyncore.loop(timeout=0.5, map=socket_map, use_poll=True, count=1)
 
 
 class ProductionServer(BaseApplication):  # type: ignore[misc]

@@ -5,7 +5,8 @@
 * it refuses to start without ``CUSTSEG_SECRET_KEY`` (every worker had its own random key);
 * a kept-alive connection still answers after a pause (gunicorn closed it after 2 s, and a
   request a client sent meanwhile was lost: the "keep-alive resets" of the load test);
-* its answers carry no server name or version, and a killed worker is replaced.
+* its answers carry no server name or version, a killed worker is replaced, and a stopping
+  worker answers the requests it already received.
 """
 
 from __future__ import annotations
@@ -162,6 +163,40 @@ def test_a_kept_alive_connection_survives_a_pause_and_a_killed_worker_is_replace
         for _ in range(10):
             assert _get_when_up(base + "/")[0] == 200
         assert log.read_text().count(READY) == 1
+
+
+# A production server around a WSGI app that takes 3 s to answer 40 MB (an export, say: more
+# than the socket takes at once, so the worker's I/O loop must keep sending). No Dash: fast.
+SLOW_APP = """
+import sys, time
+from dashapp.production import ProductionServer
+
+def app(environ, start_response):
+    time.sleep(3)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"x" * 40 * 1024**2]
+
+ready = lambda: print("custseg is ready", flush=True)
+ProductionServer(lambda: app, bind=sys.argv[1], workers=1, threads=2, on_ready=ready).run()
+"""
+
+
+@pytest.mark.slow
+def test_a_stopping_server_answers_the_requests_it_received(tmp_path: Path) -> None:
+    port = _free_port()
+    argv = [sys.executable, "-c", SLOW_APP, f"127.0.0.1:{port}"]
+    with _server(argv, _env(tmp_path), tmp_path / "serve.log") as proc:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+        try:
+            conn.request("GET", "/")
+            time.sleep(1)  # the request is being served ...
+            proc.send_signal(signal.SIGTERM)  # ... when the server is told to stop
+            response = conn.getresponse()
+            assert response.status == 200
+            assert len(response.read()) == 40 * 1024**2
+        finally:
+            conn.close()
+        assert proc.wait(timeout=60) == 0
 
 
 @pytest.mark.parametrize(
