@@ -714,9 +714,20 @@ def split_lines(
     line's reason as the engine gave it (``core.pipeline.run_engine``). The lines are read
     back by position: no rule runs again. Both frames have exactly ``NORMALIZED_SCHEMA``.
     """
+    columns = list(NORMALIZED_SCHEMA)
+    purchases, returns = split_queries(lines, reasons, audit)
+    queries = [purchases.select(columns), returns.select(columns)]
+    kept, returned = pl.collect_all(queries, engine=engine)  # type: ignore[arg-type]
+    return kept, returned
+
+
+def split_queries(
+    lines: pl.LazyFrame | pl.DataFrame, reasons: pl.Series, audit: Audit
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """:func:`split_lines` as two lazy queries (the normalized columns and ``reason``): a
+    caller selecting a few columns reads back only those."""
     if reasons.len() != audit.rows_in:
         raise ValueError(f"expected {audit.rows_in} reasons (one a line), got {reasons.len()}")
-    columns = list(NORMALIZED_SCHEMA)
     marked = pl.concat([lines.lazy(), reasons.to_frame(REASON).lazy()], how="horizontal")
     purchases = marked.filter(pl.col(REASON).is_null())
     if audit.capping is not None:
@@ -724,6 +735,4 @@ def split_lines(
         amount, quantity = capped_columns(tuple(caps), caps)
         purchases = purchases.with_columns(amount.alias(AMOUNT), quantity.alias(QUANTITY))
     returns = marked.filter(pl.col(REASON) == "cancellation")
-    queries = [purchases.select(columns), returns.select(columns)]
-    kept, returned = pl.collect_all(queries, engine=engine)  # type: ignore[arg-type]
-    return kept, returned
+    return purchases, returns

@@ -40,6 +40,7 @@ from core.cleaning import (
     repeated_positions,
     settle_reasons,
     split_lines,
+    split_queries,
     staged_reasons,
     thresholds_of,
 )
@@ -155,6 +156,18 @@ class CustomerTable:
         if self._split is None:
             return None
         return pl.concat(self._split, how="vertical")
+
+    def product_line_query(self) -> pl.LazyFrame | None:
+        """:attr:`product_lines` as a lazy query: a caller that selects a few columns (the
+        top products need four) reads back only those from the source. The lines already
+        read back when some view asked for them in full."""
+        split = self.__dict__.get("_split")
+        if split is not None:
+            return pl.concat(split, how="vertical").lazy()
+        if self.source is None or self.reasons is None:
+            return None
+        purchases, returns = split_queries(self.source, self.reasons, self.audit)
+        return pl.concat([purchases, returns], how="vertical").select(list(NORMALIZED_SCHEMA))
 
     @property
     def n_excluded(self) -> int:

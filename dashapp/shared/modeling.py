@@ -510,7 +510,7 @@ def product_lines(table: CustomerTable, services: AppServices) -> ProductLines |
     key = table.key
     lines = services.product_lines.get(key)
     if lines is None:
-        frame = table.product_lines
+        frame = table.product_line_query()  # encoding reads back only the columns it needs
         if frame is None:
             return None
         lines = ProductLines(frame)

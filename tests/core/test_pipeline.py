@@ -530,3 +530,27 @@ def test_normalize_shortcuts_give_the_same_lines() -> None:
         "amount": None,
         "parse_error": "price",
     }
+
+
+@pytest.mark.parametrize(
+    "cleaning",
+    [CleaningConfig(), CleaningConfig(cap_quantile=0.9, cap_columns=("amount", "quantity"))],
+)
+def test_the_product_line_query_reads_back_the_product_lines(
+    generated: LoadedTransactions, cleaning: CleaningConfig
+) -> None:
+    """The lazy query the top products encode from gives the lines ``product_lines`` gives
+    (capped as the audit says), without holding every column of every line in the table."""
+    table = build_customer_table(generated, cleaning=cleaning)
+    query = table.product_line_query()
+    assert query is not None
+    columns = ["customer_id", "product", "description", "amount"]
+    chosen = query.select(columns).collect()
+    assert "_split" not in table.__dict__  # nothing read back in full yet
+    assert table.product_lines is not None
+    assert_frame_equal(chosen, table.product_lines.select(columns))
+    if cleaning.cap_quantile is not None:
+        assert table.audit.capping is not None
+        assert table.audit.capping.rows_capped > 0
+    # Once read back in full, the query serves those lines.
+    assert_frame_equal(table.product_line_query().collect(), table.product_lines)
