@@ -45,14 +45,23 @@ class TopProduct:
     share: float  # of the segment's revenue over the lines given
 
 
-def _sorted_unique(column: pl.Series) -> pl.Series:
-    return column.drop_nulls().unique().sort()
-
-
-def _codes(column: pl.Series, categories: pl.Series) -> np.ndarray:
-    """Index of each value in the sorted ``categories`` (-1 for null)."""
-    physical = column.cast(pl.Enum(categories.to_list())).to_physical()
-    return physical.cast(pl.Int64).fill_null(-1).to_numpy().astype(np.int32)
+def _coded(column: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """The sorted distinct values of ``column`` (nulls left out) and each value's index
+    among them (-1 for null), from one categorical encoding: the values are hashed once,
+    only the few distinct ones are sorted."""
+    categories = pl.Categories.random()  # fresh: the global categories would keep every value
+    # The categorical column holds the mapping alive (Categories is a weak handle) until
+    # the values are read.
+    categorical = column.cast(pl.Categorical(categories))
+    physical = categorical.to_physical()
+    values = categories.to_series()
+    del categorical
+    order = values.arg_sort().to_numpy()
+    rank = np.empty(order.size + 1, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    rank[-1] = -1  # null: its physical code is filled with the last slot
+    codes = physical.fill_null(order.size).cast(pl.Int64).to_numpy()
+    return values.gather(order), rank[codes]
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,11 +149,9 @@ def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
         A required column is missing.
     """
     frame = _frame(lines)
-    customers = _sorted_unique(frame.get_column(CUSTOMER))
-    products = _sorted_unique(frame.get_column(PRODUCT))
-    descriptions = _sorted_unique(frame.get_column(DESCRIPTION))
-    product = _codes(frame.get_column(PRODUCT), products)
-    description = _codes(frame.get_column(DESCRIPTION), descriptions)
+    customers, customer = _coded(frame.get_column(CUSTOMER))
+    products, product = _coded(frame.get_column(PRODUCT))
+    descriptions, description = _coded(frame.get_column(DESCRIPTION))
     # (product, description) pairs, numbered in sorted order (no description first).
     width = len(descriptions) + 1
     pair_keys, pair = _numbered(product.astype(np.int64) * width + (description + 1))
@@ -154,7 +161,7 @@ def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
         descriptions=descriptions.to_numpy().astype(str),
         pair_product=(pair_keys // width).astype(np.int32),
         pair_description=(pair_keys % width - 1).astype(np.int32),
-        customer=_codes(frame.get_column(CUSTOMER), customers),
+        customer=customer,
         pair=pair.astype(np.int32),
         amount=frame.get_column(AMOUNT).to_numpy(),
     )

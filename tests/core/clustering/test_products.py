@@ -126,3 +126,18 @@ def test_pairs_are_numbered_as_np_unique_numbers_them(
     distinct, index = products._numbered(keys)
     np.testing.assert_array_equal(distinct, expected)
     np.testing.assert_array_equal(index, inverse.ravel())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_column_is_coded_by_its_sorted_distinct_values(seed: int) -> None:
+    from core.clustering.products import _coded
+
+    rng = np.random.default_rng(seed)
+    pool = ["b", "a", " b", "B", "é", "", "a b", "10", "9"]
+    values = [None if rng.random() < 0.1 else str(rng.choice(pool)) for _ in range(500)]
+    column = pl.Series("c", values, dtype=pl.String)
+    distinct, codes = _coded(column)
+    expected = column.drop_nulls().unique().sort()
+    assert distinct.to_list() == expected.to_list()
+    position = {v: i for i, v in enumerate(expected.to_list())}
+    assert codes.tolist() == [-1 if v is None else position[v] for v in values]
