@@ -49,6 +49,11 @@ SUPPORTED_HINT = (
 )
 
 _SAMPLE_BYTES = 256 * 1024
+# The memory one read may use in this process (MB); default: a quarter of the machine's RAM.
+BUDGET_ENV = "CUSTSEG_MEMORY_BUDGET_MB"
+# Largest xl/workbook.xml read before parsing (a normal one is a few KB; a packed bomb is GBs).
+_MAX_WORKBOOK_XML = 4 * 1024 * 1024
+_PARQUET_SAMPLE_ROWS = 1000
 _CHUNK = 1024 * 1024
 # Refuse worksheets whose used range (from A1) exceeds this many cells before parsing.
 _MAX_EXCEL_CELLS = 200_000_000
@@ -159,6 +164,38 @@ class _Input:
         return self.path.read_bytes()
 
 
+def memory_budget_bytes() -> int:
+    """The memory budget of one read: ``$CUSTSEG_MEMORY_BUDGET_MB``, else a quarter of RAM.
+
+    Raises
+    ------
+    InputFileError
+        The variable is set but is not a positive whole number of megabytes.
+    """
+    value = os.environ.get(BUDGET_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise InputFileError(
+                f"{BUDGET_ENV}={value!r} is not a number of megabytes.",
+                hint=f"set {BUDGET_ENV} to e.g. 4000, or unset it",
+            )
+        return int(value) * 1024 * 1024
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        ram = 8 * 1024**3
+    return max(256 * 1024 * 1024, ram // 4)
+
+
+def _over_budget(name: str, what: str, budget: int) -> InputFileError:
+    return InputFileError(
+        f"{name!r} {what}, more than this server's memory budget for one file "
+        f"({budget // (1024 * 1024):,} MB).",
+        hint="read fewer rows or columns (a shorter period, only the needed columns), or ask "
+        f"the administrator to raise the budget ({BUDGET_ENV}, in MB)",
+    )
+
+
 def read_table(
     source: str | Path | bytes,
     *,
@@ -210,10 +247,12 @@ def read_table(
                 f"{str(path)!r} is not a regular file.", hint="give the path of a data file"
             )
         inp = _Input(name=filename or path.name, path=path, data=None)
+    budget = memory_budget_bytes()
     limits = _Limits(
         excel_memory_bytes=int(excel_memory_limit_mb) * 1024 * 1024,
         excel_timeout_s=float(excel_timeout_s),
-        max_decoded_bytes=int(max_decoded_mb) * 1024 * 1024,
+        max_decoded_bytes=min(int(max_decoded_mb) * 1024 * 1024, budget),
+        budget_bytes=budget,
     )
     return _dispatch(inp, sheet=sheet, limits=limits, compression=None)
 
@@ -223,6 +262,7 @@ class _Limits:
     excel_memory_bytes: int
     excel_timeout_s: float
     max_decoded_bytes: int
+    budget_bytes: int
 
 
 def _suffixes(name: str) -> list[str]:
@@ -255,7 +295,7 @@ def _dispatch(
     suffixes = _suffixes(inp.name)
     last = suffixes[-1] if suffixes else ""
     if kind == "parquet":
-        return _read_parquet(inp, compression=compression)
+        return _read_parquet(inp, compression=compression, budget=limits.budget_bytes)
     if kind == "ole2":
         raise InputFileError(
             f"{inp.name!r} is a legacy Excel 97-2003 (.xls) workbook or a password-protected "
@@ -335,42 +375,55 @@ def _nested(name: str) -> InputFileError:
 
 def _too_big(name: str, cap: int) -> InputFileError:
     return InputFileError(
-        f"{name!r} is larger than {cap // (1024 * 1024)} MB once unpacked or decoded, the "
+        f"{name!r} is larger than {cap // (1024 * 1024):,} MB once unpacked or decoded, the "
         "limit for files held in memory.",
         hint="save it as uncompressed UTF-8 CSV or Parquet, which are read from disk in "
-        "streaming fashion, or raise the limit",
+        f"streaming fashion; or ask the administrator to raise the memory budget ({BUDGET_ENV}, "
+        "in MB)",
     )
 
 
 def _gunzip(inp: _Input, *, cap: int) -> bytes:
-    out = bytearray()
+    """The unpacked bytes of a gzip file, in two passes: the first streams through it keeping
+    nothing, to check it and learn its exact unpacked size (refused over ``cap`` before
+    anything is held); the second unpacks into one buffer of that size, so the result is
+    never copied (a growing buffer and its final copy held twice the size at the peak)."""
+    size = _gunzipped_size(inp, cap=cap)
+    return zlib.decompress(inp.read_all(cap), wbits=16 + zlib.MAX_WBITS, bufsize=size)
+
+
+def _gunzipped_size(inp: _Input, *, cap: int) -> int:
     decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    size = 0
     try:
         for chunk in inp.chunks():
-            out += decomp.decompress(chunk, max(1, cap + 1 - len(out)))
-            while decomp.unconsumed_tail and len(out) <= cap:
-                out += decomp.decompress(decomp.unconsumed_tail, max(1, cap + 1 - len(out)))
-            if len(out) > cap:
-                raise _too_big(inp.name, cap)
-        out += decomp.flush()
+            pending = chunk
+            while pending and not decomp.eof:
+                size += len(decomp.decompress(pending, _CHUNK))
+                pending = decomp.unconsumed_tail
+                if size > cap:
+                    raise _too_big(inp.name, cap)
+            if decomp.eof:
+                break
+        size += len(decomp.flush())
     except zlib.error as exc:
         raise InputFileError(
             f"{inp.name!r} is a damaged gzip file: {exc}.",
             hint="compress the file again (gzip) or upload it uncompressed",
         ) from exc
-    if len(out) > cap:
+    if size > cap:
         raise _too_big(inp.name, cap)
     if not decomp.eof:
         raise InputFileError(
             f"{inp.name!r} is a truncated gzip file (the compressed stream ends early).",
             hint="download or compress the file again",
         )
-    if len(out) == 0:
+    if size == 0:
         raise InputFileError(
             f"{inp.name!r} is an empty gzip file (0 bytes once unpacked).",
             hint="compress the file that holds the data",
         )
-    return bytes(out)
+    return size
 
 
 def _unzip_member(archive: zipfile.ZipFile, *, name: str, cap: int) -> tuple[str, bytes]:
@@ -776,7 +829,9 @@ def _clean_header(header: list[str], *, name: str, notes: list[str]) -> list[str
 EAGER_PARQUET_ROWS = 2_000_000  # up to this many rows a Parquet file is read into memory
 
 
-def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame, ReadReport]:
+def _read_parquet(
+    inp: _Input, *, compression: str | None, budget: int
+) -> tuple[pl.LazyFrame, ReadReport]:
     def unreadable(exc: BaseException) -> InputFileError:
         return InputFileError(
             f"{inp.name!r} is not a readable Parquet file: {_first_line(exc)}.",
@@ -800,7 +855,22 @@ def _read_parquet(inp: _Input, *, compression: str | None) -> tuple[pl.LazyFrame
             f"{inp.name!r} has columns ({', '.join(repr(c) for c in columns[:8])}) but no rows.",
             hint="write the file again including the rows",
         )
-    if n_rows <= EAGER_PARQUET_ROWS:
+    try:
+        # Rows x the decoded width of the first rows: a few KB of Parquet can hold GBs of
+        # repeated text, which the row count alone does not show.
+        sample = pl.scan_parquet(source()).head(_PARQUET_SAMPLE_ROWS).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise unreadable(exc) from exc
+    width = sample.estimated_size() / max(sample.height, 1)
+    decoded = int(width * n_rows)
+    if decoded > budget:
+        raise _over_budget(
+            inp.name,
+            f"would take about {decoded / 1024**2:,.0f} MB of memory once decoded ({n_rows:,} "
+            f"rows of about {width:,.0f} bytes)",
+            budget,
+        )
+    if n_rows <= EAGER_PARQUET_ROWS and decoded <= budget // 4:
         # Decoded once and held: the pipeline reads a small file two or three times (the
         # source pass, the classifying pass, the sample lines), each a full decode otherwise.
         try:
@@ -838,12 +908,27 @@ def _cell_extent(ref: bytes) -> tuple[int, int]:
     return col, int(m.group(2))
 
 
-def _workbook_sheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+def _read_member(archive: zipfile.ZipFile, member: str, *, name: str) -> bytes:
+    """A small XML part of a workbook, read up to :data:`_MAX_WORKBOOK_XML` bytes only."""
+    with archive.open(member) as fh:
+        data = fh.read(_MAX_WORKBOOK_XML + 1)
+    if len(data) > _MAX_WORKBOOK_XML:
+        raise InputFileError(
+            f"{name!r}: its {member} unpacks to more than {_MAX_WORKBOOK_XML // 1024**2} MB; "
+            "a normal one holds a few KB, so this is not a workbook that can be read safely.",
+            hint="open it in Excel, save it as .xlsx again or export the sheet as CSV",
+        )
+    return data
+
+
+def _workbook_sheets(archive: zipfile.ZipFile, *, name: str) -> list[tuple[str, str]]:
     """(sheet name, worksheet xml path) in workbook order; [] when the layout is unusual."""
     try:
-        wb = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
+        wb = ElementTree.fromstring(_read_member(archive, "xl/workbook.xml", name=name))
+        rels = ElementTree.fromstring(
+            _read_member(archive, "xl/_rels/workbook.xml.rels", name=name)
+        )
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, zlib.error):
         return []
     targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG}Relationship")}
     out = []
@@ -856,7 +941,7 @@ def _workbook_sheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
 
 def _precheck_excel(archive: zipfile.ZipFile, *, name: str, sheet: str | int | None) -> None:
     """Reject a worksheet whose declared used range is absurdly large, before parsing."""
-    sheets = _workbook_sheets(archive)
+    sheets = _workbook_sheets(archive, name=name)
     if not sheets:
         return
     if sheet is None:

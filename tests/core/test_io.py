@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -614,3 +615,68 @@ def test_xlsx_and_parquet_inside_zip() -> None:
     assert report.format == "parquet"
     assert report.compression == "zip"
     assert df.rows() == [(1,)]
+
+
+# ------------------------------------------------------------------------------ memory budget
+
+
+def test_a_packed_workbook_xml_is_refused_before_it_is_read_whole() -> None:
+    good = xlsx_bytes({"S": [["a"], [1]]})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"<sheets>", b"<sheets>" + b" " * 8 * 1024**2)
+            dst.writestr(item.filename, data, compress_type=zipfile.ZIP_DEFLATED)
+    assert len(buf.getvalue()) < 100_000
+    with pytest.raises(InputFileError, match=r"'wb\.xlsx': its xl/workbook\.xml unpacks to more"):
+        read_table(buf.getvalue(), filename="wb.xlsx")
+
+
+def test_a_parquet_file_decoding_over_the_budget_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "repeated.parquet"
+    pl.DataFrame({"customer": ["x" * 1000] * 20_000, "n": range(20_000)}).write_parquet(path)
+    assert path.stat().st_size < 100_000  # 20 MB of text once decoded
+    monkeypatch.setenv("CUSTSEG_MEMORY_BUDGET_MB", "5")
+    with pytest.raises(InputFileError, match=r"about 19 MB of memory once decoded") as err:
+        read_table(path)
+    assert "budget for one file (5 MB)" in err.value.message
+    assert "CUSTSEG_MEMORY_BUDGET_MB" in (err.value.hint or "")
+    monkeypatch.setenv("CUSTSEG_MEMORY_BUDGET_MB", "50")
+    frame, _ = read_table(path)
+    assert frame.select(pl.len()).collect().item() == 20_000
+
+
+def test_a_gzip_decoding_over_the_budget_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = gzip.compress(b"customer,amount\n" + b"c1,1\n" * (2 * 1024**2 // 5))
+    monkeypatch.setenv("CUSTSEG_MEMORY_BUDGET_MB", "1")
+    with pytest.raises(InputFileError, match=r"larger than 1 MB once unpacked") as err:
+        read_table(data, filename="big.csv.gz")
+    assert "CUSTSEG_MEMORY_BUDGET_MB" in (err.value.hint or "")
+
+
+def test_the_budget_variable_must_be_megabytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTSEG_MEMORY_BUDGET_MB", "a lot")
+    with pytest.raises(InputFileError, match="CUSTSEG_MEMORY_BUDGET_MB='a lot'"):
+        read_table(b"a,b\n1,2\n", filename="x.csv")
+
+
+def _traced_peak(data: bytes, name: str) -> int:
+    """Peak Python memory of reading ``data`` (already in memory, so not counted)."""
+    tracemalloc.start()
+    try:
+        read_table(data, filename=name)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_gzip_is_unpacked_without_a_second_copy() -> None:
+    decoded = b"customer,amount\n" + b"c1,1.5\n" * (20 * 1024**2 // 7)
+    plain = _traced_peak(decoded, "t.csv")  # the sample's rows, parsed to detect the dialect
+    packed = _traced_peak(gzip.compress(decoded), "t.csv.gz")
+    # One buffer of the unpacked size, not a growing one and then its copy.
+    assert packed - plain < 1.2 * len(decoded)
