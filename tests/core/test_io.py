@@ -15,7 +15,7 @@ import openpyxl
 import polars as pl
 import pytest
 import xlsxwriter
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -550,6 +550,14 @@ _VALUE_CHARS = "abcXYZ019 éü£€\"'\n.-/"
 
 
 @settings(max_examples=60, deadline=None)
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @given(
     st.integers(min_value=2, max_value=5).flatmap(
         lambda n: st.tuples(
@@ -586,6 +594,10 @@ def test_round_trip_property(
     writer.writerow(header)
     writer.writerows(rows)
     data = buf.getvalue().encode(encoding)
+    # cp1252 text whose bytes also spell valid UTF-8 ('é££' is b'\xe9\xa3\xa3', the UTF-8
+    # of one CJK character) reads as UTF-8, which is tried first: the bytes cannot tell them
+    # apart, and real cp1252 text with accents is almost never valid UTF-8.
+    assume(encoding != "cp1252" or data.isascii() or not _valid_utf8(data))
     name = "t.csv"
     if compression == "gzip":
         data, name = gzip.compress(data), "t.csv.gz"
