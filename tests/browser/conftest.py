@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Iterator
 
 import pytest
 from selenium.webdriver.chrome.options import Options
@@ -43,3 +45,22 @@ def pytest_setup_options() -> Options:
 def _need_chromium() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         missing("chromium/chromedriver not installed (tools/test.sh installs them with apt-get)")
+
+
+@pytest.fixture(autouse=True)
+def _stopping_the_server_is_not_a_thread_error() -> Iterator[None]:
+    """dash.testing stops its threaded server by raising SystemExit in every thread it started
+    (``KillerThread.kill``): a request still computing then (a page the test left before its
+    fit finished) or an idle background-job thread ends with an "unhandled" SystemExit, which
+    pytest reports as an error of the test. Only that exception, from that stop, is ignored;
+    any other exception in a thread is still reported."""
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    yield
+    threading.excepthook = previous
