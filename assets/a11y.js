@@ -7,6 +7,11 @@
  * onto the controls inside the widget. It also fixes two Dash 4 dropdown details axe reports:
  * the keyboard focus target is aria-hidden (a focusable element hidden from screen readers), and
  * the "clear" link has no role. Nothing here changes what a widget does.
+ *
+ * Focus survives a re-render: when a callback redraws the part of the page holding the focused
+ * control (a "Select" button of a table whose rows show the selection), the browser drops the
+ * focus to <body> and a keyboard user starts again from the top. If the focused element left
+ * the page and a new one with the same id took its place, it gets the focus back.
  */
 (function () {
     "use strict";
@@ -56,12 +61,31 @@
         });
     }
 
+    var lastFocused = null;
+
+    document.addEventListener("focusin", function (event) {
+        lastFocused = event.target;
+    }, true);
+
+    function keepFocus() {
+        var active = document.activeElement;
+        if (!lastFocused || !lastFocused.id || lastFocused.isConnected ||
+                (active && active !== document.body)) {
+            return;
+        }
+        var again = document.getElementById(lastFocused.id);
+        if (again) {
+            again.focus({preventScroll: true});
+        }
+    }
+
     var scheduled = false;
 
     function patch() {
         scheduled = false;
         nameWidgets();
         fixDropdowns();
+        keepFocus();
     }
 
     function schedule() {

@@ -22,6 +22,7 @@ from core.clustering.result import NOISE_NAME, SegmentationResult
 from core.clustering.select_k import CRITERIA_LABELS, KSelection, stratified_sample
 from core.clustering.stability import FAIRLY_STABLE, STABLE, StabilityReport
 from core.columns import CUSTOMER, NUMERIC_FEATURES
+from core.wording import count
 from dashapp.shared.figures import (
     DARK_TEXT,
     NOISE_COLOR,
@@ -202,6 +203,34 @@ def sizes_figure(rows: Sequence[SegmentRow], *, selected: int | None = None) -> 
     return fig
 
 
+def sizes_summary(rows: Sequence[SegmentRow]) -> str:
+    """The sizes chart in one sentence: how many segments, the largest, the top earner."""
+    if not rows:
+        return "Segment sizes: no segments."
+    segments = sum(1 for r in rows if r.segment >= 0)
+    largest = max(rows, key=lambda r: r.customers)
+    richest = max(rows, key=lambda r: r.revenue_share)
+    text = (
+        f"Segment sizes: {count(segments, 'segment')}; the largest, {largest.name}, has "
+        f"{count(largest.customers, 'customer')} ({largest.share:.0%})"
+    )
+    if richest is largest:
+        return f"{text} and {richest.revenue_share:.0%} of the revenue."
+    return f"{text}; {richest.name} brings the most revenue ({richest.revenue_share:.0%})."
+
+
+SIZES_COLUMNS: tuple[str, ...] = ("Segment", "Customers (share)", "Revenue, net spend (share)")
+
+
+def sizes_cells(row: SegmentRow) -> list[str]:
+    """A segment's row of the sizes table (:data:`SIZES_COLUMNS`), the numbers of its bars."""
+    return [
+        row.name,
+        f"{row.customers:,} ({row.share:.1%})",
+        f"{row.revenue:,.2f} ({row.revenue_share:.1%})",
+    ]
+
+
 def _lines(text: str, width: int = 20) -> str:
     """``text`` broken at spaces into lines of about ``width`` characters (``<br>``)."""
     lines: list[str] = []
@@ -284,6 +313,23 @@ def projection_figure(
         margin={"t": 10},
     )
     return fig, notice
+
+
+def projection_summary(result: SegmentationResult, shown: int | None = None) -> str:
+    """The projection in one sentence: customers drawn, segments, variance the axes explain.
+
+    ``shown``: how many points are drawn when the chart shows a sample.
+    """
+    seg = result.segmentation
+    ratio = seg.preprocessor.explained_variance_ratio_
+    drawn = count(seg.n, "customer") if shown is None else f"{shown:,} of {seg.n:,} customers"
+    text = (
+        f"Customers in two dimensions: {drawn} drawn in the colour of their segment "
+        f"({count(result.k, 'segment')}" + (f", {seg.n_noise:,} as noise)" if seg.n_noise else ")")
+    )
+    if ratio.size > 1:
+        return f"{text}; the two axes explain {float(ratio[0] + ratio[1]):.0%} of the variance."
+    return f"{text}."
 
 
 def _escape(text: str) -> str:
@@ -397,6 +443,45 @@ def profile_heatmap(
     return fig
 
 
+def profile_summary(result: SegmentationResult, features: pl.DataFrame) -> str:
+    """The profiles heatmap in one sentence: its size and the cell furthest from average."""
+    names, z, means = profile_matrix(result, features)
+    cells = [(abs(v), s, f) for s, row in enumerate(z) for f, v in enumerate(row) if v is not None]
+    text = (
+        f"Profiles: the mean of {count(len(names), 'feature')} in "
+        f"{count(len(z), 'segment')}, in standard deviations from all customers"
+    )
+    if not cells:
+        return f"{text}."
+    distance, s, f = max(cells, key=lambda c: c[0])
+    sign = "+" if (z[s][f] or 0.0) >= 0 else "-"
+    label = FEATURE_SHORT.get(names[f], names[f]).lower()
+    return (
+        f"{text}; the most distinct is {result.names[s]}: mean {label} "
+        f"{_fmt_value(means[s][f])} ({sign}{distance:.1f} sd)."
+    )
+
+
+def profile_rows(
+    result: SegmentationResult, features: pl.DataFrame
+) -> tuple[list[str], list[list[str]]]:
+    """The profiles heatmap as a table: column headers, then a row per segment whose cells
+    are each feature's mean and its distance from average (the heatmap's text and colour)."""
+    names, z, means = profile_matrix(result, features)
+    columns = ["Segment", *[FEATURE_SHORT.get(f, f) for f in names]]
+    rows = [
+        [
+            result.names[s],
+            *[
+                _fmt_value(m) if d is None else f"{_fmt_value(m)} ({d:+.1f} sd)"
+                for m, d in zip(means[s], z[s], strict=True)
+            ],
+        ]
+        for s in range(len(z))
+    ]
+    return columns, rows
+
+
 K_PANELS: tuple[tuple[str, str, str], ...] = (
     # column, title, which way is better
     ("inertia", "Inertia (within-segment spread)", "elbow"),
@@ -499,6 +584,32 @@ def criteria_summary(selection: KSelection) -> list[tuple[str, int]]:
     """(criterion label, k it picks), elbow included, in a fixed order."""
     order = ("silhouette", "calinski_harabasz", "davies_bouldin", "knee", "bic")
     return [(CRITERIA_LABELS[c], selection.picks[c]) for c in order if c in selection.picks]
+
+
+def k_summary(selection: KSelection, current_k: int | None = None) -> str:
+    """The choose-k chart in one sentence: the k range, the recommendation, each pick."""
+    ks = selection.table.get_column("k").to_list()
+    text = f"k criteria for k = {min(ks)} to {max(ks)}" if ks else "k criteria"
+    if selection.recommended_k is not None:
+        text += f": recommended k = {selection.recommended_k}"
+    if current_k is not None:
+        text += f" (in use: k = {current_k})"
+    picks = ", ".join(f"{label} picks {k}" for label, k in criteria_summary(selection))
+    return f"{text}; {picks}." if picks else f"{text}."
+
+
+def stability_summary(report: StabilityReport, result: SegmentationResult) -> str:
+    """The stability chart in one sentence: the least and the most stable segment."""
+    per = report.per_segment.sort("segment")
+    if per.height == 0:
+        return "Stability: no segment to rate."
+    rows = list(zip(per["segment"].to_list(), per["jaccard_mean"].to_list(), strict=True))
+    low, high = min(rows, key=lambda r: r[1]), max(rows, key=lambda r: r[1])
+    return (
+        f"Stability over {count(report.n_runs, 'refit')}: mean Jaccard from "
+        f"{low[1]:.2f} ({result.name_of(int(low[0]))}, the least stable) to "
+        f"{high[1]:.2f} ({result.name_of(int(high[0]))}); {STABLE} and above is stable."
+    )
 
 
 def stability_figure(report: StabilityReport, result: SegmentationResult) -> go.Figure:

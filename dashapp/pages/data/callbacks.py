@@ -22,6 +22,8 @@ from dashapp.pages.data.layout import (
     cleaning_form,
     dataset_summary,
     date_info,
+    funnel_summary,
+    funnel_table,
     mapping_alert,
     mapping_form,
     preview,
@@ -36,7 +38,7 @@ from dashapp.pages.data.view import (
     save_upload,
 )
 from dashapp.services import get_services
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import DataView, data_view
 from dashapp.state import SessionState, StateError, require_state
@@ -125,6 +127,8 @@ def render_view(view: DataView, state: SessionState) -> dict[str, Any]:
         "date_info": date_info(view, state),
         "cleaning_form": cleaning_form(state),
         "audit_funnel": figures.audit_funnel(view),
+        "funnel_summary": funnel_summary(view),
+        "funnel_table": funnel_table(view),
         "audit_table": audit_report(view),
         "sufficiency": sufficiency(view),
         "preview_rows": row_data,
@@ -142,6 +146,8 @@ def render_outputs() -> dict[str, Output]:
         "date_info": Output(ids.DATE_INFO, "children"),
         "cleaning_form": Output(ids.CLEANING_FORM, "children"),
         "audit_funnel": Output(ids.AUDIT_FUNNEL, "figure"),
+        "funnel_summary": Output(chart_text.summary_id(ids.AUDIT_FUNNEL), "children"),
+        "funnel_table": Output(chart_text.table_id(ids.AUDIT_FUNNEL), "children"),
         "audit_table": Output(ids.AUDIT_TABLE_WRAP, "children"),
         "sufficiency": Output(ids.SUFFICIENCY, "children"),
         "preview_rows": Output(ids.PREVIEW, "rowData"),
@@ -180,3 +186,4 @@ def register(app: Dash) -> None:
         output=render_outputs(),
         inputs={"data": Input(app_ids.SESSION, "data")},
     )(render)
+    chart_text.register_table_toggle(app, ids.AUDIT_FUNNEL)

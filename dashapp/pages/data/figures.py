@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 
 from core.cleaning import REASON_LABELS, Audit
+from core.wording import count
 from dashapp.shared import figures as shared_figures
 
 if TYPE_CHECKING:
@@ -111,3 +112,45 @@ def cleaning_funnel(audit: Audit, *, height: int = 380) -> go.Figure:
     shared_figures.base_layout(fig, height=height)
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def funnel_summary(audit: Audit) -> str:
+    """The funnel in one sentence: lines read and kept, and the rule that dropped the most."""
+    stages = audit_stages(audit)
+    total = max(audit.rows_in, 1)
+    kept = int(stages[-1]["remaining"])  # type: ignore[call-overload]
+    text = (
+        f"Cleaning audit: {count(audit.rows_in, 'line')} read, {kept:,} kept ({kept / total:.1%})"
+    )
+    worst = max(stages[1:], key=lambda s: int(s["dropped"]), default=None)  # type: ignore[call-overload]
+    if worst is None or not worst["dropped"]:
+        return f"{text}; no rule dropped a line."
+    dropped = int(worst["dropped"])  # type: ignore[call-overload]
+    return (
+        f"{text}; the rule that dropped the most, {worst['rule']}, removed "
+        f"{count(dropped, 'line')} ({dropped / total:.1%})."
+    )
+
+
+FUNNEL_COLUMNS: tuple[str, ...] = (
+    "Stage",
+    "Lines left",
+    "Share of the lines read",
+    "Dropped by this rule",
+    "Amount of the dropped lines",
+)
+
+
+def funnel_rows(audit: Audit) -> list[list[str]]:
+    """The funnel as table rows (:data:`FUNNEL_COLUMNS`): the numbers its bars and hovers show."""
+    total = max(audit.rows_in, 1)
+    return [
+        [
+            str(s["label"]),
+            f"{int(s['remaining']):,}",  # type: ignore[call-overload]
+            f"{int(s['remaining']) / total:.1%}",  # type: ignore[call-overload]
+            "" if s["reason"] is None else f"{int(s['dropped']):,}",  # type: ignore[call-overload]
+            "" if s["reason"] is None else f"{float(s['revenue']):,.2f}",  # type: ignore[arg-type]
+        ]
+        for s in audit_stages(audit)
+    ]

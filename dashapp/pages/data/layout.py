@@ -17,7 +17,7 @@ from core.errors import InputFileError
 from core.schema import mapping_warnings
 from dashapp.pages.data import figures, ids, widgets
 from dashapp.pages.data.view import negative_amount_note, problem_title
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 
 if TYPE_CHECKING:
     from dashapp.pages.data.view import UploadedFile
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dashapp.state import SessionState
 
 GRAPH_CONFIG = {"displayModeBar": False}
+AUDIT_TITLE = "Cleaning audit: where every line went"
 # create_app's default upload limit, stated by a skeleton built without the app's limit.
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
 MAPPING_HELP = (
@@ -82,13 +83,17 @@ def _reports_column() -> dbc.Col:
     return dbc.Col(
         [
             components.card(
-                "Cleaning audit: where every line went",
+                AUDIT_TITLE,
                 dcc.Loading(
                     [
-                        dcc.Graph(
-                            id=ids.AUDIT_FUNNEL,
-                            figure=figures.loading_funnel(),
-                            config=GRAPH_CONFIG,
+                        chart_text.described_chart(
+                            dcc.Graph(
+                                id=ids.AUDIT_FUNNEL,
+                                figure=figures.loading_funnel(),
+                                config=GRAPH_CONFIG,
+                            ),
+                            title=AUDIT_TITLE,
+                            with_table=True,
                         ),
                         html.Div(id=ids.AUDIT_TABLE_WRAP),
                     ],
@@ -179,6 +184,25 @@ def audit_report(view: DataView) -> list[Component]:
         widgets.audit_table(audit),
         *([html.P(note, className="small text-muted mt-1 mb-0")] if note else []),
         *widgets.audit_samples(audit),
+    ]
+
+
+def funnel_summary(view: DataView) -> str:
+    """The audit funnel in one sentence (empty while there is no audit)."""
+    return "" if view.table is None else figures.funnel_summary(view.table.audit)
+
+
+def funnel_table(view: DataView) -> list[Component]:
+    """The audit funnel as a table (nothing while there is no audit)."""
+    if view.table is None:
+        return []
+    return [
+        chart_text.data_table(
+            "Lines left after each cleaning rule",
+            figures.FUNNEL_COLUMNS,
+            figures.funnel_rows(view.table.audit),
+            numeric=[False, True, True, True, True],
+        )
     ]
 
 

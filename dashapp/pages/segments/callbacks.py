@@ -35,12 +35,14 @@ from dashapp.pages.segments.layout import (
     name_saved_alert,
     orders_panel,
     orders_unavailable_alert,
+    profiles_table,
     segment_cards,
     selection_caption,
+    sizes_table,
     summary_line,
 )
 from dashapp.services import get_services
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import rename_segment, with_segment
 from dashapp.shared.segment_components import load_model
@@ -70,8 +72,13 @@ RENDER_OUTPUTS: dict[str, Output] = {
     "alert": Output(ids.SEGMENTS_ALERT, "children"),
     "projection_figure": Output(ids.SEGMENTS_SCATTER, "figure"),
     "projection_note": Output(ids.SEGMENTS_SCATTER_NOTE, "children"),
+    "projection_summary": Output(chart_text.summary_id(ids.SEGMENTS_SCATTER), "children"),
     "sizes_figure": Output(ids.SEGMENTS_SIZES, "figure"),
+    "sizes_summary": Output(chart_text.summary_id(ids.SEGMENTS_SIZES), "children"),
+    "sizes_table": Output(chart_text.table_id(ids.SEGMENTS_SIZES), "children"),
     "profiles_figure": Output(ids.SEGMENTS_HEATMAP, "figure"),
+    "profiles_summary": Output(chart_text.summary_id(ids.SEGMENTS_HEATMAP), "children"),
+    "profiles_table": Output(chart_text.table_id(ids.SEGMENTS_HEATMAP), "children"),
     "cards": Output(ids.SEGMENTS_CARDS, "children"),
     "region": Output(ids.SEGMENTS_LASSO, "data"),  # a new segmentation forgets the region
 }
@@ -98,8 +105,13 @@ def render(data: object, names_rev: object = None) -> dict[str, Any]:
             "alert": problem,
             "projection_figure": empty,
             "projection_note": "",
+            "projection_summary": "",
             "sizes_figure": empty,
+            "sizes_summary": "",
+            "sizes_table": [],
             "profiles_figure": empty,
+            "profiles_summary": "",
+            "profiles_table": [],
             "cards": [],
             "region": None,
         }
@@ -110,8 +122,13 @@ def render(data: object, names_rev: object = None) -> dict[str, Any]:
         "alert": [],
         "projection_figure": projection,
         "projection_note": note or "",
+        "projection_summary": figures.projection_summary(shown, projection),
         "sizes_figure": figures.sizes(shown),
+        "sizes_summary": figures.sizes_summary(shown),
+        "sizes_table": sizes_table(shown),
         "profiles_figure": figures.profiles(shown),
+        "profiles_summary": figures.profiles_summary(shown),
+        "profiles_table": profiles_table(shown),
         "cards": segment_cards(shown),
         "region": None,
     }
@@ -151,16 +168,21 @@ def _clicked_segment(click: object) -> int:
     return value
 
 
+PICK_TYPES = (ids.SEGMENT_PICK_TYPE, ids.SEGMENT_TABLE_PICK_TYPE)
+
+
 def select_segment(
     bar_click: object,
     restyle: object,
     _pick_clicks: object,
     _clear_clicks: object,
     data: object,
+    _table_clicks: object = None,
     *,
     trigger: tuple[object, object] | None = None,
 ) -> Any:
-    """Store the segment chosen by a bar, a legend entry, a card button or "show all".
+    """Store the segment chosen by a bar, a legend entry, a card button, a "Select" button of
+    the sizes table or "show all".
 
     ``trigger`` is the (id, value) of the input that fired (read from the callback context when
     None; tests pass it).
@@ -180,7 +202,7 @@ def select_segment(
         chosen = _clicked_segment(bar_click)
     elif trigger_id == ids.SEGMENTS_SCATTER:
         chosen = _segment_from_restyle(restyle, order)
-    elif isinstance(trigger_id, dict) and trigger_id.get("type") == ids.SEGMENT_PICK_TYPE:
+    elif isinstance(trigger_id, dict) and trigger_id.get("type") in PICK_TYPES:
         if not trigger_value:
             raise PreventUpdate  # a re-rendered button, not a click
         chosen = trigger_id.get("segment")
@@ -335,6 +357,8 @@ def register(app: Dash) -> None:
     )(render)
     _register_selection(app)
     _register_grid(app)
+    for graph in (ids.SEGMENTS_SIZES, ids.SEGMENTS_HEATMAP):
+        chart_text.register_table_toggle(app, graph)
     app.callback(
         Output(ids.SEGMENTS_ORDERS, "children"),
         Input(ids.SEGMENTS_GRID, "cellClicked"),
@@ -355,12 +379,17 @@ def register(app: Dash) -> None:
 
 def _register_selection(app: Dash) -> None:
     app.callback(
-        Output(app_ids.SESSION, "data", allow_duplicate=True),
-        Input(ids.SEGMENTS_SIZES, "clickData"),
-        Input(ids.SEGMENTS_SCATTER, "restyleData"),
-        Input({"type": ids.SEGMENT_PICK_TYPE, "segment": ALL}, "n_clicks"),
-        Input(ids.SEGMENTS_CLEAR, "n_clicks"),
-        State(app_ids.SESSION, "data"),
+        output=Output(app_ids.SESSION, "data", allow_duplicate=True),
+        inputs={
+            "bar_click": Input(ids.SEGMENTS_SIZES, "clickData"),
+            "restyle": Input(ids.SEGMENTS_SCATTER, "restyleData"),
+            "_pick_clicks": Input({"type": ids.SEGMENT_PICK_TYPE, "segment": ALL}, "n_clicks"),
+            "_clear_clicks": Input(ids.SEGMENTS_CLEAR, "n_clicks"),
+            "_table_clicks": Input(
+                {"type": ids.SEGMENT_TABLE_PICK_TYPE, "segment": ALL}, "n_clicks"
+            ),
+        },
+        state={"data": State(app_ids.SESSION, "data")},
         prevent_initial_call=True,
     )(select_segment)
     app.callback(

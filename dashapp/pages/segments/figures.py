@@ -41,9 +41,26 @@ def projection_order(result: SegmentationResult) -> list[int]:
     return [*range(result.k), *([-1] if result.segmentation.n_noise else [])]
 
 
+def projection_summary(view: SegmentsView, figure: go.Figure) -> str:
+    """The projection in one sentence (the points ``figure`` draws: a sample above a limit)."""
+    drawn = sum(len(trace.x) for trace in figure.data)
+    shown = None if drawn == view.result.segmentation.n else drawn
+    return fs.projection_summary(view.result, shown)
+
+
 def sizes(view: SegmentsView) -> go.Figure:
     """Customers and revenue share of each segment (bars carry their segment number)."""
     return fs.sizes_figure(fs.segment_rows(view.result), selected=view.selected)
+
+
+def sizes_summary(view: SegmentsView) -> str:
+    """The sizes chart in one sentence (from the rows its bars draw)."""
+    return fs.sizes_summary(fs.segment_rows(view.result))
+
+
+def profiles_summary(view: SegmentsView) -> str:
+    """The profiles heatmap in one sentence (from the matrix it draws)."""
+    return fs.profile_summary(view.result, view.features)
 
 
 def profiles(view: SegmentsView) -> go.Figure:

@@ -38,6 +38,7 @@ ORDERS_CUSTOMER = "orders-customer"  # the customer id shown above their orders
 SEGMENT_NAME_TYPE = "segment-name"
 SEGMENT_PICK_TYPE = "segment-pick"
 SEGMENT_EXEMPLAR_TYPE = "segment-exemplar"
+SEGMENT_TABLE_PICK_TYPE = "segment-table-pick"
 
 
 def segment_name(segment: int) -> dict[str, str | int]:
@@ -48,6 +49,11 @@ def segment_name(segment: int) -> dict[str, str | int]:
 def segment_pick(segment: int) -> dict[str, str | int]:
     """Id of the "show these customers" button on a segment's card."""
     return {"type": SEGMENT_PICK_TYPE, "segment": segment}
+
+
+def segment_table_pick(segment: int) -> dict[str, str | int]:
+    """Id of the "Select <segment>" button in a row of the sizes chart's table alternative."""
+    return {"type": SEGMENT_TABLE_PICK_TYPE, "segment": segment}
 
 
 def segment_exemplar(customer: str) -> dict[str, str]:

@@ -20,14 +20,18 @@ from core import wording
 from core.clustering.result import SegmentationResult
 from dashapp.pages.segments import figures, grid, ids
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 from dashapp.shared import segment_components as cs
+from dashapp.shared import segment_figures as fs
 from dashapp.shared.segment_figures import FEATURE_SHORT, color_of
 from dashapp.shared.urlstate import url_components
 
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]}
 STATIC_GRAPH = {"displayModeBar": False}
 LOADING = "Loading…"
+PROJECTION_TITLE = "Customers in two dimensions (PCA of the clustering features)"
+SIZES_TITLE = "Size and revenue of each segment"
+PROFILES_TITLE = "Profiles: average of each feature, in standard deviations from all customers"
 
 
 def build(**query: Any) -> Component:
@@ -51,11 +55,15 @@ def build(**query: Any) -> Component:
             html.Div(id=ids.SEGMENTS_NAME_ALERT),
             dbc.Row([dbc.Col(_projection_card(), xl=7), dbc.Col(_sizes_card(), xl=5)]),
             components.card(
-                "Profiles: average of each feature, in standard deviations from all customers",
-                dcc.Graph(
-                    id=ids.SEGMENTS_HEATMAP,
-                    figure=figures.placeholder(LOADING),
-                    config=STATIC_GRAPH,
+                PROFILES_TITLE,
+                chart_text.described_chart(
+                    dcc.Graph(
+                        id=ids.SEGMENTS_HEATMAP,
+                        figure=figures.placeholder(LOADING),
+                        config=STATIC_GRAPH,
+                    ),
+                    title=PROFILES_TITLE,
+                    with_table=True,
                 ),
             ),
             html.H5("Segment cards", className="mt-2"),
@@ -67,14 +75,17 @@ def build(**query: Any) -> Component:
 
 def _projection_card() -> dbc.Card:
     return components.card(
-        "Customers in two dimensions (PCA of the clustering features)",
+        PROJECTION_TITLE,
         [
             html.Div(id=ids.SEGMENTS_SCATTER_NOTE, className="small text-muted"),
             dcc.Loading(
-                dcc.Graph(
-                    id=ids.SEGMENTS_SCATTER,
-                    figure=figures.placeholder(LOADING, height=figures.PROJECTION_HEIGHT),
-                    config=GRAPH_CONFIG,
+                chart_text.described_chart(
+                    dcc.Graph(
+                        id=ids.SEGMENTS_SCATTER,
+                        figure=figures.placeholder(LOADING, height=figures.PROJECTION_HEIGHT),
+                        config=GRAPH_CONFIG,
+                    ),
+                    title=PROJECTION_TITLE,
                 ),
                 type="circle",
             ),
@@ -89,17 +100,21 @@ def _projection_card() -> dbc.Card:
 
 def _sizes_card() -> dbc.Card:
     return components.card(
-        "Size and revenue of each segment",
+        SIZES_TITLE,
         [
-            dcc.Graph(
-                id=ids.SEGMENTS_SIZES,
-                figure=figures.placeholder(LOADING),
-                config=STATIC_GRAPH,
-            ),
             html.Div(
-                "Click a bar to select its segment; “Show all segments” (under Customers) "
-                "shows them all again.",
+                "Click a bar (or use “Select” in the table) to select its segment; “Show all "
+                "segments” (under Customers) shows them all again.",
                 className="form-text",
+            ),
+            chart_text.described_chart(
+                dcc.Graph(
+                    id=ids.SEGMENTS_SIZES,
+                    figure=figures.placeholder(LOADING),
+                    config=STATIC_GRAPH,
+                ),
+                title=SIZES_TITLE,
+                with_table=True,
             ),
         ],
     )
@@ -202,6 +217,52 @@ def summary_line(view: SegmentsView) -> list[Component | str]:
         " · ",
         dcc.Link("change on the Model page", href=f"/model{view.model_search}"),
     ]
+
+
+def sizes_table(view: SegmentsView) -> Component:
+    """The sizes chart as a table; each row's "Select <segment>" does what a click on its bar
+    does (the same callback, :func:`~dashapp.pages.segments.callbacks.select_segment`)."""
+    rows = fs.segment_rows(view.result)
+    cells: list[list[Component | str]] = []
+    for row in rows:
+        name: list[Component | str] = [row.name]
+        if row.segment == view.selected:
+            name.append(dbc.Badge("selected", color="dark", className="ms-2"))
+        button = html.Button(
+            f"Select {row.name}",
+            id=ids.segment_table_pick(row.segment),
+            type="button",
+            className="btn btn-outline-primary btn-sm py-0 segment-table-pick",
+        )
+        cells.append([html.Span(name), *fs.sizes_cells(row)[1:], button])
+    current = next((i for i, r in enumerate(rows) if r.segment == view.selected), None)
+    return chart_text.data_table(
+        "Customers and revenue (net spend) of each segment",
+        [*fs.SIZES_COLUMNS, "Select"],
+        cells,
+        numeric=[False, True, True, False],
+        current=current,
+    )
+
+
+def profiles_table(view: SegmentsView) -> Component:
+    """The profiles heatmap as a table: each segment's mean of each feature."""
+    columns, rows = fs.profile_rows(view.result, view.features)
+    current = view.selected if view.selected is not None and view.selected >= 0 else None
+    return html.Div(
+        chart_text.data_table(
+            "Mean of each feature per segment (in brackets: standard deviations from the "
+            "average customer)",
+            columns,
+            rows,  # type: ignore[arg-type]
+            numeric=[False, *[True] * (len(columns) - 1)],
+            current=current,
+        ),
+        className="table-responsive",
+        tabIndex="0",  # it scrolls sideways on a narrow screen: the keyboard must reach it
+        role="region",
+        **{"aria-label": "Profiles table"},
+    )
 
 
 def segment_cards(view: SegmentsView) -> list[Component]:

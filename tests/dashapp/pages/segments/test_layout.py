@@ -65,8 +65,13 @@ def test_render_outputs_are_named_after_what_they_show() -> None:
         "alert": (ids.SEGMENTS_ALERT, "children"),
         "projection_figure": (ids.SEGMENTS_SCATTER, "figure"),
         "projection_note": (ids.SEGMENTS_SCATTER_NOTE, "children"),
+        "projection_summary": ("segments-scatter-summary", "children"),
         "sizes_figure": (ids.SEGMENTS_SIZES, "figure"),
+        "sizes_summary": ("segments-sizes-summary", "children"),
+        "sizes_table": ("segments-sizes-table", "children"),
         "profiles_figure": (ids.SEGMENTS_HEATMAP, "figure"),
+        "profiles_summary": ("segments-heatmap-summary", "children"),
+        "profiles_table": ("segments-heatmap-table", "children"),
         "cards": (ids.SEGMENTS_CARDS, "children"),
         "region": (ids.SEGMENTS_LASSO, "data"),
     }
