@@ -98,3 +98,34 @@ def test_funnel_of_an_empty_file_does_not_divide_by_zero() -> None:
     audit = make_audit({})
     audit = Audit(**{**audit.__dict__, "rows_in": 0, "rows_kept": 0})
     assert list(figures.cleaning_funnel(audit).data[0].x) == [0] * 7
+
+
+@pytest.mark.parametrize(
+    "dropped",
+    [
+        {"missing_customer": 200, "duplicate": 30, "non_positive": 5},
+        {"missing_customer": 3, "cancellation": 412},
+    ],
+)
+def test_funnel_summary_and_table_say_what_the_funnel_draws(dropped: dict[str, int]) -> None:
+    audit = make_audit(dropped)
+    trace = figures.cleaning_funnel(audit).data[0]
+    text = figures.funnel_summary(audit)
+    worst = max(dropped, key=dropped.__getitem__)
+    assert text.startswith(f"Cleaning audit: {trace.x[0]:,} lines read, {trace.x[-1]:,} kept")
+    assert f"{REASON_LABELS[worst]}, removed {dropped[worst]:,} lines" in text
+    assert f"({dropped[worst] / audit.rows_in:.1%})" in text
+    for other in set(dropped) - {worst}:
+        assert REASON_LABELS[other] not in text
+    # The table holds the numbers of the bars, stage by stage.
+    rows = figures.funnel_rows(audit)
+    assert len(rows) == len(trace.x)
+    assert [r[0] for r in rows] == [y.removesuffix("  =  kept") for y in trace.y]
+    assert [int(r[1].replace(",", "")) for r in rows] == list(trace.x)
+    assert [r[3] for r in rows][1:] == [f"{dropped.get(r, 0):,}" for r in REASONS]
+
+
+def test_funnel_summary_when_no_rule_dropped_a_line() -> None:
+    text = figures.funnel_summary(make_audit({}))
+    assert "1,000 lines read, 1,000 kept (100.0%)" in text
+    assert text.endswith("no rule dropped a line.")
