@@ -12,6 +12,10 @@
  * control (a "Select" button of a table whose rows show the selection), the browser drops the
  * focus to <body> and a keyboard user starts again from the top. If the focused element left
  * the page and a new one with the same id took its place, it gets the focus back.
+ *
+ * Tab leaves an open dropdown: Dash 4 keeps the focus inside the open list (Tab cycles through
+ * its options), a trap for a keyboard user who does not know Escape. Tab (Shift+Tab) in the
+ * open list closes it, as Escape does, and moves on to the control after (before) it.
  */
 (function () {
     "use strict";
@@ -78,6 +82,60 @@
             again.focus({preventScroll: true});
         }
     }
+
+    var TABBABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+        'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+    function tabbables() {
+        return Array.prototype.filter.call(document.querySelectorAll(TABBABLE), function (el) {
+            return el.tabIndex >= 0 && el.getClientRects().length > 0 &&
+                !el.closest(".dash-dropdown-content");
+        });
+    }
+
+    function leaveDropdown(triggerId, backwards) {
+        if (document.querySelector(".dash-dropdown-content")) {
+            window.requestAnimationFrame(function () { leaveDropdown(triggerId, backwards); });
+            return;
+        }
+        // The dropdown gives the focus back to its button once closed (re-rendered: found
+        // again by its id): move on after that.
+        window.setTimeout(function () {
+            var trigger = document.getElementById(triggerId);
+            var widget = trigger && (trigger.closest(".dash-dropdown-wrapper") || trigger);
+            var next = widget && besides(widget, backwards);
+            (next || trigger || document.body).focus();
+        }, 0);
+    }
+
+    // The first tabbable element after ``widget`` (before it, ``backwards``), outside it.
+    function besides(widget, backwards) {
+        var outside = tabbables().filter(function (el) { return !widget.contains(el); });
+        var after = outside.filter(function (el) {
+            return widget.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING;
+        });
+        if (!backwards) {
+            return after[0];
+        }
+        var before = outside.filter(function (el) { return after.indexOf(el) < 0; });
+        return before[before.length - 1];
+    }
+
+    document.addEventListener("keydown", function (event) {
+        var target = event.target;
+        if (event.key !== "Tab" || !target.closest || !target.closest(".dash-dropdown-content")) {
+            return;
+        }
+        var trigger = document.querySelector('button.dash-dropdown[aria-expanded="true"]');
+        if (!trigger || !trigger.id) {
+            return;
+        }
+        event.preventDefault();
+        event.stopPropagation();
+        target.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}));
+        var id = trigger.id;
+        window.requestAnimationFrame(function () { leaveDropdown(id, event.shiftKey); });
+    }, true);
 
     var scheduled = false;
 
