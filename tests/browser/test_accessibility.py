@@ -17,6 +17,7 @@ from axe_core_python.base import AXE_SCRIPT
 from dash import Dash
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from core.generator import DEFAULT_DATA
@@ -97,9 +98,7 @@ def test_no_axe_violations_after_a_fit_on_model(dash_duo: DashComposite, a11y_ap
     assert violations(dash_duo) == []
 
 
-def test_no_axe_violations_with_a_segment_selected(
-    dash_duo: DashComposite, a11y_app: Dash
-) -> None:
+def test_no_axe_violations_with_a_segment_selected(dash_duo: DashComposite, a11y_app: Dash) -> None:
     dash_duo.start_server(a11y_app)
     dash_duo.driver.get(dash_duo.server_url + "/segments")
     settle(dash_duo)
@@ -121,5 +120,40 @@ def test_no_axe_violations_on_compare_after_moving_k(
     WebDriverWait(dash_duo.driver, TIMEOUT).until(
         lambda _: thumb.get_attribute("aria-valuenow") == "5"
     )
+    settle(dash_duo)
+    assert violations(dash_duo) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "graph"), [("/", "audit-funnel"), ("/segments", "segments-sizes")]
+)
+def test_no_axe_violations_with_a_chart_shown_as_a_table(
+    dash_duo: DashComposite, a11y_app: Dash, path: str, graph: str
+) -> None:
+    dash_duo.start_server(a11y_app)
+    dash_duo.driver.get(dash_duo.server_url + path)
+    settle(dash_duo)
+    toggle = dash_duo.find_element(f"#{graph}-table-toggle")
+    toggle.send_keys(Keys.ENTER)
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(
+        lambda _: toggle.get_attribute("aria-expanded") == "true"
+    )
+    dash_duo.wait_for_element(f"#{graph}-table table caption", timeout=TIMEOUT)
+    assert violations(dash_duo) == []
+
+
+def test_no_axe_violations_with_a_segment_selected_from_the_table(
+    dash_duo: DashComposite, a11y_app: Dash
+) -> None:
+    dash_duo.start_server(a11y_app)
+    dash_duo.driver.get(dash_duo.server_url + "/segments")
+    settle(dash_duo)
+    dash_duo.find_element("#segments-sizes-table-toggle").send_keys(Keys.ENTER)
+    dash_duo.find_element("#segments-heatmap-table-toggle").send_keys(Keys.ENTER)
+    picks = dash_duo.find_elements("#segments-sizes-table .segment-table-pick")
+    name = picks[1].text.removeprefix("Select ")
+    picks[1].send_keys(Keys.ENTER)
+    dash_duo.wait_for_contains_text("#segments-selection", name, timeout=TIMEOUT)
+    dash_duo.wait_for_element("#segments-sizes-table tr[aria-current=true]", timeout=TIMEOUT)
     settle(dash_duo)
     assert violations(dash_duo) == []
