@@ -109,7 +109,7 @@ def test_render_answers_a_browser_request_with_every_named_output(
     key = next(
         k
         for k, entry in app.callback_map.items()
-        if getattr(entry["callback"], "__wrapped__", None) is page.render
+        if getattr(entry.get("callback"), "__wrapped__", None) is page.render
     )
     outputs = [
         {"id": o.component_id, "property": o.component_property}
