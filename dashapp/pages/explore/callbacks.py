@@ -17,7 +17,7 @@ from dashapp.pages.explore import ids
 from dashapp.pages.explore.layout import headline, summary_table
 from dashapp.pages.explore.view import ExploreData, activity_note, explore_data
 from dashapp.services import get_services
-from dashapp.shared import figures
+from dashapp.shared import chart_text, figures
 from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import session_table
 from dashapp.shared.viewkit import data_problem_alert
@@ -35,6 +35,15 @@ RENDER_OUTPUTS: dict[str, Output] = {
     "activity_note": Output(ids.EXPLORE_ACTIVITY_NOTE, "children"),
     "summary": Output(ids.EXPLORE_SUMMARY, "children"),
 }
+# Each chart's one-sentence summary, by the name of its figure output.
+SUMMARY_OUTPUTS: dict[str, Output] = {
+    f"{name.removesuffix('_figure')}_summary": Output(
+        chart_text.summary_id(str(output.component_id)), "children"
+    )
+    for name, output in RENDER_OUTPUTS.items()
+    if name.endswith("_figure")
+}
+RENDER_OUTPUTS.update(SUMMARY_OUTPUTS)
 FIGURE_OUTPUTS = tuple(name for name in RENDER_OUTPUTS if name.endswith("_figure"))
 
 
@@ -66,6 +75,7 @@ def render(data: object) -> dict[str, Any]:
             "headline": [],
             "alert": data_problem_alert(exc),
             **{name: figures.empty_figure(message) for name in FIGURE_OUTPUTS},
+            **dict.fromkeys(SUMMARY_OUTPUTS, ""),
             "activity_note": "",
             "summary": [],
         }
@@ -82,6 +92,13 @@ def render_view(view: ExploreData) -> dict[str, Any]:
         "rf_grid_figure": figures_explore.rf_grid_heatmap(view.rf_grid),
         "activity_figure": figures_explore.activity_over_time(view.monthly),
         "countries_figure": figures_explore.countries(view.countries),
+        "distributions_summary": figures_explore.distributions_summary(view.histograms),
+        "correlations_summary": figures_explore.correlations_summary(
+            view.features, view.correlation
+        ),
+        "rf_grid_summary": figures_explore.rf_grid_summary(view.rf_grid),
+        "activity_summary": figures_explore.activity_summary(view.monthly),
+        "countries_summary": figures_explore.countries_summary(view.countries),
         "activity_note": activity_note(view),
         "summary": summary_table(view.summary),
     }

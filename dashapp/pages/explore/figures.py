@@ -340,3 +340,86 @@ def countries(table: pl.DataFrame | None) -> go.Figure:
     fig.update_annotations(font_size=12)
     fig.update_layout(margin={"t": 30})
     return fig
+
+
+# --- text alternatives: each chart in one sentence, from the data it draws --------------------
+
+
+def distributions_summary(histograms: Sequence[Histogram]) -> str:
+    """The small multiples in one sentence: features drawn, log axes, the most skewed."""
+    if not histograms:
+        return "Feature distributions: no numeric feature to show."
+    drawn = [h for h in histograms if not h.constant]
+    text = f"Distributions of {count(len(histograms), 'feature')}, customers per bin"
+    logs = sum(1 for h in drawn if h.log)
+    if logs:
+        text += f", {logs} of them on a log axis"
+    skewed = [h for h in drawn if h.skewness is not None]
+    if skewed:
+        top = max(skewed, key=lambda h: abs(h.skewness or 0.0))
+        text += f"; the most skewed is {feature_label(top.feature)} (skewness {top.skewness:.1f})"
+    constant = [feature_label(h.feature) for h in histograms if h.constant]
+    if constant:
+        text += f"; the same for every customer: {', '.join(constant)}"
+    return f"{text}."
+
+
+def correlations_summary(
+    features: Sequence[str], correlation: Sequence[Sequence[float | None]]
+) -> str:
+    """The correlation heatmap in one sentence: the strongest pair of different features."""
+    pairs = [
+        (abs(v), i, j)
+        for i in range(len(features))
+        for j in range(i + 1, len(features))
+        if (v := correlation[i][j]) is not None
+    ]
+    text = f"Spearman correlations between {count(len(features), 'feature')}"
+    if not pairs:
+        return f"{text}: none to show."
+    _size, i, j = max(pairs)
+    value = correlation[i][j] or 0.0
+    return (
+        f"{text}; the strongest: {feature_label(features[i])} and "
+        f"{feature_label(features[j])} (ρ = {value:.2f})."
+    )
+
+
+def rf_grid_summary(grid: pl.DataFrame) -> str:
+    """The R × F grid in one sentence: the cell with the most customers."""
+    cells = grid.filter(pl.col("customers") > 0)
+    if cells.height == 0:
+        return "Recency x frequency scores: no scored customer."
+    top = cells.sort(["customers", "r_score", "f_score"], descending=[True, False, False]).row(
+        0, named=True
+    )
+    return (
+        f"Recency x frequency scores of {count(int(cells['customers'].sum()), 'customer')}; "
+        f"the largest cell, R {top['r_score']} and F {top['f_score']}, holds "
+        f"{count(int(top['customers']), 'customer')} (mean monetary {top['mean_monetary']:,.2f})."
+    )
+
+
+def activity_summary(monthly: pl.DataFrame | None) -> str:
+    """The monthly chart in one sentence: the months shown and the month of most revenue."""
+    if monthly is None or monthly.height == 0:
+        return "Revenue and orders per month: no dated purchase line."
+    months = monthly.get_column("month")
+    top = monthly.sort("revenue", descending=True, nulls_last=True).row(0, named=True)
+    return (
+        f"Revenue and orders per month from {months.min():%b %Y} to {months.max():%b %Y}; "
+        f"the highest revenue, {top['revenue'] or 0:,.2f}, came in {top['month']:%b %Y} "
+        f"({count(int(top['orders'] or 0), 'order')})."
+    )
+
+
+def countries_summary(table: pl.DataFrame | None) -> str:
+    """The countries chart in one sentence: the country with the most customers, its shares."""
+    if table is None or table.height == 0:
+        return "Top countries: no country column mapped."
+    top = table.sort("customers", descending=True).row(0, named=True)
+    return (
+        f"Top {count(table.height, 'country')} by customers; the first, {top['country']}, has "
+        f"{count(int(top['customers']), 'customer')} ({top['customer_share']:.1%}) and "
+        f"{top['revenue_share']:.1%} of the revenue."
+    )

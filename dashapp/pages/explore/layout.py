@@ -17,14 +17,27 @@ from dashapp.pages.explore.view import (
     exclusion_text,
     summary_rows,
 )
-from dashapp.shared import components, figures
+from dashapp.shared import chart_text, components, figures
 
 GRAPH_CONFIG = {"displayModeBar": False}
 
 
-def graph(graph_id: str) -> dcc.Graph:
-    """An empty chart saying it is loading, until the render callback fills it."""
-    return dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=GRAPH_CONFIG)
+TITLES: dict[str, str] = {
+    ids.EXPLORE_DISTRIBUTIONS: "Feature distributions",
+    ids.EXPLORE_CORRELATIONS: "Correlations between features (Spearman)",
+    ids.EXPLORE_RF_GRID: "Recency x frequency scores, coloured by mean monetary",
+    ids.EXPLORE_ACTIVITY: "Revenue and orders per month",
+    ids.EXPLORE_COUNTRIES: "Top countries",
+}
+
+
+def graph(graph_id: str) -> Component:
+    """An empty chart saying it is loading, until the render callback fills it (and its
+    one-sentence summary)."""
+    return chart_text.described_chart(
+        dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=GRAPH_CONFIG),
+        title=TITLES[graph_id],
+    )
 
 
 def _header() -> Component:
@@ -39,7 +52,7 @@ def _header() -> Component:
 
 def _distributions_card() -> Component:
     return components.card(
-        "Feature distributions",
+        TITLES[ids.EXPLORE_DISTRIBUTIONS],
         [
             dcc.Loading(graph(ids.EXPLORE_DISTRIBUTIONS), type="circle"),
             html.Div(
@@ -59,14 +72,14 @@ def _correlations_row() -> Component:
         [
             dbc.Col(
                 components.card(
-                    "Correlations between features (Spearman)",
+                    TITLES[ids.EXPLORE_CORRELATIONS],
                     graph(ids.EXPLORE_CORRELATIONS),
                 ),
                 lg=7,
             ),
             dbc.Col(
                 components.card(
-                    "Recency x frequency scores, coloured by mean monetary",
+                    TITLES[ids.EXPLORE_RF_GRID],
                     [
                         graph(ids.EXPLORE_RF_GRID),
                         html.Div(
@@ -89,7 +102,7 @@ def _activity_row() -> Component:
         [
             dbc.Col(
                 components.card(
-                    "Revenue and orders per month",
+                    TITLES[ids.EXPLORE_ACTIVITY],
                     [
                         graph(ids.EXPLORE_ACTIVITY),
                         html.Div(id=ids.EXPLORE_ACTIVITY_NOTE, className="small text-muted"),
@@ -98,7 +111,7 @@ def _activity_row() -> Component:
                 lg=7,
             ),
             dbc.Col(
-                components.card("Top countries", graph(ids.EXPLORE_COUNTRIES)),
+                components.card(TITLES[ids.EXPLORE_COUNTRIES], graph(ids.EXPLORE_COUNTRIES)),
                 lg=5,
             ),
         ]
