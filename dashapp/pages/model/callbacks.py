@@ -28,7 +28,7 @@ from dash.exceptions import PreventUpdate
 from core.errors import ConfigError
 from dashapp.background import job_manager, with_checkpoints, worker_context
 from dashapp.pages.model import ids, view
-from dashapp.pages.model.figures import k_figure, stability_figure
+from dashapp.pages.model.figures import k_figure, k_summary, stability_figure, stability_summary
 from dashapp.pages.model.layout import (
     controls,
     fit_problem,
@@ -38,6 +38,7 @@ from dashapp.pages.model.layout import (
     summary,
 )
 from dashapp.services import AppServices, get_services
+from dashapp.shared import chart_text
 from dashapp.shared import ids as app_ids
 from dashapp.shared.modeling import (
     background_threshold,
@@ -55,10 +56,12 @@ PANEL_OUTPUTS: dict[str, Output] = {
     "summary": Output(ids.MODEL_SUMMARY, "children"),
     "k_text": Output(ids.MODEL_K_TEXT, "children"),
     "k_figure": Output(ids.MODEL_K_FIGURE, "figure"),
+    "k_summary": Output(chart_text.summary_id(ids.MODEL_K_FIGURE), "children"),
     "use_k_label": Output(ids.MODEL_USE_K, "children"),
     "use_k_disabled": Output(ids.MODEL_USE_K, "disabled"),
     "stability": Output(ids.MODEL_STABILITY, "children"),
     "stability_figure": Output(ids.MODEL_STABILITY_FIGURE, "figure"),
+    "stability_summary": Output(chart_text.summary_id(ids.MODEL_STABILITY_FIGURE), "children"),
 }
 # The progress bar's value, label and step text, as the background job reports them.
 PROGRESS_OUTPUTS: list[Output] = [
@@ -117,10 +120,12 @@ def panel_outputs(model: view.ModelView) -> dict[str, Any]:
         "summary": summary(model),
         "k_text": k_text(model.k_panel),
         "k_figure": k_figure(model),
+        "k_summary": k_summary(model),
         "use_k_label": model.use_k_label,
         "use_k_disabled": model.use_k_disabled,
         "stability": stability_text(model.stability),
         "stability_figure": stability_figure(model),
+        "stability_summary": stability_summary(model),
     }
 
 

@@ -42,4 +42,19 @@ def stability_figure(view: ModelView) -> go.Figure:
     return segment_figures.stability_figure(view.stability.report, view.result)
 
 
-__all__ = ["k_figure", "loading_figure", "stability_figure"]
+def k_summary(view: ModelView) -> str:
+    """The choose-k chart in one sentence (empty when it shows a message instead)."""
+    panel = view.k_panel
+    if panel is None or panel.finds_k or panel.selection is None:
+        return ""
+    return segment_figures.k_summary(panel.selection, panel.current_k)
+
+
+def stability_summary(view: ModelView) -> str:
+    """The stability chart in one sentence (empty when it shows a message instead)."""
+    if view.stability is None or view.result is None or view.stability.report is None:
+        return ""
+    return segment_figures.stability_summary(view.stability.report, view.result)
+
+
+__all__ = ["k_figure", "k_summary", "loading_figure", "stability_figure", "stability_summary"]

@@ -19,7 +19,7 @@ from core.errors import CustsegError
 from dashapp.pages.model import ids
 from dashapp.pages.model.figures import loading_figure
 from dashapp.pages.model.view import USE_K_LABEL, KPanel, ModelView, StabilityPanel
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 from dashapp.shared import segment_components as cs
 from dashapp.shared.modeling import ALGORITHM_LABELS, SCALER_LABELS, ModelSettings
 from dashapp.shared.segment_figures import FEATURE_SHORT, criteria_summary, segment_rows
@@ -31,6 +31,8 @@ HDBSCAN_TEXT = (
     "customers by default); customers it cannot place are left as noise."
 )
 RATING_COLORS = {"stable": "success", "fairly stable": "warning", "unstable": "danger"}
+K_TITLE = "How many segments? Every criterion on one k axis"
+STABILITY_TITLE = "Stability: do refits find the same segments?"
 
 
 def build(**query: Any) -> Component:
@@ -114,13 +116,16 @@ def k_card() -> dbc.Card:
     """The choose-k panel: the recommendation, its button and every criterion's curve."""
     use_k = dbc.Button(USE_K_LABEL, id=ids.MODEL_USE_K, size="sm", color="success", disabled=True)
     return components.card(
-        "How many segments? Every criterion on one k axis",
+        K_TITLE,
         [
             dbc.Row(
                 [dbc.Col(html.Div(id=ids.MODEL_K_TEXT)), dbc.Col(use_k, width="auto")],
                 className="g-2",
             ),
-            dcc.Graph(id=ids.MODEL_K_FIGURE, figure=loading_figure(), config=GRAPH_CONFIG),
+            chart_text.described_chart(
+                dcc.Graph(id=ids.MODEL_K_FIGURE, figure=loading_figure(), config=GRAPH_CONFIG),
+                title=K_TITLE,
+            ),
         ],
     )
 
@@ -128,10 +133,15 @@ def k_card() -> dbc.Card:
 def stability_card() -> dbc.Card:
     """The stability panel: the rating and the per-segment chart."""
     return components.card(
-        "Stability: do refits find the same segments?",
+        STABILITY_TITLE,
         [
             html.Div(id=ids.MODEL_STABILITY),
-            dcc.Graph(id=ids.MODEL_STABILITY_FIGURE, figure=loading_figure(), config=GRAPH_CONFIG),
+            chart_text.described_chart(
+                dcc.Graph(
+                    id=ids.MODEL_STABILITY_FIGURE, figure=loading_figure(), config=GRAPH_CONFIG
+                ),
+                title=STABILITY_TITLE,
+            ),
         ],
     )
 
