@@ -27,6 +27,7 @@ from dashapp.pages.rfm.layout import (
 )
 from dashapp.pages.rfm.view import CHOICES, DEFAULTS, SETTINGS, RfmView, range_texts, rfm_view
 from dashapp.services import get_services
+from dashapp.shared import chart_text
 from dashapp.shared import ids as shared_ids
 from dashapp.shared.figures import empty_figure
 from dashapp.shared.loading import session_table
@@ -52,6 +53,8 @@ RENDER_OUTPUTS: dict[str, Output] = {
     "segment_table": Output(ids.RFM_TABLE, "children"),
     "grid_figure": Output(ids.RFM_GRID, "figure"),
     "grid_note": Output(ids.RFM_GRID_NOTE, "children"),
+    "treemap_summary": Output(chart_text.summary_id(ids.RFM_TREEMAP), "children"),
+    "grid_summary": Output(chart_text.summary_id(ids.RFM_GRID), "children"),
 }
 
 
@@ -103,6 +106,8 @@ def render_problem(error: CustsegError, settings: dict[str, Any]) -> dict[str, A
         "segment_table": [],
         "grid_figure": empty_figure(message),
         "grid_note": "",
+        "treemap_summary": "",
+        "grid_summary": "",
     }
 
 
@@ -122,6 +127,8 @@ def render_view(view: RfmView, settings: dict[str, Any]) -> dict[str, Any]:
             ranges=range_texts(view.ranges),
         ),
         "grid_note": grid_note(view),
+        "treemap_summary": rfm_figures.treemap_summary(view.segments),
+        "grid_summary": rfm_figures.score_grid_summary(view.grid, bins=view.bins),
     }
 
 

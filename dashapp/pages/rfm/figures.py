@@ -7,6 +7,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from core.wording import count
 from dashapp.shared.figures import base_layout, empty_figure, segment_color
 
 ROOT = "All scored customers"
@@ -175,3 +176,35 @@ def score_grid_heatmap(
 def _range(ranges: dict[str, dict[int, str]] | None, dim: str, score: int) -> str:
     """The values behind ``score`` of ``dim`` ("12–30 days"), or "" without ranges."""
     return "" if ranges is None else ranges[dim].get(score, "—")
+
+
+def treemap_summary(segments: pl.DataFrame) -> str:
+    """The treemap in one sentence: segments drawn, the largest, the one with most revenue."""
+    shown = segments.filter(pl.col("customers") > 0)
+    if shown.height == 0:
+        return "RFM segments: no scored customer."
+    largest = shown.sort("customers", descending=True).row(0, named=True)
+    richest = shown.sort("revenue_share", descending=True).row(0, named=True)
+    text = (
+        f"RFM segments: {count(shown.height, 'segment')} with customers; the largest, "
+        f"{largest['segment']}, has {count(int(largest['customers']), 'customer')} "
+        f"({largest['share']:.0%})"
+    )
+    if richest["segment"] == largest["segment"]:
+        return f"{text} and {richest['revenue_share']:.0%} of the revenue."
+    return f"{text}; {richest['segment']} brings the most revenue ({richest['revenue_share']:.0%})."
+
+
+def score_grid_summary(grid: pl.DataFrame, *, bins: int) -> str:
+    """The score grid in one sentence: the cell with the most customers and its segment."""
+    cells = grid.filter(pl.col("customers") > 0)
+    if cells.height == 0:
+        return "Recency x frequency score grid: no scored customer."
+    top = cells.sort(["customers", "r_score", "f_score"], descending=[True, False, False]).row(
+        0, named=True
+    )
+    segment = f", mostly {top['top_segment']}" if top.get("top_segment") else ""
+    return (
+        f"Recency x frequency scores 1 to {bins}; the fullest cell, R {top['r_score']} and "
+        f"F {top['f_score']}, holds {count(int(top['customers']), 'customer')}{segment}."
+    )

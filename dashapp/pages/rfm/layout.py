@@ -13,7 +13,7 @@ from dash.development.base_component import Component
 from core.rfm import RULESETS
 from dashapp.pages.rfm import ids
 from dashapp.pages.rfm.view import BIN_CHOICES, RULESET_KEYS, RfmView, range_texts
-from dashapp.shared import components
+from dashapp.shared import chart_text, components
 from dashapp.shared.figures import empty_figure, segment_color
 
 GRAPH_CONFIG = {"displayModeBar": False}
@@ -49,9 +49,15 @@ def controls(settings: dict[str, Any]) -> list[Component]:
     ]
 
 
-def _graph(graph_id: str) -> dcc.Graph:
-    """An empty graph waiting for the render callback."""
-    return dcc.Graph(id=graph_id, figure=empty_figure("Loading…"), config=GRAPH_CONFIG)
+TREEMAP_TITLE = "Segments by customers"
+GRID_TITLE = "Recency x frequency score grid"
+
+
+def _graph(graph_id: str, title: str) -> Component:
+    """An empty graph waiting for the render callback (which fills its summary too)."""
+    return chart_text.described_chart(
+        dcc.Graph(id=graph_id, figure=empty_figure("Loading…"), config=GRAPH_CONFIG), title=title
+    )
 
 
 def build(**_query: str) -> Component:
@@ -72,16 +78,16 @@ def build(**_query: str) -> Component:
                 [
                     dbc.Col(
                         components.card(
-                            "Segments by customers",
-                            dcc.Loading(_graph(ids.RFM_TREEMAP), type="circle"),
+                            TREEMAP_TITLE,
+                            dcc.Loading(_graph(ids.RFM_TREEMAP, TREEMAP_TITLE), type="circle"),
                         ),
                         lg=7,
                     ),
                     dbc.Col(
                         components.card(
-                            "Recency x frequency score grid",
+                            GRID_TITLE,
                             [
-                                _graph(ids.RFM_GRID),
+                                _graph(ids.RFM_GRID, GRID_TITLE),
                                 html.Div(id=ids.RFM_GRID_NOTE, className="small text-muted"),
                             ],
                         ),
