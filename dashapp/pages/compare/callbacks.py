@@ -47,7 +47,7 @@ from dashapp.pages.compare.view import (
     view_key,
 )
 from dashapp.services import get_services
-from dashapp.shared import figures
+from dashapp.shared import chart_text, figures
 from dashapp.shared.ids import SESSION
 from dashapp.shared.loading import session_table
 from dashapp.shared.viewkit import (
@@ -208,6 +208,15 @@ def sync_cut(k: object, height: object, relayout: object, data: object) -> dict[
 
 # --- the charts ---------------------------------------------------------------------------------
 
+# The charts' one-sentence summaries (chart_text), by the name of the chart they describe.
+SUMMARIES_OF: dict[str, str] = {
+    "dendrogram": ids.COMPARE_DENDROGRAM,
+    "sizes": ids.COMPARE_SIZES,
+    "contingency": ids.COMPARE_CONTINGENCY,
+    "sankey": ids.COMPARE_SANKEY,
+}
+SUMMARIES = tuple(f"{name}_summary" for name in SUMMARIES_OF)
+
 
 def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
     """Dendrogram, K-means sizes, metrics, contingency and Sankey at ``k``, and the alert."""
@@ -218,7 +227,7 @@ def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
         k = checked_int(k, low=K_MIN, high=K_MAX, name="k")
         cmp, _ = _comparison(state, k)
     except InputRejectedError as exc:
-        charts = ("dendrogram", "sizes", "metrics", "contingency", "sankey")
+        charts = ("dendrogram", "sizes", "metrics", "contingency", "sankey", *SUMMARIES)
         return {**dict.fromkeys(charts, no_update), "alert": input_alert(exc)}
     except CustsegError as exc:
         message = (
@@ -233,6 +242,7 @@ def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
             "metrics": [],
             "contingency": empty,
             "sankey": empty,
+            **dict.fromkeys(SUMMARIES, ""),
             "alert": data_problem_alert(exc),
         }
     plot = dendrogram_plot(cmp.tree, k)
@@ -246,6 +256,10 @@ def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
         "metrics": metrics_panel(cmp),
         "contingency": figures_compare.contingency(cmp),
         "sankey": figures_compare.sankey(cmp),
+        "dendrogram_summary": figures_compare.dendrogram_summary(cmp),
+        "sizes_summary": figures_compare.sizes_summary(cmp),
+        "contingency_summary": figures_compare.contingency_summary(cmp),
+        "sankey_summary": figures_compare.sankey_summary(cmp),
         "alert": [],
     }
 
@@ -337,6 +351,7 @@ def render_selection(selection: object, k: object, key: object, data: object) ->
             "caption": NO_SELECTION,
             "rows": [],
             "scatter": figures.empty_figure("Nothing to show."),
+            "scatter_summary": "",
         }
     shown = selection_view(selection, cmp, key, features)
     km = cmp.kmeans.segmentation
@@ -347,7 +362,12 @@ def render_selection(selection: object, k: object, key: object, data: object) ->
         colors=cmp.km_colors,
         selected=shown.highlighted,
     )
-    return {"caption": shown.caption, "rows": shown.rows, "scatter": scatter}
+    return {
+        "caption": shown.caption,
+        "rows": shown.rows,
+        "scatter": scatter,
+        "scatter_summary": figures_compare.selection_summary(cmp, shown.highlighted),
+    }
 
 
 # --- registration -------------------------------------------------------------------------------
@@ -401,6 +421,10 @@ def register(app: Dash) -> None:
             "metrics": Output(ids.COMPARE_METRICS, "children"),
             "contingency": Output(ids.COMPARE_CONTINGENCY, "figure"),
             "sankey": Output(ids.COMPARE_SANKEY, "figure"),
+            **{
+                f"{name}_summary": Output(chart_text.summary_id(graph), "children")
+                for name, graph in SUMMARIES_OF.items()
+            },
             "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
         },
         inputs={"k": Input(ids.COMPARE_K, "value"), "key": Input(ids.COMPARE_KEY, "data")},
@@ -421,6 +445,7 @@ def register(app: Dash) -> None:
             "caption": Output(ids.COMPARE_SELECTION_CAPTION, "children"),
             "rows": Output(ids.COMPARE_GRID, "rowData"),
             "scatter": Output(ids.COMPARE_SCATTER, "figure"),
+            "scatter_summary": Output(chart_text.summary_id(ids.COMPARE_SCATTER), "children"),
         },
         inputs={
             "selection": Input(ids.COMPARE_SELECTION, "data"),

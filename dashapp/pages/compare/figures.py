@@ -418,3 +418,79 @@ def selection_scatter(
     fig.update_xaxes(title_text="component 1", zeroline=False, showticklabels=False)
     fig.update_yaxes(title_text="component 2", zeroline=False, showticklabels=False)
     return fig
+
+
+# --- text alternatives: each chart in one sentence, from the data it draws --------------------
+
+
+def _largest(sizes: Sequence[int]) -> int:
+    return max(range(len(sizes)), key=lambda i: int(sizes[i]))
+
+
+def dendrogram_summary(cmp: CutComparison) -> str:
+    """The dendrogram in one sentence: the cut and the largest hierarchical segment."""
+    h_sizes = np.bincount(cmp.h_labels[cmp.h_labels >= 0], minlength=cmp.k)
+    total = max(int(h_sizes.sum()), 1)
+    top = _largest(h_sizes.tolist())
+    return (
+        f"Hierarchical tree of {wording.count(int(h_sizes.sum()), 'customer')} cut into "
+        f"{wording.count(cmp.k, 'segment')}; the largest, {h_label(top)}, has "
+        f"{wording.count(int(h_sizes[top]), 'customer')} ({h_sizes[top] / total:.0%})."
+    )
+
+
+def sizes_summary(cmp: CutComparison) -> str:
+    """The K-means sizes chart in one sentence: the largest segment, the matched pairs."""
+    b_sizes = [int(s) for s in cmp.kmeans.segmentation.sizes]
+    top = _largest(b_sizes)
+    matched = sum(1 for b in cmp.h_match if b is not None)
+    return (
+        f"K-means with k = {cmp.kmeans.k}: the largest segment, {cmp.km_names[top]}, has "
+        f"{wording.count(b_sizes[top], 'customer')}; {matched} of {cmp.kmeans.k} are matched "
+        "to a hierarchical segment."
+    )
+
+
+def _largest_pair(cmp: CutComparison) -> tuple[int, int, int]:
+    """(hierarchical, K-means, customers) of the largest cell of the contingency table (the
+    first in reading order on a tie)."""
+    comp = cmp.comparison
+    cells = [
+        (int(comp.counts[i, j]), int(a), int(b))
+        for i, a in enumerate(comp.a_labels.tolist())
+        for j, b in enumerate(comp.b_labels.tolist())
+        if a >= 0 and b >= 0
+    ]
+    customers, a, b = max(sorted(cells, key=lambda c: c[1:]), key=lambda c: c[0], default=(0, 0, 0))
+    return a, b, customers
+
+
+def contingency_summary(cmp: CutComparison) -> str:
+    """The contingency table in one sentence: its size and its largest cell."""
+    a, b, customers = _largest_pair(cmp)
+    return (
+        f"Customers in both segmentations, {cmp.k} hierarchical by {cmp.kmeans.k} K-means "
+        f"segments; the largest cell, {h_label(a)} and {cmp.km_names[b]}, holds "
+        f"{wording.count(customers, 'customer')}."
+    )
+
+
+def sankey_summary(cmp: CutComparison) -> str:
+    """The Sankey diagram in one sentence: the largest flow."""
+    a, b, customers = _largest_pair(cmp)
+    return (
+        f"Flows from {cmp.k} hierarchical to {cmp.kmeans.k} K-means segments; the largest, "
+        f"{h_label(a)} to {cmp.km_names[b]}, carries {wording.count(customers, 'customer')}."
+    )
+
+
+def selection_summary(cmp: CutComparison, selected: np.ndarray | None) -> str:
+    """The selection scatter in one sentence: what is drawn and how many are selected."""
+    text = (
+        f"Customers on two principal axes in the colour of their K-means segment "
+        f"({wording.count(cmp.kmeans.k, 'segment')})"
+    )
+    chosen = 0 if selected is None else int(selected.sum())
+    if chosen:
+        return f"{text}; {wording.count(chosen, 'selected customer')} drawn on top."
+    return f"{text}; no customer selected."

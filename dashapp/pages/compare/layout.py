@@ -15,7 +15,7 @@ from core.columns import COUNTRY, CUSTOMER
 from core.wording import count
 from dashapp.pages.compare import ids
 from dashapp.pages.compare.view import CutComparison, MethodText
-from dashapp.shared import components, figures
+from dashapp.shared import chart_text, components, figures
 from dashapp.shared.segment_figures import FEATURE_SHORT
 
 GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False}
@@ -40,9 +40,21 @@ GRID_COLUMNS: tuple[dict[str, Any], ...] = (
 )
 
 
-def graph(graph_id: str, config: dict[str, Any] = GRAPH_CONFIG) -> dcc.Graph:
-    """A graph showing "Loading…" until its callback draws it."""
-    return dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=config)
+TITLES: dict[str, str] = {
+    ids.COMPARE_DENDROGRAM: "Hierarchical clustering",
+    ids.COMPARE_SIZES: "K-means with the same k",
+    ids.COMPARE_CONTINGENCY: "Customers in both (click a cell)",
+    ids.COMPARE_SANKEY: "Where the hierarchical segments go",
+    ids.COMPARE_SCATTER: "Selected customers on the K-means projection",
+}
+
+
+def graph(graph_id: str, config: dict[str, Any] = GRAPH_CONFIG) -> Component:
+    """A graph showing "Loading…" until its callback draws it (and fills its summary)."""
+    return chart_text.described_chart(
+        dcc.Graph(id=graph_id, figure=figures.empty_figure("Loading…"), config=config),
+        title=TITLES[graph_id],
+    )
 
 
 def _label(text: str, control: str) -> html.Label:
@@ -98,7 +110,7 @@ def cut_controls() -> dbc.Card:
 def charts() -> list[dbc.Row]:
     """Dendrogram beside the K-means sizes and metrics; contingency beside the Sankey."""
     dendrogram = components.card(
-        "Hierarchical clustering",
+        TITLES[ids.COMPARE_DENDROGRAM],
         [
             dcc.Loading(graph(ids.COMPARE_DENDROGRAM, DENDROGRAM_CONFIG), type="circle"),
             html.Div(
@@ -110,13 +122,11 @@ def charts() -> list[dbc.Row]:
         ],
     )
     kmeans = components.card(
-        "K-means with the same k",
+        TITLES[ids.COMPARE_SIZES],
         [html.Div(id=ids.COMPARE_METRICS, className="mb-2"), graph(ids.COMPARE_SIZES)],
     )
-    contingency = components.card(
-        "Customers in both (click a cell)", graph(ids.COMPARE_CONTINGENCY)
-    )
-    sankey = components.card("Where the hierarchical segments go", graph(ids.COMPARE_SANKEY))
+    contingency = components.card(TITLES[ids.COMPARE_CONTINGENCY], graph(ids.COMPARE_CONTINGENCY))
+    sankey = components.card(TITLES[ids.COMPARE_SANKEY], graph(ids.COMPARE_SANKEY))
     return [
         dbc.Row([dbc.Col(dendrogram, lg=7), dbc.Col(kmeans, lg=5)]),
         dbc.Row([dbc.Col(contingency, lg=6), dbc.Col(sankey, lg=6)]),
