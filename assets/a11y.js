@@ -1,7 +1,7 @@
 /*
  * Accessible names and roles for Dash 4 widgets that cannot be given them from Python.
  *
- * dcc.Slider, dcc.Dropdown and dcc.Upload render their focusable control inside a wrapper and
+ * dcc.Slider, dcc.Dropdown, dcc.Upload (and dbc.Progress) render their control inside a wrapper and
  * take no aria props. The layout names each one with a <label for="WIDGET-ID"> (see
  * dashapp/shared/components.label_for); this script copies the label's text (or its data-name)
  * onto the controls inside the widget. It also fixes two Dash 4 dropdown details axe reports:
@@ -21,7 +21,7 @@
     "use strict";
 
     var LABELABLE = /^(INPUT|SELECT|TEXTAREA|BUTTON|METER|OUTPUT|PROGRESS)$/;
-    var CONTROLS = '[role="slider"], input, .dash-dropdown-focus-target';
+    var CONTROLS = '[role="slider"], [role="progressbar"], input, .dash-dropdown-focus-target';
 
     function nameOf(label) {
         var given = label.getAttribute("data-name");

@@ -45,9 +45,23 @@ def error_alert(error: CustsegError, *, title: str = "This file could not be use
     return dbc.Alert(body, color="danger", dismissable=True, className="mb-2")
 
 
-def message_alert(text: str | Sequence[Component | str], *, color: str = "info") -> dbc.Alert:
-    """A plain alert (success, warning, info)."""
+POLITE = {"aria-live": "polite"}  # a region whose changes a screen reader reads out when idle
+
+
+def message_alert(
+    text: str | Sequence[Component | str], *, color: str = "info"
+) -> dbc.Alert | html.Div:
+    """A plain alert: a warning interrupts a screen reader (``role="alert"``, as errors do);
+    news (success, info) is a polite ``role="status"`` message."""
+    if color in ("success", "info"):
+        return html.Div(text, className=f"alert alert-{color} mb-2", role="status")
     return dbc.Alert(text, color=color, dismissable=True, className="mb-2")
+
+
+def live_status(component_id: str, **kwargs: Any) -> html.Div:
+    """A polite live region (``role="status"``) that callbacks fill with the progress of long
+    work; a screen reader reads each change, after what it is saying."""
+    return html.Div(id=component_id, role="status", **kwargs)
 
 
 LANGUAGE = "en"

@@ -44,6 +44,7 @@ from dashapp.shared.loading import DataView, data_view
 from dashapp.state import SessionState, StateError, require_state
 
 log = logging.getLogger(__name__)
+READING = "Reading the file…"  # the upload's live status while the server reads it
 
 
 def upload_file(contents: object, filename: object, data: object) -> dict[str, Any]:
@@ -166,6 +167,7 @@ def register(app: Dash) -> None:
         },
         inputs={"contents": Input(ids.UPLOAD, "contents")},
         state={"filename": State(ids.UPLOAD, "filename"), "data": State(app_ids.SESSION, "data")},
+        running=[(Output(ids.UPLOAD_STATUS, "children"), READING, "")],
         prevent_initial_call=True,
     )(upload_file)
     app.callback(

@@ -11,6 +11,7 @@ UPLOAD = "upload"
 UPLOAD_GUARD = "upload-guard"  # wrapper carrying data-max-bytes for the browser-side check
 UPLOAD_REJECTED = "upload-rejected"  # dcc.Store the browser-side size check writes to
 UPLOAD_ALERT = "upload-alert"
+UPLOAD_STATUS = "upload-status"  # live region: "Reading the file…" while an upload is read
 DATASET_SUMMARY = "dataset-summary"
 MAPPING_FORM = "mapping-form"
 MAPPING_ALERT = "mapping-alert"

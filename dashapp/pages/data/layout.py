@@ -52,7 +52,10 @@ def build(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, /, **_query: str) ->
             ),
             widgets.upload_area(max_upload_bytes),
             dcc.Store(id=ids.UPLOAD_REJECTED),
-            dcc.Loading(html.Div(id=ids.UPLOAD_ALERT, className="mt-2"), type="dot"),
+            components.live_status(ids.UPLOAD_STATUS, className="small mt-1"),
+            dcc.Loading(
+                html.Div(id=ids.UPLOAD_ALERT, className="mt-2", **components.POLITE), type="dot"
+            ),
             dbc.Row([_settings_column(), _reports_column()], className="mt-2"),
         ]
     )

@@ -211,6 +211,11 @@ def download_report(n_clicks: object, data: object) -> tuple[Any, Any]:
     return dcc.send_string(page, ex.report_filename(model.result), type="text/html"), []
 
 
+def preparing(what: str) -> tuple[Output, str, str]:
+    """What the download's live status says while ``what`` is built (then nothing)."""
+    return (Output(ids.EXPORT_STATUS, "children"), f"Preparing {what}…", "")
+
+
 def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
     register_url_sync(
@@ -243,6 +248,7 @@ def register(app: Dash) -> None:
         State(ids.EXPORT_SEGMENTS, "value"),
         State(ids.EXPORT_FORMAT, "value"),
         State(app_ids.SESSION, "data"),
+        running=[preparing("the customer list")],
         prevent_initial_call=True,
     )(download_list)
     app.callback(
@@ -252,6 +258,7 @@ def register(app: Dash) -> None:
         State(ids.EXPORT_SEGMENTS, "value"),
         State(ids.EXPORT_FORMAT, "value"),
         State(app_ids.SESSION, "data"),
+        running=[preparing("the bundle")],
         prevent_initial_call=True,
     )(download_bundle)
     app.callback(
@@ -259,5 +266,6 @@ def register(app: Dash) -> None:
         Output(ids.EXPORT_ALERT, "children", allow_duplicate=True),
         Input(ids.EXPORT_REPORT_BUTTON, "n_clicks"),
         State(app_ids.SESSION, "data"),
+        running=[preparing("the report")],
         prevent_initial_call=True,
     )(download_report)

@@ -9,6 +9,7 @@ EXPORT_URL_SEARCH = "export-url-search"
 EXPORT_URL_SINK = "export-url-sink"
 
 EXPORT_ALERT = "export-alert"
+EXPORT_STATUS = "export-status"  # live region: "Preparing …" while a download is built
 EXPORT_SUMMARY = "export-summary"
 EXPORT_SEGMENTS = "export-segments"
 EXPORT_FORMAT = "export-format"

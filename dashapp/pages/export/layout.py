@@ -39,7 +39,7 @@ def build(**query: Any) -> Component:
                 ],
                 className="mb-2 g-3 align-items-center",
             ),
-            html.Div(id=ids.EXPORT_ALERT),
+            html.Div(id=ids.EXPORT_ALERT, **components.POLITE),
             choice_card(),
             # Full width: the list has 16 columns, which a side column cut off on the right.
             components.card(
@@ -106,6 +106,7 @@ def download_buttons() -> list[Component]:
             color="outline-primary",
             className="w-100",
         ),
+        components.live_status(ids.EXPORT_STATUS, className="small mb-2"),
         html.Div(
             "CSV cells that a spreadsheet would run as a formula "
             "(starting with = + - @) get a leading quote.",

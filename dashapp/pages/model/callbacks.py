@@ -71,6 +71,9 @@ PROGRESS_OUTPUTS: list[Output] = [
 ]
 
 
+FITTING = "Fitting… "  # the status line while a fit runs during the request
+
+
 # --- controls ------------------------------------------------------------------------------------
 
 
@@ -249,6 +252,7 @@ def register(app: Dash) -> None:
     app.callback(
         output={**PANEL_OUTPUTS, "job": Output(ids.MODEL_JOB, "data")},
         inputs={"data": session},
+        running=[(Output(ids.MODEL_FITTING, "children"), FITTING, "")],
     )(render)
     _register_job(app, services)
     app.callback(

@@ -16,6 +16,7 @@ MODEL_URL_SINK = "model-url-sink"
 
 MODEL_ALERT = "model-alert"
 MODEL_STATUS = "model-status"
+MODEL_FITTING = "model-fitting"  # in the status line: "Fitting…" while a fit runs in the request
 MODEL_CONTROLS = "model-controls"
 MODEL_SUMMARY = "model-summary"
 MODEL_K_TEXT = "model-k-text"

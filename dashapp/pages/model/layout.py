@@ -45,7 +45,13 @@ def build(**query: Any) -> Component:
             dbc.Row(
                 [
                     dbc.Col(html.H4("Model", className="mb-0"), width="auto"),
-                    dbc.Col(html.Div(id=ids.MODEL_STATUS, className="small text-muted")),
+                    dbc.Col(
+                        html.Div(
+                            [html.Span(id=ids.MODEL_FITTING), html.Span(id=ids.MODEL_STATUS)],
+                            role="status",
+                            className="small text-muted",
+                        )
+                    ),
                     dbc.Col(
                         html.Div(
                             dbc.Button("Retry the fit", id=ids.MODEL_RETRY, size="sm"),
@@ -98,7 +104,8 @@ def progress_card() -> html.Div:
     )
     body = dbc.CardBody(
         [
-            html.Div(id=ids.MODEL_PROGRESS_TEXT, className="small mb-1"),
+            components.live_status(ids.MODEL_PROGRESS_TEXT, className="small mb-1"),
+            components.label_for("Fit progress", ids.MODEL_PROGRESS, className="visually-hidden"),
             dbc.Row(
                 [dbc.Col(bar), dbc.Col(cancel, width="auto")],
                 className="align-items-center g-2",

@@ -52,7 +52,7 @@ def build(**query: Any) -> Component:
                 className="mb-2 g-3 align-items-center",
             ),
             html.Div(id=ids.SEGMENTS_ALERT),
-            html.Div(id=ids.SEGMENTS_NAME_ALERT),
+            html.Div(id=ids.SEGMENTS_NAME_ALERT, **components.POLITE),
             dbc.Row([dbc.Col(_projection_card(), xl=7), dbc.Col(_sizes_card(), xl=5)]),
             components.card(
                 PROFILES_TITLE,

@@ -59,3 +59,18 @@ def test_app_hint_speaks_of_the_page_not_cli_flags(hint: str, expected: str) -> 
     shown = texts(as_json(components.error_alert(InputFileError("x", hint=hint))))
     assert "--map" not in shown
     assert "--date-format" not in shown
+
+
+def test_news_is_a_polite_status_and_problems_are_alerts() -> None:
+    """A screen reader reads news when idle (role="status"); warnings and errors interrupt it
+    (dbc.Alert renders role="alert")."""
+    for color in ("success", "info"):
+        news = as_json(components.message_alert("Saved.", color=color))
+        assert news["type"] == "Div"
+        assert news["props"]["role"] == "status"
+        assert f"alert-{color}" in news["props"]["className"]
+    warning = as_json(components.message_alert("Check the mapping.", color="warning"))
+    assert (warning["type"], warning["namespace"]) == ("Alert", "dash_bootstrap_components")
+    assert as_json(components.error_alert(InputFileError("Bad.")))["type"] == "Alert"
+    region = as_json(components.live_status("x-status"))
+    assert region["props"]["role"] == "status"

@@ -99,7 +99,8 @@ def test_upload_good_csv_switches_dataset(services: AppServices) -> None:
     assert new.dataset != DEFAULT_DATASET
     assert new.filename == "march sales.csv"
     assert services.registry.owns(state.session_id, new.dataset)
-    assert result["alert"].color == "success"
+    assert "alert-success" in result["alert"].className
+    assert result["alert"].role == "status"  # news, read politely (errors are role="alert")
     out = outputs(new)
     table_text = texts(as_json(out["audit_table"]))
     assert "36 of 36" in table_text  # 6 customers x 3 orders x 2 lines, all kept
