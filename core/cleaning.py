@@ -396,15 +396,21 @@ def is_cancellation(*, stripped: bool = False) -> pl.Expr:
         c_invoice = invoice.str.starts_with("C") | invoice.str.starts_with("c")
     else:
         c_invoice = invoice.str.contains(r"^\s*[cC]")
-    negative = pl.coalesce(QUANTITY, AMOUNT) < 0
+    negative = pl.coalesce(_known(QUANTITY), AMOUNT) < 0
     return c_invoice.fill_null(False) | negative.fill_null(False)
 
 
+def _known(column: str) -> pl.Expr:
+    """``column`` with NaN as missing, as pandas' ``isna`` counts it (the rules fall back to
+    the amount for a missing quantity or price)."""
+    return pl.col(column).fill_nan(None)
+
+
 def is_non_positive() -> pl.Expr:
-    has_qty_price = pl.col(QUANTITY).is_not_null() & pl.col(PRICE).is_not_null()
+    quantity, price = _known(QUANTITY), _known(PRICE)
     return (
-        pl.when(has_qty_price)
-        .then((pl.col(QUANTITY) == 0) | (pl.col(PRICE) <= 0))
+        pl.when(quantity.is_not_null() & price.is_not_null())
+        .then((quantity == 0) | (price <= 0))
         .otherwise(pl.col(AMOUNT) <= 0)
         .fill_null(False)
     )

@@ -36,7 +36,9 @@ from core.columns import (
     INVOICE,
     NORMALIZED_SCHEMA,
     PARSE_ERROR,
+    PRICE,
     PRODUCT,
+    QUANTITY,
 )
 from tests.core.retail_frames import random_lines, to_pandas
 
@@ -117,6 +119,26 @@ def test_a_nan_amount_is_unparseable_before_a_missing_customer() -> None:
     )
     got = reasons(two_step(frame, CleaningConfig()))
     assert got[:3] == ["unparseable", "missing_customer", "unparseable"]
+    assert got == oracle(frame)
+
+
+def test_a_nan_quantity_or_price_is_missing_for_the_amount_rules() -> None:
+    # Found by the property test below: pandas' notna() counts NaN as missing, so the
+    # cancellation and non-positive rules fall back to the amount; polars' is_not_null() and
+    # coalesce() took the NaN as a value (-1.0 with a NaN quantity was non_positive).
+    nan = float("nan")
+    frame = random_lines(6, n=4).with_columns(
+        pl.Series(QUANTITY, [nan, nan, 3.0, 2.0]),
+        pl.Series(PRICE, [None, 2.0, nan, nan]),
+        pl.Series(AMOUNT, [-1.0, 0.0, 5.0, -4.0]),
+        pl.Series(CUSTOMER, ["C1", "C2", "C3", "C4"], dtype=pl.String),
+        pl.lit("536365").alias(INVOICE),
+        pl.lit("85123A").alias(PRODUCT),
+        pl.lit(dt.datetime(2011, 1, 1)).alias(DATE),
+        pl.lit(None, dtype=pl.String).alias(PARSE_ERROR),
+    )
+    got = reasons(two_step(frame, CleaningConfig()))
+    assert got == ["cancellation", "non_positive", None, "non_positive"]
     assert got == oracle(frame)
 
 
