@@ -337,9 +337,10 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def profile_matrix(
-    result: SegmentationResult, features: pl.DataFrame
-) -> tuple[list[str], list[list[float | None]], list[list[float | None]]]:
+ProfileMatrix = tuple[list[str], list[list[float | None]], list[list[float | None]]]
+
+
+def profile_matrix(result: SegmentationResult, features: pl.DataFrame) -> ProfileMatrix:
     """Standardised feature means per segment: (features, z per segment, mean per segment).
 
     z = (segment mean - mean of the clustered customers) / their standard deviation, in
@@ -391,15 +392,20 @@ def _wrap(label: str, width: int = 12) -> str:
 
 
 def profile_heatmap(
-    result: SegmentationResult, features: pl.DataFrame, *, selected: int | None = None
+    result: SegmentationResult,
+    features: pl.DataFrame,
+    *,
+    selected: int | None = None,
+    matrix: ProfileMatrix | None = None,
 ) -> go.Figure:
     """Heatmap of standardised feature means (rows: segments; columns: features).
 
     Cells show the segment mean in original units; colour is how many standard deviations it
     lies above (red) or below (blue) the mean of all clustered customers. Features the model
-    used are marked with a dot.
+    used are marked with a dot. ``matrix``: :func:`profile_matrix` of the same arguments, when
+    the caller has it already.
     """
-    names, z, means = profile_matrix(result, features)
+    names, z, means = matrix or profile_matrix(result, features)
     used = set(result.segmentation.preprocessor.features_)
     x = [f"{'● ' if f in used else ''}{_wrap(FEATURE_SHORT.get(f, f))}" for f in names]
     y = [_escape(n) for n in result.names]
@@ -443,9 +449,11 @@ def profile_heatmap(
     return fig
 
 
-def profile_summary(result: SegmentationResult, features: pl.DataFrame) -> str:
+def profile_summary(
+    result: SegmentationResult, features: pl.DataFrame, matrix: ProfileMatrix | None = None
+) -> str:
     """The profiles heatmap in one sentence: its size and the cell furthest from average."""
-    names, z, means = profile_matrix(result, features)
+    names, z, means = matrix or profile_matrix(result, features)
     cells = [(abs(v), s, f) for s, row in enumerate(z) for f, v in enumerate(row) if v is not None]
     text = (
         f"Profiles: the mean of {count(len(names), 'feature')} in "
@@ -463,11 +471,11 @@ def profile_summary(result: SegmentationResult, features: pl.DataFrame) -> str:
 
 
 def profile_rows(
-    result: SegmentationResult, features: pl.DataFrame
+    result: SegmentationResult, features: pl.DataFrame, matrix: ProfileMatrix | None = None
 ) -> tuple[list[str], list[list[str]]]:
     """The profiles heatmap as a table: column headers, then a row per segment whose cells
     are each feature's mean and its distance from average (the heatmap's text and colour)."""
-    names, z, means = profile_matrix(result, features)
+    names, z, means = matrix or profile_matrix(result, features)
     columns = ["Segment", *[FEATURE_SHORT.get(f, f) for f in names]]
     rows = [
         [

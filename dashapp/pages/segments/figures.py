@@ -60,9 +60,11 @@ def sizes_summary(view: SegmentsView) -> str:
 
 def profiles_summary(view: SegmentsView) -> str:
     """The profiles heatmap in one sentence (from the matrix it draws)."""
-    return fs.profile_summary(view.result, view.features)
+    return fs.profile_summary(view.result, view.features, view.profiles)
 
 
 def profiles(view: SegmentsView) -> go.Figure:
     """Each segment's feature means, in standard deviations from all clustered customers."""
-    return fs.profile_heatmap(view.result, view.features, selected=view.selected)
+    return fs.profile_heatmap(
+        view.result, view.features, selected=view.selected, matrix=view.profiles
+    )

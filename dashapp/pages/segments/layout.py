@@ -247,7 +247,7 @@ def sizes_table(view: SegmentsView) -> Component:
 
 def profiles_table(view: SegmentsView) -> Component:
     """The profiles heatmap as a table: each segment's mean of each feature."""
-    columns, rows = fs.profile_rows(view.result, view.features)
+    columns, rows = fs.profile_rows(view.result, view.features, view.profiles)
     current = view.selected if view.selected is not None and view.selected >= 0 else None
     return html.Div(
         chart_text.data_table(

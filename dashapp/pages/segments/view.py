@@ -12,6 +12,7 @@ server, over every clustered customer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
 from dashapp.pages.segments import grid
 from dashapp.shared.modeling import SessionModel, query_of, search_string, selected_segment
+from dashapp.shared.segment_figures import ProfileMatrix, profile_matrix
 from dashapp.state import SessionState
 
 
@@ -52,6 +54,12 @@ class SegmentsView:
     seed: int  # the model's seed: the projection samples large segmentations with it
     settings: str  # the model settings, in words
     model_search: str  # query string opening the Model page on these settings
+
+    @functools.cached_property
+    def profiles(self) -> ProfileMatrix:
+        """The profiles' matrix (:func:`profile_matrix`), computed once for the heatmap, its
+        table and its summary."""
+        return profile_matrix(self.result, self.features)
 
     @property
     def summary(self) -> str:

@@ -129,3 +129,26 @@ def test_a_select_button_of_the_table_stores_what_a_bar_click_stores(
         page.select_segment(None, None, [], None, data, [None] * 4, trigger=(pick, None))
     with pytest.raises(PreventUpdate):  # selecting the selected segment again changes nothing
         page.select_segment(None, None, [], None, by_table, [0, 0, 2, 0], trigger=(pick, 2))
+
+
+def test_the_heatmap_its_table_and_its_summary_share_one_profile_matrix(
+    state: SessionState, model: SessionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100,000 customers the matrix took ~60 ms, and a render asked for it three times."""
+    calls: list[int] = []
+    real = view.profile_matrix
+
+    def counted(*args: object) -> fs.ProfileMatrix:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(view, "profile_matrix", counted)
+    monkeypatch.setattr(fs, "profile_matrix", counted)
+    from dashapp.pages.segments.layout import profiles_table
+
+    shown = view.segments_view(state, model)
+    figures.profiles(shown)
+    profiles_table(shown)
+    summary = figures.profiles_summary(shown)
+    assert len(calls) == 1
+    assert summary == fs.profile_summary(model.result, model.table.features)
