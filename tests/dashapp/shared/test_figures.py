@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import pytest
 
 from dashapp.shared.figures import (
@@ -29,3 +30,16 @@ def test_empty_figure_says_why(message: str) -> None:
     fig = empty_figure(message)
     assert fig.data == ()
     assert fig.layout.annotations[0].text == message
+
+
+def test_figures_take_the_app_template_without_setting_it_per_figure() -> None:
+    """base_layout no longer sets a template; every figure still draws with plotly_white."""
+    import plotly.io as pio
+
+    from dashapp.shared.figures import APP_TEMPLATE, base_layout, empty_figure
+
+    white = pio.templates[APP_TEMPLATE].layout
+    for fig in (base_layout(go.Figure(go.Bar(x=[1], y=[2]))), empty_figure("nothing")):
+        drawn = fig.to_plotly_json()["layout"]["template"]["layout"]
+        assert drawn["plot_bgcolor"] == white.plot_bgcolor == "white"
+        assert drawn["xaxis"]["gridcolor"] == white.xaxis.gridcolor
