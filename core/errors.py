@@ -47,6 +47,10 @@ class DataSufficiencyError(CustsegError):
     """Not enough usable data for the requested computation."""
 
 
+class ConvergenceError(CustsegError):
+    """A model fit did not converge to usable parameters (e.g. the predicted-value models)."""
+
+
 class StorageError(CustsegError):
     """Something could not be stored: the disk is full, or an allowance is used up."""
 

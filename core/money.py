@@ -13,8 +13,16 @@ from __future__ import annotations
 import polars as pl
 
 MONEY_DECIMALS = 2
-# The customer features that are amounts of money (core.columns.FEATURE_SCHEMA).
-MONEY_COLUMNS: tuple[str, ...] = ("gross", "returns_value", "monetary", "avg_order_value")
+# The customer columns that are amounts of money (core.columns.FEATURE_SCHEMA, core.clv).
+MONEY_COLUMNS: tuple[str, ...] = (
+    "gross",
+    "returns_value",
+    "monetary",
+    "avg_order_value",
+    # predicted value (core.clv)
+    "expected_avg_order_value",
+    "predicted_revenue",
+)
 
 
 def cents(expr: pl.Expr) -> pl.Expr:

@@ -6,7 +6,8 @@ exception is a bug: one line with its type, message and a short reference, statu
 ``custseg --debug COMMAND`` (or ``CUSTSEG_DEBUG=1``) adds the traceback on standard error.
 
 Commands: ``sample`` and ``features`` (:mod:`core.cli.data`), ``segment`` and ``score``
-(:mod:`core.cli.segment`), sharing the argument helpers of :mod:`core.cli.args`. Commands of
+(:mod:`core.cli.segment`), ``clv`` (:mod:`core.cli.clv`), sharing the argument helpers of
+:mod:`core.cli.args`. Commands of
 other layers register themselves through the ``custseg.commands`` entry-point group (the web app
 adds ``serve`` from ``dashapp.cli``), so ``core`` never imports them.
 """
@@ -21,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from core.cli import data, segment
+from core.cli import clv, data, segment
 from core.errors import (
     CustsegError,
     StorageError,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(sub)
     segment.add_commands(sub)
+    clv.add_commands(sub)
     for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
         entry.load()(sub)
     return parser
