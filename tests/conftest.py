@@ -6,14 +6,22 @@
 - Markers are derived, so none can be forgotten: every test under ``tests/browser`` is marked
   ``browser`` and every test that uses ``real_data_path`` is marked ``realdata``. The quick tier
   is ``pytest -m "not browser and not slow"``.
+- ``postgres_url``: a fresh database on the session's PostgreSQL server (``tests/postgres.py``:
+  Debian's binaries started on a temporary folder, stopped at the end); tests using it are
+  marked ``postgres``. Skipped with the reason where the binaries are not installed (a failure
+  in CI; ``tools/test.sh`` installs them).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import postgres
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.parquet"
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
@@ -38,9 +46,31 @@ def real_data_path() -> Path:
     return REAL_DATA
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    bindir = postgres.binaries()
+    if bindir is None:
+        missing(
+            "PostgreSQL binaries (initdb, pg_ctl) not found under /usr/lib/postgresql: "
+            "`apt-get install postgresql`, or run `bash tools/test.sh`, which installs them"
+        )
+    assert bindir is not None
+    with postgres.running_server(bindir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
+    """A new, empty database on the session's server, named after the test."""
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:50]
+    return postgres.create_database(postgres_server, f"t_{name}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if BROWSER_DIR in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
         if "real_data_path" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realdata)
+        if {"postgres_url", "postgres_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)

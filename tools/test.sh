@@ -12,6 +12,12 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt_install chromium chromium-driver
 fi
 
+# The tests marked `postgres` start a throwaway PostgreSQL server from Debian's binaries.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  echo "Installing postgresql from Debian's packages ..."
+  apt_install postgresql
+fi
+
 install_locked requirements/test.txt
 "$PY" -m ruff check .
 "$PY" -m pytest "$@"

@@ -6,8 +6,13 @@ import argparse
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.pipeline import LoadedTransactions
+    from core.sources import DatabaseSource
 
 # What a table --out may be: the app's export formats (core.export.FORMATS), written by the same
 # code (core.export.write_table). Spelled out here so `custseg --help` imports no polars.
@@ -84,3 +89,68 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="numbers use a decimal comma (2,55); normally detected from the file",
     )
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """``--table`` / ``--query`` and the limits of a database INPUT (:mod:`core.sources`)."""
+    group = parser.add_argument_group(
+        "database INPUT",
+        "INPUT may be a database URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, "
+        "sqlite:///PATH or duckdb:///PATH (four slashes for an absolute path); it is read "
+        "read-only and never printed with its password",
+    )
+    group.add_argument("--table", metavar="NAME", help="read this table (or SCHEMA.TABLE)")
+    group.add_argument("--query", metavar="SQL", help="read the result of this SELECT")
+    group.add_argument(
+        "--row-limit",
+        type=int,
+        metavar="N",
+        help="refuse a result of more than N rows (default 20,000,000)",
+    )
+    group.add_argument(
+        "--timeout", type=float, metavar="S", help="stop a read after S seconds (default 300)"
+    )
+
+
+def database_source(args: argparse.Namespace) -> DatabaseSource | None:
+    """The database INPUT of ``args``, or None when INPUT is a file (validated either way)."""
+    from core import sources  # noqa: PLC0415
+
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("table", "query", "row_limit", "timeout")
+        if getattr(args, name, None) is not None
+    ]
+    if sources.database_kind(args.input) is None:
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} apply only when INPUT is a database URL, and "
+                f"{args.input!r} is not one",
+                "give a URL such as postgresql://USER@HOST/DB, or leave these options out",
+            )
+        return None
+    return sources.DatabaseSource(
+        url=args.input,
+        table=args.table,
+        query=args.query,
+        row_limit=sources.DEFAULT_ROW_LIMIT if args.row_limit is None else args.row_limit,
+        timeout_s=sources.DEFAULT_TIMEOUT_S if args.timeout is None else args.timeout,
+    )
+
+
+def load_input(
+    args: argparse.Namespace, *, decimal_comma: bool | None = None
+) -> LoadedTransactions:
+    """INPUT's transactions, from a file or a database, read and mapped the same way."""
+    from core.pipeline import load_transactions  # noqa: PLC0415
+    from core.sources import load_database  # noqa: PLC0415
+
+    options = {
+        "overrides": parse_mapping(args.map),
+        "date_format": args.date_format,
+        "decimal_comma": decimal_comma,
+    }
+    source = database_source(args)
+    if source is not None:
+        return load_database(source, **options)
+    return load_transactions(Path(args.input), **options)

@@ -8,15 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from core.cli.args import (
     TABLE_SUFFIXES,
     add_mapping_options,
+    add_source_options,
+    load_input,
     output_path,
     parse_date,
-    parse_mapping,
     write_table,
 )
 from core.errors import ConfigError
@@ -36,16 +36,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_features(args: argparse.Namespace) -> int:
     from core.cleaning import CleaningConfig  # noqa: PLC0415
     from core.features import FeatureConfig  # noqa: PLC0415
-    from core.pipeline import build_customer_table, load_transactions  # noqa: PLC0415
+    from core.pipeline import build_customer_table  # noqa: PLC0415
 
     out = output_path(args.out, TABLE_SUFFIXES)
     audit_path = output_path(args.audit, (".json",), "--audit") if args.audit else None
-    loaded = load_transactions(
-        Path(args.input),
-        overrides=parse_mapping(args.map),
-        date_format=args.date_format,
-        decimal_comma=True if args.decimal_comma else None,
-    )
+    loaded = load_input(args, decimal_comma=True if args.decimal_comma else None)
     table = build_customer_table(
         loaded,
         cleaning=CleaningConfig(),
@@ -77,8 +72,11 @@ def add_commands(sub: Any) -> None:
     sample.set_defaults(func=_cmd_sample)
 
     feats = sub.add_parser("features", help="clean transactions and compute customer features")
-    feats.add_argument("input", help="transactions: .csv (.gz/.zip), .xlsx or .parquet")
+    feats.add_argument(
+        "input", help="transactions: .csv (.gz/.zip), .xlsx, .parquet, or a database URL"
+    )
     add_mapping_options(feats)
+    add_source_options(feats)
     feats.add_argument("--analysis-date", metavar="D", help="YYYY-MM-DD (default: day after last)")
     feats.add_argument("--gross", action="store_true", help="monetary = gross (ignore returns)")
     feats.add_argument("--out", required=True, help="output .parquet, .csv or .xlsx")

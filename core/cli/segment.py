@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from core.cli.args import (
     TABLE_SUFFIXES,
     add_mapping_options,
+    add_source_options,
+    database_source,
     output_path,
     parse_mapping,
     write_table,
@@ -41,6 +43,8 @@ from core.errors import ConfigError, InputFileError
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from core.sources import DatabaseSource
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,27 @@ def load_customers(
     mapping: dict[str, str],
     date_format: str | None,
     decimal_comma: bool = False,
+    database: DatabaseSource | None = None,
 ) -> Customers:
     """Read INPUT: a feature table from ``custseg features`` as is, else a transaction file
-    (``decimal_comma``: read its numbers with a decimal comma, else as detected)."""
+    (``decimal_comma``: read its numbers with a decimal comma, else as detected), or the
+    transactions of ``database`` (INPUT's URL, :mod:`core.sources`)."""
     import polars as pl  # noqa: PLC0415
 
     from core.cache import fingerprint_file, make_key  # noqa: PLC0415
-    from core.pipeline import (  # noqa: PLC0415
-        build_customer_table,
-        load_transactions,
-        read_feature_table,
-    )
+    from core.pipeline import load_transactions, read_feature_table  # noqa: PLC0415
 
+    if database is not None:
+        from core.sources import load_database  # noqa: PLC0415
+
+        return _transactions(
+            load_database(
+                database,
+                overrides=mapping,
+                date_format=date_format,
+                decimal_comma=True if decimal_comma else None,
+            )
+        )
     path = Path(text)
     if not path.is_file():
         raise InputFileError(f"File not found: {text!r}.", hint="check the path and the file name")
@@ -109,6 +122,13 @@ def load_customers(
         date_format=date_format,
         decimal_comma=True if decimal_comma else None,
     )
+    return _transactions(loaded)
+
+
+def _transactions(loaded: Any) -> Customers:
+    """Customers of loaded transactions (:class:`core.pipeline.LoadedTransactions`)."""
+    from core.pipeline import build_customer_table  # noqa: PLC0415
+
     table = build_customer_table(loaded)
     return Customers(
         features=table.features,
@@ -210,6 +230,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
             mapping=mapping,
             date_format=args.date_format,
             decimal_comma=args.decimal_comma,
+            database=database_source(args),
         )
         for note in customers.notes:
             print(note, file=sys.stderr)
@@ -353,6 +374,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             mapping=mapping,
             date_format=args.date_format,
             decimal_comma=args.decimal_comma,
+            database=database_source(args),
         )
         for note in customers.notes:
             print(note, file=sys.stderr)
@@ -382,9 +404,12 @@ def add_commands(sub: Any) -> None:
         "segment", help="cluster customers into named segments (features, profiles, report)"
     )
     segment.add_argument(
-        "input", help="transactions (.csv/.xlsx/.parquet) or a feature table from `features`"
+        "input",
+        help="transactions (.csv/.xlsx/.parquet or a database URL) or a feature table from "
+        "`features`",
     )
     add_mapping_options(segment)
+    add_source_options(segment)
     segment.add_argument(
         "--algorithm",
         default=DEFAULT_ALGORITHM,
@@ -428,8 +453,11 @@ def add_commands(sub: Any) -> None:
     segment.set_defaults(func=cmd_segment)
 
     score = sub.add_parser("score", help="assign a new period's customers to a saved model")
-    score.add_argument("input", help="transactions or a feature table of the new period")
+    score.add_argument(
+        "input", help="transactions (file or database URL) or a feature table of the new period"
+    )
     add_mapping_options(score)
+    add_source_options(score)
     score.add_argument("--model", required=True, help="model file from `custseg segment`")
     score.add_argument("--out", required=True, help="output .csv, .xlsx or .parquet")
     score.set_defaults(func=cmd_score)
