@@ -19,6 +19,7 @@ Definitions (unchanged by the encoding):
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from core.columns import AMOUNT, CUSTOMER, DESCRIPTION, PRODUCT
 from core.errors import ConfigError, SchemaError
 
 N_PRODUCTS = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,9 @@ class LineCodes:
     pair_product, pair_description:
         Each distinct (product, description) pair of the lines: its product's index and its
         description's index (-1: no description); pairs sorted by both.
-    customer, pair, amount:
+    customer, product, pair, amount:
         Per line (lines without a product or with a non-finite amount dropped): the customer's
-        index, the pair's index, the amount.
+        index, the product's index, the pair's index, the amount.
     """
 
     customers: np.ndarray
@@ -87,6 +89,7 @@ class LineCodes:
     pair_product: np.ndarray
     pair_description: np.ndarray
     customer: np.ndarray
+    product: np.ndarray
     pair: np.ndarray
     amount: np.ndarray
 
@@ -162,6 +165,7 @@ def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
         pair_product=(pair_keys // width).astype(np.int32),
         pair_description=(pair_keys % width - 1).astype(np.int32),
         customer=customer,
+        product=product,
         pair=pair.astype(np.int32),
         amount=frame.get_column(AMOUNT).to_numpy(),
     )
@@ -178,6 +182,29 @@ class ProductLines:
         self._lines: pl.DataFrame | pl.LazyFrame | None = lines
         self._codes: LineCodes | None = None
         self._lock = threading.Lock()
+        self._started = False
+
+    @property
+    def encoded(self) -> bool:
+        return self._codes is not None
+
+    def encode_in_background(self) -> bool:
+        """Start encoding on a daemon thread (at most once per object), so that a later
+        :attr:`codes` finds the work done or waits for it rather than doing it. Returns
+        whether this call started it. An error is left for :attr:`codes` to raise again."""
+        with self._lock:
+            if self._started or self._codes is not None:
+                return False
+            self._started = True
+
+        def run() -> None:
+            try:
+                _ = self.codes
+            except Exception:  # the caller of codes meets the same error
+                log.info("encoding product lines in the background failed", exc_info=True)
+
+        threading.Thread(target=run, name="custseg-product-lines", daemon=True).start()
+        return True
 
     @property
     def codes(self) -> LineCodes:
@@ -190,15 +217,18 @@ class ProductLines:
             return self._codes
 
 
-def _line_segments(lines: LineCodes, customer_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The segment of each line's customer (-1: not among ``customer_ids`` or noise)."""
-    if lines.customers.size == 0:
-        return np.full(lines.n_lines, -1, dtype=np.int64)
-    pos = np.searchsorted(lines.customers, customer_ids)
-    pos = np.minimum(pos, lines.customers.size - 1)
-    found = lines.customers[pos] == customer_ids
-    segment_of = np.full(lines.customers.size, -1, dtype=np.int64)
-    segment_of[pos[found]] = labels[found]
+def _line_segments(
+    lines: LineCodes, customer_ids: np.ndarray, labels: np.ndarray, k: int
+) -> np.ndarray:
+    """The segment of each line's customer, ``k`` for a customer not among ``customer_ids``
+    or in no segment (noise): one small int array, so the per-line passes of
+    :func:`top_products` need no filtered copies of the lines."""
+    segment_of = np.full(lines.customers.size, k, dtype=np.int32)
+    if lines.customers.size:
+        pos = np.searchsorted(lines.customers, customer_ids)
+        pos = np.minimum(pos, lines.customers.size - 1)
+        found = (lines.customers[pos] == customer_ids) & (labels >= 0) & (labels < k)
+        segment_of[pos[found]] = labels[found]
     return segment_of[lines.customer]
 
 
@@ -230,17 +260,20 @@ def top_products(
             hint="Pass a segmentation's customer_ids and labels.",
         )
     codes = lines.codes
-    segment = _line_segments(codes, customer_ids.astype(str), labels.astype(np.int64))
-    valid = segment >= 0
-    seg = segment[valid]
-    pair = codes.pair[valid]
-    amount = codes.amount[valid]
+    # Lines of customers in no segment count in an extra segment k, dropped at the end: the
+    # sums over each cell add the same lines in the same order as filtering them first.
+    segment = _line_segments(codes, customer_ids.astype(str), labels.astype(np.int64), k)
     n_products = codes.products.size
-    cell = seg * n_products + codes.pair_product[pair]
-    revenue = np.bincount(cell, weights=amount, minlength=k * n_products).reshape(k, n_products)
-    present = np.bincount(cell, minlength=k * n_products).reshape(k, n_products) > 0
-    totals = np.bincount(seg, weights=amount, minlength=k)
-    descriptions = _descriptions(codes, np.bincount(pair, minlength=codes.pair_product.size))
+    cells = (k + 1) * n_products
+    wide = np.int64 if cells >= np.iinfo(np.int32).max else np.int32
+    cell = segment.astype(wide) * wide(n_products) + codes.product
+    revenue = np.bincount(cell, weights=codes.amount, minlength=cells)[: k * n_products]
+    revenue = revenue.reshape(k, n_products)
+    present = np.bincount(cell, minlength=cells)[: k * n_products].reshape(k, n_products) > 0
+    del cell
+    totals = np.bincount(segment, weights=codes.amount, minlength=k + 1)[:k]
+    in_segment = codes.pair[segment < k]
+    descriptions = _descriptions(codes, np.bincount(in_segment, minlength=codes.pair_product.size))
     out: list[tuple[TopProduct, ...]] = []
     for s in range(k):
         candidates = np.flatnonzero(present[s])

@@ -29,6 +29,7 @@ from typing import Any
 
 import flask
 
+from core.cache import get_or_compute
 from core.clustering import service, workflow
 from core.clustering.config import (
     K_MAX,
@@ -513,9 +514,19 @@ def product_lines(table: CustomerTable, services: AppServices) -> ProductLines |
         frame = table.product_line_query()  # encoding reads back only the columns it needs
         if frame is None:
             return None
-        lines = ProductLines(frame)
-        services.product_lines.put(key, lines)
+        # One ProductLines per table however many requests ask at once (each encodes once).
+        lines = get_or_compute(services.product_lines, key, lambda: ProductLines(frame))
     return lines  # type: ignore[no-any-return]
+
+
+def prefetch_product_lines(table: CustomerTable, services: AppServices) -> None:
+    """Encode the table's lines for the top products on a background thread once the table
+    is shown, so that the first fit (seconds later, when the user asks for it) does not
+    spend seconds reading the lines back first. A fit arriving earlier waits for the
+    encoding in progress instead of starting a second one."""
+    lines = product_lines(table, services)
+    if lines is not None:
+        lines.encode_in_background()
 
 
 def fit(
@@ -654,6 +665,7 @@ __all__ = [
     "parse_query",
     "parse_segment",
     "parse_settings",
+    "prefetch_product_lines",
     "product_lines",
     "query_of",
     "rename_segment",

@@ -141,3 +141,29 @@ def test_a_column_is_coded_by_its_sorted_distinct_values(seed: int) -> None:
     assert distinct.to_list() == expected.to_list()
     position = {v: i for i, v in enumerate(expected.to_list())}
     assert codes.tolist() == [-1 if v is None else position[v] for v in values]
+
+
+def test_background_encoding_starts_once_and_serves_codes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.clustering import products
+
+    calls: list[int] = []
+    real = products.encode
+    monkeypatch.setattr(products, "encode", lambda lines: calls.append(1) or real(lines))
+    lines, customers, _ = random_lines(3)
+    encoded = ProductLines(lines.lazy())
+    assert encoded.encode_in_background() is True
+    assert encoded.encode_in_background() is False  # already started
+    codes = encoded.codes  # waits for the thread's encoding, or does it first itself
+    assert encoded.encoded and encoded.codes is codes
+    assert encoded.encode_in_background() is False
+    assert calls == [1]
+
+
+def test_background_encoding_error_is_raised_by_codes() -> None:
+    lines = ProductLines(pl.DataFrame({"customer_id": ["A"], "amount": [1.0]}))
+    lines.encode_in_background()
+    with pytest.raises(SchemaError, match="'product'"):
+        _ = lines.codes
+    assert not lines.encoded

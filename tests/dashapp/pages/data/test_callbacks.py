@@ -403,3 +403,31 @@ def test_ambiguous_dates_are_flagged_and_can_be_overridden(services: AppServices
     table = session_table(chosen, services)
     assert table.features["first_purchase"].min().month == 3  # type: ignore[union-attr]
     assert "both as day/month" not in texts(as_json(outputs(chosen)["date_info"]))
+
+
+def test_shown_table_prefetches_its_product_lines_once(
+    services: AppServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Showing a table starts encoding its lines for the top products (so the first fit does
+    not read them back); showing it again, and the fit, reuse that one encoding."""
+    from core.clustering import products
+    from dashapp.shared.modeling import fit, settings_of
+
+    calls: list[int] = []
+    real = products.encode
+
+    def counted(lines: Any) -> Any:
+        calls.append(1)
+        return real(lines)
+
+    monkeypatch.setattr(products, "encode", counted)
+    state = new_state(services)
+    outputs(state)
+    table = session_table(state, services)
+    lines = services.product_lines.get(table.key)
+    assert lines is not None  # started by the Data page, not by a fit
+    outputs(state)
+    assert lines.codes is not None
+    fit(table, settings_of(state), services, state)
+    assert services.product_lines.get(table.key) is lines
+    assert calls == [1]
