@@ -409,9 +409,9 @@ def test_shown_table_prefetches_its_product_lines_once(
     services: AppServices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Showing a table starts encoding its lines for the top products (so the first fit does
-    not read them back); showing it again, and the fit, reuse that one encoding."""
+    not read them back); showing it again, and the fits, reuse that one encoding."""
     from core.clustering import products
-    from dashapp.shared.modeling import fit, settings_of
+    from dashapp.shared.modeling import product_lines
 
     calls: list[int] = []
     real = products.encode
@@ -421,13 +421,14 @@ def test_shown_table_prefetches_its_product_lines_once(
         return real(lines)
 
     monkeypatch.setattr(products, "encode", counted)
-    state = new_state(services)
+    # A file of its own: no earlier test has encoded its lines in this process.
+    uploaded = upload(new_state(services), sales_csv(prefix="PF", customers=12), "pf.csv")
+    state = parse_state(uploaded["session"], services)
     outputs(state)
     table = session_table(state, services)
     lines = services.product_lines.get(table.key)
     assert lines is not None  # started by the Data page, not by a fit
     outputs(state)
     assert lines.codes is not None
-    fit(table, settings_of(state), services, state)
-    assert services.product_lines.get(table.key) is lines
+    assert product_lines(table, services) is lines  # what a fit uses
     assert calls == [1]
