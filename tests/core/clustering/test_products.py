@@ -151,12 +151,13 @@ def test_background_encoding_starts_once_and_serves_codes(
     calls: list[int] = []
     real = products.encode
     monkeypatch.setattr(products, "encode", lambda lines: calls.append(1) or real(lines))
-    lines, customers, _ = random_lines(3)
+    lines, _, _ = random_lines(3)
     encoded = ProductLines(lines.lazy())
     assert encoded.encode_in_background() is True
     assert encoded.encode_in_background() is False  # already started
     codes = encoded.codes  # waits for the thread's encoding, or does it first itself
-    assert encoded.encoded and encoded.codes is codes
+    assert encoded.encoded
+    assert encoded.codes is codes
     assert encoded.encode_in_background() is False
     assert calls == [1]
 
