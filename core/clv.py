@@ -34,10 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 from scipy import optimize, special
+from threadpoolctl import threadpool_limits
 
 from core.cleaning import split_queries
 from core.columns import AMOUNT, CUSTOMER, DATE
 from core.errors import ConfigError, ConvergenceError, DataSufficiencyError
+from core.money import cents
 
 if TYPE_CHECKING:
     from core.pipeline import CustomerTable
@@ -139,7 +141,10 @@ def purchase_days(lines: pl.LazyFrame) -> pl.DataFrame:
     :func:`clv_lines`); days with only cancellations are no purchase."""
     return (
         lines.group_by(CUSTOMER, _DAY)
-        .agg(pl.col(AMOUNT).sum().alias(_SPEND), pl.col(_PURCHASE).any().alias(_PURCHASE))
+        # To the cent: a day whose cancellations undo its purchases nets to 0, not to a
+        # float residue (1e-13) that would count as a positive spend, and the sum does not
+        # depend on the order the group's lines arrive in.
+        .agg(cents(pl.col(AMOUNT).sum()).alias(_SPEND), pl.col(_PURCHASE).any().alias(_PURCHASE))
         .filter(pl.col(_PURCHASE))
         .drop(_PURCHASE)
         .sort(CUSTOMER, _DAY)
@@ -204,38 +209,48 @@ def customer_summary(days: pl.DataFrame, end: dt.date, unit: TimeUnit) -> pl.Dat
 # BG/NBD
 
 
+def _by_value(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``x`` and the index of each element among them: special functions
+    of x (a few hundred distinct counts) are evaluated once per value, not per customer."""
+    values, index = np.unique(x, return_inverse=True)
+    return values, index.reshape(x.shape)
+
+
 def bgnbd_log_likelihood(
-    params: np.ndarray, x: np.ndarray, tx: np.ndarray, age: np.ndarray
+    params: np.ndarray,
+    x: np.ndarray,
+    tx: np.ndarray,
+    age: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-customer log-likelihood (FHL 2005, eq. 6; ``age`` is T) and its gradient with respect to
-    (log r, log alpha, log a, log b), shape (4, n)."""
+    """Per-customer log-likelihood (FHL 2005, eq. 6; ``age`` is T) and its gradient with
+    respect to (log r, log alpha, log a, log b), shape (4, n). ``groups``: ``_by_value(x)``."""
     r, alpha, a, b = params
-    repeat = x > 0
-    bx1 = np.where(repeat, b + x - 1, 1.0)
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.betaln(a, b + x) - special.betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + age)
-    a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + tx), -np.inf)
+    xs, at = _by_value(x) if groups is None else groups
+    dg = special.digamma
+    # Terms of x alone, per distinct x.
+    const = (
+        special.gammaln(r + xs)
+        - special.gammaln(r)
+        + r * np.log(alpha)
+        + special.betaln(a, b + xs)
+        - special.betaln(a, b)
+    )[at]
+    bx1 = np.where(xs > 0, b + xs - 1, 1.0)[at]
+    d_r_x = (dg(r + xs) - dg(r) + np.log(alpha))[at]
+    d_a_x = (dg(a + b) - dg(a + b + xs))[at]
+    d_b_x = (dg(b + xs) - dg(a + b + xs) - dg(b) + dg(a + b))[at]
+    log_age, log_tx = np.log(alpha + age), np.log(alpha + tx)
+    a3 = -(r + x) * log_age
+    a4 = np.where(x > 0, np.log(a) - np.log(bx1) - (r + x) * log_tx, -np.inf)
     tail = np.logaddexp(a3, a4)
     w3, w4 = np.exp(a3 - tail), np.exp(a4 - tail)
-    d_r = (
-        special.digamma(r + x)
-        - special.digamma(r)
-        + np.log(alpha)
-        - w3 * np.log(alpha + age)
-        - w4 * np.log(alpha + tx)
-    )
+    d_r = d_r_x - w3 * log_age - w4 * log_tx
     d_alpha = r / alpha - (r + x) * (w3 / (alpha + age) + w4 / (alpha + tx))
-    d_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
-    d_b = (
-        special.digamma(b + x)
-        - special.digamma(a + b + x)
-        - special.digamma(b)
-        + special.digamma(a + b)
-        - w4 / bx1
-    )
+    d_a = d_a_x + w4 / a
+    d_b = d_b_x - w4 / bx1
     grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return a1 + a2 + tail, grad
+    return const + tail, grad
 
 
 def fit_bgnbd(x: np.ndarray, tx: np.ndarray, age: np.ndarray) -> BgNbd:
@@ -248,10 +263,19 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, age: np.ndarray) -> BgNbd:
             f"end; the purchase model needs at least {MIN_REPEAT_CUSTOMERS}",
             "choose a later calibration end or load a longer history",
         )
+    # Customers with the same (x, t_x, T) share one term, weighted by their number.
+    triples, weight = np.unique(np.stack([x, tx, age]), axis=1, return_counts=True)
+    ux, utx, uage = triples
+    groups = _by_value(ux)
+
+    def weighted(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ll, grad = bgnbd_log_likelihood(params, ux, utx, uage, groups)
+        return ll * weight, grad * weight
+
     start = np.log([1.0, max(float(age.mean()), 1e-3), 1.0, 1.0])
-    logs = _maximise(lambda p: bgnbd_log_likelihood(p, x, tx, age), start, "purchase (BG/NBD)")
+    logs = _maximise(weighted, start, "purchase (BG/NBD)", n=x.size)
     r, alpha, a, b = np.exp(logs)
-    ll = float(bgnbd_log_likelihood(np.exp(logs), x, tx, age)[0].sum())
+    ll = float(weighted(np.exp(logs))[0].sum())
     return BgNbd(r=float(r), alpha=float(alpha), a=float(a), b=float(b), log_likelihood=ll)
 
 
@@ -292,24 +316,25 @@ def expected_orders(
 
 
 def gamma_gamma_log_likelihood(
-    params: np.ndarray, x: np.ndarray, m: np.ndarray
+    params: np.ndarray,
+    x: np.ndarray,
+    m: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood of the mean spend m over x purchases and its gradient with
-    respect to (log p, log q, log gamma), shape (3, n)."""
+    respect to (log p, log q, log gamma), shape (3, n). ``groups``: ``_by_value(x)``."""
     p, q, g = params
+    xs, at = _by_value(x) if groups is None else groups
+    pxs = p * xs
+    const = (special.gammaln(pxs + q) - special.gammaln(pxs) - special.gammaln(q))[at]
+    psi = special.digamma(pxs + q)
+    psi_px = (psi - special.digamma(pxs))[at]
+    psi_q = (psi - special.digamma(q))[at]
     px = p * x
-    ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(g)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(g + m * x)
-    )
-    psi = special.digamma(px + q)
-    d_p = x * (psi - special.digamma(px) + np.log(m) + np.log(x) - np.log(g + m * x))
-    d_q = psi - special.digamma(q) + np.log(g) - np.log(g + m * x)
+    log_m, log_x, log_gmx = np.log(m), np.log(x), np.log(g + m * x)
+    ll = const + q * np.log(g) + (px - 1) * log_m + px * log_x - (px + q) * log_gmx
+    d_p = x * (psi_px + log_m + log_x - log_gmx)
+    d_q = psi_q + np.log(g) - log_gmx
     d_g = q / g - (px + q) / (g + m * x)
     return ll, np.stack([d_p * p, d_q * q, d_g * g])
 
@@ -328,7 +353,10 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGamma:
         )
     xu, mu = x[usable], m[usable]
     start = np.log([1.0, 1.0, max(float(mu.mean()), 1e-6)])
-    logs = _maximise(lambda p: gamma_gamma_log_likelihood(p, xu, mu), start, "spend (Gamma-Gamma)")
+    groups = _by_value(xu)
+    logs = _maximise(
+        lambda p: gamma_gamma_log_likelihood(p, xu, mu, groups), start, "spend (Gamma-Gamma)"
+    )
     p, q, g = np.exp(logs)
     if q <= 1:
         raise ConvergenceError(
@@ -355,28 +383,36 @@ def expected_avg_order_value(fit: GammaGamma, x: np.ndarray, m: np.ndarray) -> n
 
 
 def _maximise(
-    loglik: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], start: np.ndarray, what: str
+    loglik: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    start: np.ndarray,
+    what: str,
+    *,
+    n: int | None = None,
 ) -> np.ndarray:
-    """Log-parameters maximising the summed log-likelihood, or a :class:`ConvergenceError`."""
+    """Log-parameters maximising the summed log-likelihood (of ``n`` customers, by default
+    one a term), or a :class:`ConvergenceError`."""
 
     def objective(logs: np.ndarray) -> tuple[float, np.ndarray]:
         with np.errstate(all="ignore"):
             ll, grad = loglik(np.exp(logs))
-        n = ll.size
-        value, slope = -float(ll.sum()) / n, -grad.sum(axis=1) / n
+        size = ll.size if n is None else n
+        value, slope = -float(ll.sum()) / size, -grad.sum(axis=1) / size
         if not (math.isfinite(value) and np.isfinite(slope).all()):
             return 1e10, np.zeros_like(logs)
         return value, slope
 
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
-    result = optimize.minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8},
-    )
+    # One BLAS thread: L-BFGS-B's small matrix steps lose more to thread hand-offs than they
+    # gain, several times over when the other core is busy (bench/README.md, bench_clv.py).
+    with threadpool_limits(limits=1):
+        result = optimize.minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8},
+        )
     at_bound = np.any(np.abs(result.x) >= _LOG_BOUND - 1e-6)
     if not result.success or at_bound or result.fun >= 1e10:
         raise ConvergenceError(

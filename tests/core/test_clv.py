@@ -217,6 +217,19 @@ def test_summary_counts_days_not_orders_and_stops_at_the_end() -> None:
     assert months.row(0, named=True)["T"] == pytest.approx(14 / (365.25 / 12))
 
 
+def test_a_day_cancelled_in_full_nets_to_zero_not_to_a_float_residue() -> None:
+    # 3 x 0.10 bought (0.30000000000000004 as quantity x price) and 0.30 cancelled nets to
+    # 5.6e-17 in floats: as a "positive" mean spend it entered the spend model with
+    # log(m) = -37 and moved its fit; to the cent it is 0 and is left out.
+    lines = _lines(
+        ("a", "2024-01-01 09:00", 4.0),
+        ("a", "2024-01-05 09:00", 3 * 0.1),
+        ("a", "2024-01-05 11:00", -0.3),
+    )
+    days = clv.purchase_days(lines)
+    assert days["spend"].to_list() == [4.0, 0.0]
+
+
 def test_the_calibration_end_defaults_to_the_last_purchase_day() -> None:
     days = clv.purchase_days(_lines(("a", "2024-01-01", 1.0), ("a", "2024-03-05 23:59", 2.0)))
     assert clv.resolve_calibration_end(days, None) == dt.date(2024, 3, 5)
