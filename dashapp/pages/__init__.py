@@ -25,6 +25,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashapp.pages import compare, data, explore, export, model, rfm, segments
+from dashapp.pages import compare, data, explore, export, model, rfm, segments, value
 
-PAGES: tuple[ModuleType, ...] = (data, explore, rfm, compare, model, segments, export)
+PAGES: tuple[ModuleType, ...] = (data, explore, rfm, compare, model, segments, value, export)
