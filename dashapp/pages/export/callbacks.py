@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+import polars as pl
 from dash import Dash, Input, Output, State, dcc, no_update
 from dash.exceptions import PreventUpdate
 
@@ -32,6 +33,7 @@ from dashapp.services import AppServices, get_services
 from dashapp.shared import components
 from dashapp.shared import ids as app_ids
 from dashapp.shared import segment_figures as fs
+from dashapp.shared import value as predicted
 from dashapp.shared.modeling import (
     SessionModel,
     k_selection,
@@ -63,6 +65,14 @@ def render(data: object) -> dict[str, Any]:
     }
 
 
+def _features(state: SessionState, services: AppServices, model: SessionModel) -> pl.DataFrame:
+    """The features the lists are cut from, with the session's predicted value (empty
+    columns when the data has no predictions: see the Value page)."""
+    return predicted.with_predictions(
+        model.table.features, predicted.predictions_or_none(state, model.table, services)
+    )
+
+
 def _inputs(
     data: object, segments: object, fmt: object
 ) -> tuple[SessionState, AppServices, SessionModel, tuple[int, ...], ex.Format]:
@@ -79,10 +89,10 @@ def _inputs(
 def preview(segments: object, fmt: object, data: object) -> tuple[Any, Any]:
     """How many customers the list holds, and its first rows."""
     try:
-        _state, _services, model, chosen, _fmt = _inputs(data, segments, fmt)
+        state, services, model, chosen, _fmt = _inputs(data, segments, fmt)
     except ConfigError as exc:
         return input_alert(exc.message, exc.hint), []
-    frame = ex.export_frame(model.result, model.table.features, chosen)
+    frame = ex.export_frame(model.result, _features(state, services, model), chosen)
     shown = ex.list_preview(frame, chosen)
     return count_line(shown), preview_table(shown)
 
@@ -92,8 +102,8 @@ def download_list(n_clicks: object, segments: object, fmt: object, data: object)
     if not n_clicks:
         raise PreventUpdate
     try:
-        _state, _services, model, chosen, fmt_ = _inputs(data, segments, fmt)
-        frame = ex.export_frame(model.result, model.table.features, chosen)
+        state, services, model, chosen, fmt_ = _inputs(data, segments, fmt)
+        frame = ex.export_frame(model.result, _features(state, services, model), chosen)
         content = ex.list_bytes(frame, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
@@ -114,7 +124,7 @@ def bundle(
         raise ConfigError(
             "the dataset's file is no longer stored on the server", hint="Upload it again."
         )
-    frame = ex.export_frame(model.result, model.table.features, chosen)
+    frame = ex.export_frame(model.result, _features(state, services, model), chosen)
     config = ex.config_document(
         table=model.table,
         settings=model.settings,

@@ -43,9 +43,11 @@ from core.features import FeatureConfig
 from core.money import money_columns, money_text
 from core.pipeline import CustomerTable
 from dashapp.shared.modeling import ModelSettings
+from dashapp.shared.value import PREDICTION_COLUMNS
 
-EXPORT_COLUMNS: tuple[str, ...] = tuple(
-    c for c in FEATURE_SCHEMA if c not in (CUSTOMER, "excluded", "exclusion_reason")
+EXPORT_COLUMNS: tuple[str, ...] = (
+    *(c for c in FEATURE_SCHEMA if c not in (CUSTOMER, "excluded", "exclusion_reason")),
+    *PREDICTION_COLUMNS,  # predicted value: in the list when the features carry them
 )
 MIME: dict[str, str] = {
     "csv": "text/csv",
@@ -145,8 +147,9 @@ class ListPreview:
 
 def list_preview(frame: pl.DataFrame, segments: Sequence[int]) -> ListPreview:
     """The first :data:`PREVIEW_ROWS` rows of the list ``frame`` of ``segments``, money to the
-    cent as the files write it (:func:`core.money.round_money`)."""
-    head = frame.head(PREVIEW_ROWS)
+    cent as the files write it (:func:`core.money.round_money`). The predicted-value columns
+    are in the file, not in the preview (the page's width holds the customer features)."""
+    head = frame.head(PREVIEW_ROWS).drop(PREDICTION_COLUMNS, strict=False)
     money = set(money_columns(head))
     return ListPreview(
         rows=frame.height,

@@ -44,6 +44,7 @@ from dashapp.pages.segments.layout import (
 from dashapp.services import get_services
 from dashapp.shared import chart_text, components
 from dashapp.shared import ids as app_ids
+from dashapp.shared import value as predicted
 from dashapp.shared.modeling import rename_segment, with_segment
 from dashapp.shared.segment_components import load_model
 from dashapp.shared.urlstate import register_url_sync
@@ -115,7 +116,8 @@ def render(data: object, names_rev: object = None) -> dict[str, Any]:
             "cards": [],
             "region": None,
         }
-    shown = view.segments_view(state, model)
+    predictions = predicted.predictions_or_none(state, model.table, get_services())
+    shown = view.segments_view(state, model, predictions=predictions)
     projection, note = figures.projection(shown)
     return {
         "summary": summary_line(shown),
@@ -245,7 +247,8 @@ def grid_rows(request: object, data: object, region_store: object, search: objec
         return dict(EMPTY_BLOCK), ""
     try:
         selection = view.grid_selection(state, model, region_store, search)
-        response, count = view.grid_block(model, selection, request)
+        predictions = predicted.predictions_or_none(state, model.table, get_services())
+        response, count = view.grid_block(model, selection, request, predictions)
     except grid.GridRequestError as exc:
         log.info("refused grid request: %s", exc)
         return dict(EMPTY_BLOCK), grid_refused_alert(exc)

@@ -22,6 +22,7 @@ from core.columns import CUSTOMER
 from core.money import round_money
 from dashapp.shared.components import SPEND_HELP
 from dashapp.shared.segment_figures import FEATURE_SHORT
+from dashapp.shared.value import with_predictions
 
 MAX_BLOCK = 1_000  # rows per request (the grid asks for cacheBlockSize = 200)
 MAX_SEARCH = 100
@@ -41,6 +42,10 @@ GRID_COLUMNS: tuple[str, ...] = (
     "return_rate",
     "country",
     "last_purchase",
+    # predicted value (dashapp.shared.value.PREDICTION_COLUMNS); empty without predictions
+    "p_alive",
+    "expected_orders",
+    "predicted_revenue",
 )
 TEXT_COLUMNS = frozenset({CUSTOMER, "segment_name", "country", "last_purchase"})
 NUMBER_COLUMNS = frozenset(c for c in GRID_COLUMNS if c not in TEXT_COLUMNS)
@@ -62,6 +67,13 @@ NUMBER_FILTERS = frozenset(
 )
 
 
+PREDICTION_HELP = {
+    "p_alive": "Probability the customer is still active (BG/NBD; see the Value page)",
+    "expected_orders": "Expected purchase days over the Value page's horizon",
+    "predicted_revenue": "Expected orders x expected spend per order over the horizon",
+}
+
+
 class GridRequestError(ValueError):
     """A grid request the grid itself would not send (unknown column, filter or value)."""
 
@@ -75,6 +87,9 @@ def column_defs() -> list[dict[str, Any]]:
         "country": "Country",
         "last_purchase": "Last order",
         **FEATURE_SHORT,
+        "p_alive": "p_alive",
+        "expected_orders": "Expected orders",
+        "predicted_revenue": "Predicted revenue",
     }
     defs: list[dict[str, Any]] = []
     for column in GRID_COLUMNS:
@@ -85,6 +100,11 @@ def column_defs() -> list[dict[str, Any]]:
             if column in {"monetary", "avg_order_value"}:
                 col["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
                 col["headerTooltip"] = SPEND_HELP[column]
+            elif column in PREDICTION_HELP:
+                col["valueFormatter"] = {
+                    "function": "params.value == null ? '' : d3.format(',.2f')(params.value)"
+                }
+                col["headerTooltip"] = PREDICTION_HELP[column]
             elif column == "return_rate":
                 col["valueFormatter"] = {"function": "d3.format('.1%')(params.value)"}
         else:
@@ -99,9 +119,13 @@ def column_defs() -> list[dict[str, Any]]:
     return defs
 
 
-def members_frame(result: SegmentationResult, features: pl.DataFrame) -> pl.DataFrame:
+def members_frame(
+    result: SegmentationResult, features: pl.DataFrame, predictions: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Every clustered customer with its segment, name and features (sorted by id), money to
-    the cent as the exported lists write it (:func:`core.money.round_money`)."""
+    the cent as the exported lists write it (:func:`core.money.round_money`), and the
+    predicted value (empty without ``predictions``, :mod:`dashapp.shared.value`)."""
+    features = with_predictions(features, predictions)
     present = [c for c in GRID_COLUMNS if c in features.columns and c != CUSTOMER]
     return round_money(
         result.assignments()

@@ -18,6 +18,7 @@ from dash.development.base_component import Component
 
 from core import wording
 from core.clustering.result import SegmentationResult
+from core.money import money_text
 from dashapp.pages.segments import figures, grid, ids
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
 from dashapp.shared import chart_text, components
@@ -325,6 +326,7 @@ def segment_cards(view: SegmentsView) -> list[Component]:
                                     ],
                                     className="mb-1",
                                 ),
+                                *_value_line(view, s),
                                 html.P(
                                     [
                                         html.Span("Why this name: ", className="fw-semibold"),
@@ -384,6 +386,28 @@ def segment_cards(view: SegmentsView) -> list[Component]:
             )
         )
     return cards
+
+
+def _value_line(view: SegmentsView, segment: int) -> list[Component]:
+    """Predicted revenue over the horizon and the share likely lost (p_alive < 0.5), when the
+    session's data has predictions (the Value page)."""
+    if view.value is None:
+        return []
+    rows = view.value.filter(pl.col("segment") == segment)
+    if rows.height == 0:
+        return []
+    row = rows.row(0, named=True)
+    return [
+        html.P(
+            [
+                html.Strong(money_text(row["predicted_revenue"])),
+                f" predicted revenue over {view.horizon} · ",
+                html.Strong(f"{row['likely_lost_share']:.0%}"),
+                " likely lost (p_alive < 0.5)",
+            ],
+            className="mb-1 segment-value",
+        )
+    ]
 
 
 def selection_caption(

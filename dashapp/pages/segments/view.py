@@ -25,6 +25,7 @@ from core import wording
 from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
 from dashapp.pages.segments import grid
+from dashapp.shared import value
 from dashapp.shared.modeling import SessionModel, query_of, search_string, selected_segment
 from dashapp.shared.segment_figures import ProfileMatrix, profile_matrix
 from dashapp.state import SessionState
@@ -54,6 +55,10 @@ class SegmentsView:
     seed: int  # the model's seed: the projection samples large segmentations with it
     settings: str  # the model settings, in words
     model_search: str  # query string opening the Model page on these settings
+    # Per segment: predicted revenue over the horizon and the share likely lost
+    # (dashapp.shared.value.segment_value); None without predictions.
+    value: pl.DataFrame | None = None
+    horizon: str = ""  # the predictions' horizon in words ("52 weeks")
 
     @functools.cached_property
     def profiles(self) -> ProfileMatrix:
@@ -68,8 +73,12 @@ class SegmentsView:
         return f"{wording.count(self.result.k, 'segment')} of {customers}"
 
 
-def segments_view(state: SessionState, model: SessionModel) -> SegmentsView:
-    """The page's view of ``model`` for the session ``state``."""
+def segments_view(
+    state: SessionState, model: SessionModel, *, predictions: pl.DataFrame | None = None
+) -> SegmentsView:
+    """The page's view of ``model`` for the session ``state`` (``predictions``: the session's
+    predicted value per customer, :func:`dashapp.shared.value.predictions_or_none`)."""
+    config = value.config_of(state)
     return SegmentsView(
         result=model.result,
         features=model.table.features,
@@ -77,6 +86,10 @@ def segments_view(state: SessionState, model: SessionModel) -> SegmentsView:
         seed=model.settings.seed,
         settings=model.settings.describe(),
         model_search=search_string(query_of(state)),
+        value=None
+        if predictions is None
+        else value.segment_value(predictions, model.result.assignments()),
+        horizon=f"{config.horizon_units:g} {config.time_unit}s",
     )
 
 
@@ -128,13 +141,18 @@ def grid_selection(
 
 
 def grid_block(
-    model: SessionModel, selection: grid.Selection, request: object
+    model: SessionModel,
+    selection: grid.Selection,
+    request: object,
+    predictions: pl.DataFrame | None = None,
 ) -> tuple[dict[str, Any], int]:
-    """The grid's block of rows for ``request`` and how many customers ``selection`` holds.
+    """The grid's block of rows for ``request`` and how many customers ``selection`` holds
+    (with the predicted-value columns, empty without ``predictions``).
 
     Raises :class:`grid.GridRequestError` for a request the grid never sends.
     """
-    frame = grid.select(grid.members_frame(model.result, model.table.features), selection)
+    members = grid.members_frame(model.result, model.table.features, predictions)
+    frame = grid.select(members, selection)
     return grid.rows_block(frame, request), frame.height
 
 

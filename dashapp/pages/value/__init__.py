@@ -15,7 +15,7 @@ from dashapp.pages.value.layout import build
 PATH = "/value"
 NAME = "Value"
 ORDER = 6
-TITLE = "Predicted value · custseg"
+TITLE = "Value · predicted customer value · custseg"
 DESCRIPTION = "Who is still a customer and what each will buy: predicted revenue by segment."
 
 layout = build

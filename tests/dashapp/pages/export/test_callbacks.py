@@ -28,7 +28,7 @@ from dashapp.pages.export import callbacks as page
 from dashapp.pages.export import ids
 from dashapp.pages.export import view as ex
 from dashapp.pages.segments.grid import members_frame
-from dashapp.services import AppServices
+from dashapp.services import AppServices, get_services
 from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import (
@@ -109,8 +109,10 @@ def test_exported_money_equals_what_the_screens_show(
         shown = [float(f"{v:.2f}") for v in joined[f"{column}_grid"]]
         assert joined[column].to_list() == shown
     # The Export page's preview: its first rows as text.
-    preview = ex.list_preview(ex.export_frame(model.result, raw, everyone), everyone)
-    for row, values in zip(preview.head, back.head(len(preview.head)).iter_rows(), strict=True):
+    listed = page._features(state, get_services(), model)  # with the predicted value
+    preview = ex.list_preview(ex.export_frame(model.result, listed, everyone), everyone)
+    shown = back.select(preview.columns).head(len(preview.head))
+    for row, values in zip(preview.head, shown.iter_rows(), strict=True):
         for column, text, value in zip(preview.columns, row, values, strict=True):
             if column in money:
                 assert float(text.replace(",", "")) == value, column
