@@ -17,6 +17,7 @@ import polars as pl
 
 from core import clv
 from core.cache import get_or_compute, make_key
+from core.codec import register_dataclass
 from core.columns import CUSTOMER
 from core.errors import CustsegError
 from core.pipeline import CustomerTable
@@ -109,3 +110,9 @@ def segment_value(clv_table: pl.DataFrame, assignments: pl.DataFrame) -> pl.Data
         )
         .sort("segment")
     )
+
+
+# A prediction is data (parameters, the per-customer table, the holdout figures): the shared
+# cache folder keeps it, so the other workers of a deployment reuse it.
+for _kind in (clv.ClvConfig, clv.BgNbd, clv.GammaGamma, clv.ClvResult):
+    register_dataclass(_kind)

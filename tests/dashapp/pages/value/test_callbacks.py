@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from dash import no_update
 
-from core import clv
+from core import clv, codec
 from dashapp.pages.value import callbacks as page
 from dashapp.pages.value import ids
 from dashapp.pages.value.view import TOP_SPEND_SHARE
@@ -137,3 +137,14 @@ def test_the_slipping_list_downloads_as_csv(services: AppServices) -> None:
         "monetary"
     ].quantile(1 - TOP_SPEND_SHARE, "lower")
     assert (frame["monetary"] >= (cut or 0) - 0.01).all()
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_a_prediction_is_stored_as_data_for_the_other_workers(services: AppServices) -> None:
+    state = new_state(services)
+    end = _end_of(state, services)
+    config = clv.ClvConfig(calibration_end=end, time_unit="month", horizon=6.0)
+    result = value.session_clv(session_table(state, services), config, services)
+    back = codec.loads(codec.dumps(result))
+    assert back == result  # parameters, config, E and the holdout figures
+    assert back.table.equals(result.table)
