@@ -25,9 +25,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from tools/
 from tests.browser.conftest import chrome_options
 
-PAGES = ("/", "/explore", "/rfm", "/model", "/segments", "/compare", "/export")
+PAGES = ("/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/export")
 # Pages that draw charts from the default data as soon as they open.
-CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare")
+CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare", "/value")
 # Files of ours every page must link (Dash's own bundles are checked too, by what is linked).
 OWN_ASSETS = ("app.css", "bootstrap-5.3.8.min.css", "upload_guard.js")
 
