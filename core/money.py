@@ -13,7 +13,8 @@ from __future__ import annotations
 import polars as pl
 
 MONEY_DECIMALS = 2
-# The customer columns that are amounts of money (core.columns.FEATURE_SCHEMA, core.clv).
+# The customer columns that are amounts of money (core.columns.FEATURE_SCHEMA, core.clv,
+# core.migration).
 MONEY_COLUMNS: tuple[str, ...] = (
     "gross",
     "returns_value",
@@ -22,6 +23,11 @@ MONEY_COLUMNS: tuple[str, ...] = (
     # predicted value (core.clv)
     "expected_avg_order_value",
     "predicted_revenue",
+    # core.migration's CUSTOMERS and FLOWS
+    "monetary_before",
+    "monetary_after",
+    "revenue_at_risk",
+    "mean_monetary_before",
 )
 
 

@@ -6,10 +6,10 @@ exception is a bug: one line with its type, message and a short reference, statu
 ``custseg --debug COMMAND`` (or ``CUSTSEG_DEBUG=1``) adds the traceback on standard error.
 
 Commands: ``sample`` and ``features`` (:mod:`core.cli.data`), ``segment`` and ``score``
-(:mod:`core.cli.segment`), ``clv`` (:mod:`core.cli.clv`), sharing the argument helpers of
-:mod:`core.cli.args`. Commands of
-other layers register themselves through the ``custseg.commands`` entry-point group (the web app
-adds ``serve`` from ``dashapp.cli``), so ``core`` never imports them.
+(:mod:`core.cli.segment`), ``clv`` (:mod:`core.cli.clv`), ``migrate`` (:mod:`core.cli.migrate`),
+sharing the argument helpers of :mod:`core.cli.args`. Commands of other layers register
+themselves through the ``custseg.commands`` entry-point group (the web app adds ``serve`` from
+``dashapp.cli``), so ``core`` never imports them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from core.cli import clv, data, segment
+from core.cli import clv, data, migrate, segment
 from core.errors import (
     CustsegError,
     StorageError,
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_commands(sub)
     segment.add_commands(sub)
     clv.add_commands(sub)
+    migrate.add_commands(sub)
     for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
         entry.load()(sub)
     return parser
