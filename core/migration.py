@@ -66,6 +66,14 @@ AT_RISK = "revenue_at_risk"
 FLOAT_DECIMALS = 6
 
 
+def exact_sum(column: str) -> pl.Expr:
+    """The sum of a float column to :data:`FLOAT_DECIMALS` decimals, added as integers (the
+    same whatever order a group's values are added in)."""
+    scale = 10**FLOAT_DECIMALS
+    units = (pl.col(column) * scale).round().cast(pl.Int64)
+    return (units.sum() / scale).alias(column)
+
+
 def steady(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with every float column rounded to :data:`FLOAT_DECIMALS` decimals (and a
     negative zero, the rounding of a tiny negative noise, made 0)."""
@@ -297,14 +305,17 @@ def segment_ranks(customers: pl.DataFrame) -> pl.DataFrame:
     held = (
         customers.filter(~pl.col(BEFORE).is_in([NEW, EXCLUDED]))
         .group_by(BEFORE)
-        .agg(pl.len().alias("customers"), pl.col(MONEY_BEFORE).mean().alias("mean_monetary_before"))
+        .agg(
+            pl.len().alias("customers"),
+            (exact_sum(MONEY_BEFORE) / pl.len()).alias("mean_monetary_before"),
+        )
         .rename({BEFORE: "segment"})
         .sort(["mean_monetary_before", "segment"], descending=[True, False])
     )
     excluded = customers.filter(pl.col(BEFORE) == EXCLUDED).select(
         pl.lit(EXCLUDED).alias("segment"),
         pl.len().alias("customers"),
-        pl.col(MONEY_BEFORE).mean().alias("mean_monetary_before"),
+        (exact_sum(MONEY_BEFORE) / pl.len()).alias("mean_monetary_before"),
     )
     parts = [held, excluded] if excluded.item(0, "customers") else [held]
     ranked = pl.concat(parts, how="vertical_relaxed")
@@ -358,8 +369,8 @@ def flows_of(customers: pl.DataFrame, order: Sequence[str]) -> pl.DataFrame:
         customers.group_by(BEFORE, AFTER)
         .agg(
             pl.len().alias("customers"),
-            pl.col(MONEY_BEFORE).sum(),
-            pl.col(MONEY_AFTER).sum(),
+            exact_sum(MONEY_BEFORE),
+            exact_sum(MONEY_AFTER),
             pl.col(MOVE).first(),
         )
         .rename({BEFORE: FLOW_FROM, AFTER: FLOW_TO})
@@ -399,7 +410,7 @@ class MigrationSummary:
 def summarize(customers: pl.DataFrame, cutoff: dt.date) -> MigrationSummary:
     counts = dict(customers.get_column(MOVE).value_counts().iter_rows())
     lapsed = customers.filter((pl.col(BEFORE) != NEW) & (pl.col("last_purchase") < cutoff))
-    at_risk = customers.filter(pl.col(MOVE) == "downgraded").get_column(MONEY_BEFORE).sum()
+    at_risk = customers.filter(pl.col(MOVE) == "downgraded").select(exact_sum(MONEY_BEFORE)).item()
     return MigrationSummary(
         customers=customers.height,
         **{move: int(counts.get(move, 0)) for move in MOVES},

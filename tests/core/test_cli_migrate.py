@@ -137,8 +137,9 @@ def test_reruns_write_identical_bytes(real_data_path: Path, tmp_path: Path) -> N
                 "--seed", "7", "--out", str(flows), "--customers", str(customers),
                 "--report", str(report)]  # fmt: skip
         assert main(argv) == 0
-        outputs.append([p.read_bytes() for p in (flows, customers, report)])
-    assert outputs[0] == outputs[1]
+        outputs.append({p.name: p.read_bytes() for p in (flows, customers, report)})
+    for name, content in outputs[0].items():
+        assert content == outputs[1][name], name
 
 
 def _uci(tmp_path: Path) -> Path:
