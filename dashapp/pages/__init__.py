@@ -25,6 +25,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashapp.pages import compare, data, explore, export, model, rfm, segments, value
+from dashapp.pages import changes, compare, data, explore, export, model, rfm, segments, value
 
-PAGES: tuple[ModuleType, ...] = (data, explore, rfm, compare, model, segments, value, export)
+PAGES: tuple[ModuleType, ...] = (
+    data,
+    explore,
+    rfm,
+    compare,
+    model,
+    segments,
+    value,
+    changes,
+    export,
+)

@@ -157,3 +157,15 @@ def test_no_axe_violations_with_a_segment_selected_from_the_table(
     dash_duo.wait_for_element("#segments-sizes-table tr[aria-current=true]", timeout=TIMEOUT)
     settle(dash_duo)
     assert violations(dash_duo) == []
+
+
+def test_no_axe_violations_on_changes_with_a_flow_selected(
+    dash_duo: DashComposite, a11y_app: Dash
+) -> None:
+    # The link opens the page at a cutoff with a flow listed in the grid.
+    dash_duo.start_server(a11y_app)
+    query = "cutoff=2011-06-01&by=rfm&size=revenue&from=Champions&to=Champions"
+    dash_duo.driver.get(f"{dash_duo.server_url}/changes?{query}")
+    settle(dash_duo)
+    dash_duo.wait_for_contains_text("#changes-caption", "Champions → Champions", timeout=TIMEOUT)
+    assert violations(dash_duo) == []
