@@ -13,7 +13,7 @@ from dashapp.pages import PAGES
 
 TIMEOUT = 60
 # Pages that draw charts from the default data as soon as they open (Data draws its funnel).
-CHART_PAGES = {"/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value"}
+CHART_PAGES = {"/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/changes"}
 DRAWN = (
     "return Array.from(document.querySelectorAll('.js-plotly-plot'))"
     ".filter(el => el.data && el.data.length > 0).length;"
