@@ -13,11 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import percentileofscore
 
 from core.clustering.config import ModelConfig, PreprocessConfig
+from core.clustering.defaults import DEFAULT_FEATURES
 from core.clustering.fit import fit_segmentation
 from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult
@@ -281,6 +282,9 @@ def feature_tables(draw: st.DrawFn) -> pl.DataFrame:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(feature_tables(), st.integers(2, 8), st.sampled_from(["kmeans", "gmm", "hierarchical"]))
 def test_every_name_holds_for_its_segment(table: pl.DataFrame, k: int, algorithm: str) -> None:
+    # A feature with one value for every customer is dropped with a ConstantFeatureWarning
+    # (an error under the test settings): another behaviour, tested in test_fit.
+    assume(all(table.get_column(f).n_unique() > 1 for f in DEFAULT_FEATURES))
     frame = _clustered(table)
     distinct = frame.select("recency_days", "frequency", "monetary").unique().height
     k = min(k, distinct)
