@@ -111,3 +111,24 @@ def test_compare_cut_height_box_and_grid_headers_show_their_text(
     assert script(dash_duo, CUT, box) == []
     assert script(dash_duo, CUT, "#compare-grid .ag-header-cell-text") == []
     assert dash_duo.get_logs() == []
+
+
+# dcc.Input (Dash 4) draws its input inside a wrapper that takes the className: inputs wider
+# than the wrapper that shows them (a shrink-to-fit wrapper collapses around a date input).
+CLIPPED_INPUTS = """
+return Array.from(document.querySelectorAll('.dash-input-container'))
+  .filter(w => w.offsetParent !== null && w.querySelector('input') !== null)
+  .filter(w => w.querySelector('input').getBoundingClientRect().width > w.clientWidth + 1)
+  .map(w => w.querySelector('input').id + ' in ' + w.clientWidth + ' px');
+"""
+
+
+def test_changes_cutoff_date_shows_whole(dash_duo: DashComposite, layout_app: Dash) -> None:
+    open_page(dash_duo, layout_app, "/changes", "#changes-sankey .sankey")
+    box = "input#changes-cutoff"
+    wait_until(
+        lambda: dash_duo.find_element(box).get_attribute("value") not in (None, ""),
+        what="the cutoff date",
+    )
+    assert script(dash_duo, CLIPPED_INPUTS) == []
+    assert dash_duo.get_logs() == []

@@ -59,7 +59,10 @@ def controls(by: str, size: str, cutoff: str | None) -> dbc.Card:
         value=cutoff,  # None: the init callback sets the default (90 days before the end)
         debounce=True,
         required=True,
-        className="form-control form-control-sm d-inline-block w-auto",
+        # Dash 4 puts the class on a wrapper whose input fills it: a shrink-to-fit wrapper
+        # (w-auto) collapsed to 18 px and hid the date, so the wrapper gets a width.
+        className="form-control form-control-sm d-inline-block",
+        style={"width": "10.5rem"},
     )
     buttons = dbc.ButtonGroup(
         [
