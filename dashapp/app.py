@@ -18,7 +18,7 @@ from dash.development.base_component import Component
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.errors import CustsegError
-from dashapp.auth import SIGN_OUT, WARM_UP, UsersFile, install_sign_in
+from dashapp.auth import SIGN_OUT, WARM_UP, SignInThrottle, UsersFile, install_sign_in
 from dashapp.errors import callback_error, server_error
 from dashapp.housekeeping import Housekeeping
 from dashapp.pages import PAGES
@@ -197,6 +197,8 @@ def _require_sign_in(app: Dash, users_file: Path, idle_minutes: float) -> None:
         # Static files only: the app's CSS and scripts and Dash's JavaScript libraries.
         public=(f"{prefix}assets/", f"{prefix}_dash-component-suites/", f"{prefix}_favicon.ico"),
         idle_minutes=idle_minutes,
+        # Failed sign-ins counted in the folder the workers share.
+        throttle=SignInThrottle(get_services(app.server).registry.directory.parent / "sign-in.db"),
     )
 
 

@@ -15,16 +15,20 @@ in front of every request that can return data.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import getpass
 import hmac
 import html
 import logging
+import math
 import os
 import re
 import secrets
+import sqlite3
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -155,6 +159,103 @@ class UsersFile:
         return len(kept) > len(lines)
 
 
+@dataclass(frozen=True)
+class Lockout:
+    """A sign-in refused before the password is checked: for whom, and for how long."""
+
+    seconds: float
+    by_address: bool  # too many failures from the client's address (else for the name)
+
+    @property
+    def message(self) -> str:
+        """What the sign-in page says."""
+        minutes = max(1, math.ceil(self.seconds / 60))
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+        who = "from your network address" if self.by_address else "for this name"
+        return (
+            f"Too many failed sign-ins {who}. Try again in {wait}; each further failure "
+            "makes the wait longer. If you forgot your password, ask whoever runs the server "
+            "to set a new one (custseg users add NAME)."
+        )
+
+
+@dataclass(frozen=True)
+class SignInThrottle:
+    """Failed sign-ins per user name and per client address, kept in a small SQLite file in the
+    server's data folder, so every worker process of a deployment sees the same counts.
+
+    Once a name has failed :attr:`name_failures` times, or an address :attr:`address_failures`
+    times (people behind one office address share it), further attempts are refused unchecked
+    for :attr:`first_wait` seconds, doubling with every further failure up to :attr:`max_wait`.
+    Counts are forgotten :attr:`forget_after` seconds after the last failure; a successful
+    sign-in clears its name's count (not the address's: a valid account must not reset the
+    count of guesses at others).
+    """
+
+    path: Path
+    name_failures: int = 5
+    address_failures: int = 20
+    first_wait: float = 30.0
+    max_wait: float = 3600.0
+    forget_after: float = 24 * 3600.0
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS failures (who TEXT PRIMARY KEY, count INTEGER NOT NULL,"
+            " last REAL NOT NULL, until REAL NOT NULL)"
+        )
+        return db
+
+    @staticmethod
+    def _keys(name: str, address: str | None) -> tuple[str, str]:
+        return f"name:{name.lower()[:64]}", f"addr:{address or '-'}"
+
+    def lockout(
+        self, name: str, address: str | None, *, now: float | None = None
+    ) -> Lockout | None:
+        """The wait still to run for ``name`` or ``address``, or None when they may try."""
+        now = time.time() if now is None else now
+        keys = self._keys(name, address)
+        with contextlib.closing(self._connect()) as db:
+            rows = db.execute(
+                "SELECT who, until FROM failures WHERE who IN (?, ?) AND until > ?", (*keys, now)
+            ).fetchall()
+        waits = {who: until - now for who, until in rows}
+        if not waits:
+            return None
+        who = max(waits, key=lambda k: waits[k])
+        return Lockout(seconds=waits[who], by_address=who == keys[1])
+
+    def failed(self, name: str, address: str | None, *, now: float | None = None) -> None:
+        """Count a failed sign-in for ``name`` and ``address``."""
+        now = time.time() if now is None else now
+        name_key, address_key = self._keys(name, address)
+        with contextlib.closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time across the workers
+            for key, free in ((name_key, self.name_failures), (address_key, self.address_failures)):
+                row = db.execute(
+                    "SELECT count, last FROM failures WHERE who = ?", (key,)
+                ).fetchone()
+                count = 1 if row is None or now - row[1] > self.forget_after else row[0] + 1
+                over = count - free + 1  # the free-th failure starts the first wait
+                until = (
+                    now + min(self.first_wait * 2 ** (over - 1), self.max_wait) if over > 0 else 0.0
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO failures (who, count, last, until) VALUES (?, ?, ?, ?)",
+                    (key, count, now, until),
+                )
+            db.execute("DELETE FROM failures WHERE last < ?", (now - self.forget_after,))
+            db.execute("COMMIT")
+
+    def succeeded(self, name: str) -> None:
+        """Forget the failures of ``name`` (it signed in)."""
+        with contextlib.closing(self._connect()) as db:
+            db.execute("DELETE FROM failures WHERE who = ?", (self._keys(name, None)[0],))
+
+
 def signed_in_user() -> str | None:
     """The name signed in on the current request (None without sign-in or when it is off)."""
     import flask  # noqa: PLC0415
@@ -197,9 +298,16 @@ def _safe_next(value: object, home: str) -> str:
 
 
 def install_sign_in(
-    server: Any, users: UsersFile, *, prefix: str, public: tuple[str, ...], idle_minutes: float
+    server: Any,
+    users: UsersFile,
+    *,
+    prefix: str,
+    public: tuple[str, ...],
+    idle_minutes: float,
+    throttle: SignInThrottle,
 ) -> None:
-    """Require a signed-in user on every request of ``server`` but ``public`` path prefixes."""
+    """Require a signed-in user on every request of ``server`` but ``public`` path prefixes;
+    ``throttle`` refuses names and addresses after repeated failed sign-ins."""
     import flask  # noqa: PLC0415
 
     server.config.update(
@@ -252,9 +360,18 @@ def install_sign_in(
         expected = flask.session.get(_CSRF_KEY)
         if not (isinstance(expected, str) and hmac.compare_digest(form.get("csrf", ""), expected)):
             return page("The form expired. Please sign in again.", name, 400)
+        address = flask.request.remote_addr
+        lockout = throttle.lockout(name, address)
+        if lockout is not None:  # refused unchecked: a guess now tells nothing
+            log.warning("sign-in locked out for %r from %s", name[:64], address)
+            response = page(lockout.message, name, 429)
+            response.headers["Retry-After"] = str(math.ceil(lockout.seconds))
+            return response
         if not users.check(name, password):
-            log.info("sign-in refused for %r from %s", name[:64], flask.request.remote_addr)
+            throttle.failed(name, address)
+            log.info("sign-in refused for %r from %s", name[:64], address)
             return page("Wrong name or password.", name, 401)
+        throttle.succeeded(name)
         flask.session.clear()  # a fresh session: nothing carried over from before sign-in
         flask.session[_USER_KEY] = name
         flask.session.permanent = True
