@@ -141,6 +141,9 @@ def data_header(data: object) -> object:
         name = f"{services.default_path.name} ({services.default_badge})"
     else:
         name = state.filename or "uploaded file"
+        stored = services.uploads.get(state.dataset, state.session_id)
+        if stored is not None and stored.uploaded_by:
+            name = f"{name} (uploaded by {stored.uploaded_by})"
     features = table.features
     first = features.get_column("first_purchase").min() if features.height else None
     last = features.get_column("last_purchase").max() if features.height else None

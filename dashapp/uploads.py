@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.cache import fingerprint_bytes
 from core.errors import ConfigError, InputFileError, StorageError, storage_error
+from dashapp.auth import signed_in_user
 from dashapp.sessions import is_dataset_key
 
 # Environment variables that set the upload allowances (in MB), read by dashapp.app.
@@ -105,6 +106,7 @@ class StoredUpload:
     path: Path
     filename: str
     size: int
+    uploaded_by: str | None = None  # the name signed in when it was uploaded (None: no sign-in)
 
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
@@ -178,8 +180,8 @@ class UploadStore:
     * ``<key>.data`` holds the bytes, written once and shared by every session that uploaded
       them (the content key is also what the core cache keys results on).
     * ``sessions/<session id>/<key>.json`` is one session's record of its upload: the file
-      name it gave (which also tells the reader the format) and the size. Its age is that
-      session's use of the upload (refreshed by :meth:`get`).
+      name it gave (which also tells the reader the format), the size and who uploaded it.
+      Its age is that session's use of the upload (refreshed by :meth:`get`).
 
     A session only ever writes or deletes its own records, so the same bytes uploaded by a
     colleague under another name never relabel yours, and refused under an unsupported suffix
@@ -216,6 +218,9 @@ class UploadStore:
     ) -> Iterator[StoredUpload]:
         """Store ``data`` for ``session_id`` under ``filename``, once the block accepts it.
 
+        The record keeps the name signed in on the current request
+        (:func:`dashapp.auth.signed_in_user`; none without sign-in) as the uploader.
+
         The bytes are written first (once: the same bytes share one file), and the block gets
         the stored upload to check, e.g. that it reads as a table. The session's record is
         written only when the block succeeds; if it raises, the session keeps what it had (even
@@ -237,12 +242,13 @@ class UploadStore:
         created = not path.exists()
         if created:
             self._write(path, data, name)
-        stored = StoredUpload(key=key, path=path, filename=name, size=len(data))
+        by = signed_in_user()
+        stored = StoredUpload(key=key, path=path, filename=name, size=len(data), uploaded_by=by)
         try:
             yield stored
             record = self._record_path(key, session_id)
             record.parent.mkdir(parents=True, exist_ok=True)
-            meta = json.dumps({"filename": name, "size": len(data)}).encode()
+            meta = json.dumps({"filename": name, "size": len(data), "uploaded_by": by}).encode()
             self._write(record, meta, name)
         except BaseException:
             if created and not self._referenced(key):
@@ -268,8 +274,13 @@ class UploadStore:
         path = self._content_path(key)
         try:
             meta = json.loads(record.read_text(encoding="utf-8"))
+            by = meta.get("uploaded_by")
             stored = StoredUpload(
-                key=key, path=path, filename=display_name(meta["filename"]), size=int(meta["size"])
+                key=key,
+                path=path,
+                filename=display_name(meta["filename"]),
+                size=int(meta["size"]),
+                uploaded_by=by if isinstance(by, str) and by else None,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None

@@ -20,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.errors import ConfigError, CustsegError
+from dashapp.audit import ExportRecord, export_record
 from dashapp.pages.export import figures, ids
 from dashapp.pages.export import view as ex
 from dashapp.pages.export.layout import (
@@ -86,6 +87,27 @@ def _inputs(
     return state, services, model, chosen, ex.parse_format(fmt)
 
 
+def record(
+    state: SessionState,
+    services: AppServices,
+    model: SessionModel,
+    segments: tuple[int, ...],
+    *,
+    rows: int,
+    fmt: str,
+) -> ExportRecord:
+    """Log an export (who, dataset, segments, rows, format): :func:`dashapp.audit.export_record`."""
+    source = services.source(state.dataset, state.session_id)
+    return export_record(
+        session=state.session_id,
+        dataset=source.filename if source is not None else (state.filename or "data"),
+        dataset_key=state.dataset,
+        segments=[model.result.name_of(s) for s in segments],
+        rows=rows,
+        format=fmt,
+    )
+
+
 def preview(segments: object, fmt: object, data: object) -> tuple[Any, Any]:
     """How many customers the list holds, and its first rows."""
     try:
@@ -107,6 +129,7 @@ def download_list(n_clicks: object, segments: object, fmt: object, data: object)
         content = ex.list_bytes(frame, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
+    record(state, services, model, chosen, rows=frame.height, fmt=fmt_)
     name = ex.list_filename(model.result, chosen, fmt_)
     return dcc.send_bytes(content, name, type=ex.MIME[fmt_]), []
 
@@ -177,6 +200,8 @@ def download_bundle(
         content = bundle(state, services, model, chosen, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
+    rows = ex.export_frame(model.result, model.table.features, chosen).height
+    record(state, services, model, chosen, rows=rows, fmt=f"zip ({fmt_})")
     name = ex.bundle_filename(model.result, chosen)
     return dcc.send_bytes(content, name, type="application/zip"), []
 
@@ -218,6 +243,8 @@ def download_report(n_clicks: object, data: object) -> tuple[Any, Any]:
     if model is None:
         return no_update, problem
     page = report(state, services, model)
+    every = tuple(range(model.result.k))
+    record(state, services, model, every, rows=model.result.segmentation.n, fmt="html")
     return dcc.send_string(page, ex.report_filename(model.result), type="text/html"), []
 
 
