@@ -60,7 +60,7 @@ def test_an_export_is_logged_with_user_dataset_segments_rows_and_format(
     alice: None, state: SessionState, model: SessionModel, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="custseg.audit")
-    sent, alert = export_page.download_list(1, [1, 3], "xlsx", state.to_json())
+    _sent, alert = export_page.download_list(1, [1, 3], "xlsx", state.to_json())
     assert alert == []
     members = int(model.result.segmentation.sizes[[1, 3]].sum())
     names = f"{model.result.names[1]}, {model.result.names[3]}"
@@ -72,7 +72,12 @@ def test_an_export_is_logged_with_user_dataset_segments_rows_and_format(
 def test_the_export_record_carries_the_signed_in_name(alice: None) -> None:
     """What a history of exports stores: one call, the name included."""
     record = export_record(
-        session="s" * 32, dataset="d.csv", dataset_key="k" * 64, segments=["A"], rows=3, format="csv"
+        session="s" * 32,
+        dataset="d.csv",
+        dataset_key="k" * 64,
+        segments=["A"],
+        rows=3,
+        format="csv",
     )
     assert record.user == "alice"
     assert record.to_json()["segments"] == ["A"]
