@@ -13,6 +13,13 @@ workers behaves as before: a job's progress, result, "running" marker (with its 
 a cancel request are entries there, whichever worker polls or cancels. A thread cannot be
 killed: a cancelled job stops at its next progress report (:meth:`ThreadJobManager.checkpoint`,
 raising :class:`JobCancelledError`), which the fit makes before each stage and each model it fits.
+
+Fair use of the CPU: a process runs at most :data:`MAX_JOBS` jobs at once; later ones wait in
+its queue (at most :data:`MAX_WAITING`, beyond which a job is refused with a message), and each
+waiting job's progress says how many fits are ahead of it (written again whenever the queue
+moves). A session has at most one fit queued or running in the whole deployment (the folder
+says which): another one from the same session is refused with a message while the first is
+active (cancelling it, as changing a setting does, frees the session at once).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,6 +50,8 @@ log = logging.getLogger(__name__)
 # Jobs one process runs at once; later ones wait for a free thread. A fit already uses both
 # cores of a small server (core.clustering.parallel), so more would only share them.
 MAX_JOBS = 2
+# Jobs one process keeps waiting for a thread; more are refused (the server is overloaded).
+MAX_WAITING = 16
 MARKER_SECONDS = 24 * 3600  # a marker left by a killed worker expires after this
 
 
@@ -54,6 +64,24 @@ LOST_JOB: dict[str, Any] = {
     "give it more memory, or fit fewer features or a smaller k",
     "lost": True,
 }
+
+
+# What a job refused because its session already has one fit queued or running answers.
+SESSION_BUSY: dict[str, Any] = {
+    "error": "Another fit of your session is already queued or running (in another tab or "
+    "window, or asked for just before).",
+    "hint": "wait for it to finish, or cancel it there, then press Retry",
+    "retry": True,
+}
+# What a job refused because the queue of this server process is full answers.
+QUEUE_FULL: dict[str, Any] = {
+    "error": "The server is busy: too many fits are waiting for their turn.",
+    "hint": "press Retry in a minute or two; cached results of other settings still open at once",
+    "retry": True,
+}
+
+# Text of a waiting job's progress from (fits ahead of it, fits running): the page's shape.
+Announce = Callable[[int, int], Any]
 
 
 class JobCancelledError(Exception):
@@ -71,6 +99,10 @@ def _marker(job: str) -> str:
 
 def _cancel(job: str) -> str:
     return f"custseg-job-cancel:{job}"
+
+
+def _session(owner: str) -> str:
+    return f"custseg-session-job:{owner}"
 
 
 def _owner(job: str) -> int | None:
@@ -98,23 +130,100 @@ class ThreadJobManager(DiskcacheManager):
     cancelled one.
     """
 
-    def __init__(self, cache: diskcache.Cache, *, max_jobs: int = MAX_JOBS) -> None:
+    def __init__(
+        self,
+        cache: diskcache.Cache,
+        *,
+        max_jobs: int = MAX_JOBS,
+        max_waiting: int = MAX_WAITING,
+        owner_of: Callable[[Any], str | None] | None = None,
+        announce: Announce | None = None,
+    ) -> None:
+        """``owner_of(args)``: the session a job's callback arguments belong to (None: no
+        per-session bound); ``announce(ahead, running)``: the progress value a waiting job
+        shows."""
         super().__init__(cache)
         self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="custseg-job")
         self._ids = itertools.count(1)
+        self._max_jobs = max_jobs
+        self._max_waiting = max_waiting
+        self._owner_of = owner_of
+        self._announce_fn = announce
+        self._lock = threading.Lock()  # guards the queue below and the progress written for it
+        self._waiting: list[tuple[str, str]] = []  # (job, result key), in the order they start
+        self._running = 0
 
     def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> str:
         job = f"{os.getpid()}-{next(self._ids)}"
+        owner = self._owner_of(args) if self._owner_of is not None else None
+        refusal = self._admit(job, owner)
+        if refusal is not None:
+            # Answered at once, as the job would answer an error: nothing runs.
+            self.handle.set(key, dict(refusal))
+            self.handle.set(_marker(job), {"key": key, "done": True}, expire=MARKER_SECONDS)
+            return job
         self.handle.set(_marker(job), {"key": key, "done": False}, expire=MARKER_SECONDS)
+        with self._lock:
+            self._waiting.append((job, key))
+            self._announce()
         self._pool.submit(self._run, job, key, job_fn, args, context)
         return job
 
+    def _admit(self, job: str, owner: str | None) -> dict[str, Any] | None:
+        """Refusal of a new job (its session has an active one, or the queue is full), or None
+        once the job is recorded as its session's active one."""
+        with self._lock:
+            if len(self._waiting) >= self._max_waiting:
+                log.warning("background job refused: %d jobs waiting", len(self._waiting))
+                return QUEUE_FULL
+        if owner is None:
+            return None
+        with self.handle.transact():  # one decision at a time across the workers
+            active = self.handle.get(_session(owner))
+            if isinstance(active, str) and self.active(active):
+                log.info("background job refused: session has job %s active", active)
+                return SESSION_BUSY
+            self.handle.set(_session(owner), job, expire=MARKER_SECONDS)
+        return None
+
+    def active(self, job: str) -> bool:
+        """Whether ``job`` is queued or running: started, not finished, not cancelled, and its
+        process alive."""
+        marker = self.handle.get(_marker(job))
+        if not isinstance(marker, dict) or marker.get("done") or self.cancelled(job):
+            return False
+        owner = _owner(job)
+        return owner is not None and _alive(owner)
+
+    def _announce(self) -> None:
+        """Write each waiting job's place in the queue as its progress (under ``_lock``, so a
+        job that starts never has its own progress overwritten by a stale place)."""
+        if self._announce_fn is None:
+            return
+        for ahead, (_job, key) in enumerate(self._waiting):
+            value = self._announce_fn(self._running + ahead, self._running)
+            self.handle.set(self._make_progress_key(key), value)
+
+    def queue(self) -> tuple[int, int]:
+        """(jobs running, jobs waiting) in this process."""
+        with self._lock:
+            return self._running, len(self._waiting)
+
     def _run(self, job: str, key: str, job_fn: Any, args: Any, context: Any) -> None:
+        with self._lock:
+            self._waiting = [entry for entry in self._waiting if entry[0] != job]
+            runs = not self.cancelled(job)  # cancelled while it waited: nothing to run
+            self._running += runs
+            self._announce()
         token = _CURRENT.set((self, job))
         try:
-            job_fn(key, self._make_progress_key(key), args, context)
+            if runs:
+                job_fn(key, self._make_progress_key(key), args, context)
         finally:
             _CURRENT.reset(token)
+            with self._lock:
+                self._running -= runs
+                self._announce()
             if self.handle.get(_cancel(job)) is not None:
                 # Nobody waits for a cancelled job: drop what it left.
                 for entry in (key, self._make_progress_key(key), _marker(job), _cancel(job)):
@@ -137,6 +246,11 @@ class ThreadJobManager(DiskcacheManager):
         marker = self.handle.get(_marker(str(job)))
         if isinstance(marker, dict) and not marker.get("done"):
             self.handle.set(_cancel(str(job)), True, expire=MARKER_SECONDS)
+            with self._lock:  # a waiting job leaves the queue now: the others move up
+                waiting = len(self._waiting)
+                self._waiting = [entry for entry in self._waiting if entry[0] != str(job)]
+                if len(self._waiting) != waiting:
+                    self._announce()
 
     def terminate_unhealthy_job(self, job: Any) -> bool:
         return False  # a thread of a live process is never a zombie
@@ -210,12 +324,12 @@ class JsonDisk(diskcache.Disk):
         return super().get(key, raw)
 
 
-def job_manager(cache_dir: Path) -> ThreadJobManager:
+def job_manager(cache_dir: Path, **options: Any) -> ThreadJobManager:
     """The background-callback manager of one app; job entries live under ``cache_dir/jobs``
-    (JSON only: :class:`JsonDisk`)."""
+    (JSON only: :class:`JsonDisk`). ``options`` go to :class:`ThreadJobManager`."""
     folder = Path(cache_dir) / "jobs"
     folder.mkdir(parents=True, exist_ok=True)
-    return ThreadJobManager(diskcache.Cache(str(folder), disk=JsonDisk))
+    return ThreadJobManager(diskcache.Cache(str(folder), disk=JsonDisk), **options)
 
 
 def with_checkpoints(report: Callable[..., None]) -> Callable[..., None]:

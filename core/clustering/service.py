@@ -60,6 +60,18 @@ def segmentation_key(
     return make_key("segmentation", data_key, preprocess, model, with_lines)
 
 
+def select_k_key(data_key: str, preprocess: PreprocessConfig, config: SelectKConfig) -> str:
+    """Cache key of a k selection (see :func:`select_k`)."""
+    return make_key("select_k", data_key, preprocess, config)
+
+
+def stability_key(
+    data_key: str, preprocess: PreprocessConfig, model: ModelConfig, config: StabilityConfig
+) -> str:
+    """Cache key of a stability report (see :func:`stability`)."""
+    return make_key("stability", data_key, preprocess, model, config)
+
+
 def segment_customers(
     features: pl.DataFrame,
     *,
@@ -140,7 +152,7 @@ def select_k(
     before each k is fitted (it cannot change the result).
     """
     config = config_from(SelectKConfig, config, options, caller="select_k")
-    key = make_key("select_k", data_key, preprocess, config)
+    key = select_k_key(data_key, preprocess, config)
     return _cached(
         cache,
         key,
@@ -180,7 +192,7 @@ def stability(
             hint="Pass the result of segment_customers for the same data and configs.",
         )
     config = config_from(StabilityConfig, config, options, caller="stability")
-    key = make_key("stability", data_key, preprocess, model, config)
+    key = stability_key(data_key, preprocess, model, config)
 
     def compute() -> StabilityReport:
         ref = reference

@@ -182,6 +182,42 @@ def sweep(
     )
 
 
+def stability_config(config: WorkflowConfig) -> StabilityConfig:
+    """The stability config of this workflow (its cache key too)."""
+    return StabilityConfig(n_boot=config.stability_refits, random_state=config.model.random_state)
+
+
+def pending_stages(
+    features: pl.DataFrame,
+    config: WorkflowConfig,
+    *,
+    data_key: str,
+    cache: ResultCache,
+    with_lines: bool,
+) -> tuple[str, ...]:
+    """The stages :func:`run` would compute for ``config`` because ``cache`` does not hold
+    their results yet: ``"sweep"``, ``"fit"``, ``"stability"`` (a fixed k only: with
+    ``auto_k`` the fitted k is known after the sweep)."""
+    pending: list[str] = []
+    k_range = k_axis(features, config) if config.sweeps and config.sweep != "never" else None
+    if k_range is not None:
+        key = service.select_k_key(data_key, config.preprocess, selection_config(config, k_range))
+        if cache.get(key) is None:
+            pending.append("sweep")
+    fit_key = service.segmentation_key(
+        data_key, config.preprocess, config.model, with_lines=with_lines
+    )
+    if cache.get(fit_key) is None:
+        pending.append("fit")
+    if config.stability_refits:
+        key = service.stability_key(
+            data_key, config.preprocess, config.model, stability_config(config)
+        )
+        if cache.get(key) is None:
+            pending.append("stability")
+    return tuple(pending)
+
+
 def rate_stability(
     features: pl.DataFrame,
     config: WorkflowConfig,
@@ -200,9 +236,7 @@ def rate_stability(
         model=result.segmentation.model_config,
         data_key=data_key,
         cache=cache,
-        config=StabilityConfig(
-            n_boot=config.stability_refits, random_state=config.model.random_state
-        ),
+        config=stability_config(config),
         reference=result,
         checkpoint=checkpoint,
     )

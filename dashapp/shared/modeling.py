@@ -55,17 +55,19 @@ from core.errors import ConfigError, storage_error
 from core.pipeline import CustomerTable
 from dashapp.background import checkpoint
 from dashapp.services import AppServices
+from dashapp.shared import fit_cost
 from dashapp.state import SessionState
 
 log = logging.getLogger(__name__)
 
 MODEL_VIEW = "model"  # key of the model settings in SessionState.views
 SEGMENTS_VIEW = "segments"  # key of the selected segment in SessionState.views
-# Above this many customers a fit that is not cached yet runs as a background job (measured
-# here, K-means on generated data: fit + k sweep + stability take 2.0 s at 20,000 customers and
-# 4.9 s at 100,000; other algorithms are slower). ``app.server.config`` can override it.
-BACKGROUND_MIN_CUSTOMERS = 10_000
-BACKGROUND_CONFIG_KEY = "CUSTSEG_BACKGROUND_MIN_CUSTOMERS"
+# Work not cached yet runs during the page request only when its estimated cost
+# (:mod:`dashapp.shared.fit_cost`) is at most this many CPU-seconds: anything dearer runs as a
+# background job, whatever the number of customers. ``app.server.config`` can override it (0:
+# every uncached fit in the background).
+BACKGROUND_MIN_SECONDS = 2.0
+BACKGROUND_CONFIG_KEY = "CUSTSEG_BACKGROUND_MIN_SECONDS"
 STABILITY_REFITS = DEFAULT_STABILITY_REFITS  # refits behind the Model page's stability panel
 
 ALGORITHM_LABELS: dict[str, str] = {
@@ -443,10 +445,44 @@ def is_fitted(table: CustomerTable, settings: ModelSettings, services: AppServic
     return services.cache.get(key) is not None
 
 
-def background_threshold() -> int:
-    """Customers above which an uncached fit runs as a background job (app config override)."""
-    value = flask.current_app.config.get(BACKGROUND_CONFIG_KEY, BACKGROUND_MIN_CUSTOMERS)
-    return int(value)
+def background_threshold() -> float:
+    """Estimated CPU-seconds above which uncached work runs as a background job (app config
+    override)."""
+    value = flask.current_app.config.get(BACKGROUND_CONFIG_KEY, BACKGROUND_MIN_SECONDS)
+    return float(value)
+
+
+def pending_stages(
+    table: CustomerTable, settings: ModelSettings, services: AppServices, *, whole: bool
+) -> tuple[str, ...]:
+    """The stages of :data:`fit_cost.STAGES` not cached yet for ``settings``: the Model page's
+    whole workflow (``whole``), or only the fit the Segments and Export pages show."""
+    if not whole:
+        return () if is_fitted(table, settings, services) else ("fit",)
+    return workflow.pending_stages(
+        table.features,
+        workflow_config(settings),
+        data_key=table.key,
+        cache=services.cache,
+        with_lines=True,
+    )
+
+
+def pending_seconds(
+    table: CustomerTable, settings: ModelSettings, services: AppServices, *, whole: bool
+) -> float:
+    """Estimated CPU-seconds of the work these settings still need (0 when all is cached)."""
+    stages = pending_stages(table, settings, services, whole=whole)
+    if not stages:
+        return 0.0
+    return fit_cost.estimate_seconds(
+        stages,
+        customers=table.n_customers - table.n_excluded,
+        algorithm=settings.algorithm,
+        linkage=settings.linkage,
+        k=settings.k,
+        refits=STABILITY_REFITS,
+    )
 
 
 def needs_background(
@@ -454,12 +490,12 @@ def needs_background(
     settings: ModelSettings,
     services: AppServices,
     *,
-    min_customers: int = BACKGROUND_MIN_CUSTOMERS,
+    min_seconds: float = BACKGROUND_MIN_SECONDS,
+    whole: bool = False,
 ) -> bool:
-    """Whether fitting these settings should run as a background job (large and not cached)."""
-    if table.n_customers - table.n_excluded < min_customers:
-        return False
-    return not is_fitted(table, settings, services)
+    """Whether the work these settings still need should run as a background job: some of
+    it is not cached and its estimated cost is above ``min_seconds`` CPU-seconds."""
+    return pending_seconds(table, settings, services, whole=whole) > min_seconds
 
 
 def _named(
@@ -645,7 +681,7 @@ def compute_all(
 __all__ = [
     "ALGORITHM_LABELS",
     "BACKGROUND_CONFIG_KEY",
-    "BACKGROUND_MIN_CUSTOMERS",
+    "BACKGROUND_MIN_SECONDS",
     "MODEL_VIEW",
     "SCALER_LABELS",
     "SEGMENTS_VIEW",
@@ -665,6 +701,8 @@ __all__ = [
     "parse_query",
     "parse_segment",
     "parse_settings",
+    "pending_seconds",
+    "pending_stages",
     "prefetch_product_lines",
     "product_lines",
     "query_of",

@@ -64,11 +64,13 @@ def fit_problem(error: CustsegError) -> dbc.Alert:
 
 
 def not_fitted_alert(customers: int, search: str) -> dbc.Alert:
-    """A large segmentation that is not fitted yet (fits of this size run on the Model page)."""
+    """A segmentation not fitted yet and too long to fit during a page request (such fits run
+    in the background on the Model page)."""
     return dbc.Alert(
         [
             html.Strong("This segmentation is not computed yet. "),
-            f"With {customers:,} customers it runs in the background on the ",
+            f"With these settings and {customers:,} customers it takes a while: it runs in "
+            "the background on the ",
             dcc.Link("Model page", href=f"/model{search}", className="alert-link"),
             " (with a progress bar); come back when it is done.",
         ],
@@ -84,7 +86,7 @@ def load_model(state: SessionState, services: AppServices) -> tuple[SessionModel
     except CustsegError as exc:
         return None, data_problem(exc)
     settings = settings_of(state)
-    if needs_background(table, settings, services, min_customers=background_threshold()):
+    if needs_background(table, settings, services, min_seconds=background_threshold()):
         customers = table.n_customers - table.n_excluded
         return None, not_fitted_alert(customers, search_string(query_of(state)))
     try:

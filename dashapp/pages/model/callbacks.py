@@ -5,9 +5,10 @@ Flow (no callback cycle):
 
 * the controls are rendered from the session state (pattern-matching ids, as on the Data page);
   :func:`apply_controls` validates what they send and writes ``views["model"]``;
-* :func:`render` reads the state: when the fit is cached, or the data is small enough to fit
-  during the request, it computes (through the content-keyed cache) and fills every panel;
-  otherwise it writes a fit request into ``MODEL_JOB``;
+* :func:`render` reads the state: when the work is cached, or its estimated cost is small
+  enough to run during the request (:func:`dashapp.shared.modeling.needs_background`), it
+  computes (through the content-keyed cache) and fills every panel; otherwise it writes a fit
+  request into ``MODEL_JOB``;
 * :func:`run_fit_job` is a Dash background callback (a ``DiskcacheManager`` running jobs on
   threads of the server, see :mod:`dashapp.background`): it runs the stages with a progress
   bar, can be cancelled, and stores the results in the app's cache; :func:`render_after_job`
@@ -133,14 +134,14 @@ def panel_outputs(model: view.ModelView) -> dict[str, Any]:
 
 
 def render(data: object) -> dict[str, Any]:
-    """Fill the panels now, or request a background fit (large data, not cached yet).
+    """Fill the panels now, or request a background fit (dear work not cached yet).
 
     Returns the panels (:data:`PANEL_OUTPUTS`' names) and ``"job"``: the fit request, or
     ``no_update`` when there is none.
     """
     state = require_state(data)
     services = get_services()
-    request = view.fit_request(state, services, min_customers=background_threshold())
+    request = view.fit_request(state, services, min_seconds=background_threshold())
     if request is None:
         return {**panel_outputs(view.model_view(state, services)), "job": no_update}
     return {
@@ -192,7 +193,8 @@ def render_after_job(done: object, data: object) -> dict[str, Any]:
 
 
 def show_retry(done: object, _job: object, *, trigger: object = None) -> bool:
-    """The Retry button's ``hidden``: shown after a lost job, hidden when a job starts.
+    """The Retry button's ``hidden``: shown after a lost or refused job, hidden when a job
+    starts.
 
     ``trigger``: the id of the input that fired (the callback context's when None).
     """
@@ -202,13 +204,14 @@ def show_retry(done: object, _job: object, *, trigger: object = None) -> bool:
 
 
 def retry_fit(n_clicks: object, data: object) -> dict[str, Any]:
-    """Ask for the background fit again after a lost job (the ``job`` store and the status)."""
+    """Ask for the background fit again after a lost or refused job (the ``job`` store and
+    the status)."""
     if not n_clicks:
         raise PreventUpdate
     state = require_state(data)
-    request = view.fit_request(state, get_services(), min_customers=background_threshold())
+    request = view.fit_request(state, get_services(), min_seconds=background_threshold())
     if request is None:
-        raise PreventUpdate  # cached meanwhile (or too small now): the panels are current
+        raise PreventUpdate  # cached meanwhile (or cheap now): the panels are current
     # A new value each time, so the job store changes even for the same settings.
     return {"job": {**request.to_json(), "attempt": n_clicks}, "status": request.status}
 
@@ -292,7 +295,9 @@ def _register_job(app: Dash, services: AppServices) -> None:
     """The background fit: one output (the job's cache keys), a progress bar, a Cancel button.
 
     The job runs on a thread of this process with the app's own services (the tables it
-    holds in memory); a cancelled job stops at its next progress report or model fit.
+    holds in memory); a cancelled job stops at its next progress report or model fit. While
+    it waits in the server's queue its progress says how many fits are ahead of it; a second
+    fit of the same session while one is active is refused with a message and a Retry button.
     """
 
     def fit_job(
@@ -305,7 +310,11 @@ def _register_job(app: Dash, services: AppServices) -> None:
         Input(ids.MODEL_JOB, "data"),
         State(app_ids.SESSION, "data"),
         background=True,
-        manager=job_manager(cache_dir_of(services)),
+        manager=job_manager(
+            cache_dir_of(services),
+            owner_of=lambda args: view.job_owner(args, services),
+            announce=view.queue_progress,
+        ),
         progress=PROGRESS_OUTPUTS,
         progress_default=[0, "", "Starting…"],
         running=[

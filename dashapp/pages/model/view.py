@@ -35,7 +35,7 @@ from dashapp.shared.modeling import (
     settings_of,
     stability_report,
 )
-from dashapp.state import SessionState
+from dashapp.state import SessionState, StateError, parse_state
 
 log = logging.getLogger(__name__)
 
@@ -235,15 +235,17 @@ class FitRequest:
 
 
 def fit_request(
-    state: SessionState, services: AppServices, *, min_customers: int
+    state: SessionState, services: AppServices, *, min_seconds: float
 ) -> FitRequest | None:
-    """A background fit request when the data is large and the fit not cached yet; None when
-    the page can fill its panels during the request (or the data cannot be loaded: the panels
-    then explain why)."""
+    """A background fit request when the page's work not cached yet is estimated to cost more
+    than ``min_seconds`` CPU-seconds; None when the page can fill its panels during the request
+    (or the data cannot be loaded: the panels then explain why)."""
     settings = settings_of(state)
     try:
         table = session_table(state, services)
-        background = needs_background(table, settings, services, min_customers=min_customers)
+        background = needs_background(
+            table, settings, services, min_seconds=min_seconds, whole=True
+        )
     except CustsegError:
         return None
     if not background:
@@ -286,9 +288,34 @@ def job_error(done: Mapping[str, object]) -> ConfigError | None:
 
 
 def job_lost(done: object) -> bool:
-    """Whether a job's answer says its process died before it finished
-    (:data:`dashapp.background.LOST_JOB`)."""
-    return isinstance(done, dict) and done.get("lost") is True
+    """Whether a job's answer says it can be asked for again: its process died before it
+    finished (:data:`dashapp.background.LOST_JOB`), or it was refused while its session had
+    another fit active or the queue was full (``SESSION_BUSY``, ``QUEUE_FULL``)."""
+    return isinstance(done, dict) and (done.get("lost") is True or done.get("retry") is True)
+
+
+def queue_progress(ahead: int, running: int) -> Progress:
+    """The progress bar of a job waiting in the server's queue: how many fits are ahead of it
+    (those running and those waiting before it)."""
+    if ahead <= 0:
+        return (0, "", "Waiting for the server: your fit starts next…")
+    return (
+        0,
+        "",
+        f"Waiting for the server: {wording.count(ahead, 'fit')} ahead of yours "
+        f"({running} running)…",
+    )
+
+
+def job_owner(args: object, services: AppServices) -> str | None:
+    """The session a background fit's callback arguments (request, session data) belong to,
+    or None when they carry no valid session (the job then refuses them itself)."""
+    if not isinstance(args, list | tuple) or len(args) != 2:
+        return None
+    try:
+        return parse_state(args[1], services).session_id
+    except StateError:
+        return None
 
 
 def job_is_stale(done: Mapping[str, object], state: SessionState, services: AppServices) -> bool:
@@ -319,9 +346,11 @@ __all__ = [
     "job_error",
     "job_is_stale",
     "job_lost",
+    "job_owner",
     "k_panel",
     "model_view",
     "progress_of",
+    "queue_progress",
     "run_job",
     "with_recommended_k",
 ]

@@ -1,0 +1,159 @@
+"""Fit cost benchmark: CPU-seconds of each stage of the Model page's workflow, per algorithm and
+k, at two sizes; prints the constants of :mod:`dashapp.shared.fit_cost`.
+
+Usage::
+
+    python3 bench/bench_fit_cost.py [--sizes 2000,8000] [--seed 3] [--quick]
+
+For each size, the project's generator makes the transactions of that many customers, the
+app's pipeline builds the customer table and its product lines (as the app does), then every
+stage the Model page runs is timed on its own, without a cache, in CPU-seconds of this process
+(``time.process_time``: every thread, so a loaded machine changes the figures less than wall
+time would):
+
+* ``sweep``: every criterion over the k axis (2..10, or 2..k above 10), as
+  :func:`core.clustering.workflow.sweep` runs it;
+* ``fit``: one fit with profiles, names and top products (:func:`service.segment_customers`);
+* ``stability``: the page's bootstrap refits (:data:`dashapp.shared.modeling.STABILITY_REFITS`).
+
+The last lines are the constants to paste into ``dashapp/shared/fit_cost.py``: the cost of each
+(algorithm, stage, k) at the larger size, and the growth exponent with the number of customers
+derived from the two sizes. The baseline of the run is a K-means k = 4 fit at the larger size
+(each row also gives its ratio to it, which is what to compare between runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import polars as pl
+
+from core.clustering import service, workflow
+from core.clustering.products import ProductLines
+from core.generator import generate_transactions
+from core.pipeline import CustomerTable, build_customer_table, load_transactions
+from dashapp.shared.fit_cost import MODELS, STAGES
+from dashapp.shared.modeling import ModelSettings, workflow_config
+
+
+def cpu(run: Callable[[], object]) -> float:
+    """CPU-seconds of ``run`` (all threads of this process)."""
+    start = time.process_time()
+    run()
+    return time.process_time() - start
+
+
+def customer_table(customers: int, seed: int, folder: Path) -> CustomerTable:
+    """The app's customer table of ``customers`` generated customers."""
+    path = folder / f"fitcost_{customers}_{seed}.parquet"
+    if not path.exists():
+        generate_transactions(customers=customers, seed=seed).write_parquet(path)
+    return build_customer_table(load_transactions(path))
+
+
+def stage_costs(table: CustomerTable, lines: ProductLines, settings: ModelSettings) -> dict:
+    """CPU-seconds of the sweep, the fit and the stability refits for ``settings``."""
+    config = workflow_config(settings)
+    features, key = table.features, table.key
+    costs = {"sweep": 0.0}
+    if config.sweeps:
+        costs["sweep"] = cpu(lambda: workflow.sweep(features, config, data_key=key))
+    result: list = []
+    costs["fit"] = cpu(
+        lambda: result.append(
+            service.segment_customers(
+                features,
+                preprocess=config.preprocess,
+                model=config.model,
+                data_key=key,
+                lines=lines,
+            )
+        )
+    )
+    costs["stability"] = cpu(
+        lambda: workflow.rate_stability(features, config, result[0], data_key=key)
+    )
+    return costs
+
+
+def measure(sizes: list[int], seed: int, ks: tuple[int, ...]) -> dict:
+    """``{(model, k): {size: {stage: cpu_seconds}}}`` for every model of the cost table."""
+    folder = Path(__file__).resolve().parent / "out"
+    folder.mkdir(exist_ok=True)
+    table_of = {n: customer_table(n, seed, folder) for n in sizes}
+    out: dict = {}
+    for n, table in table_of.items():
+        frame = table.product_line_query()
+        lines = ProductLines(frame if frame is not None else pl.DataFrame())
+        lines.codes  # noqa: B018  (encoded once, as the app keeps them per table)
+        for model in MODELS:
+            algorithm, _, linkage = model.partition("/")
+            for k in (0,) if algorithm == "hdbscan" else ks:
+                settings = ModelSettings(
+                    algorithm=algorithm, linkage=linkage or "ward", k=k or 4, seed=seed
+                )
+                costs = stage_costs(table, lines, settings)
+                out.setdefault((model, k), {})[n] = costs
+                print(
+                    f"{n:>6} {model:<22} k={k:<3} "
+                    + "  ".join(f"{s} {costs[s]:6.2f}" for s in STAGES),
+                    flush=True,
+                )
+    return out
+
+
+def report(out: dict, sizes: list[int]) -> None:
+    """The table against the baseline, then the constants for dashapp/shared/fit_cost.py."""
+    small, large = min(sizes), max(sizes)
+    base = out[("kmeans", 4)][large]["fit"]
+    print(f"\nbaseline: K-means k = 4, one fit at {large:,} customers: {base:.2f} CPU-s")
+    print(f"{'model':<22} {'k':>3} " + " ".join(f"{s:>16}" for s in STAGES))
+    for (model, k), by_size in out.items():
+        cells = [f"{by_size[large][s]:7.2f} ({by_size[large][s] / base:5.1f}x)" for s in STAGES]
+        print(f"{model:<22} {k:>3} " + " ".join(f"{c:>16}" for c in cells))
+    print(f"\nREFERENCE_CUSTOMERS = {large}")
+    print("SECONDS: dict[tuple[str, str], dict[int, float]] = {")
+    for model in MODELS:
+        for stage in STAGES:
+            cells = {k: v[large][stage] for (m, k), v in out.items() if m == model}
+            body = ", ".join(f"{k}: {c:.2f}" for k, c in cells.items())
+            print(f'    ("{model}", "{stage}"): {{{body}}},')
+    print("}")
+    print("GROWTH: dict[tuple[str, str], float] = {")
+    for model in MODELS:
+        for stage in STAGES:
+            pairs = [(v[small][stage], v[large][stage]) for (m, _), v in out.items() if m == model]
+            total_small = sum(a for a, _ in pairs)
+            total_large = sum(b for _, b in pairs)
+            if total_small <= 0 or total_large <= 0:
+                growth = 1.0
+            else:
+                growth = math.log(total_large / total_small) / math.log(large / small)
+            growth = min(max(growth, 0.0), 3.0)  # noise at small sizes cannot make it shrink
+            print(f'    ("{model}", "{stage}"): {growth:.2f},')
+    print("}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,8000", help="customers, comma-separated")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="k = 4 only (a smoke run)")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    if len(sizes) != 2:
+        parser.error("give two sizes: the growth is derived from them")
+    ks = (4,) if args.quick else (4, 10, 30)
+    report(measure(sizes, args.seed, ks), sizes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""The fit cost estimate behind the request-or-background decision (issue 12, finding 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.clustering.config import ALGORITHMS, LINKAGES
+from dashapp.shared import fit_cost
+from dashapp.shared.fit_cost import MODELS, STAGES, estimate_seconds, model_name
+from dashapp.shared.modeling import BACKGROUND_MIN_SECONDS
+
+WHOLE = STAGES  # the Model page's workflow, nothing cached
+
+
+def cost(algorithm: str, k: int, customers: int, linkage: str = "ward") -> float:
+    return estimate_seconds(WHOLE, customers=customers, algorithm=algorithm, linkage=linkage, k=k)
+
+
+def test_every_model_and_stage_the_app_offers_is_measured() -> None:
+    offered = {model_name(a, link) for a in ALGORITHMS for link in LINKAGES}
+    assert offered == set(MODELS)
+    for model in MODELS:
+        for stage in ("fit", "stability"):
+            assert fit_cost.SECONDS[(model, stage)], (model, stage)
+        if model != "hdbscan":
+            assert fit_cost.SECONDS[(model, "sweep")], model
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "hierarchical", "gmm"])
+def test_the_estimate_grows_with_customers_and_k(algorithm: str) -> None:
+    by_size = [cost(algorithm, 4, n) for n in (500, 2_000, 8_000, 50_000)]
+    assert by_size == sorted(by_size)
+    assert by_size[0] > 0
+    assert cost(algorithm, 30, 8_000) > cost(algorithm, 4, 8_000)
+
+
+def test_the_fits_measured_in_the_issue_all_leave_the_request_thread() -> None:
+    """At 8,000 customers (under the old 10,000-customer rule, so all ran in the request):
+    K-means k=4 and 30, GMM k=4, 10 and 30, hierarchical k=30, HDBSCAN."""
+    measured = [
+        ("kmeans", 4),
+        ("kmeans", 30),
+        ("gmm", 4),
+        ("gmm", 10),
+        ("gmm", 30),
+        ("hierarchical", 30),
+        ("hdbscan", 4),
+    ]
+    for algorithm, k in measured:
+        assert cost(algorithm, k, 8_000) > BACKGROUND_MIN_SECONDS, (algorithm, k)
+    # The dearest is estimated dearest: GMM k = 30 above K-means k = 4 by far.
+    assert cost("gmm", 30, 8_000) > 5 * cost("kmeans", 4, 8_000)
+
+
+def test_the_default_page_on_the_default_data_stays_interactive() -> None:
+    """The embedded data (3,000 customers) with the default settings fills during the request."""
+    assert cost("kmeans", 4, 3_000) <= BACKGROUND_MIN_SECONDS
+
+
+def test_between_and_beyond_measured_k() -> None:
+    cells = {4: 1.0, 10: 2.0, 30: 6.0}
+    assert fit_cost._at_k(cells, 7) == pytest.approx(1.5)
+    assert fit_cost._at_k(cells, 2) == pytest.approx(1.0)  # never below the nearest measurement
+    assert fit_cost._at_k(cells, 20) == pytest.approx(4.0)
