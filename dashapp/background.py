@@ -24,6 +24,7 @@ active (cancelling it, as changing a setting does, frees the session at once).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import json
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 MAX_JOBS = 2
 # Jobs one process keeps waiting for a thread; more are refused (the server is overloaded).
 MAX_WAITING = 16
+# Job threads run at this nice value (Linux sets it per thread): the request threads of the
+# same process, and other processes' requests, get the CPU first while fits run.
+JOB_NICENESS = 10
 MARKER_SECONDS = 24 * 3600  # a marker left by a killed worker expires after this
 
 
@@ -210,6 +214,7 @@ class ThreadJobManager(DiskcacheManager):
             return self._running, len(self._waiting)
 
     def _run(self, job: str, key: str, job_fn: Any, args: Any, context: Any) -> None:
+        _lower_priority()
         with self._lock:
             self._waiting = [entry for entry in self._waiting if entry[0] != job]
             runs = not self.cancelled(job)  # cancelled while it waited: nothing to run
@@ -278,6 +283,16 @@ class ThreadJobManager(DiskcacheManager):
     def cancelled(self, job: str) -> bool:
         """Whether cancelling ``job`` was requested (by any worker)."""
         return self.handle.get(_cancel(job)) is not None
+
+
+def _lower_priority() -> None:
+    """Lower this thread's CPU priority to :data:`JOB_NICENESS` (Linux; elsewhere a no-op).
+
+    Raising a thread's nice value needs no privilege; threads it starts inherit it."""
+    with contextlib.suppress(AttributeError, OSError):
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, max(current, JOB_NICENESS))
 
 
 def checkpoint() -> None:

@@ -3,6 +3,7 @@ that tells each waiting job how many fits are ahead of it, and one active fit pe
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from dashapp.background import QUEUE_FULL, SESSION_BUSY, ThreadJobManager, job_manager
+from dashapp.background import (
+    JOB_NICENESS,
+    QUEUE_FULL,
+    SESSION_BUSY,
+    ThreadJobManager,
+    job_manager,
+)
 
 
 def _announce(ahead: int, running: int) -> list[Any]:
@@ -150,3 +157,21 @@ def test_a_full_queue_refuses_a_new_fit_with_a_message(jobs: Jobs) -> None:
     assert jobs.result("e", refused) == QUEUE_FULL
     assert "busy" in QUEUE_FULL["error"]
     assert jobs.manager.queue() == (1, 3)
+
+
+def test_fits_run_at_a_lower_cpu_priority_than_requests(tmp_path: Path) -> None:
+    """Requests (this thread) keep their priority; the job's thread yields the CPU to them."""
+    manager = job_manager(tmp_path)
+    seen: list[int] = []
+
+    def work() -> str:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return "done"
+
+    job = manager.call_job_fn("nice", manager.make_job_fn(work, False), [], {})
+    deadline = time.monotonic() + 30
+    while not manager.result_ready("nice") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert manager.get_result("nice", job) == "done"
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen[0] >= max(own, JOB_NICENESS)
