@@ -1,0 +1,126 @@
+"""Fair CPU: do expensive fits of other users delay a session's cached request?
+
+Usage::
+
+    python3 bench/bench_fair_cpu.py [--fits 8] [--reps 10] [--source DIR]
+
+Starts the documented deployment (``custseg serve --workers 2``, 4 threads each) on the
+embedded default data (3,000 customers) and scripts the Model page's requests (no browser,
+:mod:`bench.app_client`):
+
+1. one session's Model page for the default settings, fitted once, then asked ``--reps`` times
+   with nothing else running: the baseline latency of a cached request;
+2. ``--fits`` other sessions each ask for a Gaussian mixture with k = 30 (distinct seeds, so
+   nothing is shared): on this code each goes to the background queue (2 jobs per worker
+   process, the others wait and are told their place); the script starts each fit as the page
+   would and polls it;
+3. while those fits run, the first session's cached request again ``--reps`` times.
+
+Prints both medians and their ratio (loaded / idle), the queue messages the fits were shown,
+and how long the fits took. ``--source DIR`` serves another checkout of the code (e.g. an
+export of an older commit, to compare); the request bodies come from this checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.app_client import ROOT, Client, local_app, start_server
+from dashapp.services import get_services
+from dashapp.shared.modeling import ModelSettings, with_settings
+from dashapp.state import new_state
+
+RENDER = "dashapp.pages.model.callbacks:render"
+FIT_JOB = "dashapp.pages.model.callbacks:fit_job"
+DEAR = {"algorithm": "gmm", "k": 30}
+
+
+def timed(client: Client, data: dict) -> float:
+    start = time.perf_counter()
+    out = client.callback(RENDER, [data])
+    elapsed = time.perf_counter() - start
+    job = out.get("model-job", {}).get("data") if out else None
+    assert not job, "the baseline request should be cached, not a background job"
+    return elapsed
+
+
+def dear_fit(client: Client, data: dict, log: dict[str, Any]) -> None:
+    """One session's expensive fit, as the Model page runs it (request, job, polls)."""
+    start = time.perf_counter()
+    out = client.callback(RENDER, [data])
+    job = (out or {}).get("model-job", {}).get("data")
+    seen: list[Any] = []
+    if job:  # a background job: start it and poll until it answers
+        started = client.start_background(FIT_JOB, [job], [data])
+        _answer, seen = client.poll(started)
+    log["seconds"] = time.perf_counter() - start
+    log["background"] = bool(job)
+    log["queue"] = [
+        text
+        for p in seen
+        for key, text in p.items()
+        if "progress-text" in key and "Waiting" in text
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fits", type=int, default=8)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--source", type=Path, default=ROOT)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="fair-cpu-") as folder:
+        cache = Path(folder)
+        server, url, key = start_server(cache, source=args.source)
+        try:
+            app = local_app(cache, key)
+            services = get_services(app.server)
+            cached = new_state(services).to_json()
+            client = Client(url, app)
+            for _ in range(6):  # fitted once, then cached in both workers' memory
+                client.callback(RENDER, [cached])
+            idle = [timed(client, cached) for _ in range(args.reps)]
+            logs: list[dict[str, Any]] = [{} for _ in range(args.fits)]
+            threads = []
+            for i in range(args.fits):
+                settings = ModelSettings(**DEAR, seed=100 + i)  # type: ignore[arg-type]
+                data = with_settings(new_state(services), settings).to_json()
+                thread = threading.Thread(target=dear_fit, args=(Client(url, app), data, logs[i]))
+                thread.start()
+                threads.append(thread)
+            time.sleep(3.0)  # the fits are asked for and running
+            loaded = [timed(client, cached) for _ in range(args.reps)]
+            for thread in threads:
+                thread.join()
+        finally:
+            server.terminate()
+            server.wait(60)
+    base, busy = statistics.median(idle), statistics.median(loaded)
+    print(f"cached Model page request, {args.reps} times each (wall seconds):")
+    print(f"  idle server                 median {base:.3f}  max {max(idle):.3f}")
+    print(f"  {args.fits} GMM k=30 fits running  median {busy:.3f}  max {max(loaded):.3f}")
+    print(
+        f"  ratio loaded / idle: {busy / base:.1f}x (median), {max(loaded) / max(idle):.1f}x (max)"
+    )
+    seconds = [log.get("seconds", float("nan")) for log in logs]
+    background = sum(bool(log.get("background")) for log in logs)
+    print(
+        f"expensive fits: {background} of {args.fits} in the background; each took "
+        f"{min(seconds):.0f}-{max(seconds):.0f} s (median {statistics.median(seconds):.0f})"
+    )
+    shown = sorted({text for log in logs for text in log.get("queue", [])})
+    print("queue messages shown:", *shown or ["(none)"], sep="\n  ")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
