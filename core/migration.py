@@ -1,12 +1,16 @@
 """Segments over time: who moved between segments since a cutoff date, and what it is worth.
 
 One cleaned transaction set and a cutoff date C give two customer tables, both from the one
-feature engine (:func:`core.pipeline.build_customer_table`, the engine ``custseg features``
-and the app run, with a :class:`core.features.FeatureConfig`):
+definition of the features (:mod:`core.features`):
 
+* **After**: every line, analysed as of the usual analysis date (or the one given): the
+  engine's table (:func:`core.pipeline.build_customer_table`, what ``custseg features`` and
+  the app run);
 * **Before**: the lines dated before C, analysed as of C (``analysis_date=C``,
-  ``window_end=C - 1 day``), as if the export had been taken that morning;
-* **After**: every line, analysed as of the usual analysis date (or the one given).
+  ``window_end=C - 1 day``), as if the export had been taken that morning: the same
+  aggregates over the lines After's engine pass kept (:func:`before_table`), which equals the
+  engine's table with that :class:`core.features.FeatureConfig` without cleaning every line
+  again for each cutoff.
 
 Each customer of After gets ``segment_before`` and ``segment_after``: :data:`NEW` when the
 customer bought nothing before C, :data:`EXCLUDED` when the period's net spend is <= 0 (the
@@ -43,10 +47,10 @@ from core.clustering.result import SegmentationResult
 from core.clustering.service import segment_customers as fit_segments
 from core.columns import CUSTOMER, ROW
 from core.errors import ConfigError, DataSufficiencyError
-from core.features import FeatureConfig
+from core.features import FeatureConfig, features_with_date
 from core.naming import color_indices
 from core.pipeline import CustomerTable, LoadedTransactions, build_customer_table
-from core.rfm import RFM11, SEGMENT, RuleSet
+from core.rfm import RFM11, SEGMENT, RuleSet, sufficiency_warnings
 from core.rfm import segment_customers as rfm_segments
 
 NEW = "(new)"
@@ -182,10 +186,42 @@ def period_tables(
     """
     after = build_customer_table(loaded, cleaning=cleaning, features=features, cache=cache)
     check_cutoff(after, cutoff)
-    before = build_customer_table(
-        loaded, cleaning=cleaning, features=before_config(cutoff, features), cache=cache
-    )
+    before = before_table(after, cutoff, features, cache=cache)
     return Periods(before=before, after=after, cutoff=cutoff)
+
+
+def before_table(
+    after: CustomerTable,
+    cutoff: dt.date,
+    features: FeatureConfig = FeatureConfig(),
+    *,
+    cache: ResultCache | None = None,
+) -> CustomerTable:
+    """Before's customer table: the features of the lines After's engine pass kept (purchases
+    and returns, read back once per table and process) dated before ``cutoff``, analysed as
+    of it, by the engine's own aggregates over frames (:func:`core.features.compute_features`;
+    the same table as ``build_customer_table`` with :func:`before_config`, without cleaning
+    every line again). Cached under After's key and the cutoff.
+    """
+    config = before_config(cutoff, features)
+    key = make_key("before_table", after.key, config)
+
+    def compute() -> CustomerTable:
+        purchases, returns = after.purchases, after.returns
+        if purchases is None or returns is None:
+            raise ValueError("the After table has no source lines to read back")
+        table, _ = features_with_date(purchases, returns, config)
+        return CustomerTable(
+            features=table,
+            audit=after.audit,
+            analysis_date=cutoff,
+            read=after.read,
+            schema=after.schema,
+            key=key,
+            warnings=tuple(str(w) for w in sufficiency_warnings(table)),
+        )
+
+    return get_or_compute(cache, key, compute, lambda hit: isinstance(hit, CustomerTable))
 
 
 def combine_transactions(parts: Sequence[LoadedTransactions]) -> LoadedTransactions:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.clustering.config import ModelConfig, PreprocessConfig
 from core.errors import ConfigError, DataSufficiencyError
@@ -19,6 +20,7 @@ from core.migration import (
     MOVE,
     NEW,
     MigrationConfig,
+    before_config,
     combine_transactions,
     flows_of,
     migrate,
@@ -27,7 +29,7 @@ from core.migration import (
     segment_ranks,
     with_moves,
 )
-from core.pipeline import load_transactions
+from core.pipeline import build_customer_table, load_transactions
 from core.rfm import parse_ruleset
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -214,3 +216,13 @@ def test_several_files_are_one_set(tmp_path: Path) -> None:
     assert periods.before.features.equals(reference.before.features)
     dup = {s.reason: s.rows for s in periods.after.audit.reasons}["duplicate"]
     assert dup == 1
+
+
+def test_before_is_the_engines_table_at_the_cutoff(loaded) -> None:
+    # Before is computed from After's kept lines; the engine run with Before's feature options
+    # gives the same table.
+    periods = period_tables(loaded, CUTOFF)
+    engine = build_customer_table(loaded, features=before_config(CUTOFF))
+    assert_frame_equal(periods.before.features, engine.features)
+    assert periods.before.analysis_date == engine.analysis_date == CUTOFF
+    assert periods.before.warnings == engine.warnings

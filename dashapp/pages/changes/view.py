@@ -54,6 +54,8 @@ MODEL = "model"
 BY_CHOICES: tuple[str, ...] = (RFM, MODEL)
 SIZE_CHOICES: tuple[str, ...] = ("customers", "revenue")
 MAX_NAME = 200  # longest segment name a selection or a link may carry
+# Rows the grid is sent (a flow may hold tens of thousands of customers; the export has all).
+GRID_MAX_ROWS = 1_000
 MIME: dict[str, str] = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -263,10 +265,12 @@ def members(migration: Migration, selection: Mapping[str, str] | None) -> pl.Dat
 
 def grid_rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
     """The grid's rows: the selected customers with their before and after figures (money to
-    the cent, as the export writes it)."""
+    the cent, as the export writes it), at most :data:`GRID_MAX_ROWS`, highest spend before
+    the cutoff first (ties by id); the export holds them all."""
     if frame is None:
         return []
-    return round_money(frame.select(GRID_FIELDS)).to_dicts()
+    shown = frame.sort([MONEY_BEFORE, CUSTOMER], descending=[True, False]).head(GRID_MAX_ROWS)
+    return round_money(shown.select(GRID_FIELDS)).to_dicts()
 
 
 def caption(migration: Migration, selection: Mapping[str, str] | None, n: int) -> str:
@@ -283,7 +287,12 @@ def caption(migration: Migration, selection: Mapping[str, str] | None, n: int) -
     risk = flow[AT_RISK]
     at_risk = f"; {risk:,.2f} of revenue at risk" if risk else ""
     moved = f"{wording.count(n, 'customer')} moved {move} ({flow[MOVE]})"
-    return f"{moved} at the cutoff {cutoff}{at_risk}."
+    shown = (
+        f" The grid shows the {GRID_MAX_ROWS:,} who spent most before it; the export holds all."
+        if n > GRID_MAX_ROWS
+        else ""
+    )
+    return f"{moved} at the cutoff {cutoff}{at_risk}.{shown}"
 
 
 def export_filename(migration: Migration, selection: Mapping[str, str], fmt: Format) -> str:

@@ -123,3 +123,19 @@ def test_the_url_carries_cutoff_and_flow() -> None:
     assert asked.by == "model"
     assert asked.selection == {"from": "A b", "to": "C"}
     assert asked.refused == ()
+
+
+def test_the_grid_shows_the_top_spenders_of_a_large_flow(
+    state: SessionState, services: AppServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cutoff = (_analysis(state, services) - dt.timedelta(days=120)).isoformat()
+    migration = cv.session_migration(state, services, dt.date.fromisoformat(cutoff), "model")
+    flow = migration.flows.sort("customers", descending=True).row(0, named=True)
+    assert flow["customers"] > 3
+    monkeypatch.setattr(cv, "GRID_MAX_ROWS", 3)
+    selection = {"from": flow["from_segment"], "to": flow["to_segment"]}
+    caption, rows = page.render_selection(selection, cutoff, "model", state.to_json())
+    members = migration.members(flow["from_segment"], flow["to_segment"])
+    top = members.sort(["monetary_before", "customer_id"], descending=[True, False]).head(3)
+    assert [r["customer_id"] for r in rows] == top["customer_id"].to_list()
+    assert "the export holds all" in caption
