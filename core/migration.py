@@ -47,7 +47,7 @@ from core.clustering.result import SegmentationResult
 from core.clustering.service import segment_customers as fit_segments
 from core.columns import CUSTOMER, ROW
 from core.errors import ConfigError, DataSufficiencyError
-from core.features import FeatureConfig, features_with_date
+from core.features import FeatureConfig, avg_order_value, features_with_date, return_rate
 from core.naming import color_indices
 from core.pipeline import CustomerTable, LoadedTransactions, build_customer_table
 from core.rfm import RFM11, SEGMENT, RuleSet, sufficiency_warnings
@@ -68,6 +68,21 @@ AT_RISK = "revenue_at_risk"
 # the next in their last bits (summation order), and the same inputs must give the same files.
 # Sums of amounts with up to 6 decimals are exact at this precision.
 FLOAT_DECIMALS = 6
+
+
+def steady_features(features: pl.DataFrame) -> pl.DataFrame:
+    """A feature table with its sums of money to :data:`FLOAT_DECIMALS` decimals and the
+    ratios computed again from them (``core.features``' own expressions), so that every float
+    has the same bits on every run: rounding a noisy ratio could land either side of a
+    half-unit (a net of 24.691357 over 2 orders is 12.3456785)."""
+    sums = [c for c in ("gross", "returns_value", "monetary") if c in features.columns]
+    fixed = steady(features.select(CUSTOMER, *sums)).drop(CUSTOMER)
+    ratios = [
+        expr
+        for expr in (avg_order_value(), return_rate())
+        if expr.meta.output_name() in features.columns
+    ]
+    return steady(features.with_columns(fixed).with_columns(ratios))
 
 
 def exact_sum(column: str) -> pl.Expr:
@@ -315,10 +330,11 @@ def customer_moves(
 
     Sorted by ``customer_id``; ``move`` is added by :func:`with_moves`.
     """
-    before = periods.before.features.select(CUSTOMER, pl.col("monetary").alias(MONEY_BEFORE)).join(
-        before_labels.rename({SEGMENT: BEFORE}), on=CUSTOMER, how="left"
+    before = steady_features(periods.before.features).select(
+        CUSTOMER, pl.col("monetary").alias(MONEY_BEFORE)
     )
-    after = periods.after.features
+    before = before.join(before_labels.rename({SEGMENT: BEFORE}), on=CUSTOMER, how="left")
+    after = steady_features(periods.after.features)
     rest = [c for c in after.columns if c != CUSTOMER]
     return (
         after.join(after_labels.rename({SEGMENT: AFTER}), on=CUSTOMER, how="left")
