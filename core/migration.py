@@ -563,8 +563,9 @@ def migrate(
         _check_enough(periods, config)
         result = None
         if config.by == RFM:
-            before = rfm_labels(periods.before.features, config.rule_set)
-            after = rfm_labels(periods.after.features, config.rule_set)
+            # Scored on the steady figures: equal spends tie whatever order they were added in.
+            before = rfm_labels(steady_features(periods.before.features), config.rule_set)
+            after = rfm_labels(steady_features(periods.after.features), config.rule_set)
         else:
             before, after, result = model_labels(periods, config, cache=cache, previous=previous)
         customers = customer_moves(periods, before, after)
