@@ -186,17 +186,35 @@ def load_database(
     decimal_comma: bool | None = None,
 ) -> LoadedTransactions:
     """Read ``source`` and load it as :func:`core.pipeline.load_transactions` loads a file."""
+    return load_snapshot(
+        snapshot(read_database(source)),
+        source,
+        overrides=overrides,
+        date_format=date_format,
+        decimal_comma=decimal_comma,
+    )
+
+
+def load_snapshot(
+    data: bytes,
+    source: DatabaseSource,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    decimal_comma: bool | None = None,
+) -> LoadedTransactions:
+    """A :func:`snapshot` of ``source`` through the uploaded-file path, its report saying
+    where the rows came from."""
     from core.pipeline import load_transactions  # noqa: PLC0415  (pipeline imports io only)
 
-    frame = read_database(source)
     loaded = load_transactions(
-        snapshot(frame),
+        data,
         filename=source.label,
         overrides=overrides,
         date_format=date_format,
         decimal_comma=decimal_comma,
     )
-    note = f"read {frame.height:,} rows from {source.label}"
+    note = f"read from {source.label}"
     read = dataclasses.replace(loaded.read, format="database", notes=(note, *loaded.read.notes))
     return dataclasses.replace(loaded, read=read)
 

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from core.cli import clv, data, migrate, segment
+from core.cli import clv, data, migrate, segment, workspace
 from core.errors import (
     CustsegError,
     StorageError,
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_commands(sub)
     clv.add_commands(sub)
     migrate.add_commands(sub)
+    workspace.add_commands(sub)
     for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
         entry.load()(sub)
     return parser

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,13 @@ class Customers:
     data_key: str
     notes: tuple[str, ...]
     source: str  # "transactions" or "feature table"
+    # What a saved segmentation keeps of INPUT (core.workspace.DatasetInput): its bytes (a
+    # file's path, or a database read's Parquet snapshot), a description, mapping, settings.
+    origin: Path | bytes = field(default=b"", repr=False)
+    label: str = ""
+    fingerprint: str = ""
+    mapping: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def load_customers(
@@ -74,17 +81,19 @@ def load_customers(
     from core.cache import fingerprint_file, make_key  # noqa: PLC0415
     from core.pipeline import load_transactions, read_feature_table  # noqa: PLC0415
 
+    settings = {"date_format": date_format, "decimal_comma": decimal_comma}
     if database is not None:
-        from core.sources import load_database  # noqa: PLC0415
+        from core import sources  # noqa: PLC0415
 
-        return _transactions(
-            load_database(
-                database,
-                overrides=mapping,
-                date_format=date_format,
-                decimal_comma=True if decimal_comma else None,
-            )
+        snapshot = sources.snapshot(sources.read_database(database))
+        loaded = sources.load_snapshot(
+            snapshot,
+            database,
+            overrides=mapping,
+            date_format=date_format,
+            decimal_comma=True if decimal_comma else None,
         )
+        return _transactions(loaded, origin=snapshot, label=database.label, settings=settings)
     path = Path(text)
     if not path.is_file():
         raise InputFileError(f"File not found: {text!r}.", hint="check the path and the file name")
@@ -109,12 +118,17 @@ def load_customers(
                 "--map, --date-format and --decimal-comma ignored: INPUT is a customer "
                 "feature table"
             )
+        key = make_key("feature_table", fingerprint_file(path))
         return Customers(
             features=features,
             lines=None,
-            data_key=make_key("feature_table", fingerprint_file(path)),
+            data_key=key,
             notes=tuple(notes),
             source="feature table",
+            origin=path,
+            label=path.name,
+            fingerprint=key,
+            settings={"kind": "feature table"},
         )
     loaded = load_transactions(
         path,
@@ -122,21 +136,45 @@ def load_customers(
         date_format=date_format,
         decimal_comma=True if decimal_comma else None,
     )
-    return _transactions(loaded)
+    return _transactions(loaded, origin=path, label=path.name, settings=settings)
 
 
-def _transactions(loaded: Any) -> Customers:
+def _transactions(
+    loaded: Any, *, origin: Path | bytes, label: str, settings: dict[str, Any]
+) -> Customers:
     """Customers of loaded transactions (:class:`core.pipeline.LoadedTransactions`)."""
+    from core.cleaning import CleaningConfig  # noqa: PLC0415
     from core.pipeline import build_customer_table  # noqa: PLC0415
 
-    table = build_customer_table(loaded)
+    cleaning = CleaningConfig()
+    table = build_customer_table(loaded, cleaning=cleaning)
     return Customers(
         features=table.features,
         lines=table.product_lines,
         data_key=table.key,
         notes=tuple(table.notes()),
         source="transactions",
+        origin=origin,
+        label=label,
+        fingerprint=loaded.fingerprint,
+        mapping=loaded.mapping.as_dict(),
+        settings={"kind": "transactions", **settings, "cleaning": plain(cleaning)},
     )
+
+
+def plain(value: Any) -> Any:
+    """A config as JSON-ready data (dataclasses as dicts, tuples as lists)."""
+    import dataclasses  # noqa: PLC0415
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
 
 
 def _has_feature_header(path: Path) -> bool:
@@ -211,7 +249,15 @@ def _pct(share: float | None) -> str:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`."""
+    """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`;
+    with ``--save``, the workspace is opened (and the name checked) before anything is fitted."""
+    if args.save is None:
+        return _segment(args, workspace=None)
+    with _open_workspace_for(args.save) as workspace:
+        return _segment(args, workspace=workspace)
+
+
+def _segment(args: argparse.Namespace, *, workspace: Any) -> int:
     from core.clustering import workflow  # noqa: PLC0415
     from core.clustering.persist import save_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
@@ -249,6 +295,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
     write_table(customer_rows(result.assignments(), customers.features), out)
     if model_path is not None:
         save_model(result, model_path)
+    if workspace is not None:
+        _save(workspace, args, result=result, customers=customers, config=config)
     if report_path is not None:
         content = report(
             result, selection=done.selection, stability=done.stability, k_reason=k_reason
@@ -258,6 +306,50 @@ def cmd_segment(args: argparse.Namespace) -> int:
     written = [str(out)] + [str(p) for p in (model_path, report_path) if p is not None]
     print(f"wrote {', '.join(written)}")
     return 0
+
+
+def _open_workspace_for(name: str) -> Any:
+    """The workspace, checked before any fit: the name must be free."""
+    from core.workspace import NameTakenError, Workspace, check_name  # noqa: PLC0415
+
+    workspace = Workspace()
+    if not workspace.name_free(name):
+        workspace.close()
+        raise NameTakenError(
+            f"a saved segmentation is already called {check_name(name)!r} in {workspace.label}",
+            "choose another --save name, or `custseg workspace delete` the saved one first",
+        )
+    return workspace
+
+
+def _save(
+    workspace: Any, args: argparse.Namespace, *, result: Any, customers: Customers, config: Any
+) -> None:
+    import getpass  # noqa: PLC0415
+
+    from core.workspace import DatasetInput  # noqa: PLC0415
+
+    user = getpass.getuser()
+    dataset = workspace.add_dataset(
+        DatasetInput(
+            fingerprint=customers.fingerprint,
+            source=customers.label,
+            filename=customers.label if isinstance(customers.origin, Path) else "snapshot.parquet",
+            content=customers.origin,
+            mapping=customers.mapping,
+            settings=customers.settings,
+        ),
+        user=user,
+    )
+    saved = workspace.save(
+        args.save,
+        result=result,
+        dataset=dataset,
+        configs=plain(config),
+        note=args.note or "",
+        creator=user,
+    )
+    print(f"saved as {saved.name!r} in the workspace {workspace.label}")
 
 
 def _workflow_config(args: argparse.Namespace) -> Any:
@@ -368,7 +460,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     shown: set[str] = set()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ClusteringWarning)
-        model = load_model(args.model)
+        model = _saved_model(args.saved) if args.saved is not None else load_model(args.model)
         customers = load_customers(
             args.input,
             mapping=mapping,
@@ -390,12 +482,21 @@ def cmd_score(args: argparse.Namespace) -> int:
     n_excluded = int(scores.get_column("excluded").sum())
     print(
         f"scored {scores.height - n_excluded:,} customers ({n_excluded:,} excluded) with the "
-        f"{model.k}-segment model {Path(args.model).name!r}"
+        f"{model.k}-segment model "
+        + (f"saved as {args.saved!r}" if args.saved is not None else repr(Path(args.model).name))
     )
     for row in counts.iter_rows(named=True):
         print(f"{row['segment']:>3}  {row['segment_name']}: {row['customers']:,}")
     print(f"wrote {out}")
     return 0
+
+
+def _saved_model(name: str) -> Any:
+    """A saved segmentation's model from the workspace, checked before INPUT is read."""
+    from core.workspace import Workspace  # noqa: PLC0415
+
+    with Workspace() as workspace:
+        return workspace.model(name)
 
 
 def add_commands(sub: Any) -> None:
@@ -450,6 +551,13 @@ def add_commands(sub: Any) -> None:
     )
     segment.add_argument("--model", help="save the model here (for `custseg score`)")
     segment.add_argument("--report", help="write the JSON report here")
+    segment.add_argument(
+        "--save",
+        metavar="NAME",
+        help="keep the segmentation and its data in the workspace (CUSTSEG_DATABASE_URL) "
+        "under NAME",
+    )
+    segment.add_argument("--note", help="a note kept with --save")
     segment.set_defaults(func=cmd_segment)
 
     score = sub.add_parser("score", help="assign a new period's customers to a saved model")
@@ -458,6 +566,10 @@ def add_commands(sub: Any) -> None:
     )
     add_mapping_options(score)
     add_source_options(score)
-    score.add_argument("--model", required=True, help="model file from `custseg segment`")
+    model = score.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", help="model file from `custseg segment --model`")
+    model.add_argument(
+        "--saved", metavar="NAME", help="a segmentation saved with `custseg segment --save`"
+    )
     score.add_argument("--out", required=True, help="output .csv, .xlsx or .parquet")
     score.set_defaults(func=cmd_score)

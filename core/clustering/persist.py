@@ -70,6 +70,22 @@ def save_model(result: SegmentationResult, path: str | Path) -> Path:
             f"the folder of the model file {str(path)!r} does not exist",
             hint="Create the folder or choose another path.",
         )
+    blob = model_bytes(result)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def model_bytes(result: SegmentationResult) -> bytes:
+    """The model file's content (magic line, JSON header, data bundle): what
+    :func:`save_model` writes and the workspace stores (``core.workspace``)."""
     payload = codec.dumps(result)
     header = {
         "format_version": FORMAT_VERSION,
@@ -86,18 +102,7 @@ def save_model(result: SegmentationResult, path: str | Path) -> Path:
         "features": list(result.segmentation.preprocessor.features_in_),
     }
     line = json.dumps(header, sort_keys=True).encode() + b"\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(MAGIC)
-            handle.write(line)
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return MAGIC + line + payload
 
 
 def read_header(path: str | Path) -> dict[str, Any]:
@@ -106,7 +111,6 @@ def read_header(path: str | Path) -> dict[str, Any]:
 
 
 def _split(path: Path) -> tuple[dict[str, Any], bytes]:
-    name = path.name
     try:
         blob = path.read_bytes()
     except FileNotFoundError:
@@ -118,6 +122,11 @@ def _split(path: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelFileError(
             f"{str(path)!r} is a folder, not a model file", hint="Give the model file's path."
         ) from None
+    return split_bytes(blob, path.name)
+
+
+def split_bytes(blob: bytes, name: str) -> tuple[dict[str, Any], bytes]:
+    """Header and checked payload of a model file's content (``name`` for messages)."""
     if not blob.startswith(MAGIC):
         raise ModelFileError(
             f"{name!r} is not a custseg model file",
@@ -168,19 +177,26 @@ def load_model(path: str | Path) -> SegmentationResult:
         Missing, foreign, corrupted or incompatible file.
     """
     path = Path(path)
-    header, payload = _split(path)
+    return model_from_bytes(*_split(path), name=path.name)
+
+
+def model_from_bytes(
+    header: dict[str, Any], payload: bytes, *, name: str
+) -> SegmentationResult:
+    """The segmentation of a checked header and payload (:func:`split_bytes`): built from
+    data only (:mod:`core.codec`); anything else is refused with :class:`ModelFileError`."""
     try:
         result = codec.loads(payload)
     except codec.BundleError as exc:
         raise ModelFileError(
-            f"model file {path.name!r} holds unexpected content and was not loaded ({exc}; "
+            f"model file {name!r} holds unexpected content and was not loaded ({exc}; "
             f"written with {_versions_text(header.get('library_versions'))})",
             hint="Use a file written by `custseg segment --model`, or refit the model with "
             "this version of custseg.",
         ) from None
     if not isinstance(result, SegmentationResult) or not _scorable(result):
         raise ModelFileError(
-            f"model file {path.name!r} does not hold a segmentation",
+            f"model file {name!r} does not hold a segmentation",
             hint="Use a file written by `custseg segment --model` (or save_model).",
         )
     saved = header.get("library_versions")
@@ -193,7 +209,7 @@ def load_model(path: str | Path) -> SegmentationResult:
         )
         warnings.warn(
             ModelVersionWarning(
-                f"model file {path.name!r} was written with other library versions ({changed})"
+                f"model file {name!r} was written with other library versions ({changed})"
             ),
             stacklevel=2,
         )
