@@ -76,10 +76,15 @@ def _app_factory(
 
 def _ready_line(host: str, port: int) -> Callable[[], None]:
     def say() -> None:
+        from core.sources import redact  # noqa: PLC0415
+        from core.workspace.db import database_url  # noqa: PLC0415
+
         print(
             f"custseg is ready: open http://{host}:{port}/ in a browser (Ctrl+C to stop)",
             flush=True,
         )
+        # Where saved segmentations go (CUSTSEG_DATABASE_URL; password never shown).
+        print(f"workspace: {redact(database_url())}", flush=True)
 
     return say
 

@@ -23,6 +23,10 @@ import pytest
 
 from tests import postgres
 
+# Spelled out (as in core.workspace.db) so that loading the tests imports no SQLAlchemy.
+DATA_DIR_ENV = "CUSTSEG_DATA_DIR"
+DATABASE_ENV = "CUSTSEG_DATABASE_URL"
+
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.parquet"
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
@@ -44,6 +48,20 @@ def real_data_path() -> Path:
     if not REAL_DATA.exists():
         missing(f"real data set not found at {REAL_DATA} (it lives beside the project root)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _workspace_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' workspace (core.workspace) is a fresh SQLite file in a temporary folder,
+    never the user's (``~/.local/share/custseg``) nor a team database named by the
+    environment."""
+    saved = {name: os.environ.pop(name, None) for name in (DATA_DIR_ENV, DATABASE_ENV)}
+    os.environ[DATA_DIR_ENV] = str(tmp_path_factory.mktemp("custseg-data"))
+    yield
+    for name, value in saved.items():
+        os.environ.pop(name, None)
+        if value is not None:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

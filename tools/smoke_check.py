@@ -25,7 +25,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from tools/
 from tests.browser.conftest import chrome_options
 
-PAGES = ("/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/export")
+PAGES = (
+    "/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/export", "/library"
+)
 # Pages that draw charts from the default data as soon as they open.
 CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare", "/value")
 # Files of ours every page must link (Dash's own bundles are checked too, by what is linked).

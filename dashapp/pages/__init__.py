@@ -25,7 +25,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashapp.pages import changes, compare, data, explore, export, model, rfm, segments, value
+from dashapp.pages import (
+    changes,
+    compare,
+    data,
+    explore,
+    export,
+    library,
+    model,
+    rfm,
+    segments,
+    value,
+)
 
 PAGES: tuple[ModuleType, ...] = (
     data,
@@ -37,4 +48,5 @@ PAGES: tuple[ModuleType, ...] = (
     value,
     changes,
     export,
+    library,
 )

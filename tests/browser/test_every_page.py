@@ -32,7 +32,7 @@ def every_page_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
 def test_every_page_renders_on_the_default_data(
     dash_duo: DashComposite, every_page_app: Dash
 ) -> None:
-    assert {page.PATH for page in PAGES} == CHART_PAGES | {"/export"}
+    assert {page.PATH for page in PAGES} == CHART_PAGES | {"/export", "/library"}
     dash_duo.start_server(every_page_app)
     for page in PAGES:
         dash_duo.driver.get(dash_duo.server_url + page.PATH)

@@ -31,7 +31,7 @@ from dashapp.pages.export.layout import (
     summary,
 )
 from dashapp.services import AppServices, get_services
-from dashapp.shared import components
+from dashapp.shared import components, workspace
 from dashapp.shared import ids as app_ids
 from dashapp.shared import segment_figures as fs
 from dashapp.shared import value as predicted
@@ -131,7 +131,16 @@ def download_list(n_clicks: object, segments: object, fmt: object, data: object)
         return no_update, components.error_alert(exc, title="Nothing was exported")
     record(state, services, model, chosen, rows=frame.height, fmt=fmt_)
     name = ex.list_filename(model.result, chosen, fmt_)
+    workspace.log_export(
+        state, list_name=_list_name(model, chosen), fmt=fmt_, rows=frame.height
+    )
     return dcc.send_bytes(content, name, type=ex.MIME[fmt_]), []
+
+
+def _list_name(model: SessionModel, chosen: tuple[int, ...]) -> str:
+    """The exported segments by name, for the workspace's export log."""
+    names = model.result.names
+    return ", ".join(names[s] if 0 <= s < len(names) else "noise" for s in chosen)
 
 
 def bundle(

@@ -29,7 +29,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import CustsegError
-from dashapp.pages.segments import figures, grid, ids, view
+from dashapp.pages.segments import figures, grid, ids, save, view
 from dashapp.pages.segments.layout import (
     grid_refused_alert,
     name_saved_alert,
@@ -345,6 +345,7 @@ def rename(
 
 def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
+    save.register(app)
     register_url_sync(
         app,
         query_id=ids.SEGMENTS_URL_QUERY,

@@ -64,3 +64,9 @@ def segment_exemplar(customer: str) -> dict[str, str]:
 def orders_spend(column: str) -> str:
     """Id of one spend figure above a customer's orders (gross, returns_value, monetary)."""
     return f"orders-spend-{column}"
+
+# The Save control (dashapp.pages.segments.save).
+SEGMENTS_SAVE_NAME = "segments-save-name"
+SEGMENTS_SAVE_NOTE = "segments-save-note"
+SEGMENTS_SAVE_BUTTON = "segments-save-button"
+SEGMENTS_SAVE_ALERT = "segments-save-alert"

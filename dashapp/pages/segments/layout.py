@@ -20,6 +20,7 @@ from core import wording
 from core.clustering.result import SegmentationResult
 from core.money import money_text
 from dashapp.pages.segments import figures, grid, ids
+from dashapp.pages.segments.save import save_card
 from dashapp.pages.segments.view import CustomerOrders, SegmentsView
 from dashapp.shared import chart_text, components
 from dashapp.shared import segment_components as cs
@@ -70,6 +71,7 @@ def build(**query: Any) -> Component:
             html.H5("Segment cards", className="mt-2"),
             dbc.Row(id=ids.SEGMENTS_CARDS),
             dbc.Row([dbc.Col(_customers_card(), xl=12), dbc.Col(_orders_card(), xl=12)]),
+            save_card(),
         ]
     )
 

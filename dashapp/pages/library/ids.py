@@ -1,0 +1,30 @@
+"""Component ids of the Library page (app-wide ids are in :mod:`dashapp.shared.ids`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LIBRARY_ALERT = "library-alert"
+LIBRARY_SEARCH = "library-search"
+LIBRARY_SORT = "library-sort"
+LIBRARY_TABLE = "library-table"
+LIBRARY_VERSION = "library-version"  # bumped after a rename or a delete: the list is redrawn
+LIBRARY_PENDING = "library-pending"  # {"action": "rename" | "delete", "name": ...} or None
+LIBRARY_RENAME_PANEL = "library-rename-panel"
+LIBRARY_RENAME_INPUT = "library-rename-input"
+LIBRARY_RENAME_APPLY = "library-rename-apply"
+LIBRARY_DELETE_PANEL = "library-delete-panel"
+LIBRARY_DELETE_TEXT = "library-delete-text"
+LIBRARY_DELETE_CONFIRM = "library-delete-confirm"
+LIBRARY_CANCEL_RENAME = "library-cancel-rename"
+LIBRARY_CANCEL_DELETE = "library-cancel-delete"
+LIBRARY_OPENED_LINK = "library-opened-link"
+
+OPEN = "library-open"
+RENAME = "library-rename"
+DELETE = "library-delete"
+
+
+def row_button(kind: str, name: str) -> dict[str, Any]:
+    """The pattern-matching id of a row's Open / Rename / Delete button."""
+    return {"type": kind, "name": name}

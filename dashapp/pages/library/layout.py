@@ -1,0 +1,165 @@
+"""The Library page's components (pure builders): search and sort, the table, the rename and
+delete-confirmation panels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from dashapp.pages.library import ids
+from dashapp.pages.library.view import SORT_LABELS, Row, empty_text
+from dashapp.shared import components
+
+HIDDEN = {"display": "none"}
+
+
+def build(**_query: Any) -> Component:
+    """The page skeleton; callbacks fill the table from the workspace."""
+    return html.Div(
+        [
+            dcc.Store(id=ids.LIBRARY_VERSION, data=0),
+            dcc.Store(id=ids.LIBRARY_PENDING, data=None),
+            html.H4("Library", className="mb-2"),
+            html.P(
+                "Saved segmentations of the team: open one to see its data and segments "
+                "exactly as saved.",
+                className="small text-muted",
+            ),
+            html.Div(id=ids.LIBRARY_ALERT, **components.POLITE),
+            controls(),
+            rename_panel(),
+            delete_panel(),
+            html.Div(id=ids.LIBRARY_TABLE),
+        ]
+    )
+
+
+def controls() -> dbc.Row:
+    return dbc.Row(
+        [
+            dbc.Col(
+                [
+                    dbc.Label("Search", html_for=ids.LIBRARY_SEARCH),
+                    dbc.Input(
+                        id=ids.LIBRARY_SEARCH,
+                        type="search",
+                        placeholder="name, note, creator or data",
+                        debounce=True,
+                    ),
+                ],
+                md=6,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Sort by", html_for=ids.LIBRARY_SORT),
+                    dbc.Select(
+                        id=ids.LIBRARY_SORT,
+                        options=[{"label": v, "value": k} for k, v in SORT_LABELS.items()],
+                        value="updated",
+                    ),
+                ],
+                md=3,
+            ),
+        ],
+        className="mb-3 g-3",
+    )
+
+
+def rename_panel() -> html.Div:
+    return html.Div(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    dbc.Label("New name", html_for=ids.LIBRARY_RENAME_INPUT),
+                    dbc.Input(id=ids.LIBRARY_RENAME_INPUT, type="text", maxLength=200),
+                    html.Div(
+                        [
+                            dbc.Button("Rename", id=ids.LIBRARY_RENAME_APPLY, className="me-2"),
+                            dbc.Button(
+                                "Cancel", id=ids.LIBRARY_CANCEL_RENAME, color="secondary",
+                                outline=True,
+                            ),
+                        ],
+                        className="mt-2",
+                    ),
+                ]
+            ),
+            className="mb-3",
+        ),
+        id=ids.LIBRARY_RENAME_PANEL,
+        style=HIDDEN,
+    )
+
+
+def delete_panel() -> html.Div:
+    return html.Div(
+        dbc.Alert(
+            [
+                html.P(id=ids.LIBRARY_DELETE_TEXT, className="mb-2"),
+                dbc.Button(
+                    "Delete", id=ids.LIBRARY_DELETE_CONFIRM, color="danger", className="me-2"
+                ),
+                dbc.Button(
+                    "Cancel", id=ids.LIBRARY_CANCEL_DELETE, color="secondary", outline=True
+                ),
+            ],
+            color="warning",
+        ),
+        id=ids.LIBRARY_DELETE_PANEL,
+        style=HIDDEN,
+    )
+
+
+def _buttons(name: str) -> html.Td:
+    """Open / Rename / Delete, each named with the row for screen readers."""
+    kinds = (
+        (ids.OPEN, "Open", "btn btn-sm btn-primary me-1"),
+        (ids.RENAME, "Rename", "btn btn-sm btn-outline-secondary me-1"),
+        (ids.DELETE, "Delete", "btn btn-sm btn-outline-danger"),
+    )
+    return html.Td(
+        [
+            html.Button(
+                label,
+                id=ids.row_button(kind, name),
+                className=css,
+                type="button",
+                **{"aria-label": f"{label} {name}"},
+            )
+            for kind, label, css in kinds
+        ],
+        className="text-nowrap",
+    )
+
+
+HEADERS = ("Name", "Note", "Saved by", "Last changed", "Data", "Segments", "Actions")
+
+
+def table(rows: list[Row], search: str) -> Component:
+    if not rows:
+        return html.P(empty_text(search), className="text-muted")
+    body = [
+        html.Tr(
+            [
+                html.Th(r.name, scope="row"),
+                html.Td(r.note),
+                html.Td(r.creator),
+                html.Td(r.updated, className="text-nowrap"),
+                html.Td(r.data),
+                html.Td(r.segments, className="small"),
+                _buttons(r.name),
+            ]
+        )
+        for r in rows
+    ]
+    return html.Table(
+        [
+            html.Caption(f"{len(rows)} saved segmentation(s)"),
+            html.Thead(html.Tr([html.Th(h, scope="col") for h in HEADERS])),
+            html.Tbody(body),
+        ],
+        className="table table-sm align-middle",
+    )
