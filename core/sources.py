@@ -338,3 +338,120 @@ def _driver_error(source: DatabaseSource, exc: BaseException, *, elapsed: float)
         hint="check the URL (host, database, user), that the table exists, and that the query "
         "is a single SELECT",
     )
+
+
+# ---------------------------------------------------------------------- named sources (app)
+
+SOURCES_ENV = "CUSTSEG_SOURCES_FILE"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class NamedSource:
+    """A database the server's operator configured for the app's users (by name only: the
+    URL, with ``${VARIABLE}`` credentials from the server's environment, never reaches a
+    browser). ``tables`` lists the tables offered (empty: any table); ``queries`` allows a
+    SELECT of the user's own, run read-only under the limits."""
+
+    name: str
+    url_template: str = dataclasses.field(repr=False)
+    tables: tuple[str, ...] = ()
+    queries: bool = True
+    row_limit: int = DEFAULT_ROW_LIMIT
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def url(self) -> str:
+        """The URL with its variables filled in from the environment."""
+        import os  # noqa: PLC0415
+
+        def value(match: re.Match[str]) -> str:
+            found = os.environ.get(match.group(1))
+            if found is None:
+                raise ConfigError(
+                    f"the source {self.name!r} needs the environment variable "
+                    f"{match.group(1)}, which the server does not have",
+                    "ask the administrator to set it where the server runs",
+                )
+            return found
+
+        return _VARIABLE.sub(value, self.url_template)
+
+    def source(self, *, table: str | None = None, query: str | None = None) -> DatabaseSource:
+        """The read of ``table`` or ``query`` in this source (what it allows, checked)."""
+        if table is not None and self.tables and table not in self.tables:
+            raise ConfigError(
+                f"the source {self.name!r} offers no table {table!r}",
+                f"pick one of: {', '.join(self.tables)}",
+            )
+        if query is not None and not self.queries:
+            raise ConfigError(
+                f"the source {self.name!r} does not take queries", "pick one of its tables"
+            )
+        return DatabaseSource(
+            self.url(),
+            table=table,
+            query=query,
+            row_limit=self.row_limit,
+            timeout_s=self.timeout_s,
+        )
+
+
+def named_sources(path: str | None = None) -> dict[str, NamedSource]:
+    """The sources of the operator's file (``CUSTSEG_SOURCES_FILE``; none when unset)::
+
+        sources:
+          warehouse:
+            url: postgresql://reader:${WAREHOUSE_PASSWORD}@db.internal/sales
+            tables: [transactions, transactions_2011]
+            queries: true          # a user may also write a SELECT (read-only)
+            row_limit: 5000000
+            timeout: 120
+    """
+    import os  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    where = path or os.environ.get(SOURCES_ENV, "").strip()
+    if not where:
+        return {}
+    try:
+        document = yaml.safe_load(Path(where).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"the sources file {where!r} cannot be read ({type(exc).__name__})",
+            f"check {SOURCES_ENV} and the file's YAML",
+        ) from None
+    entries = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        raise ConfigError(
+            f"the sources file {where!r} has no 'sources:' mapping", "see README: named sources"
+        )
+    return {str(name): _named(str(name), entry) for name, entry in entries.items()}
+
+
+def _named(name: str, entry: object) -> NamedSource:
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        raise ConfigError(f"the source {name!r} needs a url", "e.g. url: postgresql://...")
+    url = entry["url"]
+    if database_kind(url) is None:
+        raise ConfigError(f"the source {name!r} has no database URL", "postgresql://, sqlite:///")
+    password = urlsplit(url).password
+    if password and not _VARIABLE.fullmatch(password):
+        raise ConfigError(
+            f"the source {name!r} writes its password in the file",
+            "put it in an environment variable and write ${VARIABLE} in the URL",
+        )
+    tables = entry.get("tables") or []
+    if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):
+        raise ConfigError(f"the tables of the source {name!r} must be a list of names")
+    for table in tables:
+        quote_table(table)
+    return NamedSource(
+        name=name,
+        url_template=url,
+        tables=tuple(tables),
+        queries=bool(entry.get("queries", True)),
+        row_limit=int(entry.get("row_limit", DEFAULT_ROW_LIMIT)),
+        timeout_s=float(entry.get("timeout", DEFAULT_TIMEOUT_S)),
+    )

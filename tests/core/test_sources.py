@@ -199,6 +199,18 @@ def test_postgresql_password_never_shown(
     assert "could not read table t in postgresql://ann:***@127.0.0.1:1/shop" in err
 
 
+def _to_micro_units(value: object) -> object:
+    """Sums of money compared to a millionth: the two reads chunk the lines differently,
+    and a float sum in another order differs in its last bits (9747747.933999998 vs .934)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _to_micro_units(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_micro_units(v) for v in value]
+    return value
+
+
 @pytest.mark.slow
 def test_uci_lines_in_postgresql_give_the_parquet_audit_and_features(
     real_data_path: Path, postgres_url: str, tmp_path: Path
@@ -215,7 +227,51 @@ def test_uci_lines_in_postgresql_give_the_parquet_audit_and_features(
         assert main(["features", *argv, "--out", str(out), "--audit", str(audit)]) == 0
         summary = json.loads(audit.read_text())
         assert summary["file"].pop("format") == ("database" if name == "db" else "parquet")
-        outputs[name] = (pl.read_parquet(out), summary)
+        outputs[name] = (pl.read_parquet(out), _to_micro_units(summary))
     assert outputs["db"][1] == outputs["file"][1]
     assert outputs["db"][1]["customers"] == 4334
     assert_frame_equal(outputs["db"][0], outputs["file"][0])
+
+
+# ------------------------------------------------------------ named sources (the app's)
+
+
+def _sources_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_named_sources_take_credentials_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.sources import named_sources
+
+    path = _sources_file(
+        tmp_path,
+        "sources:\n  warehouse:\n    url: postgresql://reader:${WH_PASSWORD}@db/sales\n"
+        "    tables: [transactions]\n    queries: false\n    row_limit: 10\n",
+    )
+    found = named_sources(path)["warehouse"]
+    assert "WH_PASSWORD" not in repr(found)
+    assert "postgresql" not in repr(found)
+    monkeypatch.delenv("WH_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="needs the environment variable WH_PASSWORD"):
+        found.source(table="transactions")
+    monkeypatch.setenv("WH_PASSWORD", "s3cret")
+    source = found.source(table="transactions")
+    assert source.url == "postgresql://reader:s3cret@db/sales"
+    assert source.row_limit == 10
+    assert "s3cret" not in source.label
+    with pytest.raises(ConfigError, match="offers no table 'customers'"):
+        found.source(table="customers")
+    with pytest.raises(ConfigError, match="does not take queries"):
+        found.source(query="SELECT 1")
+
+
+def test_a_password_written_in_the_sources_file_is_refused(tmp_path: Path) -> None:
+    from core.sources import named_sources
+
+    path = _sources_file(tmp_path, "sources:\n  w:\n    url: postgresql://ann:plain@db/x\n")
+    with pytest.raises(ConfigError, match="writes its password in the file"):
+        named_sources(path)

@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 
 from core.errors import CustsegError
 from core.workspace.store import SORTS
-from dashapp.pages.library import ids, view
+from dashapp.pages.library import ids, sources, view
 from dashapp.pages.library.layout import HIDDEN, table
 from dashapp.services import get_services
 from dashapp.shared import components
@@ -126,8 +126,78 @@ def open_saved(_clicks: object, data: object) -> dict[str, Any]:
             "alert": html.Div(message, className="alert alert-success mb-2", role="status")}
 
 
+def source_options(data: object) -> dict[str, Any]:
+    """The configured sources, by name only (their URLs stay on the server)."""
+    require_state(data)
+    try:
+        names = sources.source_names()
+    except CustsegError as exc:
+        return {"options": [], "help": f"The sources file cannot be used: {exc.message}"}
+    if not names:
+        return {"options": [], "help": "No database sources are configured on this server "
+                "(the administrator lists them in CUSTSEG_SOURCES_FILE)."}
+    options = [{"label": n, "value": n} for n in names]
+    return {"options": options, "help": "Pick a source, then a table or a SELECT."}
+
+
+def source_help(name: object) -> str:
+    try:
+        return sources.tables_hint(name)
+    except CustsegError as exc:
+        return exc.message
+
+
+def read_source(
+    n_clicks: object, name: object, table: object, query: object, data: object
+) -> dict[str, Any]:
+    """Read the chosen table or query into this session; a problem is an alert and the data
+    on screen stays."""
+    if not n_clicks:
+        raise PreventUpdate
+    state = require_state(data)
+    try:
+        done = sources.read_source(
+            state, get_services(), name=name, table=table, query=query
+        )
+    except CustsegError as exc:
+        return {"session": no_update,
+                "alert": components.error_alert(exc, title="Nothing was read")}
+    message = [
+        f"Read {done.rows:,} rows from {done.label}. ",
+        dcc.Link("See them on the Data page", href="/"),
+        ".",
+    ]
+    return {"session": done.state.to_json(),
+            "alert": html.Div(message, className="alert alert-success mb-2", role="status")}
+
+
 def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
+    app.callback(
+        output={
+            "options": Output(ids.LIBRARY_SOURCE, "options"),
+            "help": Output(ids.LIBRARY_SOURCE_HELP, "children"),
+        },
+        inputs={"data": Input(app_ids.SESSION, "data")},
+    )(source_options)
+    app.callback(
+        Output(ids.LIBRARY_SOURCE_TABLE, "placeholder"),
+        Input(ids.LIBRARY_SOURCE, "value"),
+    )(source_help)
+    app.callback(
+        output={
+            "session": Output(app_ids.SESSION, "data", allow_duplicate=True),
+            "alert": Output(ids.LIBRARY_SOURCE_ALERT, "children"),
+        },
+        inputs=[
+            Input(ids.LIBRARY_SOURCE_READ, "n_clicks"),
+            State(ids.LIBRARY_SOURCE, "value"),
+            State(ids.LIBRARY_SOURCE_TABLE, "value"),
+            State(ids.LIBRARY_SOURCE_QUERY, "value"),
+            State(app_ids.SESSION, "data"),
+        ],
+        prevent_initial_call=True,
+    )(read_source)
     app.callback(
         Output(ids.LIBRARY_TABLE, "children"),
         Input(ids.LIBRARY_SEARCH, "value"),

@@ -28,3 +28,11 @@ DELETE = "library-delete"
 def row_button(kind: str, name: str) -> dict[str, Any]:
     """The pattern-matching id of a row's Open / Rename / Delete button."""
     return {"type": kind, "name": name}
+
+# Reading transactions from an operator-configured database source (core.sources).
+LIBRARY_SOURCE = "library-source"
+LIBRARY_SOURCE_HELP = "library-source-help"
+LIBRARY_SOURCE_TABLE = "library-source-table"
+LIBRARY_SOURCE_QUERY = "library-source-query"
+LIBRARY_SOURCE_READ = "library-source-read"
+LIBRARY_SOURCE_ALERT = "library-source-alert"

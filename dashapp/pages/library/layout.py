@@ -33,7 +33,50 @@ def build(**_query: Any) -> Component:
             rename_panel(),
             delete_panel(),
             html.Div(id=ids.LIBRARY_TABLE),
+            source_card(),
         ]
+    )
+
+
+def source_card() -> dbc.Card:
+    """Read transactions from a database source the operator configured."""
+    return components.card(
+        "Read transactions from a database",
+        [
+            html.P(id=ids.LIBRARY_SOURCE_HELP, className="small text-muted"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label("Source", html_for=ids.LIBRARY_SOURCE),
+                            dbc.Select(id=ids.LIBRARY_SOURCE, options=[]),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Table", html_for=ids.LIBRARY_SOURCE_TABLE),
+                            dbc.Input(id=ids.LIBRARY_SOURCE_TABLE, type="text", maxLength=120),
+                        ],
+                        md=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("or a SELECT", html_for=ids.LIBRARY_SOURCE_QUERY),
+                            dbc.Textarea(id=ids.LIBRARY_SOURCE_QUERY, rows=1, maxLength=4000),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Read", id=ids.LIBRARY_SOURCE_READ, className="w-100"),
+                        md=2,
+                        className="d-flex align-items-end",
+                    ),
+                ],
+                className="g-2",
+            ),
+            html.Div(id=ids.LIBRARY_SOURCE_ALERT, className="mt-2", **components.POLITE),
+        ],
     )
 
 

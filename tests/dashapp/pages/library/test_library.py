@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +19,10 @@ from dashapp.pages.library.layout import HIDDEN
 from dashapp.pages.segments import save as save_control
 from dashapp.services import AppServices
 from dashapp.shared import workspace as ws
+from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import SessionModel, rename_segment
 from dashapp.shared.segment_components import load_model
-from dashapp.state import SessionState, new_state
+from dashapp.state import SessionState, new_state, parse_state
 from tests.dashapp.helpers import as_json, texts
 
 
@@ -150,3 +152,26 @@ def test_serve_prints_where_the_workspace_is_without_its_password(
     assert f"workspace: sqlite:///{os.environ['CUSTSEG_DATA_DIR']}/workspace.db" in (
         capsys.readouterr().out
     )
+
+
+def test_read_a_named_source_into_the_session(
+    state: SessionState, services: AppServices, app_ctx: None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.core.test_sources import _sqlite_file, retail_frame
+
+    db = _sqlite_file(tmp_path, retail_frame())
+    config = tmp_path / "sources.yaml"
+    config.write_text(f"sources:\n  shop:\n    url: sqlite:///{db}\n    tables: [transactions]\n")
+    monkeypatch.setenv("CUSTSEG_SOURCES_FILE", str(config))
+    offered = library.source_options(state.to_json())
+    assert offered["options"] == [{"label": "shop", "value": "shop"}]
+    assert str(db) not in str(offered)  # the URL stays on the server
+    refused = library.read_source(1, "shop", "customers", None, state.to_json())
+    assert "offers no table 'customers'" in texts(as_json(refused["alert"]))
+    done = library.read_source(1, "shop", "transactions", None, state.to_json())
+    assert "Read 8 rows from shop (table transactions)" in texts(as_json(done["alert"]))
+    new = parse_state(done["session"], services)
+    assert new.dataset != state.dataset
+    assert new.filename == "shop-transactions.parquet"
+    assert session_table(new, services).n_customers == 3
