@@ -25,17 +25,23 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import polars as pl
 
 from core import codec
 
@@ -192,34 +198,173 @@ class _Flight:
         self.waiting = 0
 
 
-class MemoryCache:
-    """Thread-safe in-process LRU bounded by entry count."""
+# Containers longer than this are sized from a sample of their first members.
+_SAMPLE = 1_000
+_MAX_DEPTH = 6
+_MAX_VISITS = 20_000  # members looked at by one estimate; beyond, counted by their shell
 
-    def __init__(self, *, max_items: int = 32) -> None:
+
+def estimated_bytes(value: object) -> int:
+    """About how many bytes ``value`` holds in memory (for the memory caches' byte budget).
+
+    Tables and arrays count their buffers (``estimated_size``, ``nbytes``); dataclasses,
+    containers and plain objects the sum of their members, to a depth of 6 and at most
+    20,000 members in all (long containers from a sample of their first 1,000 members). A
+    member shared by two values counts in both, so the figure errs high. A lazy query counts
+    as its plan only.
+    """
+    return _Sizer().size(value, 0)
+
+
+class _Sizer:
+    """One estimate's walk, with its count of members visited."""
+
+    def __init__(self) -> None:
+        self.visits = 0
+
+    def size(self, value: object, depth: int) -> int:
+        self.visits += 1
+        if value is None or isinstance(value, bool | int | float | complex):
+            return 32
+        if isinstance(value, str | bytes | bytearray):
+            return sys.getsizeof(value)
+        if isinstance(value, pl.DataFrame | pl.Series):
+            return int(value.estimated_size())
+        if isinstance(value, np.ndarray):
+            return int(value.nbytes) + 112
+        if isinstance(value, memoryview):
+            return value.nbytes
+        deep = depth >= _MAX_DEPTH or self.visits > _MAX_VISITS
+        if deep or isinstance(value, type | pl.LazyFrame):
+            return sys.getsizeof(value)
+        members: list[object]
+        if dataclasses.is_dataclass(value):
+            members = [getattr(value, f.name, None) for f in dataclasses.fields(value)]
+        elif isinstance(value, dict):
+            members = [*value.keys(), *value.values()]
+        elif isinstance(value, list | tuple | set | frozenset):
+            members = list(value)
+        elif hasattr(value, "__dict__"):
+            members = list(vars(value).values())
+        else:
+            return sys.getsizeof(value)
+        sample = members[:_SAMPLE]
+        total = sum(self.size(m, depth + 1) for m in sample)
+        if len(members) > len(sample):
+            total = total * len(members) // len(sample)
+        return sys.getsizeof(value) + total
+
+
+class MemoryBudget:
+    """Bytes that the memory caches of one process may hold together.
+
+    Each :class:`MemoryCache` made with this budget counts its entries' sizes
+    (:func:`estimated_bytes`); while they add up to more than ``max_bytes``, the least recently
+    used entry of any of them is dropped (a value kept on disk too is read back from there on
+    its next use). A value larger than the whole budget is not kept in memory at all.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        self.max_bytes = max_bytes
+        self._caches: list[weakref.ref[MemoryCache]] = []
+        self._lock = threading.Lock()  # one eviction pass at a time
+        self._clock = itertools.count()
+
+    def stamp(self) -> int:
+        """A number larger than every earlier one: when an entry was last used."""
+        return next(self._clock)
+
+    def register(self, cache: MemoryCache) -> None:
+        with self._lock:
+            self._caches = [ref for ref in self._caches if ref() is not None]
+            self._caches.append(weakref.ref(cache))
+
+    def _live(self) -> list[MemoryCache]:
+        return [c for c in (ref() for ref in self._caches) if c is not None]
+
+    def used(self) -> int:
+        """Bytes the caches of this budget hold now (estimated)."""
+        return sum(c.nbytes for c in self._live())
+
+    def enforce(self) -> None:
+        """Drop the least recently used entries of any cache until the total fits."""
+        with self._lock:
+            while True:
+                caches = self._live()
+                if sum(c.nbytes for c in caches) <= self.max_bytes:
+                    return
+                stamped = [
+                    (s, i) for i, c in enumerate(caches) if (s := c.oldest_stamp()) is not None
+                ]
+                if not stamped:
+                    return
+                caches[min(stamped)[1]].evict_oldest()
+
+
+class MemoryCache:
+    """Thread-safe in-process LRU bounded by entry count, and by bytes when given a
+    :class:`MemoryBudget` (shared with the process's other memory caches)."""
+
+    def __init__(self, *, max_items: int = 32, budget: MemoryBudget | None = None) -> None:
         if max_items < 1:
             raise ValueError(f"max_items must be >= 1, got {max_items}")
         self.max_items = max_items
+        self.budget = budget
         self.flight = SingleFlight()
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()  # value, bytes, stamp
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.nbytes = 0
+        if budget is not None:
+            budget.register(self)
+
+    def _stamp(self) -> int:
+        return self.budget.stamp() if self.budget is not None else 0
 
     def get(self, key: str) -> Any | None:
         with self._lock:
             if key in self._items:
+                value, size, _ = self._items[key]
+                self._items[key] = (value, size, self._stamp())
                 self._items.move_to_end(key)
                 self.hits += 1
-                return self._items[key]
+                return value
             self.misses += 1
             return None
 
     def put(self, key: str, value: Any) -> None:
+        size = estimated_bytes(value) if self.budget is not None else 0
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.nbytes -= old[1]
+            if self.budget is not None and size > self.budget.max_bytes:
+                log.info(
+                    "a %d MB value is not kept in memory (budget %d MB)",
+                    size >> 20,
+                    self.budget.max_bytes >> 20,
+                )
+                return
+            self._items[key] = (value, size, self._stamp())
+            self.nbytes += size
             while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+                self.nbytes -= self._items.popitem(last=False)[1][1]
+        if self.budget is not None:
+            self.budget.enforce()
+
+    def oldest_stamp(self) -> int | None:
+        """When this cache's least recently used entry was last used (None: empty)."""
+        with self._lock:
+            return next(iter(self._items.values()))[2] if self._items else None
+
+    def evict_oldest(self) -> None:
+        """Drop this cache's least recently used entry."""
+        with self._lock:
+            if self._items:
+                self.nbytes -= self._items.popitem(last=False)[1][1]
 
     def __contains__(self, key: str) -> bool:
         with self._lock:

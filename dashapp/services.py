@@ -7,19 +7,22 @@ They hang off the Flask app (``server.extensions["custseg"]``), so callbacks rea
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import flask
 
-from core.cache import DiskCache, MemoryCache, TieredCache
+from core.cache import DiskCache, MemoryBudget, MemoryCache, TieredCache
+from core.errors import ConfigError
 from dashapp.sessions import DEFAULT_IDLE_MINUTES, SessionRegistry, TokenSigner
 from dashapp.uploads import UploadQuota, UploadStore, quota_from_env
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "custseg"
+CACHE_MEMORY_ENV = "CUSTSEG_CACHE_MEMORY_MB"  # byte budget of one process's memory caches
 DEFAULT_DATASET = "default"  # the dataset key every session may use: the startup data
 
 
@@ -39,6 +42,30 @@ class AppCache(TieredCache):
             self.disk.put(key, value)
         except OSError as exc:
             log.warning("result %s not written to the shared cache folder: %s", key[:12], exc)
+
+
+def cache_memory_bytes() -> int:
+    """The byte budget of one process's memory caches: ``$CUSTSEG_CACHE_MEMORY_MB``, else an
+    eighth of the machine's RAM (so two workers keep at most a quarter in their caches).
+
+    Raises
+    ------
+    ConfigError
+        The variable is set but is not a positive whole number of megabytes.
+    """
+    value = os.environ.get(CACHE_MEMORY_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(
+                f"{CACHE_MEMORY_ENV}={value!r} is not a number of megabytes.",
+                hint=f"set {CACHE_MEMORY_ENV} to e.g. 2000, or unset it",
+            )
+        return int(value) * 1024**2
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        ram = 8 * 1024**3
+    return max(ram // 8, 256 * 1024**2)
 
 
 @dataclass(frozen=True)
@@ -87,15 +114,19 @@ class AppServices:
         disk_bytes: int = 4 * 1024**3,
         session_idle_seconds: float | None = DEFAULT_IDLE_MINUTES * 60,
         upload_quota: UploadQuota | None = None,
+        memory_bytes: int | None = None,
     ) -> AppServices:
         """Build the services over one cache folder (shared by all workers of a deployment).
 
         Sessions unused for ``session_idle_seconds`` expire (None: never). ``upload_quota``
-        defaults to :func:`dashapp.uploads.quota_from_env`.
+        defaults to :func:`dashapp.uploads.quota_from_env`. The four memory caches hold at
+        most ``memory_bytes`` together (default :func:`cache_memory_bytes`), the least
+        recently used entry of any of them going first.
         """
         cache_dir = Path(cache_dir)
         disk = DiskCache(cache_dir / "results", max_bytes=disk_bytes)
         registry = SessionRegistry(cache_dir / "sessions")
+        budget = MemoryBudget(memory_bytes if memory_bytes is not None else cache_memory_bytes())
         return cls(
             signer=TokenSigner(secret_key, activity=registry, idle_seconds=session_idle_seconds),
             registry=registry,
@@ -103,10 +134,10 @@ class AppServices:
                 cache_dir / "uploads",
                 upload_quota or quota_from_env(cache_dir / "uploads", max_upload_bytes),
             ),
-            cache=AppCache(MemoryCache(max_items=memory_items), disk),
-            tables=AppCache(MemoryCache(max_items=table_items), disk),
-            memo=MemoryCache(max_items=memory_items),
-            product_lines=MemoryCache(max_items=table_items),
+            cache=AppCache(MemoryCache(max_items=memory_items, budget=budget), disk),
+            tables=AppCache(MemoryCache(max_items=table_items, budget=budget), disk),
+            memo=MemoryCache(max_items=memory_items, budget=budget),
+            product_lines=MemoryCache(max_items=table_items, budget=budget),
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
             default_badge=default_badge,
