@@ -18,6 +18,7 @@ from dashapp.pages.changes import figures as fc
 from dashapp.pages.changes import view as cv
 from dashapp.services import AppServices
 from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import ModelSettings, with_settings
 from dashapp.state import SessionState
 from tests.dashapp.helpers import as_json, texts
 
@@ -139,3 +140,17 @@ def test_the_grid_shows_the_top_spenders_of_a_large_flow(
     top = members.sort(["monetary_before", "customer_id"], descending=[True, False]).head(3)
     assert [r["customer_id"] for r in rows] == top["customer_id"].to_list()
     assert "the export holds all" in caption
+
+
+def test_a_model_that_cannot_assign_new_customers_is_an_alert(
+    state: SessionState, services: AppServices
+) -> None:
+    hdbscan = with_settings(state, ModelSettings(algorithm="hdbscan"))
+    cutoff = (_analysis(state, services) - dt.timedelta(days=120)).isoformat()
+    out = page.render_changes(cutoff, "model", "customers", hdbscan.to_json())
+    assert out["sankey"] is no_update
+    text = texts(as_json(out["alert"]))
+    assert "the current model is 'hdbscan'" in text
+    assert "show the changes by RFM" in text
+    # By RFM the same session draws its changes.
+    assert page.render_changes(cutoff, "rfm", "customers", hdbscan.to_json())["alert"] == []
