@@ -26,10 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from tests.browser.conftest import chrome_options
 
 PAGES = (
-    "/", "/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/export", "/library"
+    "/",
+    "/explore",
+    "/rfm",
+    "/model",
+    "/segments",
+    "/compare",
+    "/value",
+    "/changes",
+    "/export",
+    "/library",
 )
 # Pages that draw charts from the default data as soon as they open.
-CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare", "/value")
+CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/changes")
 # Files of ours every page must link (Dash's own bundles are checked too, by what is linked).
 OWN_ASSETS = ("app.css", "bootstrap-5.3.8.min.css", "upload_guard.js")
 
