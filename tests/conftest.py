@@ -10,6 +10,10 @@
   Debian's binaries started on a temporary folder, stopped at the end); tests using it are
   marked ``postgres``. Skipped with the reason where the binaries are not installed (a failure
   in CI; ``tools/test.sh`` installs them).
+- Hypothesis: no deadline (a per-example time limit is a timed assertion: it failed on a loaded
+  machine); in CI the examples are derandomized, so a landing is not refused for an example
+  no one has seen before. Developers' runs keep exploring at random and keep what they find in
+  their ``.hypothesis`` folder.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests import postgres
 
@@ -27,13 +32,16 @@ from tests import postgres
 DATA_DIR_ENV = "CUSTSEG_DATA_DIR"
 DATABASE_ENV = "CUSTSEG_DATABASE_URL"
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.parquet"
-BROWSER_DIR = Path(__file__).resolve().parent / "browser"
-
-
 def in_ci() -> bool:
     """True when run by CI (``CI=true``), where a missing prerequisite is a failure, not a skip."""
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+settings.register_profile("custseg", deadline=None, derandomize=in_ci())
+settings.load_profile("custseg")
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.parquet"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 
 
 def missing(reason: str) -> None:
