@@ -51,10 +51,14 @@ def revenue_by_segment_summary(by_segment: pl.DataFrame | None, *, horizon: str)
     top = by_segment.sort("predicted_revenue", descending=True).row(0, named=True)
     total = float(by_segment["predicted_revenue"].sum())
     share = top["predicted_revenue"] / total if total else 0.0
+    # The headline's total counts every customer; this one the customers in segments only
+    # (excluded customers have predictions but no segment): say so, or the totals disagree.
+    customers = count(int(by_segment["customers"].sum()), "customer")
     return (
         f"Predicted revenue by segment over {horizon}: {count(by_segment.height, 'segment')}; "
         f"{top['segment_name']} is expected to bring the most, "
-        f"{money_text(top['predicted_revenue'])} ({share:.0%} of {money_text(total)})."
+        f"{money_text(top['predicted_revenue'])} ({share:.0%} of {money_text(total)}, "
+        f"the predicted revenue of the {customers} in segments)."
     )
 
 

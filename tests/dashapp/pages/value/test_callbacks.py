@@ -61,6 +61,9 @@ def test_revenue_by_segment_sums_the_customers_predictions(services: AppServices
     result = value.session_clv(session_table(state, services), clv.ClvConfig(), services)
     assert sum(bars.y) == pytest.approx(result.table["predicted_revenue"].sum())
     assert "expected to bring the most" in out["by_segment_summary"]
+    # The total it states is over the customers in segments, and it says how many.
+    in_segments = sum(point[0] for point in bars.customdata)
+    assert f"of the {in_segments:,} customers in segments" in out["by_segment_summary"]
 
 
 @pytest.mark.usefixtures("app_ctx")
