@@ -7,8 +7,15 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from dash import Dash
 from selenium.webdriver.chrome.options import Options
 
+from core.clustering import service
+from core.clustering.config import ModelConfig, PreprocessConfig
+from core.columns import CUSTOMER
+from dashapp.services import get_services
+from dashapp.shared.loading import session_table
+from dashapp.state import new_state
 from tests.conftest import missing
 
 CHROME_FLAGS = (
@@ -64,3 +71,20 @@ def _stopping_the_server_is_not_a_thread_error() -> Iterator[None]:
     threading.excepthook = hook
     yield
     threading.excepthook = previous
+
+
+def segment_labels(app: Dash, k: int) -> dict[str, int]:
+    """Customer -> segment of the default settings with ``k`` segments on ``app``'s default
+    data, computed here through the clustering service (what the pages must show)."""
+    server = app.server
+    with server.app_context():  # type: ignore[attr-defined]
+        services = get_services(server)  # type: ignore[arg-type]
+        table = session_table(new_state(services), services)
+        result = service.segment_customers(
+            table.features,
+            preprocess=PreprocessConfig(),
+            model=ModelConfig(k=k),
+            data_key=table.key,
+        )
+    frame = result.assignments()
+    return dict(zip(frame[CUSTOMER].to_list(), frame["segment"].to_list(), strict=True))

@@ -23,13 +23,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from core.clustering import service
-from core.clustering.config import ModelConfig, PreprocessConfig
 from core.columns import CUSTOMER
 from dashapp.app import create_app
-from dashapp.services import get_services
-from dashapp.shared.loading import session_table
-from dashapp.state import new_state
+from tests.browser.conftest import segment_labels
 
 TIMEOUT = 60
 MAX_TABS = 250
@@ -46,18 +42,7 @@ def keyboard_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
 @pytest.fixture(scope="session")
 def labels_k5(keyboard_app: Dash) -> dict[str, int]:
     """Customer -> segment of the default settings with k = 5, computed here."""
-    server = keyboard_app.server
-    with server.app_context():  # type: ignore[attr-defined]
-        services = get_services(server)  # type: ignore[arg-type]
-        table = session_table(new_state(services), services)
-        result = service.segment_customers(
-            table.features,
-            preprocess=PreprocessConfig(),
-            model=ModelConfig(k=5),
-            data_key=table.key,
-        )
-    frame = result.assignments()
-    return dict(zip(frame[CUSTOMER].to_list(), frame["segment"].to_list(), strict=True))
+    return segment_labels(keyboard_app, 5)
 
 
 def press(driver: WebDriver, *keys: str) -> None:

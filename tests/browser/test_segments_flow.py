@@ -16,15 +16,11 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from core.clustering import service
-from core.clustering.config import ModelConfig, PreprocessConfig
 from core.columns import CUSTOMER
 from core.generator import DEFAULT_DATA, write_transactions
 from dashapp.app import create_app
-from dashapp.services import get_services
-from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import BACKGROUND_CONFIG_KEY
-from dashapp.state import new_state
+from tests.browser.conftest import segment_labels
 
 TIMEOUT = 30
 
@@ -38,18 +34,7 @@ def segments_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
 @pytest.fixture(scope="session")
 def labels(segments_app: Dash) -> dict[str, int]:
     """Customer -> segment of the default settings (K-means, k = 4), computed here."""
-    server = segments_app.server
-    with server.app_context():  # type: ignore[attr-defined]
-        services = get_services(server)  # type: ignore[arg-type]
-        table = session_table(new_state(services), services)
-        result = service.segment_customers(
-            table.features,
-            preprocess=PreprocessConfig(),
-            model=ModelConfig(k=4),
-            data_key=table.key,
-        )
-    frame = result.assignments()
-    return dict(zip(frame[CUSTOMER].to_list(), frame["segment"].to_list(), strict=True))
+    return segment_labels(segments_app, 4)
 
 
 @pytest.fixture
