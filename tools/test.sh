@@ -18,6 +18,12 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   apt_install postgresql
 fi
 
+# The tests marked `spark` run pyspark, which needs a Java runtime (Spark 4 supports 17 and 21).
+if ! command -v java >/dev/null 2>&1; then
+  echo "Installing Java 17 (openjdk-17-jre-headless) from Debian's packages ..."
+  apt_install openjdk-17-jre-headless
+fi
+
 install_locked requirements/test.txt
 "$PY" -m ruff check .
 "$PY" -m pytest "$@"
