@@ -1,0 +1,40 @@
+"""One SparkSession (``local[2]``) for the whole test run, shared by every test under
+``tests/spark`` (all marked ``spark``). pyspark and Java come from ``tools/test.sh``; where either
+is missing the tests are skipped with the reason (a failure in CI)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import missing
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SPARK_DIR = __file__.rsplit("/", 1)[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if str(item.fspath).startswith(SPARK_DIR):
+            item.add_marker(pytest.mark.spark)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing("pyspark is not installed (pip install 'custseg[spark]'; tools/test.sh does)")
+    if shutil.which("java") is None:
+        missing("no Java runtime on PATH (tools/test.sh installs openjdk-17-jre-headless)")
+    from core.spark.session import get_session
+
+    session = get_session("local[2]", app_name="custseg-tests")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
