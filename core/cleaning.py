@@ -64,6 +64,7 @@ from core.columns import (
     ROW,
 )
 from core.errors import ConfigError, SchemaError
+from core.money import exact_sum
 
 REASON = "reason"
 REASONS: tuple[str, ...] = (
@@ -637,13 +638,13 @@ def reason_totals(
     for name in REASONS:
         hit = reason == name
         aggs.append(hit.sum().alias(f"rows_{name}"))
-        aggs.append(pl.when(hit).then(amount).sum().alias(f"revenue_{name}"))
+        aggs.append(exact_sum(pl.when(hit).then(amount)).alias(f"revenue_{name}"))
     kept = reason.is_null()
     aggs.append(kept.sum().alias("rows_kept"))
-    aggs.append(pl.when(kept).then(amount).sum().alias("revenue_kept"))
+    aggs.append(exact_sum(pl.when(kept).then(amount)).alias("revenue_kept"))
     if config.cap_quantile is not None and thresholds is not None:
         capped, _ = capped_columns(config.cap_columns, thresholds)
-        aggs.append(pl.when(kept).then(capped).sum().alias("revenue_capped"))
+        aggs.append(exact_sum(pl.when(kept).then(capped)).alias("revenue_capped"))
         aggs.append((kept & (capped != amount)).sum().alias("rows_capped"))
     return classified.select(aggs)
 

@@ -56,6 +56,7 @@ from core.columns import (
     PRODUCT,
 )
 from core.errors import ConfigError
+from core.money import exact_sum
 
 NET_TOLERANCE = 1e-9  # relative; see monetary()
 EXCLUDED_NET = "net monetary value <= 0 (returns cancel out purchases)"
@@ -267,11 +268,11 @@ def masked_aggregates(
         date.min().dt.date().alias("first_purchase"),
         date.max().dt.date().alias("last_purchase"),
         distinct_count(pl.when(purchase).then(pl.col(ORDER))).alias("frequency"),
-        pl.when(purchase).then(pl.col(AMOUNT)).sum().alias("gross"),
+        exact_sum(pl.when(purchase).then(pl.col(AMOUNT))).alias("gross"),
         # Null when none of the customer's purchase lines has a product.
         pl.when(product.count() > 0).then(distinct_count(product)).alias("n_products"),
         # -sum only where there are return lines (an empty sum negated would be -0.0).
-        pl.when(returned.any()).then(-back.sum()).otherwise(0.0).alias("returns_value"),
+        pl.when(returned.any()).then(-exact_sum(back)).otherwise(0.0).alias("returns_value"),
         country.min().alias(COUNTRY),
         country.max().alias("_last_country"),
     ]

@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from core import money
 from core.cache import ResultCache, get_or_compute, make_key
 from core.cleaning import CleaningConfig
 from core.clustering.config import ModelConfig, PreprocessConfig
@@ -86,11 +87,9 @@ def steady_features(features: pl.DataFrame) -> pl.DataFrame:
 
 
 def exact_sum(column: str) -> pl.Expr:
-    """The sum of a float column to :data:`FLOAT_DECIMALS` decimals, added as integers (the
-    same whatever order a group's values are added in)."""
-    scale = 10**FLOAT_DECIMALS
-    units = (pl.col(column) * scale).round().cast(pl.Int64)
-    return (units.sum() / scale).alias(column)
+    """The sum of a money column added as whole millionths (:func:`core.money.exact_sum`): the
+    same whatever order a group's values are added in."""
+    return money.exact_sum(pl.col(column)).alias(column)
 
 
 def steady(frame: pl.DataFrame) -> pl.DataFrame:

@@ -148,6 +148,24 @@ def test_rounding_noise_nets_to_zero() -> None:
     assert table.get_column("excluded").to_list() == [True]
 
 
+def test_money_sums_do_not_depend_on_line_order() -> None:
+    # Float addition is not associative: the same amounts added in another order (as Polars'
+    # threads may add them) differ in the last bits. The feature table's sums must not: they
+    # are the decimal sum, whatever the order of the lines.
+    rng = np.random.default_rng(3)
+    cents = rng.integers(1, 100_000, 60)
+    rows = [
+        {"price": int(c) / 100, "quantity": float(q), "product": f"P{i}", "invoice": str(i)}
+        for i, (c, q) in enumerate(zip(cents, rng.integers(1, 40, 60), strict=True))
+    ]
+    exact = int((cents * np.array([r["quantity"] for r in rows], dtype=np.int64)).sum()) / 100
+    grosses = {
+        features(lines(*(rows[i] for i in rng.permutation(len(rows))))).item(0, "gross")
+        for _ in range(8)
+    }
+    assert grosses == {exact}
+
+
 def test_zero_gross_gives_null_return_rate() -> None:
     table = features(lines({"price": 0.0}))
     assert table.get_column("return_rate").to_list() == [None]
