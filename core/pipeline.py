@@ -410,33 +410,104 @@ def _encoded_plan(
     See :func:`stream_customer_table`. ``encoder``: the lines the encoding pass reads
     (``core.schema.normalize_views``); ``lf`` gives the sample lines.
     """
-    keyed = encoder.keyed
-    reason = pl.col(REASON)
     coding = _Coding.of(cleaning, encoder)
-    categories = coding.categories
-    low, packed = coding.low, coding.packed
-    raw_text = encoder.raw_text
     # With numbered lines the description joins the duplicate key only for the few lines
     # equal on every other field, read back afterwards: stripping and hashing it on every
     # line was 40% of the pass's time on the UCI file.
     later = (DESCRIPTION,) if encoder.rows_numbered else ()
+    lines, values = _encode(encoder, coding, cleaning, later, stripped=stripped, engine=engine)
+    lines = _settle(
+        lines, values, lf, cleaning, raw_text=encoder.raw_text, later=later, engine=engine
+    )
+    reasons = lines.get_column(REASON)
+    thresholds = thresholds_of(lines, cleaning)
+    # What the totals and the samples read (shared columns, not copies).
+    settled = lines.select(
+        REASON,
+        AMOUNT,
+        *([QUANTITY, PRICE] if thresholds else []),
+        *([] if encoder.rows_numbered else [ROW]),
+    )
+    lines, alphabetical = _customer_lines(lines, values, cleaning, thresholds, encoder.keyed)
+    purchase, returned = _masks(features)
+    # The independent queries in one call, which runs them side by side.
+    queries = [
+        reason_totals(settled.lazy(), cleaning, thresholds),
+        _first_positions(settled.select(REASON, *([] if encoder.rows_numbered else [ROW]))),
+        _per_customer(lines, purchase, returned, packed=coding.packed),
+        *([_purchase_pairs(lines, purchase)] if coding.packed else []),
+    ]
+    del settled
+    totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
+    samples = _read_back(
+        lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
+    )
+    n_products = _distinct_products(pair_codes[0].to_series()) if coding.packed else None
+    del pair_codes
+    customers_row = per_customer.select(
+        pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
+    )
+    bought = _main_countries(
+        per_customer.filter(pl.col("_purchase_lines") > 0), n_products, lines.lazy(), purchase
+    )
+    del lines
+    codes = bought.get_column(CUSTOMER)
+    if encoder.keyed:
+        ids = (codes.cast(pl.Int64) + coding.low).cast(pl.String)
+    else:
+        ids = values[CUSTOMER].gather(codes)
+    bought = bought.with_columns(
+        ids.alias(CUSTOMER),
+        alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
+    )
+    table = finish_features(bought.lazy(), features).collect()
+    return table, totals, samples, customers_row, thresholds, reasons
+
+
+def _encode(
+    encoder: EncoderLines,
+    coding: _Coding,
+    cleaning: CleaningConfig,
+    later: tuple[str, ...],
+    *,
+    stripped: bool,
+    engine: str,
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """The encoding pass: every line's codes (:class:`_Coding`), its reason as far as the line
+    alone tells, and the normalized distinct values of each encoded text column by code."""
+    raw_text = encoder.raw_text
     staged = staged_reasons(
         encoder.frame,
         cleaning,
         stripped=stripped,
-        customer_key=keyed,
+        customer_key=encoder.keyed,
         key_fields=tuple(f for f in SOURCE_FIELDS if f not in (*raw_text, *later)),
     ).select(coding.columns)
     lines = staged.collect(engine=engine)  # type: ignore[arg-type]
     # Raw text columns: their codes become those of the normalized distinct values.
     values: dict[str, pl.Series] = {}
-    for column, cats in categories.items():
+    for column, cats in coding.categories.items():
         codes, values[column] = _normalized_codes(
             lines.get_column(column),
             cats.to_series(),
             (lambda v, c=column: encoder.normalize_values(c, v)) if column in raw_text else None,
         )
         lines = lines.with_columns(codes.alias(column))
+    return lines, values
+
+
+def _settle(
+    lines: pl.DataFrame,
+    values: dict[str, pl.Series],
+    lf: pl.LazyFrame,
+    cleaning: CleaningConfig,
+    *,
+    raw_text: tuple[str, ...],
+    later: tuple[str, ...],
+    engine: str,
+) -> pl.DataFrame:
+    """The lines with every reason settled: the duplicates from the sorted keys and the
+    non-product rule on the distinct stock codes (:func:`core.cleaning.settle_reasons`)."""
     duplicates = None
     if cleaning.duplicate:
         # Taken out of the frame, so that each step below frees the key it replaces (8 bytes
@@ -460,78 +531,61 @@ def _encoded_plan(
         flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
         is_flagged = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
         non_product = is_flagged.fill_null(False)
-    lines = settle_reasons(lines, non_product, duplicates)
-    del non_product, duplicates
-    reasons = lines.get_column(REASON)
-    thresholds = thresholds_of(lines, cleaning)
-    # What the totals and the samples read (shared columns, not copies).
-    settled = lines.select(
-        REASON,
-        AMOUNT,
-        *([QUANTITY, PRICE] if thresholds else []),
-        *([] if encoder.rows_numbered else [ROW]),
-    )
+    return settle_reasons(lines, non_product, duplicates)
 
-    # Countries become their alphabetical ranks, so min/max of the codes are those of the text.
+
+def _customer_lines(
+    lines: pl.DataFrame,
+    values: dict[str, pl.Series],
+    cleaning: CleaningConfig,
+    thresholds: _Thresholds,
+    keyed: bool,
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The settled lines as the customer aggregates read them: amounts capped, countries as
+    their alphabetical ranks (so min/max of the codes are those of the text), blank customer
+    ids without a code. Also the country names in alphabetical order."""
     countries = values[COUNTRY]
     rank = countries.rank("ordinal").cast(pl.UInt32) - 1
     alphabetical = countries.gather(rank.arg_sort())
-    code = pl.col(CUSTOMER)
     # Eager, so that the unchanged columns are shared rather than copied (a lazy query over
     # the frame rebuilt all of them, raising the peak memory).
     lines = _capped_lines(lines, cleaning, thresholds).with_columns(
         rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY)
     )
     if not keyed:
-        names = values[CUSTOMER]
+        code = pl.col(CUSTOMER)
         # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
-        blank = names.str.strip_chars().str.len_bytes().eq(0).arg_true().cast(pl.UInt32)
+        blank = values[CUSTOMER].str.strip_chars().str.len_bytes().eq(0).arg_true()
         lines = lines.with_columns(
-            pl.when(code.is_in(blank.implode())).then(None).otherwise(code).alias(CUSTOMER)
+            pl.when(code.is_in(blank.cast(pl.UInt32).implode()))
+            .then(None)
+            .otherwise(code)
+            .alias(CUSTOMER)
         )
-    purchase, returned = _masks(features)
-    # Distinct products per customer: from the distinct customer x product pairs, as sorted
-    # 8-byte codes (customer high, product low), when the customer codes fit 32 bits;
-    # otherwise a distinct count per customer in the group-by (slower, and more memory).
-    pair = code.cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
-    pairs = lines.lazy().filter(purchase).select(pair.alias("_pair"))
+    return lines, alphabetical
+
+
+def _per_customer(
+    lines: pl.DataFrame, purchase: pl.Expr, returned: pl.Expr, *, packed: bool
+) -> pl.LazyFrame:
+    """One row per customer: the masked aggregates and ``_kept``, the customer's lines kept
+    (the audit's customers out). Lines without a customer (null code) form one group, dropped.
+    With ``packed`` customer codes, the distinct products come from :func:`_purchase_pairs`."""
     aggregates = masked_aggregates(purchase, returned, products=not packed)
-    # Lines without a customer (null code) form one group, dropped here.
-    grouped = (
+    return (
         lines.lazy()
         .group_by(CUSTOMER)
-        .agg(reason.is_null().sum().alias("_kept"), *aggregates)
+        .agg(pl.col(REASON).is_null().sum().alias("_kept"), *aggregates)
         .drop_nulls(CUSTOMER)
     )
-    # The independent queries in one call, which runs them side by side.
-    queries = [
-        reason_totals(settled.lazy(), cleaning, thresholds),
-        _first_positions(settled.select(reason, *([] if encoder.rows_numbered else [ROW]))),
-        grouped,
-        *([pairs] if packed else []),
-    ]
-    del settled
-    totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
-    samples = _read_back(
-        lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
-    )
-    n_products = _distinct_products(pair_codes[0].to_series()) if packed else None
-    del pair_codes
-    customers_row = per_customer.select(
-        pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
-    )
-    bought = _main_countries(
-        per_customer.filter(pl.col("_purchase_lines") > 0), n_products, lines.lazy(), purchase
-    )
-    del lines
-    codes = bought.get_column(CUSTOMER)
-    ids = (codes.cast(pl.Int64) + low).cast(pl.String) if keyed else names.gather(codes)
-    bought = bought.with_columns(
-        ids.alias(CUSTOMER),
-        alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
-    )
-    table = finish_features(bought.lazy(), features).collect()
-    return table, totals, samples, customers_row, thresholds, reasons
+
+
+def _purchase_pairs(lines: pl.DataFrame, purchase: pl.Expr) -> pl.LazyFrame:
+    """The customer x product pair of each purchase line as one 8-byte code (customer high,
+    product low), for customer codes that fit 32 bits: counted by :func:`_distinct_products`
+    (a distinct count per customer in the group-by is slower and takes more memory)."""
+    pair = pl.col(CUSTOMER).cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
+    return lines.lazy().filter(purchase).select(pair.alias("_pair"))
 
 
 _HALF = 1 << 32
