@@ -303,41 +303,10 @@ def stability(
     )
     aris = [ari for ari, _ in compared]
     jaccards = np.array([jaccard for _, jaccard in compared]).reshape(n_boot, k)
-    with np.errstate(invalid="ignore"):
-        jac_mean = np.nanmean(np.where(np.isnan(jaccards), np.nan, jaccards), axis=0)
-    jac_min = np.nanmin(jaccards, axis=0)
-    per_segment = pl.DataFrame(
-        {
-            "segment": np.arange(k),
-            "customers": ref.sizes,
-            "jaccard_mean": jac_mean,
-            "jaccard_min": jac_min,
-            "rating": [rating(float(v)) for v in jac_mean],
-        },
-        schema={
-            "segment": pl.Int64(),
-            "customers": pl.Int64(),
-            "jaccard_mean": pl.Float64(),
-            "jaccard_min": pl.Float64(),
-            "rating": pl.String(),
-        },
-    )
+    per_segment, jac_mean = _per_segment(ref, jaccards)
     sil, kind, nearest = customer_silhouette(ref)
     flagged = np.flatnonzero(sil < borderline_threshold)
-    borderline = pl.DataFrame(
-        {
-            CUSTOMER: ref.customer_ids[flagged],
-            "segment": ref.labels[flagged],
-            "silhouette": sil[flagged],
-            "nearest_other_segment": nearest[flagged],
-        },
-        schema={
-            CUSTOMER: pl.String(),
-            "segment": pl.Int64(),
-            "silhouette": pl.Float64(),
-            "nearest_other_segment": pl.Int64(),
-        },
-    ).sort(["silhouette", CUSTOMER])
+    borderline = _borderline(ref, flagged, sil, nearest)
     ari_mean = float(np.mean(aris))
     ari_std = float(np.std(aris))
     overall = rating(ari_mean)
@@ -368,3 +337,49 @@ def stability(
         ),
         reference=ref,
     )
+
+
+def _per_segment(ref: Segmentation, jaccards: np.ndarray) -> tuple[pl.DataFrame, np.ndarray]:
+    """Per-segment stability from the refits' Jaccard similarities (refit x segment; NaN where
+    a refit drew none of the segment's customers), and the mean per segment."""
+    with np.errstate(invalid="ignore"):
+        jac_mean = np.nanmean(np.where(np.isnan(jaccards), np.nan, jaccards), axis=0)
+    jac_min = np.nanmin(jaccards, axis=0)
+    table = pl.DataFrame(
+        {
+            "segment": np.arange(ref.k),
+            "customers": ref.sizes,
+            "jaccard_mean": jac_mean,
+            "jaccard_min": jac_min,
+            "rating": [rating(float(v)) for v in jac_mean],
+        },
+        schema={
+            "segment": pl.Int64(),
+            "customers": pl.Int64(),
+            "jaccard_mean": pl.Float64(),
+            "jaccard_min": pl.Float64(),
+            "rating": pl.String(),
+        },
+    )
+    return table, jac_mean
+
+
+def _borderline(
+    ref: Segmentation, flagged: np.ndarray, sil: np.ndarray, nearest: np.ndarray
+) -> pl.DataFrame:
+    """The ``flagged`` customers (positions in ``ref``) with their segment, silhouette and
+    nearest other segment, lowest silhouette first."""
+    return pl.DataFrame(
+        {
+            CUSTOMER: ref.customer_ids[flagged],
+            "segment": ref.labels[flagged],
+            "silhouette": sil[flagged],
+            "nearest_other_segment": nearest[flagged],
+        },
+        schema={
+            CUSTOMER: pl.String(),
+            "segment": pl.Int64(),
+            "silhouette": pl.Float64(),
+            "nearest_other_segment": pl.Int64(),
+        },
+    ).sort(["silhouette", CUSTOMER])
