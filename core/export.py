@@ -14,6 +14,7 @@ screens use (:func:`core.money.round_money`); Parquet keeps full precision for p
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Literal
@@ -58,8 +59,9 @@ def neutralize_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return safe.rename({name: neutralize(name) for name in safe.columns})
 
 
-def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
-    """Serialise ``frame`` for download in the given format."""
+def to_bytes(frame: pl.DataFrame, fmt: Format, *, created: dt.datetime | None = None) -> bytes:
+    """Serialise ``frame`` for download in the given format (``created``: the XLSX
+    workbook's creation time, default now; a fixed one makes the same frame the same bytes)."""
     buffer = io.BytesIO()
     if fmt == "csv":
         neutralize_frame(_money_in_cents(frame)).write_csv(buffer)
@@ -71,16 +73,18 @@ def to_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
                 f"{frame.height:,} rows do not fit in one Excel sheet ({XLSX_MAX_ROWS:,} max)",
                 "export as CSV or Parquet, or select fewer customers",
             )
-        _write_xlsx(frame, buffer)
+        _write_xlsx(frame, buffer, created)
     else:
         raise ConfigError(f"unknown export format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     return buffer.getvalue()
 
 
-def _write_xlsx(frame: pl.DataFrame, buffer: io.BytesIO) -> None:
+def _write_xlsx(frame: pl.DataFrame, buffer: io.BytesIO, created: dt.datetime | None) -> None:
     """One sheet through a workbook that keeps text as text (:data:`XLSX_WORKBOOK_OPTIONS`)."""
     money_formats: dict[str, str] = dict.fromkeys(money_columns(frame), XLSX_MONEY_FORMAT)
     with xlsxwriter.Workbook(buffer, XLSX_WORKBOOK_OPTIONS) as workbook:
+        if created is not None:
+            workbook.set_properties({"created": created})
         round_money(frame).write_excel(
             workbook,
             worksheet="customers",

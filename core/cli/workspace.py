@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+from core.cli.args import TABLE_SUFFIXES
 from core.errors import ConfigError
+
+FORMATS = tuple(suffix[1:] for suffix in TABLE_SUFFIXES)  # core.export.FORMATS, without polars
 
 
 def _open() -> Any:
@@ -84,34 +88,36 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export(workspace: Any, args: argparse.Namespace, folder: Path) -> int:
-    from core.cli.segment import plain  # noqa: PLC0415
-    from core.clustering.persist import model_bytes  # noqa: PLC0415
+    from core.workspace.export import saved_bundle  # noqa: PLC0415
 
-    item = workspace.get(args.name)
-    model = workspace.model(item.name)  # checked before anything is written
-    data = workspace.dataset_bytes(item.dataset)
-    folder.mkdir(parents=True, exist_ok=True)
-    data_name = "data" + (Path(item.dataset.filename).suffix or ".bin")
-    (folder / data_name).write_bytes(data)
-    (folder / "model.custseg").write_bytes(model_bytes(model))
-    record = {
-        "name": item.name,
-        "note": item.note,
-        "creator": item.creator,
-        "created": item.created_at.isoformat(),
-        "updated": item.updated_at.isoformat(),
-        "data": {**plain(item.dataset), "file": data_name},
-        "configs": item.configs,
-        "seed": item.seed,
-        "segments": [
-            {"segment": i, "name": n, "color": c}
-            for i, (n, c) in enumerate(zip(item.segment_names, item.segment_colors, strict=True))
-        ],
-        "exports": [plain(e) for e in workspace.exports(item.name)],
-    }
-    (folder / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    print(f"wrote {data_name}, model.custseg and config.json to {folder}")
+    done = saved_bundle(
+        workspace,
+        args.name,
+        folder,
+        list_format=args.format,
+        segments=None if args.segments is None else _segments(args.segments),
+    )
+    if not done.same_data:
+        print(
+            "custseg: warning: the saved data read again gives another table key than the "
+            "model was fitted on (another custseg or library version?); check the lists",
+            file=sys.stderr,
+        )
+    print(
+        f"wrote the bundle of {args.name!r} ({done.rows:,} customers in the list): "
+        f"{', '.join(done.files)} to {folder}"
+    )
     return 0
+
+
+def _segments(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--segments must be segment numbers separated by commas, got {text!r}",
+            "e.g. --segments 0,2 (`custseg workspace show NAME` lists them)",
+        ) from None
 
 
 def add_commands(sub: Any) -> None:
@@ -131,8 +137,16 @@ def add_commands(sub: Any) -> None:
     delete.add_argument("name")
     delete.set_defaults(func=_cmd_delete)
     export = commands.add_parser(
-        "export", help="write a saved segmentation's data, model and settings to a folder"
+        "export",
+        help="write a saved segmentation's bundle (the app's reproducibility zip's files), "
+        "its data and model to a folder",
     )
     export.add_argument("name")
     export.add_argument("dir", help="a new or empty folder")
+    export.add_argument(
+        "--format", default="csv", choices=FORMATS, help="the list's format (default csv)"
+    )
+    export.add_argument(
+        "--segments", metavar="A,B", help="the list's segments by number (default: every one)"
+    )
     export.set_defaults(func=_cmd_export)

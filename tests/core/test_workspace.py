@@ -269,9 +269,34 @@ def test_cli_save_list_score_on_postgresql(
     assert scored["segment"].equals(segmented["segment"])
     assert main(["workspace", "export", "Q4 2011", str(tmp_path / "bundle")]) == 0
     assert sorted(p.name for p in (tmp_path / "bundle").iterdir()) == [
-        "config.json", "data.parquet", "model.custseg"
+        "README.txt", "config.json", "customers.csv", "model.custseg", "segments.json",
+        "t.parquet",
     ]
-    assert (tmp_path / "bundle" / "data.parquet").read_bytes() == src.read_bytes()
+    assert (tmp_path / "bundle" / "t.parquet").read_bytes() == src.read_bytes()
+    config = json.loads((tmp_path / "bundle" / "config.json").read_text())
+    assert config["reproduce"]["command"].startswith("custseg segment t.parquet ")
+    listed = pl.read_csv(tmp_path / "bundle" / "customers.csv", schema_overrides={
+        "customer_id": pl.String})
+    assert listed.select("customer_id", "segment").equals(
+        segmented.filter(pl.col("segment").is_not_null()).select("customer_id", "segment")
+    )
     assert main(["workspace", "delete", "Q4 2011"]) == 0
     capsys.readouterr()
     assert main(["workspace", "show", "Q4 2011"]) == 2
+
+
+def test_export_of_a_segmentation_saved_from_a_feature_table_says_what_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, features = tmp_path / "t.parquet", tmp_path / "f.parquet"
+    assert main(["sample", "--customers", "150", "--out", str(src)]) == 0
+    assert main(["features", str(src), "--out", str(features)]) == 0
+    name = f"from features {tmp_path.name}"
+    seg = ["segment", str(features), "--k", "3", "--stability", "0"]
+    assert main([*seg, "--out", str(tmp_path / "s.csv"), "--save", name]) == 0
+    capsys.readouterr()
+    assert main(["workspace", "export", name, str(tmp_path / "bundle")]) == 2
+    err = capsys.readouterr().err
+    assert "saved from a customer feature table" in err
+    assert "custseg segment FILE --save NAME" in err
+    assert not (tmp_path / "bundle").exists()

@@ -10,13 +10,14 @@ lists hold exactly the members of the chosen segments
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 import polars as pl
 from dash import Dash, Input, Output, State, dcc, no_update
 from dash.exceptions import PreventUpdate
 
+from core import bundle as core_bundle
+from core.cache import fingerprint_file
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
 from core.errors import ConfigError, CustsegError
@@ -35,17 +36,10 @@ from dashapp.shared import components, workspace
 from dashapp.shared import ids as app_ids
 from dashapp.shared import segment_figures as fs
 from dashapp.shared import value as predicted
-from dashapp.shared.modeling import (
-    SessionModel,
-    k_selection,
-    selected_segment,
-    stability_report,
-)
+from dashapp.shared.modeling import SessionModel, selected_segment
 from dashapp.shared.segment_components import load_model
 from dashapp.shared.urlstate import register_url_sync
 from dashapp.state import SessionState, require_state
-
-log = logging.getLogger(__name__)
 
 
 def render(data: object) -> dict[str, Any]:
@@ -150,52 +144,35 @@ def bundle(
     chosen: tuple[int, ...],
     fmt: ex.Format,
 ) -> bytes:
-    """The zip of the list, its config (data fingerprint + settings) and the segment report."""
+    """The zip of core's bundle (:mod:`core.bundle`, the files ``custseg workspace export``
+    writes): the list, its config (data fingerprint + settings) and the segment report."""
     source = services.source(state.dataset, state.session_id)
     if source is None:
         raise ConfigError(
             "the dataset's file is no longer stored on the server", hint="Upload it again."
         )
-    frame = ex.export_frame(model.result, _features(state, services, model), chosen)
-    config = ex.config_document(
+    settings = ex.bundle_settings(model.settings, state.cleaning_config())
+    selection, stability = _diagnostics(state, model, services)
+    files = core_bundle.bundle_files(
         table=model.table,
-        settings=model.settings,
+        settings=settings,
         result=model.result,
         segments=chosen,
+        list_format=fmt,
         filename=source.filename,
-        source_path=source.path,
-        cleaning=state.cleaning_config(),
-        default_cleaning=all(state.cleaning.values()),
-        list_format=fmt,
-        list_sha256="",
-        rows=frame.height,
-    )
-    selection, stability = _diagnostics(model, services)
-    return ex.bundle_bytes(
-        frame=frame,
-        list_format=fmt,
-        config=config,
-        result=model.result,
+        file_sha256=fingerprint_file(source.path),
         selection=selection,
         stability=stability,
     )
+    return core_bundle.zip_bytes(files)
 
 
 def _diagnostics(
-    model: SessionModel, services: AppServices
+    state: SessionState, model: SessionModel, services: AppServices
 ) -> tuple[KSelection | None, StabilityReport | None]:
     """The k selection and stability of the session's fit (from the cache), when computable."""
-    try:
-        selection = k_selection(model.table, model.settings, services)
-    except CustsegError as exc:
-        log.info("k selection left out of the export: %s", exc.message)
-        selection = None
-    try:
-        stability = stability_report(model.table, model.settings, services, model.result)
-    except CustsegError as exc:
-        log.info("stability left out of the export: %s", exc.message)
-        stability = None
-    return selection, stability
+    settings = ex.bundle_settings(model.settings, state.cleaning_config())
+    return core_bundle.diagnostics(model.table, settings, model.result, cache=services.cache)
 
 
 def download_bundle(
@@ -209,7 +186,7 @@ def download_bundle(
         content = bundle(state, services, model, chosen, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
-    rows = ex.export_frame(model.result, model.table.features, chosen).height
+    rows = core_bundle.segment_list(model.result, model.table.features, chosen).height
     record(state, services, model, chosen, rows=rows, fmt=f"zip ({fmt_})")
     name = ex.bundle_filename(model.result, chosen)
     return dcc.send_bytes(content, name, type="application/zip"), []
@@ -218,7 +195,7 @@ def download_bundle(
 def report(state: SessionState, services: AppServices, model: SessionModel) -> str:
     """The HTML report of the session's segmentation (every segment)."""
     result = model.result
-    selection, stability = _diagnostics(model, services)
+    selection, stability = _diagnostics(state, model, services)
     source = services.source(state.dataset, state.session_id)
     filename = source.filename if source is not None else (state.filename or "data")
     charts = figures.report_charts(

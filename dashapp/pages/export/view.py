@@ -4,12 +4,11 @@ a reproducible bundle and an HTML report. No Dash, no Plotly.
 * :func:`segment_choices` is the checklist: every segment (and the noise, when there is any),
   the session's selected segment ticked, else every segment.
 * :func:`export_frame` is the list: exactly the members of the chosen segments (ids, segment,
-  name and every feature), written by :func:`core.export.to_bytes` (CSV with formula-like text
-  neutralised, XLSX with strings kept as strings, Parquet); :func:`list_preview` its first rows.
-* :func:`bundle_bytes` zips the list with ``config.json``: the file's SHA-256, the mapping, date
-  format, cleaning and feature configs, the preprocessing and model configs with the seed, the
-  cache keys and library versions — everything needed to compute the same list again — and
-  ``segments.json`` (the segment report).
+  name and every feature: :func:`core.bundle.segment_list`, with the predicted value), written
+  by :func:`core.export.to_bytes` (CSV with formula-like text neutralised, XLSX with strings
+  kept as strings, Parquet); :func:`list_preview` its first rows.
+* The reproducible bundle is core's (:mod:`core.bundle`, the files ``custseg workspace export``
+  writes too): :func:`bundle_settings` turns the page's settings into core's.
 * :func:`report_html` is a self-contained page: the facts (:func:`report_facts`), a profile
   table and the charts, given as HTML fragments (:func:`dashapp.pages.export.figures.chart_html`
   inlines Plotly once: no CDN, works offline); every user-supplied text is HTML-escaped.
@@ -17,38 +16,27 @@ a reproducible bundle and an HTML report. No Dash, no Plotly.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import html
-import io
-import json
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
-from core import __version__
-from core.cache import fingerprint_file
-from core.clustering.result import SegmentationResult, report
+from core.bundle import SegmentationSettings, segment_list
+from core.cleaning import CleaningConfig
+from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
-from core.columns import CUSTOMER, FEATURE_SCHEMA
 from core.errors import ConfigError
 from core.export import FORMATS, Format, to_bytes
-from core.features import FeatureConfig
 from core.money import money_columns, money_text
 from core.pipeline import CustomerTable
 from dashapp.shared.modeling import ModelSettings
 from dashapp.shared.value import PREDICTION_COLUMNS
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    *(c for c in FEATURE_SCHEMA if c not in (CUSTOMER, "excluded", "exclusion_reason")),
-    *PREDICTION_COLUMNS,  # predicted value: in the list when the features carry them
-)
 MIME: dict[str, str] = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -128,10 +116,9 @@ def parse_segments(value: object, result: SegmentationResult) -> tuple[int, ...]
 def export_frame(
     result: SegmentationResult, features: pl.DataFrame, segments: Sequence[int]
 ) -> pl.DataFrame:
-    """The members of ``segments``: id, segment, name and every feature, sorted by id."""
-    members = result.assignments().filter(pl.col("segment").is_in(list(segments)))
-    columns = [c for c in EXPORT_COLUMNS if c in features.columns]
-    return members.join(features.select(CUSTOMER, *columns), on=CUSTOMER, how="left").sort(CUSTOMER)
+    """The members of ``segments``: id, segment, name and every feature (core's list,
+    :func:`core.bundle.segment_list`), then the predicted value when ``features`` carry it."""
+    return segment_list(result, features, segments, extra=PREDICTION_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -210,150 +197,13 @@ def list_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
     return to_bytes(frame, fmt)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dataclasses to dicts, dates to ISO text, tuples to lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return value
-
-
-def reproduce_command(
-    table: CustomerTable, settings: ModelSettings, filename: str, *, default_cleaning: bool
-) -> str | None:
-    """The ``custseg segment`` command computing the same segments (None when it cannot:
-    the command line has no switches for the cleaning rules)."""
-    if not default_cleaning:
-        return None
-    parts = ["custseg", "segment", _shell(filename)]
-    for role, column in table.schema.mapping.as_dict().items():
-        if column is not None:
-            parts += ["--map", _shell(f"{role}={column}")]
-    if table.schema.date.kind == "format" and table.schema.date.format:
-        parts += ["--date-format", _shell(table.schema.date.format)]
-    parts += ["--algorithm", settings.algorithm]
-    if not settings.finds_k:
-        parts += ["--k", str(settings.k)]
-    if settings.algorithm == "hierarchical":
-        parts += ["--linkage", settings.linkage]
-    parts += ["--features", ",".join(settings.features), "--scaler", settings.scaler]
-    parts += ["--seed", str(settings.seed), "--out", "segments.csv"]
-    return " ".join(parts)
-
-
-def _shell(text: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_.,=/%:+-]+", text):
-        return text
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-def config_document(
-    *,
-    table: CustomerTable,
-    settings: ModelSettings,
-    result: SegmentationResult,
-    segments: Sequence[int],
-    filename: str,
-    source_path: Any,
-    cleaning: Any,
-    default_cleaning: bool,
-    list_format: Format,
-    list_sha256: str,
-    rows: int,
-) -> dict[str, Any]:
-    """``config.json`` of the bundle: the data fingerprint and every setting behind the list."""
-    schema = table.schema
-    return {
-        "custseg_version": __version__,
-        "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "data": {
-            "file": filename,
-            "file_sha256": fingerprint_file(source_path),
-            "lines_read": table.audit.rows_in,
-            "lines_kept": table.audit.rows_kept,
-            "customers": table.n_customers,
-            "excluded_customers": table.n_excluded,
-            "analysis_date": None
-            if table.analysis_date is None
-            else table.analysis_date.isoformat(),
-            "data_key": table.key,
-        },
-        "mapping": schema.mapping.as_dict(),
-        "date_format": {
-            "kind": schema.date.kind,
-            "format": schema.date.format,
-            "reason": schema.date.reason,
-        },
-        "decimal_comma": table.read.decimal_comma,
-        "cleaning": _plain(cleaning),
-        # The app computes features with the default options (analysis date: the day after
-        # the last purchase, recorded above).
-        "features": _plain(FeatureConfig()),
-        "preprocess": _plain(settings.preprocess_config()),
-        "model": _plain(settings.model_config()),
-        "seed": settings.seed,
-        "result_key": result.key,
-        "library_versions": dict(result.library_versions),
-        "segments": [
-            {
-                "segment": p.segment,
-                "name": result.names[p.segment],
-                "customers": p.customers,
-                "exported": p.segment in segments,
-            }
-            for p in result.profiles
-        ],
-        "exported_segments": list(segments),
-        "list": {"format": list_format, "rows": rows, "sha256": list_sha256},
-        "reproduce": {
-            "command": reproduce_command(
-                table, settings, filename, default_cleaning=default_cleaning
-            ),
-            "note": "The command computes every customer's segment with the same data, "
-            "mapping and settings; the list holds the members of the exported segments."
-            if default_cleaning
-            else "Cleaning rules were changed in the app; the command line applies the "
-            "default rules, so recompute in the app with this config.",
-        },
-    }
-
-
-def bundle_bytes(
-    *,
-    frame: pl.DataFrame,
-    list_format: Format,
-    config: dict[str, Any],
-    result: SegmentationResult,
-    selection: KSelection | None,
-    stability: StabilityReport | None,
-) -> bytes:
-    """A zip: ``customers.<fmt>``, ``config.json``, ``segments.json`` and a README."""
-    data = list_bytes(frame, list_format)
-    config = {
-        **config,
-        "list": {**config["list"], "sha256": hashlib.sha256(data).hexdigest()},
-    }
-    segments = report(result, selection=selection, stability=stability)
-    readme = (
-        "custseg export bundle\n\n"
-        f"customers.{list_format}  the customers of the exported segments "
-        f"({frame.height:,} rows)\n"
-        "config.json     the data fingerprint (file SHA-256) and every setting that produced "
-        "the list\n"
-        "segments.json   the segment report (profiles, names, k choice, stability)\n"
+def bundle_settings(settings: ModelSettings, cleaning: CleaningConfig) -> SegmentationSettings:
+    """The session's settings as core's: its cleaning rules and the Model page's choices."""
+    return SegmentationSettings(
+        cleaning=cleaning,
+        preprocess=settings.preprocess_config(),
+        model=settings.model_config(),
     )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"customers.{list_format}", data)
-        archive.writestr("config.json", json.dumps(config, indent=2, allow_nan=False))
-        archive.writestr("segments.json", json.dumps(segments, indent=2, default=str))
-        archive.writestr("README.txt", readme)
-    return buffer.getvalue()
 
 
 # --- HTML report -------------------------------------------------------------------------------
