@@ -5,7 +5,10 @@ the segment report and a README. One definition for the app's Export page (a zip
 * :class:`SegmentationSettings` is what a segmentation's settings are, as core's own configs:
   cleaning, features, preprocessing and model (with its seed).
 * :func:`segment_list` is the list: exactly the members of the chosen segments (id, segment,
-  name and every feature), sorted by id.
+  name and every feature), sorted by id; the bundle's (:func:`bundle_list`) holds the steady
+  features (:func:`core.migration.steady_features`: sums of money to 6 decimals, ratios
+  computed again from them), since the engine's float sums differ from one run to the next
+  in their last bits and the same segmentation must give the same file.
 * :func:`config_document` is ``config.json``: the data file's SHA-256, the mapping, date
   format, every config, the cache keys, library versions and the ``custseg segment`` command
   that computes the same segments (:func:`reproduce_command`). It holds no time of creation
@@ -13,7 +16,8 @@ the segment report and a README. One definition for the app's Export page (a zip
   files wherever and whenever they are made; the zip's entries carry the time it was made.
 * :func:`diagnostics` is the k choice and stability the report carries (the app's Model page
   workflow: every k scored, :data:`~core.clustering.defaults.DEFAULT_STABILITY_REFITS` refits;
-  cached when a cache is given).
+  cached when a cache is given). ``segments.json`` keeps its floats to
+  :data:`REPORT_DIGITS` significant digits, for the same reason.
 * :func:`bundle_files` gives every file by name; :func:`zip_bytes` zips them,
   :func:`write_files` writes them to a folder.
 """
@@ -48,6 +52,7 @@ from core.columns import CUSTOMER, FEATURE_SCHEMA
 from core.errors import ConfigError, CustsegError
 from core.export import Format, to_bytes
 from core.features import FeatureConfig
+from core.migration import steady_features
 from core.pipeline import CustomerTable
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,9 @@ LIST_COLUMNS: tuple[str, ...] = tuple(
 # The XLSX list's creation time: fixed (the date xlsxwriter gives its own zip entries), so the
 # same segmentation gives the same bytes wherever and whenever its bundle is made.
 XLSX_CREATED = dt.datetime(1980, 1, 31, tzinfo=dt.UTC)
+# Significant digits of the floats in segments.json: criteria computed again from a table
+# whose float sums differ in their last bits differ there too.
+REPORT_DIGITS = 10
 CONFIG = "config.json"
 SEGMENTS = "segments.json"
 README = "README.txt"
@@ -134,6 +142,24 @@ def segment_list(
     members = result.assignments().filter(pl.col("segment").is_in(list(segments)))
     columns = [c for c in (*LIST_COLUMNS, *extra) if c in features.columns]
     return members.join(features.select(CUSTOMER, *columns), on=CUSTOMER, how="left").sort(CUSTOMER)
+
+
+def bundle_list(
+    result: SegmentationResult, table: CustomerTable, segments: Sequence[int]
+) -> pl.DataFrame:
+    """The bundle's list: :func:`segment_list` of the table's steady features."""
+    return segment_list(result, steady_features(table.features), segments)
+
+
+def _rounded(value: Any) -> Any:
+    """JSON-ready data with every float to :data:`REPORT_DIGITS` significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.{REPORT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -300,11 +326,11 @@ def bundle_files(
     stability: StabilityReport | None = None,
 ) -> dict[str, bytes]:
     """Every file of the bundle by name: ``customers.<fmt>``, ``config.json``,
-    ``segments.json`` and ``README.txt``. ``frame`` is the list (default: :func:`segment_list`
-    of the table's features)."""
+    ``segments.json`` and ``README.txt``. ``frame`` is the list (default:
+    :func:`bundle_list`)."""
     chosen = check_segments(result, segments)
     if frame is None:
-        frame = segment_list(result, table.features, chosen)
+        frame = bundle_list(result, table, chosen)
     data = to_bytes(frame, list_format, created=XLSX_CREATED)
     config = config_document(
         table=table,
@@ -317,7 +343,7 @@ def bundle_files(
         list_data=data,
         rows=frame.height,
     )
-    segment_report = report(result, selection=selection, stability=stability)
+    segment_report = _rounded(report(result, selection=selection, stability=stability))
     return {
         f"customers.{list_format}": data,
         CONFIG: json.dumps(config, indent=2, allow_nan=False).encode(),

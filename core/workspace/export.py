@@ -111,7 +111,7 @@ def saved_bundle(
         result, bundle.default_segments(result) if segments is None else segments
     )
     selection, stability = bundle.diagnostics(table, settings, result)
-    frame = bundle.segment_list(result, table.features, chosen)
+    frame = bundle.bundle_list(result, table, chosen)
     files = bundle.bundle_files(
         table=table,
         settings=settings,
