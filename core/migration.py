@@ -19,7 +19,8 @@ set (:func:`core.rfm.segment_customers`); by a clustering model the model is fit
 (:func:`core.clustering.service.segment_customers`) and After is assigned with that same
 fitted preprocessing and model (:func:`core.clustering.persist.score_customers`: nearest
 centre, or the highest posterior for a Gaussian mixture), so a segment means the same thing
-on both dates.
+on both dates; an already fitted model (a saved segmentation) assigns both periods the same
+way, nothing refitted (:func:`fitted_labels`).
 
 ``monetary_before`` is the Before table's ``monetary`` (0 for a new customer),
 ``monetary_after`` the whole-period ``monetary`` minus it: their sum is the whole-period net
@@ -276,8 +277,9 @@ def _included(features: pl.DataFrame) -> int:
     return int((~features.get_column("excluded").fill_null(False)).sum())
 
 
-def _check_enough(periods: Periods, config: MigrationConfig) -> None:
-    have, need = _included(periods.before.features), config.n_segments
+def _check_enough(periods: Periods, config: MigrationConfig, *, fitting: bool = True) -> None:
+    have = _included(periods.before.features)
+    need = config.n_segments if fitting else 1  # a fitted model assigns any number
     if have < need:
         raise DataSufficiencyError(
             f"the cutoff {periods.cutoff} leaves {have:,} customers with purchases before it, "
@@ -317,6 +319,30 @@ def model_labels(
     scored = score_customers(result, periods.after.features)
     after = scored.select(CUSTOMER, pl.col("segment_name").fill_null(EXCLUDED).alias(SEGMENT))
     return before, after, result
+
+
+def fitted_labels(
+    periods: Periods, fitted: SegmentationResult
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both periods' segments assigned by an already fitted model (a saved segmentation):
+    :func:`~core.clustering.persist.score_customers` on each, nothing fitted."""
+
+    def labels(table: CustomerTable) -> pl.DataFrame:
+        scored = score_customers(fitted, table.features)
+        return scored.select(CUSTOMER, pl.col("segment_name").fill_null(EXCLUDED).alias(SEGMENT))
+
+    return labels(periods.before), labels(periods.after)
+
+
+def fitted_config(cutoff: dt.date, fitted: SegmentationResult) -> MigrationConfig:
+    """The migration config of a fitted model's own settings (its algorithm, k, features)."""
+    seg = fitted.segmentation
+    return MigrationConfig(
+        cutoff=cutoff,
+        by=seg.model_config.algorithm,
+        preprocess=seg.preprocess_config,
+        model=seg.model_config,
+    )
 
 
 # --- moves, flows and what they are worth -------------------------------------------------------
@@ -539,11 +565,14 @@ def migrate(
     *,
     cache: ResultCache | None = None,
     previous: SegmentationResult | None = None,
+    fitted: SegmentationResult | None = None,
 ) -> Migration:
     """The migration of ``periods`` by ``config``, cached under its inputs' keys.
 
     ``previous`` (a model fitted on the whole data, the app's current model) lends its
-    segment names and colours to the Before segments it matches.
+    segment names and colours to the Before segments it matches. ``fitted`` (a saved
+    segmentation's model, whatever data it was fitted on; ``config`` from
+    :func:`fitted_config`) assigns both periods itself: nothing is fitted.
 
     Raises
     ------
@@ -555,13 +584,22 @@ def migrate(
             f"the periods are cut at {periods.cutoff}, the config at {config.cutoff}",
             "build the periods with the config's cutoff",
         )
-    identity = None if previous is None else (previous.key, previous.names, previous.colors)
+    if fitted is not None and config != fitted_config(config.cutoff, fitted):
+        raise ConfigError(
+            "the migration config is not the fitted model's own",
+            "build it with fitted_config(cutoff, model)",
+        )
+    model = previous if fitted is None else fitted
+    identity = None if model is None else (fitted is None, model.key, model.names, model.colors)
     key = make_key("migration", periods.before.key, periods.after.key, config, identity)
 
     def compute() -> Migration:
-        _check_enough(periods, config)
+        _check_enough(periods, config, fitting=fitted is None)
         result = None
-        if config.by == RFM:
+        if fitted is not None:
+            before, after = fitted_labels(periods, fitted)
+            result = fitted
+        elif config.by == RFM:
             # Scored on the steady figures: equal spends tie whatever order they were added in.
             before = rfm_labels(steady_features(periods.before.features), config.rule_set)
             after = rfm_labels(steady_features(periods.after.features), config.rule_set)

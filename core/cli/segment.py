@@ -3,7 +3,8 @@
 Both accept a transaction file (read, mapped, cleaned and turned into customer features) or a
 customer feature table written by ``custseg features`` (used as is). Every figure printed or
 written comes from the :class:`~core.clustering.result.SegmentationResult` (one computation
-path). Both write every customer of INPUT with the same columns (:func:`customer_rows`:
+path). Both write every customer of INPUT with the same columns
+(:func:`core.scoring.customer_rows`:
 excluded customers with an empty segment and their reason); options left out take the app's
 defaults (:mod:`core.clustering.defaults`). Bad input raises a
 :class:`core.errors.CustsegError`, which ``core.cli.main`` prints as a message plus a hint with
@@ -262,6 +263,7 @@ def _segment(args: argparse.Namespace, *, workspace: Any) -> int:
     from core.clustering.persist import save_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
     from core.clustering.result import report  # noqa: PLC0415
+    from core.scoring import customer_rows  # noqa: PLC0415
 
     out = output_path(args.out, TABLE_SUFFIXES)
     report_path = output_path(args.report, (".json",), "--report") if args.report else None
@@ -382,34 +384,6 @@ def _workflow_config(args: argparse.Namespace) -> Any:
     )
 
 
-def customer_rows(assigned: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
-    """OUT of ``segment`` and ``score``: every customer of ``features`` (sorted by id) with
-    ``segment`` and ``segment_name`` from ``assigned`` (empty when not assigned: excluded),
-    ``excluded``, ``exclusion_reason``, then the features in the feature table's order."""
-    import polars as pl  # noqa: PLC0415
-
-    from core.columns import CUSTOMER  # noqa: PLC0415
-
-    flags = ("excluded", "exclusion_reason")
-    rest = [c for c in features.columns if c != CUSTOMER and c not in flags]
-    table = features.with_columns(pl.col(CUSTOMER).cast(pl.String)).sort(CUSTOMER)
-    excluded = pl.col("excluded").fill_null(False) if "excluded" in table.columns else pl.lit(False)
-    reason = (
-        pl.col("exclusion_reason").cast(pl.String)
-        if "exclusion_reason" in table.columns
-        else pl.lit(None, dtype=pl.String)
-    )
-    labels = assigned.select(CUSTOMER, pl.col("segment").cast(pl.Int64), "segment_name")
-    return table.join(labels, on=CUSTOMER, how="left", maintain_order="left").select(
-        CUSTOMER,
-        "segment",
-        "segment_name",
-        excluded.alias("excluded"),
-        pl.when(excluded).then(reason.fill_null("excluded")).alias("exclusion_reason"),
-        *rest,
-    )
-
-
 def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None:
     from core.clustering.result import NOISE_NAME  # noqa: PLC0415
 
@@ -449,11 +423,11 @@ def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Handler of ``custseg score``."""
-    import polars as pl  # noqa: PLC0415
-
-    from core.clustering.persist import load_model, score_customers  # noqa: PLC0415
+    """Handler of ``custseg score`` (:func:`core.scoring.score_table`, as the app's Library
+    page scores)."""
+    from core.clustering.persist import load_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
+    from core.scoring import score_table  # noqa: PLC0415
 
     out = output_path(args.out, TABLE_SUFFIXES)
     mapping = parse_mapping(args.map)
@@ -470,22 +444,15 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
         for note in customers.notes:
             print(note, file=sys.stderr)
-        scores = score_customers(model, customers.features)
+        scored = score_table(model, customers.features)
     _replay(caught, shown)
-    write_table(customer_rows(scores, customers.features), out)
-    counts = (
-        scores.filter(pl.col("segment").is_not_null())
-        .group_by("segment", "segment_name")
-        .agg(pl.len().alias("customers"))
-        .sort("segment")
-    )
-    n_excluded = int(scores.get_column("excluded").sum())
+    write_table(scored.rows, out)
     print(
-        f"scored {scores.height - n_excluded:,} customers ({n_excluded:,} excluded) with the "
+        f"scored {scored.assigned:,} customers ({scored.excluded:,} excluded) with the "
         f"{model.k}-segment model "
         + (f"saved as {args.saved!r}" if args.saved is not None else repr(Path(args.model).name))
     )
-    for row in counts.iter_rows(named=True):
+    for row in scored.sizes.iter_rows(named=True):
         print(f"{row['segment']:>3}  {row['segment_name']}: {row['customers']:,}")
     print(f"wrote {out}")
     return 0

@@ -21,6 +21,7 @@ from typing import Any
 import flask
 
 from core.cleaning import REASONS
+from core.clustering.result import SegmentationResult
 from core.workspace import Saved, Workspace
 from dashapp.auth import signed_in_user
 from dashapp.services import AppServices
@@ -170,9 +171,47 @@ def open_saved(state: SessionState, services: AppServices, name: str) -> Opened:
     return Opened(state=new, saved=saved)
 
 
-def log_export(state: SessionState, *, list_name: str, fmt: str, rows: int) -> None:
-    """Record an export in the workspace's log (the saved segmentation the session opened,
-    if any). A workspace that cannot be reached does not stop the download: it is logged."""
+def saved_names() -> list[str]:
+    """The saved segmentations' names, sorted (what the pages offer to choose from)."""
+    return [saved.name for saved in workspace().list(sort="name")]
+
+
+def saved_model(services: AppServices, name: str) -> tuple[Saved, SegmentationResult]:
+    """The saved segmentation ``name`` and its model, checked
+    (``core.workspace.DamagedRecordError``) and decoded once per process: a saved model never
+    changes, so its record's id and creation time key it in the process memo."""
+    from core.cache import get_or_compute, make_key  # noqa: PLC0415
+
+    ws = workspace()
+    saved = ws.get(name)
+    key = make_key(
+        "saved-model",
+        saved.id,
+        saved.created_at.isoformat(),
+        saved.dataset.fingerprint,
+        saved.segment_names,
+        versions=False,
+    )
+    result = get_or_compute(
+        services.memo,
+        key,
+        lambda: ws.model(saved.name),
+        lambda hit: isinstance(hit, SegmentationResult),
+    )
+    return saved, result
+
+
+def log_export(
+    state: SessionState,
+    *,
+    list_name: str,
+    fmt: str,
+    rows: int,
+    segmentation: str | None = None,
+) -> None:
+    """Record an export in the workspace's log (of ``segmentation``, a saved one's name, else
+    the saved segmentation the session opened, if any). A workspace that cannot be reached
+    does not stop the download: it is logged."""
     import logging  # noqa: PLC0415
 
     from core.workspace import WorkspaceError  # noqa: PLC0415
@@ -183,7 +222,7 @@ def log_export(state: SessionState, *, list_name: str, fmt: str, rows: int) -> N
             list_name=list_name,
             fmt=fmt,
             rows=rows,
-            segmentation=opened_name(state),
+            segmentation=segmentation if segmentation is not None else opened_name(state),
         )
     except WorkspaceError as exc:
         logging.getLogger(__name__).warning("export not logged: %s", exc.message)

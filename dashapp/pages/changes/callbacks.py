@@ -4,12 +4,14 @@
   opened without a cutoff, the default (90 days before the analysis date); it names the parts
   of a link it refused;
 * :func:`quick_cutoff` (the 30 / 90 / 180 / 365 days buttons) sets the cutoff;
-* :func:`render_changes` (cutoff, RFM or model, size) draws the KPI cards, the Sankey and the
-  matrix with their summaries from :func:`dashapp.pages.changes.view.session_migration`;
+* :func:`render_changes` (cutoff, RFM, the current model or a saved segmentation, size) draws
+  the KPI cards, the Sankey and the matrix with their summaries from
+  :func:`dashapp.pages.changes.view.session_migration`; :func:`saved_options` lists the
+  workspace's saved segmentations to choose from;
 * :func:`select_flow` (a Sankey link or a matrix cell clicked) stores the flow's two segment
   names (never a customer list); :func:`render_selection` lists its customers in the grid;
 * :func:`export_flow` sends them through the export code (``core.export.to_bytes``);
-* :func:`search_of` keeps the address bar in step (cutoff, segments, size, flow).
+* :func:`search_of` keeps the address bar in step (cutoff, segments, saved, size, flow).
 
 A bad cutoff or too little data before it is an alert; the charts on screen stay.
 """
@@ -26,12 +28,13 @@ from dash.exceptions import PreventUpdate
 from core.errors import CustsegError
 from core.export import FORMATS, to_bytes
 from core.migration import RFM, Migration, purchase_range
+from core.workspace import WorkspaceError
 from dashapp.pages.changes import figures as fc
 from dashapp.pages.changes import ids
 from dashapp.pages.changes import view as cv
 from dashapp.pages.changes.layout import kpi_cards
 from dashapp.services import get_services
-from dashapp.shared import chart_text, components
+from dashapp.shared import chart_text, components, workspace
 from dashapp.shared.ids import SESSION
 from dashapp.shared.loading import session_table
 from dashapp.shared.urlstate import REPLACE_URL_JS, notice_id
@@ -104,19 +107,43 @@ def quick_cutoff(_clicks: object, data: object) -> str:
     return cv.default_cutoff(table.analysis_date, int(days)).isoformat()
 
 
-def _checked(cutoff: object, by: object, size: object) -> tuple[dt.date, str, str]:
+def _checked(
+    cutoff: object, by: object, size: object, saved: object = None
+) -> tuple[dt.date, str, str, str | None]:
     return (
         cv.parse_cutoff(cutoff),
         checked_choice(by, cv.BY_CHOICES, name="segments by"),
         checked_choice(size, cv.SIZE_CHOICES, name="size"),
+        cv.parse_saved(saved),
     )
 
 
-def method_text(migration: Migration) -> str:
-    """How Before and After were made, in one line."""
+def saved_options(data: object) -> dict[str, Any]:
+    """The saved segmentations to choose from (by name), or why there are none."""
+    require_state(data)
+    try:
+        names = workspace.saved_names()
+    except CustsegError as exc:
+        return {"options": [], "help": f"The library cannot be read: {exc.message}"}
+    if not names:
+        return {"options": [], "help": "Nothing saved yet: save a segmentation from the "
+                "Segments page."}
+    return {"options": [{"label": n, "value": n} for n in names],
+            "help": "Its model assigns the customers before and after the cutoff."}
+
+
+def method_text(migration: Migration, saved: str | None = None) -> str:
+    """How Before and After were made, in one line (``saved``: the saved segmentation's name
+    when its model assigned both)."""
     cutoff = migration.config.cutoff.isoformat()
     after = "" if migration.after_date is None else f", as of {migration.after_date.isoformat()}"
-    if migration.config.by == RFM:
+    if saved is not None and migration.model is not None:
+        how = (
+            f"The saved segmentation {saved!r} ({migration.config.model.algorithm} with "
+            f"k = {migration.model.k}) assigns the customers before the cutoff and after it; "
+            "nothing refitted"
+        )
+    elif migration.config.by == RFM:
         how = (
             f"RFM segments ({migration.config.rule_set.name}), each date scored on its own "
             "quantiles"
@@ -133,24 +160,32 @@ def method_text(migration: Migration) -> str:
     )
 
 
-def render_changes(cutoff: object, by: object, size: object, data: object) -> dict[str, Any]:
+def render_changes(
+    cutoff: object, by: object, size: object, data: object, saved: object = None
+) -> dict[str, Any]:
     """KPI cards, Sankey, matrix, their summaries, the method line and the alert."""
     state = require_state(data)
     if cutoff is None:
         raise PreventUpdate  # init_changes sets it
-    outputs = ("kpis", "sankey", "matrix", "method", *SUMMARIES)
+    keep = dict.fromkeys(("kpis", "sankey", "matrix", "method", *SUMMARIES), no_update)
     try:
-        day, by_, size_ = _checked(cutoff, by, size)
-        migration = cv.session_migration(state, get_services(), day, by_)
+        day, by_, size_, saved_ = _checked(cutoff, by, size, saved)
+        if by_ == cv.SAVED and saved_ is None:
+            message = "Choose a saved segmentation to show the changes by its segments."
+            return {**keep, "alert": components.message_alert(message, color="info")}
+        migration = cv.session_migration(state, get_services(), day, by_, saved_)
     except InputRejectedError as exc:
-        return {**dict.fromkeys(outputs, no_update), "alert": input_alert(exc)}
+        return {**keep, "alert": input_alert(exc)}
+    except WorkspaceError as exc:
+        title = "The saved segmentation cannot be used"
+        return {**keep, "alert": components.error_alert(exc, title=title)}
     except CustsegError as exc:
-        return {**dict.fromkeys(outputs, no_update), "alert": cutoff_problem(exc)}
+        return {**keep, "alert": cutoff_problem(exc)}
     return {
         "kpis": kpi_cards(cv.kpis(migration)),
         "sankey": fc.sankey(migration, size_),
         "matrix": fc.matrix(migration, size_),
-        "method": method_text(migration),
+        "method": method_text(migration, saved_ if by_ == cv.SAVED else None),
         "sankey_summary": fc.sankey_summary(migration, size_),
         "matrix_summary": fc.matrix_summary(migration, size_),
         "alert": [],
@@ -198,19 +233,22 @@ def select_flow(sankey_click: object, matrix_click: object, _clear: object) -> A
 
 
 def _selected(
-    selection: object, cutoff: object, by: object, data: object
+    selection: object, cutoff: object, by: object, data: object, saved: object = None
 ) -> tuple[Migration, dict[str, str] | None]:
     state = require_state(data)
-    day, by_, _ = _checked(cutoff, by, "customers")
-    return cv.session_migration(state, get_services(), day, by_), cv.parse_selection(selection)
+    day, by_, _, saved_ = _checked(cutoff, by, "customers", saved)
+    migration = cv.session_migration(state, get_services(), day, by_, saved_)
+    return migration, cv.parse_selection(selection)
 
 
-def render_selection(selection: object, cutoff: object, by: object, data: object) -> Any:
+def render_selection(
+    selection: object, cutoff: object, by: object, data: object, saved: object = None
+) -> Any:
     """The grid's caption and rows for the selected flow."""
     if cutoff is None:
         raise PreventUpdate
     try:
-        migration, chosen = _selected(selection, cutoff, by, data)
+        migration, chosen = _selected(selection, cutoff, by, data, saved)
     except (InputRejectedError, CustsegError):
         return "Nothing to list.", []
     frame = cv.members(migration, chosen)
@@ -219,14 +257,21 @@ def render_selection(selection: object, cutoff: object, by: object, data: object
 
 
 def export_flow(
-    *, n_clicks: object, selection: object, fmt: object, cutoff: object, by: object, data: object
+    *,
+    n_clicks: object,
+    selection: object,
+    fmt: object,
+    cutoff: object,
+    by: object,
+    data: object,
+    saved: object = None,
 ) -> dict[str, Any]:
     """The selected flow's customers (every CUSTOMERS column) in the chosen format."""
     if not n_clicks:
         raise PreventUpdate
     try:
         fmt_ = checked_choice(fmt, FORMATS, name="format")
-        migration, chosen = _selected(selection, cutoff, by, data)
+        migration, chosen = _selected(selection, cutoff, by, data, saved)
     except InputRejectedError as exc:
         return {"download": no_update, "alert": input_alert(exc)}
     except CustsegError as exc:
@@ -241,14 +286,21 @@ def export_flow(
     return {"download": dcc.send_bytes(content, name, type=cv.MIME[fmt_]), "alert": []}
 
 
-def search_of(cutoff: object, by: object, size: object, selection: object) -> str:
-    """The page's query string (cutoff, segments, size, flow) for the address bar."""
+def search_of(
+    cutoff: object, by: object, size: object, selection: object, saved: object = None
+) -> str:
+    """The page's query string (cutoff, segments, saved, size, flow) for the address bar."""
     try:
-        day, by_, size_ = _checked(cutoff, by, size)
+        day, by_, size_, saved_ = _checked(cutoff, by, size, saved)
         chosen = cv.parse_selection(selection)
     except InputRejectedError as exc:
         raise PreventUpdate from exc
-    return cv.search_of(day, by_, size_, chosen)
+    return cv.search_of(day, by_, size_, chosen, saved_)
+
+
+def saved_disabled(by: object) -> bool:
+    """The saved segmentation's choice is used only when the segments are a saved one's."""
+    return by != cv.SAVED
 
 
 # --- registration -------------------------------------------------------------------------------
@@ -297,6 +349,7 @@ def register(app: Dash) -> None:
             "cutoff": Input(ids.CHANGES_CUTOFF, "value"),
             "by": Input(ids.CHANGES_BY, "value"),
             "size": Input(ids.CHANGES_SIZE, "value"),
+            "saved": Input(ids.CHANGES_SAVED, "value"),
         },
         state={"data": State(SESSION, "data")},
         prevent_initial_call="initial_duplicate",
@@ -311,10 +364,13 @@ def register(app: Dash) -> None:
     app.callback(
         Output(ids.CHANGES_CAPTION, "children"),
         Output(ids.CHANGES_GRID, "rowData"),
-        Input(ids.CHANGES_SELECTION, "data"),
-        Input(ids.CHANGES_CUTOFF, "value"),
-        Input(ids.CHANGES_BY, "value"),
-        State(SESSION, "data"),
+        inputs={
+            "selection": Input(ids.CHANGES_SELECTION, "data"),
+            "cutoff": Input(ids.CHANGES_CUTOFF, "value"),
+            "by": Input(ids.CHANGES_BY, "value"),
+            "saved": Input(ids.CHANGES_SAVED, "value"),
+        },
+        state={"data": State(SESSION, "data")},
     )(render_selection)
     app.callback(
         output={
@@ -328,6 +384,7 @@ def register(app: Dash) -> None:
             "cutoff": State(ids.CHANGES_CUTOFF, "value"),
             "by": State(ids.CHANGES_BY, "value"),
             "data": State(SESSION, "data"),
+            "saved": State(ids.CHANGES_SAVED, "value"),
         },
         prevent_initial_call=True,
     )(export_flow)
@@ -337,7 +394,19 @@ def register(app: Dash) -> None:
         Input(ids.CHANGES_BY, "value"),
         Input(ids.CHANGES_SIZE, "value"),
         Input(ids.CHANGES_SELECTION, "data"),
+        Input(ids.CHANGES_SAVED, "value"),
     )(search_of)
+    app.callback(
+        output={
+            "options": Output(ids.CHANGES_SAVED, "options"),
+            "help": Output(ids.CHANGES_SAVED_HELP, "children"),
+        },
+        inputs={"data": Input(SESSION, "data")},
+    )(saved_options)
+    app.callback(
+        Output(ids.CHANGES_SAVED, "disabled"),
+        Input(ids.CHANGES_BY, "value"),
+    )(saved_disabled)
     app.clientside_callback(
         REPLACE_URL_JS,
         Output(ids.CHANGES_URL_SINK, "children"),

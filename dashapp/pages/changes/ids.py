@@ -6,6 +6,8 @@ from __future__ import annotations
 CHANGES_CUTOFF = "changes-cutoff"
 CHANGES_QUICK = "changes-quick"  # pattern-matching: {"type": CHANGES_QUICK, "days": N}
 CHANGES_BY = "changes-by"
+CHANGES_SAVED = "changes-saved"  # the saved segmentation (by name) when the segments are one's
+CHANGES_SAVED_HELP = "changes-saved-help"
 CHANGES_SIZE = "changes-size"
 CHANGES_ALERT = "changes-alert"
 CHANGES_METHOD = "changes-method"

@@ -14,7 +14,7 @@ from dash.development.base_component import Component
 from core.columns import CUSTOMER
 from core.migration import AFTER, BEFORE, MONEY_AFTER, MONEY_BEFORE, MOVE
 from dashapp.pages.changes import ids
-from dashapp.pages.changes.view import QUICK_DAYS, Kpi, parse_query
+from dashapp.pages.changes.view import QUICK_DAYS, SAVED, Kpi, parse_query
 from dashapp.shared import chart_text, components, figures
 from dashapp.shared.urlstate import url_components
 
@@ -50,8 +50,31 @@ def _label(text: str, control: str) -> html.Label:
     return components.label_for(text, control, className="form-label small fw-semibold mb-0")
 
 
-def controls(by: str, size: str, cutoff: str | None) -> dbc.Card:
-    """The cutoff (date picker and quick choices), RFM or the model, and the Sankey's size."""
+def saved_choice(saved: str | None, by: str) -> html.Div:
+    """The saved segmentation (by name) whose model assigns both periods; its options come
+    from the workspace (a callback), a link's name is kept until they arrive."""
+    return html.Div(
+        [
+            components.label_for(
+                "Saved segmentation", ids.CHANGES_SAVED, className="visually-hidden"
+            ),
+            dbc.Select(
+                id=ids.CHANGES_SAVED,
+                options=[{"label": saved, "value": saved}] if saved else [],
+                value=saved or "",
+                placeholder="Choose a saved segmentation",
+                disabled=by != SAVED,
+                size="sm",
+            ),
+            html.Div(id=ids.CHANGES_SAVED_HELP, className="small text-muted"),
+        ],
+        className="mt-1",
+    )
+
+
+def controls(by: str, size: str, cutoff: str | None, saved: str | None = None) -> dbc.Card:
+    """The cutoff (date picker and quick choices), RFM, the current model or a saved
+    segmentation, and the Sankey's size."""
     # The browser's own date input: keyboard and screen-reader friendly, ``YYYY-MM-DD`` values.
     picker = dcc.Input(
         id=ids.CHANGES_CUTOFF,
@@ -89,6 +112,7 @@ def controls(by: str, size: str, cutoff: str | None) -> dbc.Card:
         options=[
             {"label": "RFM segments", "value": "rfm"},
             {"label": "The current model", "value": "model"},
+            {"label": "A saved segmentation", "value": SAVED},
         ],
         value=by,
         inline=True,
@@ -110,7 +134,10 @@ def controls(by: str, size: str, cutoff: str | None) -> dbc.Card:
                     [_label("Cutoff date", ids.CHANGES_CUTOFF), html.Div([picker, quick])],
                     lg=5,
                 ),
-                dbc.Col([_label("Segments by", ids.CHANGES_BY), by_choice], lg=4),
+                dbc.Col(
+                    [_label("Segments by", ids.CHANGES_BY), by_choice, saved_choice(saved, by)],
+                    lg=4,
+                ),
                 dbc.Col([_label("Size flows by", ids.CHANGES_SIZE), size_choice], lg=3),
             ],
             className="g-3",
@@ -216,7 +243,12 @@ def build(**query: str) -> Component:
             html.H4("Changes: who moved between segments since a date", className="mb-1"),
             html.Div(id=ids.CHANGES_METHOD, className="small text-muted mb-2"),
             html.Div(id=ids.CHANGES_ALERT),
-            controls(asked.by, asked.size, None if asked.cutoff is None else str(asked.cutoff)),
+            controls(
+                asked.by,
+                asked.size,
+                None if asked.cutoff is None else str(asked.cutoff),
+                asked.saved,
+            ),
             html.Div(id=ids.CHANGES_KPIS),
             charts,
             selection_panel(),

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import polars as pl
 
 from core import wording
+from core.clustering.result import SegmentationResult
 from core.columns import CUSTOMER
 from core.errors import ConfigError, InputFileError
 from core.export import Format
@@ -36,12 +37,14 @@ from core.migration import (
     RFM,
     Migration,
     MigrationConfig,
+    fitted_config,
     migrate,
     period_tables,
 )
 from core.money import round_money
 from core.rfm import RULESETS
 from dashapp.services import AppServices
+from dashapp.shared import workspace
 from dashapp.shared.figures import NOISE_COLOR, segment_color
 from dashapp.shared.loading import load_source, session_table
 from dashapp.shared.modeling import fit, is_fitted, settings_of
@@ -51,7 +54,8 @@ from dashapp.state import SessionState
 QUICK_DAYS: tuple[int, ...] = (30, 90, 180, 365)
 DEFAULT_DAYS = 90
 MODEL = "model"
-BY_CHOICES: tuple[str, ...] = (RFM, MODEL)
+SAVED = "saved"  # a saved segmentation of the workspace, named by the page's ``saved`` choice
+BY_CHOICES: tuple[str, ...] = (RFM, MODEL, SAVED)
 SIZE_CHOICES: tuple[str, ...] = ("customers", "revenue")
 MAX_NAME = 200  # longest segment name a selection or a link may carry
 # Rows the grid is sent (a flow may hold tens of thousands of customers; the export has all).
@@ -88,6 +92,7 @@ class ChangesQuery:
     size: str = "customers"
     selection: dict[str, str] | None = None
     refused: tuple[str, ...] = ()
+    saved: str | None = None
 
 
 def parse_cutoff(value: object) -> dt.date:
@@ -98,6 +103,15 @@ def parse_cutoff(value: object) -> dt.date:
         except ValueError:
             pass
     raise InputRejectedError(f"the cutoff must be a date like 2011-09-01, got {value!r}"[:200])
+
+
+def parse_saved(value: object) -> str | None:
+    """The name of a saved segmentation from the page's choice or a link (None: none)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and 0 < len(value.strip()) <= MAX_NAME:
+        return value.strip()
+    raise InputRejectedError(f"a saved segmentation is named by at most {MAX_NAME} characters")
 
 
 def parse_selection(value: object) -> dict[str, str] | None:
@@ -139,16 +153,26 @@ def parse_query(query: Mapping[str, object]) -> ChangesQuery:
             selection = parse_selection({"from": query.get("from"), "to": query.get("to")})
         except InputRejectedError as exc:
             refused.append(exc.message)
-    known = {"cutoff", "by", "size", "from", "to", "data", "file"}
+    saved = None
+    try:
+        saved = parse_saved(query.get("saved"))
+    except InputRejectedError as exc:
+        refused.append(exc.message)
+    known = {"cutoff", "by", "size", "from", "to", "saved", "data", "file"}
     refused += [f"link parameter {str(k)[:40]} is unknown" for k in query if k not in known]
-    return ChangesQuery(cutoff, str(by), str(size), selection, tuple(refused))
+    return ChangesQuery(cutoff, str(by), str(size), selection, tuple(refused), saved)
 
 
 def search_of(
-    cutoff: dt.date | None, by: str, size: str, selection: Mapping[str, str] | None
+    cutoff: dt.date | None,
+    by: str,
+    size: str,
+    selection: Mapping[str, str] | None,
+    saved: str | None = None,
 ) -> str:
-    """The query string of the page's state (for the address bar)."""
-    query = {"by": by, "size": size}
+    """The query string of the page's state (for the address bar): with the saved
+    segmentation's name when the segments are a saved one's."""
+    query = {"by": by, **({"saved": saved} if by == SAVED and saved else {}), "size": size}
     if cutoff is not None:
         query = {"cutoff": cutoff.isoformat(), **query}
     if selection:
@@ -183,23 +207,51 @@ def migration_config(state: SessionState, by: str, cutoff: dt.date) -> Migration
     )
 
 
+def saved_model(services: AppServices, name: str | None) -> SegmentationResult:
+    """The model of the saved segmentation ``name``, if it can assign another date's
+    customers (``CustsegError``: no name, unknown, damaged, HDBSCAN or a lost database)."""
+    if name is None:
+        raise InputRejectedError("choose a saved segmentation to show the changes by")
+    _saved, result = workspace.saved_model(services, name)
+    algorithm = result.segmentation.model_config.algorithm
+    if algorithm not in MODEL_CHOICES:
+        raise ConfigError(
+            f"the saved segmentation {name!r} is {algorithm!r}, which cannot assign customers "
+            "of another date to its segments",
+            "show the changes by RFM, or choose a saved K-means, MiniBatch, GMM or "
+            "hierarchical segmentation",
+        )
+    return result
+
+
 def session_migration(
-    state: SessionState, services: AppServices, cutoff: dt.date, by: str
+    state: SessionState,
+    services: AppServices,
+    cutoff: dt.date,
+    by: str,
+    saved: str | None = None,
 ) -> Migration:
-    """The session's migration at ``cutoff`` by RFM or the current model (cached).
+    """The session's migration at ``cutoff`` by RFM, the current model or the saved
+    segmentation ``saved`` (its model assigns both periods of the session's data), cached.
 
     Raises
     ------
     CustsegError
-        The data does not load, the cutoff is outside it, or too few customers before it.
+        The data does not load, the cutoff is outside it, or too few customers before it;
+        the saved segmentation is missing or cannot be used.
     """
     table = session_table(state, services)
     source = services.source(state.dataset, state.session_id)
     if source is None:
         raise InputFileError("The uploaded file is no longer stored on the server.", "Upload it")
-    config = migration_config(state, by, cutoff)
+    fitted = saved_model(services, saved) if by == SAVED else None
+    config = (
+        fitted_config(cutoff, fitted) if fitted is not None else migration_config(state, by, cutoff)
+    )
     loaded = load_source(source, state, services)
     periods = period_tables(loaded, cutoff, cleaning=state.cleaning_config(), cache=services.tables)
+    if fitted is not None:
+        return migrate(periods, config, cache=services.cache, fitted=fitted)
     previous = None
     if by == MODEL:
         settings = settings_of(state)
