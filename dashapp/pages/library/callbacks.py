@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 
 from core.errors import CustsegError
 from core.workspace.store import SORTS
-from dashapp.pages.library import ids, sources, view
+from dashapp.pages.library import ids, scoring, sources, view
 from dashapp.pages.library.layout import HIDDEN, table
 from dashapp.services import get_services
 from dashapp.shared import components
@@ -172,7 +172,8 @@ def read_source(
 
 
 def register(app: Dash) -> None:
-    """Attach this page's callbacks to ``app``."""
+    """Attach this page's callbacks to ``app`` (scoring's too: :mod:`.scoring`)."""
+    scoring.register(app)
     app.callback(
         output={
             "options": Output(ids.LIBRARY_SOURCE, "options"),

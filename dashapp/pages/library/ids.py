@@ -36,3 +36,16 @@ LIBRARY_SOURCE_TABLE = "library-source-table"
 LIBRARY_SOURCE_QUERY = "library-source-query"
 LIBRARY_SOURCE_READ = "library-source-read"
 LIBRARY_SOURCE_ALERT = "library-source-alert"
+
+# Scoring a file with a saved segmentation (dashapp.pages.library.score).
+LIBRARY_SCORE_SAVED = "library-score-saved"
+LIBRARY_SCORE_DATA = "library-score-data"
+LIBRARY_SCORE_UPLOAD = "library-score-upload"
+LIBRARY_SCORE_FILE = "library-score-file"  # {"key", "filename"} of the uploaded file
+LIBRARY_SCORE_BUTTON = "library-score-button"
+LIBRARY_SCORE_ALERT = "library-score-alert"
+LIBRARY_SCORE_RESULT = "library-score-result"
+LIBRARY_SCORE_RUN = "library-score-run"  # what was scored: {"saved", "data", "key", "filename"}
+LIBRARY_SCORE_FORMAT = "library-score-format"
+LIBRARY_SCORE_EXPORT = "library-score-export"
+LIBRARY_SCORE_DOWNLOAD = "library-score-download"

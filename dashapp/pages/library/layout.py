@@ -10,6 +10,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from dashapp.pages.library import ids
+from dashapp.pages.library.score import SESSION_DATA, UPLOADED, SizeRow
 from dashapp.pages.library.view import SORT_LABELS, Row, empty_text
 from dashapp.shared import components
 
@@ -33,7 +34,131 @@ def build(**_query: Any) -> Component:
             rename_panel(),
             delete_panel(),
             html.Div(id=ids.LIBRARY_TABLE),
+            score_card(),
             source_card(),
+        ]
+    )
+
+
+def score_card() -> dbc.Card:
+    """Score the session's data or an uploaded transaction file with a saved segmentation:
+    the segment sizes, then the scored customers as a download."""
+    upload = dcc.Upload(
+        id=ids.LIBRARY_SCORE_UPLOAD,
+        children=html.Div(
+            [html.Strong("Drop a transaction file here"), " or ",
+             html.A("choose one", href="#", className="link-primary")]
+        ),
+        accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
+        multiple=False,
+        className="upload-zone",
+        className_active="upload-zone upload-zone-active",
+    )
+    export = html.Div(
+        [
+            dbc.Label("File format", html_for=ids.LIBRARY_SCORE_FORMAT, className="me-2"),
+            dbc.RadioItems(
+                id=ids.LIBRARY_SCORE_FORMAT,
+                options=[{"label": f.upper(), "value": f} for f in ("csv", "xlsx", "parquet")],
+                value="csv",
+                inline=True,
+                className="d-inline-block me-2",
+            ),
+            dbc.Button("Download the scored customers", id=ids.LIBRARY_SCORE_EXPORT, size="sm"),
+            dcc.Download(id=ids.LIBRARY_SCORE_DOWNLOAD),
+        ],
+        className="mt-2",
+    )
+    return components.card(
+        "Score a file with a saved segmentation",
+        [
+            dcc.Store(id=ids.LIBRARY_SCORE_FILE, data=None),
+            dcc.Store(id=ids.LIBRARY_SCORE_RUN, data=None),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label("Saved segmentation", html_for=ids.LIBRARY_SCORE_SAVED),
+                            dbc.Select(
+                                id=ids.LIBRARY_SCORE_SAVED,
+                                options=[],
+                                placeholder="Choose a saved segmentation",
+                            ),
+                        ],
+                        md=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label("Customers to score", html_for=ids.LIBRARY_SCORE_DATA),
+                            dbc.RadioItems(
+                                id=ids.LIBRARY_SCORE_DATA,
+                                options=data_options(None),
+                                value=SESSION_DATA,
+                            ),
+                            components.label_for(
+                                "Upload a transaction file to score",
+                                ids.LIBRARY_SCORE_UPLOAD,
+                                className="visually-hidden",
+                            ),
+                            upload,
+                        ],
+                        md=6,
+                    ),
+                    dbc.Col(
+                        dbc.Button("Score", id=ids.LIBRARY_SCORE_BUTTON, className="w-100"),
+                        md=2,
+                        className="d-flex align-items-end",
+                    ),
+                ],
+                className="g-2",
+            ),
+            html.Div(id=ids.LIBRARY_SCORE_ALERT, className="mt-2", **components.POLITE),
+            html.Div(id=ids.LIBRARY_SCORE_RESULT, className="mt-2"),
+            export,
+        ],
+    )
+
+
+def data_options(uploaded: str | None) -> list[dict[str, str]]:
+    """The session's data, and the uploaded file once there is one."""
+    options = [{"label": "This session's data", "value": SESSION_DATA}]
+    if uploaded:
+        options.append({"label": f"The uploaded file {uploaded}", "value": UPLOADED})
+    return options
+
+
+def score_result(summary: str, rows: list[SizeRow]) -> Component:
+    """The scored data's segment sizes."""
+    return html.Div(
+        [
+            html.P(summary, className="mb-1", id=ids.LIBRARY_SCORE_RESULT + "-summary"),
+            html.Table(
+                [
+                    html.Caption("Customers per segment"),
+                    html.Thead(
+                        html.Tr(
+                            [
+                                html.Th("Segment", scope="col"),
+                                html.Th("Customers", scope="col", className="text-end"),
+                                html.Th("Share", scope="col", className="text-end"),
+                            ]
+                        )
+                    ),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Th(r.segment, scope="row"),
+                                    html.Td(r.customers, className="text-end"),
+                                    html.Td(r.share, className="text-end"),
+                                ]
+                            )
+                            for r in rows
+                        ]
+                    ),
+                ],
+                className="table table-sm w-auto",
+            ),
         ]
     )
 
