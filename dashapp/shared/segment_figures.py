@@ -32,9 +32,11 @@ from dashapp.shared.figures import (
     segment_color,
 )
 
-# Above this many customers the projection shows a sample stratified by segment: WebGL draws
-# that many points smoothly, and the sample bounds the size of the figure JSON.
-MAX_SCATTER_POINTS = 20_000
+# Above this many customers the projection shows a sample stratified by segment. The points are
+# SVG, not WebGL: a WebGL chart showed only "WebGL is not supported" in headless Chromium and
+# wherever the browser has no usable GPU (remote desktops, locked-down machines), and SVG
+# draws this many points smoothly. The sample also bounds the size of the figure JSON.
+MAX_SCATTER_POINTS = 5_000
 
 FEATURE_SHORT: dict[str, str] = {
     "recency_days": "Recency (days)",
@@ -249,7 +251,7 @@ def projection_figure(
     max_points: int = MAX_SCATTER_POINTS,
     seed: int = 0,
 ) -> tuple[go.Figure, str | None]:
-    """2-D PCA projection of the customers, one WebGL trace per segment (then the noise).
+    """2-D PCA projection of the customers, one SVG trace per segment (then the noise).
 
     Returns the figure and, when only a sample is drawn, a notice saying so. The sample is
     stratified by segment (each keeps its share) and seeded. Each point's ``customdata`` is
@@ -284,7 +286,7 @@ def projection_figure(
         # thousands of points, on every selection change); float32 halves the x/y sent (typed
         # arrays).
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=coords[mask, 0].astype(np.float32),
                 y=coords[mask, 1].astype(np.float32),
                 mode="markers",

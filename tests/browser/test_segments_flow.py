@@ -109,6 +109,22 @@ def test_change_k_on_the_model_page_and_every_chart_follows(
     assert dash_duo.get_logs() == []
 
 
+def test_the_projection_draws_every_customer_without_webgl(
+    dash_duo: DashComposite, segments_app: Dash, labels: dict[str, int]
+) -> None:
+    # A WebGL chart showed "WebGL is not supported" here (headless Chromium, as on machines
+    # without a usable GPU): the points are SVG, one per customer of the default data.
+    dash_duo.start_server(segments_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/segments", timeout=TIMEOUT)
+    points = "#segments-scatter .scatterlayer .point"
+    wait_until(
+        lambda: len(dash_duo.find_elements(points)) == len(labels),
+        what=f"{len(labels):,} points in the projection",
+    )
+    assert not dash_duo.find_elements("#segments-scatter .no-webgl")
+    assert "WebGL" not in dash_duo.find_element("#segments-scatter").text
+
+
 def test_click_a_segment_filters_the_grid_and_its_export_equals_its_members(
     dash_duo: DashComposite, segments_app: Dash, labels: dict[str, int], download_dir: Path
 ) -> None:

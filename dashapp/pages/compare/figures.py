@@ -366,7 +366,7 @@ def selection_scatter(
     for b in range(len(names)):
         members = idx[labels[idx] == b]
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=projection[members, 0].tolist(),
                 y=projection[members, 1].tolist(),
                 mode="markers",
@@ -382,7 +382,7 @@ def selection_scatter(
     noise = idx[labels[idx] < 0]
     if noise.size:
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=projection[noise, 0].tolist(),
                 y=projection[noise, 1].tolist(),
                 mode="markers",
@@ -397,7 +397,7 @@ def selection_scatter(
         if chosen.size > SELECTED_SAMPLE:
             shown = np.sort(rng.permutation(chosen)[:SELECTED_SAMPLE])
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=projection[shown, 0].tolist(),
                 y=projection[shown, 1].tolist(),
                 mode="markers",

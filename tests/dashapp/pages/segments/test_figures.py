@@ -34,7 +34,7 @@ def test_projection_draws_every_customer_in_its_segment_colour(model: SessionMod
     result = model.result
     fig, notice = fs.projection_figure(result)
     assert notice is None
-    assert [t.type for t in fig.data] == ["scattergl"] * result.k
+    assert [t.type for t in fig.data] == ["scatter"] * result.k  # SVG: drawn without WebGL
     for segment, trace in enumerate(fig.data):
         assert trace.marker.color == segment_color(result.colors[segment])
         assert trace.name == result.names[segment]
