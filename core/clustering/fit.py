@@ -10,7 +10,7 @@ across refits; :func:`match_labels` maps a refit's segments onto a previous fit'
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -156,105 +156,85 @@ def fit_raw(x: np.ndarray, model: ModelConfig, *, k: int | None = None) -> RawFi
     :func:`core.clustering.select_k.choose_k` and :func:`core.clustering.stability.stability`.
     """
     k = model.k if k is None else k
-    n = x.shape[0]
-    algo = model.algorithm
-    seed = model.random_state
-    with threadpool_limits(limits=n_threads(n)), warnings.catch_warnings(record=True) as caught:
+    fit = _FITTERS[model.algorithm]
+    with (
+        threadpool_limits(limits=n_threads(x.shape[0])),
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
-        if algo == "kmeans":
-            est = KMeans(n_clusters=k, init="k-means++", n_init=model.n_init, random_state=seed)
-            labels = est.fit_predict(x)
-            result = RawFit(
-                labels,
-                est,
-                est.cluster_centers_,
-                "kmeans",
-                f"K-means (k-means++, n_init={model.n_init}, seed {seed})",
-                None,
-                (),
-            )
-        elif algo == "minibatch":
-            est = MiniBatchKMeans(
-                n_clusters=k, batch_size=4096, n_init=model.n_init, random_state=seed
-            )
-            labels = est.fit_predict(x)
-            result = RawFit(
-                labels,
-                est,
-                est.cluster_centers_,
-                "minibatch",
-                f"MiniBatch K-means (batch 4096, n_init={model.n_init}, seed {seed})",
-                None,
-                (),
-            )
-        elif algo == "gmm":
-            n_init = 1 if model.n_init == "auto" else int(model.n_init)
-            est = GaussianMixture(
-                n_components=k,
-                covariance_type=model.covariance_type,
-                n_init=n_init,
-                random_state=seed,
-            )
-            labels = est.fit_predict(x)
-            result = RawFit(
-                labels,
-                est,
-                None,
-                "gmm",
-                f"Gaussian mixture ({model.covariance_type} covariance, n_init={n_init}, "
-                f"seed {seed})",
-                None,
-                (),
-            )
-        elif algo == "hierarchical":
-            tree = build_tree(
-                x,
-                linkage=model.linkage,
-                method=model.hierarchical_method,
-                n_micro=model.n_micro,
-                random_state=seed,
-            )
-            code = "exact" if tree.method == "exact" else "two-stage"
-            result = RawFit(
-                tree.labels(k),
-                tree,
-                None,
-                f"hierarchical-{model.linkage}-{code}",
-                tree.description,
-                tree.linkage,
-                (),
-            )
-        else:
-            if n > HDBSCAN_MAX_N:
-                raise ConfigError(
-                    f"HDBSCAN is limited to {HDBSCAN_MAX_N:,} customers, got {n:,}",
-                    hint="Use K-means, MiniBatch K-means or hierarchical clustering at this size.",
-                )
-            mcs = model.min_cluster_size or max(5, n // 100)
-            ms = model.min_samples or min(mcs, HDBSCAN_DEFAULT_MIN_SAMPLES)
-            est = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True)
-            labels = est.fit_predict(x)
-            result = RawFit(
-                labels,
-                est,
-                None,
-                "hdbscan",
-                f"HDBSCAN (min_cluster_size={mcs}, min_samples={ms})",
-                None,
-                (),
-            )
+        result = fit(x, model, k)
     notes = _record_convergence(caught, result.method)
-    if notes:
-        result = RawFit(
-            result.labels,
-            result.model,
-            result.centers,
-            result.method,
-            result.description,
-            result.linkage,
-            notes,
+    return replace(result, notes=notes) if notes else result
+
+
+def _fit_kmeans(x: np.ndarray, model: ModelConfig, k: int) -> RawFit:
+    seed = model.random_state
+    est = KMeans(n_clusters=k, init="k-means++", n_init=model.n_init, random_state=seed)
+    labels = est.fit_predict(x)
+    description = f"K-means (k-means++, n_init={model.n_init}, seed {seed})"
+    return RawFit(labels, est, est.cluster_centers_, "kmeans", description, None, ())
+
+
+def _fit_minibatch(x: np.ndarray, model: ModelConfig, k: int) -> RawFit:
+    seed = model.random_state
+    est = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=model.n_init, random_state=seed)
+    labels = est.fit_predict(x)
+    description = f"MiniBatch K-means (batch 4096, n_init={model.n_init}, seed {seed})"
+    return RawFit(labels, est, est.cluster_centers_, "minibatch", description, None, ())
+
+
+def _fit_gmm(x: np.ndarray, model: ModelConfig, k: int) -> RawFit:
+    n_init = 1 if model.n_init == "auto" else int(model.n_init)
+    est = GaussianMixture(
+        n_components=k,
+        covariance_type=model.covariance_type,
+        n_init=n_init,
+        random_state=model.random_state,
+    )
+    labels = est.fit_predict(x)
+    description = (
+        f"Gaussian mixture ({model.covariance_type} covariance, n_init={n_init}, "
+        f"seed {model.random_state})"
+    )
+    return RawFit(labels, est, None, "gmm", description, None, ())
+
+
+def _fit_hierarchical(x: np.ndarray, model: ModelConfig, k: int) -> RawFit:
+    tree = build_tree(
+        x,
+        linkage=model.linkage,
+        method=model.hierarchical_method,
+        n_micro=model.n_micro,
+        random_state=model.random_state,
+    )
+    code = "exact" if tree.method == "exact" else "two-stage"
+    method = f"hierarchical-{model.linkage}-{code}"
+    return RawFit(tree.labels(k), tree, None, method, tree.description, tree.linkage, ())
+
+
+def _fit_hdbscan(x: np.ndarray, model: ModelConfig, k: int) -> RawFit:
+    """HDBSCAN finds the number of segments itself: ``k`` is not used."""
+    n = x.shape[0]
+    if n > HDBSCAN_MAX_N:
+        raise ConfigError(
+            f"HDBSCAN is limited to {HDBSCAN_MAX_N:,} customers, got {n:,}",
+            hint="Use K-means, MiniBatch K-means or hierarchical clustering at this size.",
         )
-    return result
+    mcs = model.min_cluster_size or max(5, n // 100)
+    ms = model.min_samples or min(mcs, HDBSCAN_DEFAULT_MIN_SAMPLES)
+    est = HDBSCAN(min_cluster_size=mcs, min_samples=ms, copy=True)
+    labels = est.fit_predict(x)
+    description = f"HDBSCAN (min_cluster_size={mcs}, min_samples={ms})"
+    return RawFit(labels, est, None, "hdbscan", description, None, ())
+
+
+_FITTERS = {
+    "kmeans": _fit_kmeans,
+    "minibatch": _fit_minibatch,
+    "gmm": _fit_gmm,
+    "hierarchical": _fit_hierarchical,
+    "hdbscan": _fit_hdbscan,
+}
 
 
 def canonical_order(
