@@ -389,14 +389,32 @@ def detect_roles(
         Unknown role or column in ``overrides``; a required role not found.
     """
     columns = list(columns)
-    overrides = dict(overrides or {})
-    by_norm: dict[str, list[str]] = {}
-    for col in columns:
-        by_norm.setdefault(norm_name(col), []).append(col)
-
     assigned: dict[str, str] = {}
     disabled: set[str] = set()
     notes: list[str] = []
+    _apply_overrides(columns, dict(overrides or {}), assigned, disabled, notes)
+    _match_names(columns, assigned, disabled, notes)
+    notes.extend(f"warning: {w}" for w in mapping_warnings(assigned))
+    mapping = RoleMapping(
+        roles=tuple((r, assigned[r]) for r in cc.ROLES if r in assigned), notes=tuple(notes)
+    )
+    if require:
+        _raise_if_incomplete(mapping, columns)
+    return mapping
+
+
+def _apply_overrides(
+    columns: list[str],
+    overrides: dict[str, str],
+    assigned: dict[str, str],
+    disabled: set[str],
+    notes: list[str],
+) -> None:
+    """The roles the user mapped (``--map ROLE=COLUMN``) into ``assigned``, those left
+    unmapped on purpose into ``disabled``; a note for each."""
+    by_norm: dict[str, list[str]] = {}
+    for col in columns:
+        by_norm.setdefault(norm_name(col), []).append(col)
     for role, col in overrides.items():
         if role not in cc.ROLES:
             raise SchemaError(
@@ -430,11 +448,18 @@ def detect_roles(
             f"{(close or columns or ['COLUMN'])[0]!r}",
         )
 
+
+def _match_names(
+    columns: list[str], assigned: dict[str, str], disabled: set[str], notes: list[str]
+) -> None:
+    """The roles still open matched by column name into ``assigned``: exact spellings
+    (``SYNONYMS``) first, then partial ones (``_FUZZY``)."""
     used = set(assigned.values())
-    free = [c for c in columns if c not in used]
     # Exact spellings first, across all roles, so that e.g. "order_date" is taken by date
     # before the partial pass could offer it to invoice.
-    for col in free:
+    for col in columns:
+        if col in used:
+            continue
         key = norm_name(col)
         for role in cc.ROLES:
             if role in assigned or role in disabled:
@@ -460,14 +485,6 @@ def detect_roles(
                 used.add(col)
                 notes.append(f"{role} <- {col!r} (partial name match; check it)")
                 break
-
-    notes.extend(f"warning: {w}" for w in mapping_warnings(assigned))
-    mapping = RoleMapping(
-        roles=tuple((r, assigned[r]) for r in cc.ROLES if r in assigned), notes=tuple(notes)
-    )
-    if require:
-        _raise_if_incomplete(mapping, columns)
-    return mapping
 
 
 def _listing(columns: Sequence[str], limit: int = 30) -> str:
