@@ -257,17 +257,7 @@ def choose_k(
     ks = list(config.k_range)
     algorithm, linkage, random_state = config.algorithm, config.linkage, config.random_state
     min_share, max_segments = config.min_share, config.max_segments
-    if isinstance(features, np.ndarray):
-        x = np.ascontiguousarray(features, dtype=np.float64)
-        if x.ndim != 2 or not np.isfinite(x).all():
-            raise ConfigError(
-                "a matrix passed to choose_k must be 2-D and finite (already preprocessed)",
-                hint="Pass the customer feature table with a PreprocessConfig instead.",
-            )
-    else:
-        preprocess = preprocess if preprocess is not None else PreprocessConfig()
-        frame, _ = prepare_customers(features, preprocess.features)
-        x = FeaturePreprocessor(preprocess).fit_transform(frame)
+    x = _scaled(features, preprocess)
     check_data(x, k=max(ks))
     n = x.shape[0]
     with threadpool_limits(limits=n_threads(n)):
@@ -285,19 +275,7 @@ def choose_k(
     rows = [row for row, _ in scored]
     # The note states the last k's sample size (stratification may add a row or two per k).
     stratified_sample_size = scored[-1][1]
-    table = pl.DataFrame(
-        rows,
-        schema={
-            "k": pl.Int64(),
-            "inertia": pl.Float64(),
-            "silhouette": pl.Float64(),
-            "calinski_harabasz": pl.Float64(),
-            "davies_bouldin": pl.Float64(),
-            "bic": pl.Float64(),
-            "min_share": pl.Float64(),
-            "eligible": pl.Boolean(),
-        },
-    )
+    table = pl.DataFrame(rows, schema=_SWEEP_SCHEMA)
     knee = _knee(ks, [float(r["inertia"]) for r in rows])  # type: ignore[arg-type]
     if stratified_sample_size is None:
         note = f"silhouette computed on all {n:,} customers"
@@ -321,6 +299,36 @@ def choose_k(
         n_customers=n,
         algorithm=algorithm,
     )
+
+
+_SWEEP_SCHEMA = {
+    "k": pl.Int64(),
+    "inertia": pl.Float64(),
+    "silhouette": pl.Float64(),
+    "calinski_harabasz": pl.Float64(),
+    "davies_bouldin": pl.Float64(),
+    "bic": pl.Float64(),
+    "min_share": pl.Float64(),
+    "eligible": pl.Boolean(),
+}
+
+
+def _scaled(
+    features: pl.DataFrame | pl.LazyFrame | np.ndarray, preprocess: PreprocessConfig | None
+) -> np.ndarray:
+    """The matrix :func:`choose_k` sweeps: a table preprocessed with ``preprocess``, or a
+    matrix given already scaled (checked 2-D and finite)."""
+    if isinstance(features, np.ndarray):
+        x = np.ascontiguousarray(features, dtype=np.float64)
+        if x.ndim != 2 or not np.isfinite(x).all():
+            raise ConfigError(
+                "a matrix passed to choose_k must be 2-D and finite (already preprocessed)",
+                hint="Pass the customer feature table with a PreprocessConfig instead.",
+            )
+        return x
+    preprocess = preprocess if preprocess is not None else PreprocessConfig()
+    frame, _ = prepare_customers(features, preprocess.features)
+    return FeaturePreprocessor(preprocess).fit_transform(frame)
 
 
 def _pick(table: pl.DataFrame, column: str, *, best: Literal["max", "min"]) -> int | None:
