@@ -678,66 +678,8 @@ def _read_csv(
 ) -> tuple[pl.LazyFrame, ReadReport]:
     enc = _detect_encoding(inp, head)
     notes: list[str] = []
-    if enc.name in {"utf-8", "utf-8-sig"}:
-        source: Path | bytes = inp.path if inp.path is not None else (inp.data or b"")
-        utf8_head = head
-        total = inp.size()
-    else:
-        source = _transcode(inp, enc.name, cap=limits.max_decoded_bytes)
-        utf8_head = source[:_SAMPLE_BYTES]
-        total = len(source)
-    complete = len(utf8_head) >= total
-    sample = codecs.getincrementaldecoder("utf-8")().decode(utf8_head, final=complete)
-    sample = sample.removeprefix("\ufeff")
-    if "\n" not in sample and "\r" in sample:
-        # Classic Mac line endings: the CSV reader only splits on \n.
-        data = source if isinstance(source, bytes) else inp.read_all(limits.max_decoded_bytes)
-        source = data.replace(b"\r", b"\n")
-        sample = sample.replace("\r", "\n")
-        notes.append("converted old Mac (CR-only) line endings")
-    if not complete:
-        # Drop the possibly cut-off last line.
-        cut = sample.rfind("\n")
-        sample = sample[: cut + 1] if cut > 0 else sample
-    if not sample.strip():
-        raise InputFileError(
-            f"{inp.name!r} contains only blank space, no table.",
-            hint="export the data again; the file has no header or rows",
-        )
-
-    skip_lines = 0
-    first_line = sample.split("\n", 1)[0].strip()
-    sep_hint = re.fullmatch(r"sep=(.)", first_line)
-    if sep_hint:
-        # Excel's "sep=;" first line names the delimiter.
-        delimiter = sep_hint.group(1)
-        skip_lines = 1
-        sample = sample.split("\n", 1)[1] if "\n" in sample else ""
-        notes.append(f"the first line {first_line!r} names the delimiter")
-    else:
-        delimiter, _ = _detect_delimiter(sample, name=inp.name)
-
-    header, header_lines, rows = _sample_rows(sample, delimiter, name=inp.name)
-    if len(header) < 2 and not sep_hint:
-        raise InputFileError(
-            f"{inp.name!r} has a single column: no comma, semicolon, tab, pipe or run of "
-            f"spaces separates its fields (first line: {first_line[:80]!r}).",
-            hint="export the data again as CSV with one column per field (customer, date, "
-            "amount, ...)",
-        )
-    if all(_NUMBER_FIELD.match(f.strip()) or _DATE_FIELD.match(f.strip()) for f in header):
-        rows = [header, *rows]
-        # Lines before the first row (blank ones) are still skipped; the row itself is read.
-        header, header_lines = [f"column_{i}" for i in range(1, len(header) + 1)], header_lines - 1
-        notes.append(
-            "the first line holds data (numbers and dates), not column names: the columns are "
-            f"named column_1 to column_{len(header)}; map them to roles, e.g. "
-            "--map customer=column_1"
-        )
-    skip_lines += header_lines
-    if delimiter == WHITESPACE:
-        notes.append("columns separated by runs of spaces")
-    columns = _clean_header(header, name=inp.name, notes=notes)
+    source, sample, complete = _utf8_sample(inp, head, enc.name, limits, notes)
+    delimiter, skip_lines, columns, rows = _layout(sample, inp.name, notes)
     if not rows and complete:
         raise InputFileError(
             f"{inp.name!r} has a header ({', '.join(repr(c) for c in columns[:8])}) but no "
@@ -752,16 +694,7 @@ def _read_csv(
                 f"first such row: {delimiter.join(row)[:120]!r} (about line {line_no}).",
                 hint="quote fields that contain the delimiter, or fix the header",
             )
-    decimal_comma = False
-    if delimiter != ",":
-        fields = [f for r in rows for f in r]
-        n_comma = sum(bool(_COMMA_DECIMAL.match(f)) for f in fields)
-        n_dot = sum(bool(_DOT_DECIMAL.match(f)) for f in fields)
-        if n_comma > 0 and n_comma >= n_dot:
-            decimal_comma = True
-            example = next(f for f in fields if _COMMA_DECIMAL.match(f))
-            notes.append(f"decimal comma detected (e.g. {example.strip()!r})")
-
+    decimal_comma = delimiter != "," and _decimal_comma(rows, notes)
     if delimiter == WHITESPACE:
         lf = _scan_whitespace(source, columns, skip_lines)
     else:
@@ -786,6 +719,92 @@ def _read_csv(
         notes=tuple(notes),
     )
     return lf, report
+
+
+def _utf8_sample(
+    inp: _Input, head: bytes, encoding: str, limits: _Limits, notes: list[str]
+) -> tuple[Path | bytes, str, bool]:
+    """The file as UTF-8 for the CSV reader (itself, or transcoded), the text of its first
+    :data:`_SAMPLE_BYTES` (whole lines only) and whether that is all of it."""
+    if encoding in {"utf-8", "utf-8-sig"}:
+        source: Path | bytes = inp.path if inp.path is not None else (inp.data or b"")
+        utf8_head = head
+        total = inp.size()
+    else:
+        source = _transcode(inp, encoding, cap=limits.max_decoded_bytes)
+        utf8_head = source[:_SAMPLE_BYTES]
+        total = len(source)
+    complete = len(utf8_head) >= total
+    sample = codecs.getincrementaldecoder("utf-8")().decode(utf8_head, final=complete)
+    sample = sample.removeprefix("\ufeff")
+    if "\n" not in sample and "\r" in sample:
+        # Classic Mac line endings: the CSV reader only splits on \n.
+        data = source if isinstance(source, bytes) else inp.read_all(limits.max_decoded_bytes)
+        source = data.replace(b"\r", b"\n")
+        sample = sample.replace("\r", "\n")
+        notes.append("converted old Mac (CR-only) line endings")
+    if not complete:
+        # Drop the possibly cut-off last line.
+        cut = sample.rfind("\n")
+        sample = sample[: cut + 1] if cut > 0 else sample
+    if not sample.strip():
+        raise InputFileError(
+            f"{inp.name!r} contains only blank space, no table.",
+            hint="export the data again; the file has no header or rows",
+        )
+    return source, sample, complete
+
+
+def _layout(
+    sample: str, name: str, notes: list[str]
+) -> tuple[str, int, list[str], list[list[str]]]:
+    """The delimiter, the lines before the first row, the column names and the sample's
+    rows, from the sample's text (an Excel ``sep=`` line, a header that holds data)."""
+    skip_lines = 0
+    first_line = sample.split("\n", 1)[0].strip()
+    sep_hint = re.fullmatch(r"sep=(.)", first_line)
+    if sep_hint:
+        # Excel's "sep=;" first line names the delimiter.
+        delimiter = sep_hint.group(1)
+        skip_lines = 1
+        sample = sample.split("\n", 1)[1] if "\n" in sample else ""
+        notes.append(f"the first line {first_line!r} names the delimiter")
+    else:
+        delimiter, _ = _detect_delimiter(sample, name=name)
+
+    header, header_lines, rows = _sample_rows(sample, delimiter, name=name)
+    if len(header) < 2 and not sep_hint:
+        raise InputFileError(
+            f"{name!r} has a single column: no comma, semicolon, tab, pipe or run of "
+            f"spaces separates its fields (first line: {first_line[:80]!r}).",
+            hint="export the data again as CSV with one column per field (customer, date, "
+            "amount, ...)",
+        )
+    if all(_NUMBER_FIELD.match(f.strip()) or _DATE_FIELD.match(f.strip()) for f in header):
+        rows = [header, *rows]
+        # Lines before the first row (blank ones) are still skipped; the row itself is read.
+        header, header_lines = [f"column_{i}" for i in range(1, len(header) + 1)], header_lines - 1
+        notes.append(
+            "the first line holds data (numbers and dates), not column names: the columns are "
+            f"named column_1 to column_{len(header)}; map them to roles, e.g. "
+            "--map customer=column_1"
+        )
+    skip_lines += header_lines
+    if delimiter == WHITESPACE:
+        notes.append("columns separated by runs of spaces")
+    return delimiter, skip_lines, _clean_header(header, name=name, notes=notes), rows
+
+
+def _decimal_comma(rows: list[list[str]], notes: list[str]) -> bool:
+    """Whether the sample's numbers use a decimal comma (more of them than decimal points)."""
+    fields = [f for r in rows for f in r]
+    n_comma = sum(bool(_COMMA_DECIMAL.match(f)) for f in fields)
+    n_dot = sum(bool(_DOT_DECIMAL.match(f)) for f in fields)
+    if n_comma > 0 and n_comma >= n_dot:
+        example = next(f for f in fields if _COMMA_DECIMAL.match(f))
+        notes.append(f"decimal comma detected (e.g. {example.strip()!r})")
+        return True
+    return False
 
 
 def _clean_header(header: list[str], *, name: str, notes: list[str]) -> list[str]:
