@@ -1,9 +1,10 @@
 """Fit cost benchmark: CPU-seconds of each stage of the Model page's workflow, per algorithm and
-k, at two sizes; prints the constants of :mod:`dashapp.shared.fit_cost`.
+k, and of the Compare page's hierarchical tree, at two sizes; prints the constants of
+:mod:`dashapp.shared.fit_cost`.
 
 Usage::
 
-    python3 bench/bench_fit_cost.py [--sizes 2000,8000] [--seed 3] [--quick]
+    python3 bench/bench_fit_cost.py [--sizes 2000,8000] [--seed 3] [--quick] [--tree-only]
 
 For each size, the project's generator makes the transactions of that many customers, the
 app's pipeline builds the customer table and its product lines (as the app does), then every
@@ -15,6 +16,14 @@ time would):
   :func:`core.clustering.workflow.sweep` runs it;
 * ``fit``: one fit with profiles, names and top products (:func:`service.segment_customers`);
 * ``stability``: the page's bootstrap refits (:data:`dashapp.shared.modeling.STABILITY_REFITS`).
+
+The Compare page's tree (:func:`dashapp.pages.compare.view.tree_fit`: one hierarchical fit,
+no profiles, whatever k) is timed per linkage and per method at its own two sizes, those where
+the page uses it: exact (as "auto" runs it up to the exact limit of the linkage: 30,000
+customers for Ward, 10,000 for the others) at a quarter of the limit and at the limit, where
+its quadratic cost shows; two-stage (forced, as "auto" runs it above the limit) at 10,000 and
+40,000. ``--tree-only`` measures just these (tables above 20,000 customers: run it under
+``flock /tmp/bench.lock``).
 
 The last lines are the constants to paste into ``dashapp/shared/fit_cost.py``: the cost of each
 (algorithm, stage, k) at the larger size, and the growth exponent with the number of customers
@@ -36,10 +45,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl
 
 from core.clustering import service, workflow
+from core.clustering.config import EXACT_PAIRWISE_MAX_N, LINKAGES, ModelConfig
+from core.clustering.fit import fit_segmentation
+from core.clustering.hierarchical import exact_limit
 from core.clustering.products import ProductLines
 from core.generator import generate_transactions
 from core.pipeline import CustomerTable, build_customer_table, load_transactions
-from dashapp.shared.fit_cost import MODELS, STAGES
+from dashapp.shared.fit_cost import MODELS, STAGES, TREE_METHODS
 from dashapp.shared.modeling import ModelSettings, workflow_config
 
 
@@ -81,6 +93,56 @@ def stage_costs(table: CustomerTable, lines: ProductLines, settings: ModelSettin
         lambda: workflow.rate_stability(features, config, result[0], data_key=key)
     )
     return costs
+
+
+def tree_sizes(linkage: str, method: str) -> tuple[int, int]:
+    """The two sizes the tree is timed at: exact at a quarter of its limit and at the limit
+    (where its quadratic cost matters), two-stage from the pairwise limit to four times it."""
+    if method == "exact":
+        limit = exact_limit(linkage)
+        return limit // 4, limit
+    return EXACT_PAIRWISE_MAX_N, 4 * EXACT_PAIRWISE_MAX_N
+
+
+def tree_cost(table: CustomerTable, linkage: str, method: str, seed: int) -> float:
+    """CPU-seconds of the Compare page's tree for ``linkage`` and ``method``, without a cache."""
+    config = ModelConfig(
+        algorithm="hierarchical",
+        k=2,
+        linkage=linkage,  # type: ignore[arg-type]
+        random_state=seed,
+        hierarchical_method=method,  # type: ignore[arg-type]
+    )
+    preprocess = ModelSettings(seed=seed).preprocess_config()
+    return cpu(lambda: fit_segmentation(table.features, preprocess, config))
+
+
+def measure_trees(seed: int) -> dict:
+    """``{(linkage, method): {customers: cpu_seconds}}`` of the Compare page's tree (customers
+    included in the fit, the table's excluded ones aside)."""
+    folder = Path(__file__).resolve().parent / "out"
+    folder.mkdir(exist_ok=True)
+    out: dict = {}
+    for linkage in LINKAGES:
+        for method in TREE_METHODS:
+            for n in tree_sizes(linkage, method):
+                table = customer_table(n, seed, folder)  # a few customers excluded: <= limit
+                included = table.n_customers - table.n_excluded
+                seconds = tree_cost(table, linkage, method, seed)
+                out.setdefault((linkage, method), {})[included] = seconds
+                print(f"{included:>6} tree {linkage:<9} {method:<10} {seconds:6.2f}", flush=True)
+    return out
+
+
+def report_trees(out: dict) -> None:
+    """The constants of the tree's cost for dashapp/shared/fit_cost.py."""
+    print("TREE_COSTS: dict[tuple[str, str], tuple[int, float, float]] = {")
+    for (linkage, method), by_size in out.items():
+        (small, a), (large, b) = sorted(by_size.items())
+        growth = math.log(b / a) / math.log(large / small) if a > 0 and b > 0 else 1.0
+        growth = min(max(growth, 0.0), 3.0)
+        print(f'    ("{linkage}", "{method}"): ({large}, {b:.2f}, {growth:.2f}),')
+    print("}")
 
 
 def measure(sizes: list[int], seed: int, ks: tuple[int, ...]) -> dict:
@@ -146,10 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="2000,8000", help="customers, comma-separated")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="k = 4 only (a smoke run)")
+    parser.add_argument("--tree-only", action="store_true", help="the Compare page's tree only")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if len(sizes) != 2:
         parser.error("give two sizes: the growth is derived from them")
+    report_trees(measure_trees(args.seed))
+    if args.tree_only:
+        return 0
     ks = (4,) if args.quick else (4, 10, 30)
     report(measure(sizes, args.seed, ks), sizes)
     return 0

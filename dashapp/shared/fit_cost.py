@@ -12,11 +12,18 @@ and top products, the stability refits) per model and k at :data:`REFERENCE_CUST
 how each grows with the number of customers (an exponent derived from two sizes). Between
 measured values of k the cost is interpolated linearly; beyond them, extrapolated from the
 nearest two (never below the nearest measured value).
+
+The Compare page's hierarchical tree has its own constants (:data:`TREE_COSTS`, measured by
+the same script): it does not depend on k, and its method changes with the number of
+customers (exact, quadratic, up to the linkage's limit; two-stage above), so each method is
+measured where it runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from core.clustering.hierarchical import exact_limit
 
 STAGES: tuple[str, ...] = ("sweep", "fit", "stability")
 # Models with their own costs: the algorithms, hierarchical clustering per linkage.
@@ -30,6 +37,8 @@ MODELS: tuple[str, ...] = (
     "hdbscan",
 )
 MEASURED_REFITS = 10  # stability refits in the measurement (the Model page's)
+# How the Compare page's tree is built: exact up to the linkage's limit, two-stage above it.
+TREE_METHODS: tuple[str, ...] = ("exact", "two_stage")
 
 # --- measured by bench/bench_fit_cost.py (CPU-seconds; see bench/README.md) ---------------------
 REFERENCE_CUSTOMERS = 8000
@@ -78,6 +87,15 @@ GROWTH: dict[tuple[str, str], float] = {
     ("hdbscan", "sweep"): 1.00,
     ("hdbscan", "fit"): 1.16,
     ("hdbscan", "stability"): 1.58,
+}
+# The Compare page's tree per (linkage, method): (customers measured, CPU-seconds, growth).
+TREE_COSTS: dict[tuple[str, str], tuple[int, float, float]] = {
+    ("ward", "exact"): (29939, 2.38, 1.79),
+    ("ward", "two_stage"): (39923, 1.59, 0.20),
+    ("complete", "exact"): (9979, 8.16, 3.00),
+    ("complete", "two_stage"): (39923, 1.51, 0.19),
+    ("average", "exact"): (9979, 10.41, 3.00),
+    ("average", "two_stage"): (39923, 1.49, 0.18),
 }
 # ------------------------------------------------------------------------------------------------
 
@@ -145,6 +163,19 @@ def estimate_seconds(
     )
 
 
+def tree_seconds(*, customers: int, linkage: str) -> float:
+    """Estimated CPU-seconds of the Compare page's hierarchical tree (one fit, whatever k):
+    exact up to the linkage's limit (quadratic), two-stage above it (micro-clusters first)."""
+    if customers <= 1:
+        return 0.0
+    method = "exact" if customers <= exact_limit(linkage) else "two_stage"
+    cell = TREE_COSTS.get((linkage, method))
+    if cell is None:
+        return 0.0
+    measured, seconds, growth = cell
+    return seconds * (customers / measured) ** growth
+
+
 __all__ = [
     "GROWTH",
     "MEASURED_REFITS",
@@ -152,7 +183,10 @@ __all__ = [
     "REFERENCE_CUSTOMERS",
     "SECONDS",
     "STAGES",
+    "TREE_COSTS",
+    "TREE_METHODS",
     "estimate_seconds",
     "model_name",
     "stage_seconds",
+    "tree_seconds",
 ]

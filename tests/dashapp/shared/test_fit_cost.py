@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.clustering.config import ALGORITHMS, LINKAGES
+from core.clustering.hierarchical import exact_limit
 from dashapp.shared import fit_cost
 from dashapp.shared.fit_cost import MODELS, STAGES, estimate_seconds, model_name
 from dashapp.shared.modeling import BACKGROUND_MIN_SECONDS
@@ -62,3 +63,30 @@ def test_between_and_beyond_measured_k() -> None:
     assert fit_cost._at_k(cells, 7) == pytest.approx(1.5)
     assert fit_cost._at_k(cells, 2) == pytest.approx(1.0)  # never below the nearest measurement
     assert fit_cost._at_k(cells, 20) == pytest.approx(4.0)
+
+
+# --- the Compare page's tree ----------------------------------------------------------------
+
+
+def test_every_linkage_and_tree_method_is_measured() -> None:
+    assert set(fit_cost.TREE_COSTS) == {(a, m) for a in LINKAGES for m in fit_cost.TREE_METHODS}
+
+
+@pytest.mark.parametrize("linkage", LINKAGES)
+def test_the_tree_estimate_follows_its_method(linkage: str) -> None:
+    limit = exact_limit(linkage)
+    exact = [fit_cost.tree_seconds(customers=n, linkage=linkage) for n in (500, limit // 2, limit)]
+    assert exact == sorted(exact)
+    assert exact[0] > 0
+    # Above the limit the tree is built over micro-clusters: it grows slowly from there.
+    above = [fit_cost.tree_seconds(customers=n, linkage=linkage) for n in (limit + 1, 4 * limit)]
+    assert above == sorted(above)
+    assert above[-1] < 4 * above[0]
+
+
+def test_a_pairwise_tree_near_its_limit_leaves_the_request_thread() -> None:
+    """Complete and average linkage near 10,000 customers cost seconds of CPU (quadratic); the
+    default data's Ward tree (3,000 customers) stays in the request."""
+    for linkage in ("complete", "average"):
+        assert fit_cost.tree_seconds(customers=9_000, linkage=linkage) > BACKGROUND_MIN_SECONDS
+    assert fit_cost.tree_seconds(customers=3_000, linkage="ward") <= BACKGROUND_MIN_SECONDS
