@@ -17,9 +17,10 @@ Callbacks with more than two outputs return a dict of named outputs (see :func:`
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import polars as pl
@@ -28,12 +29,15 @@ from dash.exceptions import PreventUpdate
 
 from core.clustering.config import K_MAX, K_MIN
 from core.errors import CustsegError, DataSufficiencyError
+from core.pipeline import CustomerTable
+from dashapp.background import with_checkpoints, worker_context
 from dashapp.pages.compare import figures as figures_compare
-from dashapp.pages.compare import ids
+from dashapp.pages.compare import ids, work
 from dashapp.pages.compare.layout import method_panel, metrics_panel
 from dashapp.pages.compare.view import (
     NO_SELECTION,
     VIEW,
+    CompareSettings,
     CutComparison,
     TreeFit,
     compare_at,
@@ -44,12 +48,16 @@ from dashapp.pages.compare.view import (
     selection_view,
     stored_k,
     tree_fit,
+    tree_ready,
     view_key,
 )
-from dashapp.services import get_services
-from dashapp.shared import chart_text, figures
+from dashapp.pages.compare.work import CompareRequest, compare_request, finished_for
+from dashapp.services import AppServices, get_services
+from dashapp.shared import chart_text, components, figures, fit_cost
 from dashapp.shared.ids import SESSION
+from dashapp.shared.jobs import Progress, app_jobs, job_error, job_lost
 from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import background_threshold
 from dashapp.shared.viewkit import (
     InputRejectedError,
     checked_float,
@@ -88,10 +96,39 @@ def source_of(triggered: Collection[str], sources: tuple[tuple[str, str], ...]) 
 # --- shared steps -------------------------------------------------------------------------------
 
 
-def _tree_of(state: SessionState) -> TreeFit:
+def _tree_waits(table: CustomerTable, settings: CompareSettings) -> bool:
+    """Whether the tree is not cached and too dear to fit during the request (init_compare
+    asks a background job for it)."""
+    if tree_ready(table, settings, get_services().cache):
+        return False
+    customers = table.n_customers - table.n_excluded
+    cost = fit_cost.tree_seconds(customers=customers, linkage=settings.linkage)
+    return cost > background_threshold()
+
+
+def _tree_of(state: SessionState) -> TreeFit | None:
+    """The session's tree when it is cached or cheap enough to fit during the request; None
+    while it waits for a background job."""
     services = get_services()
     table = session_table(state, services)
-    return tree_fit(table, compare_settings(state), services.cache)
+    settings = compare_settings(state)
+    if _tree_waits(table, settings):
+        return None
+    return tree_fit(table, settings, services.cache)
+
+
+def _work(
+    state: SessionState, k: int | None, done: object
+) -> tuple[CustomerTable, CompareRequest | None]:
+    """The session's table and, when the work of the view at ``k`` (None: the likely k) is not
+    cached and too dear for the request, the background job to ask for. After a job finished
+    for this view and k, none: what it left in the cache, or the rest, is computed here."""
+    services = get_services()
+    table = session_table(state, services)
+    if finished_for(done, view_key(state, compare_settings(state)), k):
+        return table, None
+    threshold = background_threshold()
+    return table, compare_request(state, services, table, k=k, min_seconds=threshold)
 
 
 def _comparison(state: SessionState, k: int) -> tuple[CutComparison, pl.DataFrame]:
@@ -111,18 +148,58 @@ def with_k(state: SessionState, k: int) -> Any:
 # --- the sliders --------------------------------------------------------------------------------
 
 
-def init_compare(data: object, current_k: object, current_key: object) -> dict[str, Any]:
-    """Slider ranges and values from the session's tree and stored k; the view identity."""
+SLIDER_OUTPUTS: tuple[str, ...] = (
+    "k",
+    "k_max",
+    "height_min",
+    "height_max",
+    "height_step",
+    "height_marks",
+    "height",
+)
+
+
+def init_compare(
+    data: object,
+    current_k: object,
+    current_key: object,
+    done: object = None,
+    *,
+    from_job: bool = False,
+) -> dict[str, Any]:
+    """Slider ranges and values from the session's tree and stored k; the view identity.
+
+    A tree not cached and too dear for the request is asked of a background job (``job``,
+    ``status``) instead; the job's answer (``done``, ``from_job``) brings the page back here.
+    """
     state = require_state(data)
+    if from_job and job_error(done) is not None:
+        raise PreventUpdate  # show_job_outcome shows it, with Retry where it may help
     settings = compare_settings(state)
     key = view_key(state, settings)
     new_key = no_update if key == current_key else key
+    unchanged = dict.fromkeys(SLIDER_OUTPUTS, no_update)
     try:
-        tree = _tree_of(state)
+        table, request = _work(state, None, done)
+        if request is not None:
+            return {
+                **unchanged,
+                "key": new_key,
+                "method": "",
+                "alert": [],
+                "job": request.to_json(),
+                "status": request.status,
+            }
+        tree = tree_fit(table, settings, get_services().cache)
     except CustsegError as exc:
-        slider_outputs = ("k", "k_max", "height_min", "height_max", "height_step")
-        unchanged = dict.fromkeys((*slider_outputs, "height_marks", "height"), no_update)
-        return {**unchanged, "key": new_key, "method": "", "alert": data_problem_alert(exc)}
+        return {
+            **unchanged,
+            "key": new_key,
+            "method": "",
+            "alert": data_problem_alert(exc),
+            "job": no_update,
+            "status": "",
+        }
     sliders = cut_sliders(tree, stored_k(state, tree, settings))
     return {
         "k": no_update if current_k == sliders.k else sliders.k,
@@ -135,6 +212,8 @@ def init_compare(data: object, current_k: object, current_key: object) -> dict[s
         "key": new_key,
         "method": method_panel(method_text(tree, settings)),
         "alert": [],
+        "job": no_update,
+        "status": "",
     }
 
 
@@ -181,6 +260,8 @@ def apply_cut(
         tree = _tree_of(state)
     except CustsegError as exc:
         raise PreventUpdate from exc  # init_compare shows what is wrong
+    if tree is None:
+        raise PreventUpdate  # a background job builds it; init_compare sets the sliders then
     try:
         new_k = _cut_k(source, k, height, relayout, tree)
     except InputRejectedError as exc:
@@ -218,17 +299,32 @@ SUMMARIES_OF: dict[str, str] = {
 SUMMARIES = tuple(f"{name}_summary" for name in SUMMARIES_OF)
 
 
-def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
-    """Dendrogram, K-means sizes, metrics, contingency and Sankey at ``k``, and the alert."""
+CHARTS: tuple[str, ...] = ("dendrogram", "sizes", "metrics", "contingency", "sankey", *SUMMARIES)
+
+
+def render_compare(
+    k: object, key: object, data: object, done: object = None, *, from_job: bool = False
+) -> dict[str, Any]:
+    """Dendrogram, K-means sizes, metrics, contingency and Sankey at ``k``, and the alert.
+
+    K-means at ``k`` not cached and too dear for the request is asked of a background job
+    (``job``, ``status``; the tree's own job is init_compare's); its answer (``done``,
+    ``from_job``) brings the page back here.
+    """
     state = require_state(data)
-    if k is None:
-        raise PreventUpdate  # the sliders are not initialised yet
+    if k is None or (from_job and job_error(done) is not None):
+        raise PreventUpdate  # the sliders are not initialised yet, or the job failed
+    waiting = {**dict.fromkeys(CHARTS, no_update), "alert": no_update, "job": no_update}
     try:
         k = checked_int(k, low=K_MIN, high=K_MAX, name="k")
+        table, request = _work(state, k, done)
+        if request is not None:
+            if _tree_waits(table, compare_settings(state)):
+                raise PreventUpdate  # init_compare asked for the tree (and this k with it)
+            return {**waiting, "job": request.to_json(), "status": request.status}
         cmp, _ = _comparison(state, k)
     except InputRejectedError as exc:
-        charts = ("dendrogram", "sizes", "metrics", "contingency", "sankey", *SUMMARIES)
-        return {**dict.fromkeys(charts, no_update), "alert": input_alert(exc)}
+        return {**waiting, "alert": input_alert(exc), "status": no_update}
     except CustsegError as exc:
         message = (
             f"Nothing to compare: {exc.message}"
@@ -244,6 +340,8 @@ def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
             "sankey": empty,
             **dict.fromkeys(SUMMARIES, ""),
             "alert": data_problem_alert(exc),
+            "job": no_update,
+            "status": "",
         }
     plot = dendrogram_plot(cmp.tree, k)
     linkage = compare_settings(state).linkage
@@ -261,6 +359,8 @@ def render_compare(k: object, key: object, data: object) -> dict[str, Any]:
         "contingency_summary": figures_compare.contingency_summary(cmp),
         "sankey_summary": figures_compare.sankey_summary(cmp),
         "alert": [],
+        "job": no_update,
+        "status": "",
     }
 
 
@@ -338,13 +438,19 @@ def select_customers(
     return selection_from(source, cell_click, node_click, k, key)
 
 
-def render_selection(selection: object, k: object, key: object, data: object) -> dict[str, Any]:
-    """Caption, grid rows and projection scatter for the selection."""
+def render_selection(
+    selection: object, k: object, key: object, data: object, done: object = None
+) -> dict[str, Any]:
+    """Caption, grid rows and projection scatter for the selection (nothing while the
+    comparison at ``k`` waits for a background job: its answer, ``done``, brings it here)."""
     state = require_state(data)
     if k is None:
         raise PreventUpdate
     try:
         k = checked_int(k, low=K_MIN, high=K_MAX, name="k")
+        _table, request = _work(state, k, done)
+        if request is not None:
+            raise PreventUpdate  # render_compare asks for the job
         cmp, features = _comparison(state, k)
     except (InputRejectedError, CustsegError):
         return {
@@ -370,7 +476,107 @@ def render_selection(selection: object, k: object, key: object, data: object) ->
     }
 
 
+# --- the background job -------------------------------------------------------------------------
+
+CANCELLED = "Cancelled: press Retry to compute the comparison."
+JOB_FAILED = "The comparison could not be computed"
+
+
+def run_compare_job(
+    set_progress: Callable[[Progress], None],
+    request: object,
+    data: object,
+    *,
+    services: AppServices,
+) -> dict[str, Any]:
+    """The background job: the tree and K-means at the request's k through the app's cache.
+
+    Runs on a job thread of the server (:mod:`dashapp.background`) with the app's services;
+    returns the view's key and k, or the error to show. Tests call it directly.
+    """
+    if not isinstance(request, dict):
+        raise PreventUpdate
+    with worker_context(services):
+        state = require_state(data)
+        try:
+            k = work.request_k(request)
+        except InputRejectedError as exc:
+            return {"error": exc.message, "hint": exc.hint}
+        return work.run_job(state, services, k, set_progress)
+
+
+def show_job_outcome(
+    done: object, job: object, cancel: object, *, trigger: object = None
+) -> dict[str, Any]:
+    """The alert, status line and Retry button (``retry_hidden``) after a job answered, was
+    asked for or cancelled. ``trigger``: the id of the input that fired (the callback
+    context's when None)."""
+    fired = trigger if trigger is not None else ctx.triggered_id
+    if fired == ids.COMPARE_JOB:
+        return {"alert": no_update, "status": no_update, "retry_hidden": True}
+    if fired == ids.COMPARE_CANCEL:
+        if not cancel:
+            raise PreventUpdate
+        return {"alert": no_update, "status": CANCELLED, "retry_hidden": False}
+    if not isinstance(done, dict):
+        raise PreventUpdate
+    error = job_error(done)
+    if error is None:
+        return {"alert": no_update, "status": "", "retry_hidden": True}
+    alert = components.error_alert(error, title=JOB_FAILED)
+    return {"alert": alert, "status": "", "retry_hidden": not job_lost(done)}
+
+
+def retry_compare(n_clicks: object, k: object, data: object) -> dict[str, Any]:
+    """Ask for the job again after a lost, refused or cancelled one (``job``, ``status``); when
+    the work is cheap enough now, mark it done (``done``) so the page computes it."""
+    if not n_clicks:
+        raise PreventUpdate
+    state = require_state(data)
+    services = get_services()
+    settings = compare_settings(state)
+    try:
+        table = session_table(state, services)
+        wanted = None if k is None else checked_int(k, low=K_MIN, high=K_MAX, name="k")
+        if _tree_waits(table, settings):
+            wanted = None  # the tree first (the job fits the stored k with it)
+    except (CustsegError, InputRejectedError) as exc:
+        raise PreventUpdate from exc  # the charts' callbacks explain the data's problem
+    threshold = background_threshold()
+    request = work.compare_request(state, services, table, k=wanted, min_seconds=threshold)
+    if request is None:
+        done = {"key": view_key(state, settings), "k": wanted, "attempt": n_clicks}
+        return {"job": no_update, "status": "", "done": done}
+    # A new value each time, so the job store changes even for the same work.
+    job = {**request.to_json(), "attempt": n_clicks}
+    return {"job": job, "status": request.status, "done": no_update}
+
+
+def _from_job() -> bool:
+    return f"{ids.COMPARE_JOB_DONE}.data" in ctx.triggered_prop_ids
+
+
+def _job_aware(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``function`` as registered: told whether the job's answer fired it."""
+
+    @functools.wraps(function)
+    def registered(**kwargs: Any) -> dict[str, Any]:
+        return function(**kwargs, from_job=_from_job())
+
+    return registered
+
+
 # --- registration -------------------------------------------------------------------------------
+
+JOB_DONE = Input(ids.COMPARE_JOB_DONE, "data")
+
+
+def _job_outputs() -> dict[str, Output]:
+    """The job request and the status line, which several callbacks write."""
+    return {
+        "job": Output(ids.COMPARE_JOB, "data", allow_duplicate=True),
+        "status": Output(ids.COMPARE_STATUS, "children", allow_duplicate=True),
+    }
 
 
 def _register_sliders(app: Dash) -> None:
@@ -386,14 +592,15 @@ def _register_sliders(app: Dash) -> None:
             "key": Output(ids.COMPARE_KEY, "data"),
             "method": Output(ids.COMPARE_METHOD, "children"),
             "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
+            **_job_outputs(),
         },
-        inputs={"data": Input(SESSION, "data")},
+        inputs={"data": Input(SESSION, "data"), "done": JOB_DONE},
         state={
             "current_k": State(ids.COMPARE_K, "value"),
             "current_key": State(ids.COMPARE_KEY, "data"),
         },
         prevent_initial_call="initial_duplicate",
-    )(init_compare)
+    )(_job_aware(init_compare))
     app.callback(
         output={
             "k": Output(ids.COMPARE_K, "value"),
@@ -426,11 +633,16 @@ def register(app: Dash) -> None:
                 for name, graph in SUMMARIES_OF.items()
             },
             "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
+            **_job_outputs(),
         },
-        inputs={"k": Input(ids.COMPARE_K, "value"), "key": Input(ids.COMPARE_KEY, "data")},
+        inputs={
+            "k": Input(ids.COMPARE_K, "value"),
+            "key": Input(ids.COMPARE_KEY, "data"),
+            "done": JOB_DONE,
+        },
         state={"data": State(SESSION, "data")},
         prevent_initial_call=True,
-    )(render_compare)
+    )(_job_aware(render_compare))
     app.callback(
         Output(ids.COMPARE_SELECTION, "data"),
         Input(ids.COMPARE_CONTINGENCY, "clickData"),
@@ -451,6 +663,62 @@ def register(app: Dash) -> None:
             "selection": Input(ids.COMPARE_SELECTION, "data"),
             "k": Input(ids.COMPARE_K, "value"),
             "key": Input(ids.COMPARE_KEY, "data"),
+            "done": JOB_DONE,
         },
         state={"data": State(SESSION, "data")},
     )(render_selection)
+    _register_job(app)
+
+
+def _register_job(app: Dash) -> None:
+    """The background job (progress bar, queue position, Cancel; the app's job manager,
+    shared with the Model page), its outcome and Retry."""
+    services = get_services(app.server)
+
+    def compare_job(
+        set_progress: Callable[[Progress], None], request: object, data: object
+    ) -> dict[str, Any]:
+        return run_compare_job(with_checkpoints(set_progress), request, data, services=services)
+
+    app.callback(
+        Output(ids.COMPARE_JOB_DONE, "data"),
+        Input(ids.COMPARE_JOB, "data"),
+        State(SESSION, "data"),
+        background=True,
+        manager=app_jobs(app.server, services),
+        progress=[
+            Output(ids.COMPARE_PROGRESS, "value"),
+            Output(ids.COMPARE_PROGRESS, "label"),
+            Output(ids.COMPARE_PROGRESS_TEXT, "children"),
+        ],
+        progress_default=[0, "", "Starting…"],
+        running=[
+            (Output(ids.COMPARE_PROGRESS_WRAP, "style"), {"display": "block"}, {"display": "none"}),
+            (Output(ids.COMPARE_CANCEL, "disabled"), False, True),
+        ],
+        cancel=[Input(ids.COMPARE_CANCEL, "n_clicks")],
+        interval=250,  # ms between polls, as on the Model page
+        prevent_initial_call=True,
+    )(compare_job)
+    app.callback(
+        output={
+            "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
+            "status": Output(ids.COMPARE_STATUS, "children", allow_duplicate=True),
+            "retry_hidden": Output(ids.COMPARE_RETRY_WRAP, "hidden"),
+        },
+        inputs={
+            "done": JOB_DONE,
+            "job": Input(ids.COMPARE_JOB, "data"),
+            "cancel": Input(ids.COMPARE_CANCEL, "n_clicks"),
+        },
+        prevent_initial_call=True,
+    )(show_job_outcome)
+    app.callback(
+        output={
+            **_job_outputs(),
+            "done": Output(ids.COMPARE_JOB_DONE, "data", allow_duplicate=True),
+        },
+        inputs={"n_clicks": Input(ids.COMPARE_RETRY, "n_clicks")},
+        state={"k": State(ids.COMPARE_K, "value"), "data": State(SESSION, "data")},
+        prevent_initial_call=True,
+    )(retry_compare)

@@ -25,3 +25,15 @@ COMPARE_SCATTER = "compare-scatter"
 COMPARE_ARI = "ari"
 COMPARE_NMI = "nmi"
 COMPARE_AGREEMENT = "agreement"
+
+# The background job (as on the Model page): its request and answer (keys, never frames), the
+# status line, the progress card with Cancel, and Retry after a lost or refused job.
+COMPARE_JOB = "compare-job"
+COMPARE_JOB_DONE = "compare-job-done"
+COMPARE_STATUS = "compare-status"
+COMPARE_PROGRESS_WRAP = "compare-progress-wrap"
+COMPARE_PROGRESS = "compare-progress"
+COMPARE_PROGRESS_TEXT = "compare-progress-text"
+COMPARE_CANCEL = "compare-cancel"
+COMPARE_RETRY = "compare-retry"
+COMPARE_RETRY_WRAP = "compare-retry-wrap"

@@ -15,7 +15,7 @@ from core.columns import COUNTRY, CUSTOMER
 from core.wording import count
 from dashapp.pages.compare import ids
 from dashapp.pages.compare.view import CutComparison, MethodText
-from dashapp.shared import chart_text, components, figures
+from dashapp.shared import chart_text, components, figures, jobs
 from dashapp.shared.segment_figures import FEATURE_SHORT
 
 GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": False}
@@ -62,14 +62,22 @@ def _label(text: str, control: str) -> html.Label:
 
 
 def header() -> dbc.Row:
-    """Title and the method text (filled by the init callback)."""
+    """Title, the status line of a background job with its Retry button, and the method text
+    (filled by the init callback)."""
+    retry = html.Div(
+        dbc.Button("Retry", id=ids.COMPARE_RETRY, size="sm"), id=ids.COMPARE_RETRY_WRAP, hidden=True
+    )
     return dbc.Row(
         [
             dbc.Col(html.H4("Compare: hierarchical vs K-means", className="mb-0"), width="auto"),
             dbc.Col(
-                html.Div(id=ids.COMPARE_METHOD, className="small text-muted"),
+                [
+                    html.Div(id=ids.COMPARE_STATUS, role="status", className="small text-muted"),
+                    html.Div(id=ids.COMPARE_METHOD, className="small text-muted"),
+                ],
                 className="align-self-center",
             ),
+            dbc.Col(retry, width="auto", className="align-self-center"),
         ],
         className="mb-2 g-3",
     )
@@ -175,8 +183,17 @@ def build(**_query: str) -> Component:
         [
             dcc.Store(id=ids.COMPARE_KEY),
             dcc.Store(id=ids.COMPARE_SELECTION),
+            dcc.Store(id=ids.COMPARE_JOB),
+            dcc.Store(id=ids.COMPARE_JOB_DONE),
             header(),
             html.Div(id=ids.COMPARE_ALERT),
+            jobs.progress_card(
+                wrap_id=ids.COMPARE_PROGRESS_WRAP,
+                bar_id=ids.COMPARE_PROGRESS,
+                text_id=ids.COMPARE_PROGRESS_TEXT,
+                cancel_id=ids.COMPARE_CANCEL,
+                label="Comparison progress",
+            ),
             cut_controls(),
             *charts(),
             selection_panel(),

@@ -38,6 +38,7 @@ from core.errors import ConfigError, CustsegError
 from core.pipeline import CustomerTable
 from core.wording import count
 from dashapp.services import AppServices
+from dashapp.shared import fit_cost
 from dashapp.shared.modeling import SCALER_LABELS, ModelSettings, name_store
 from dashapp.shared.modeling import settings_of as model_settings_of
 from dashapp.shared.viewkit import InputRejectedError, checked_int
@@ -192,25 +193,38 @@ def _included_monetary(features: pl.DataFrame, ids: np.ndarray) -> np.ndarray:
     return frame.get_column("monetary").to_numpy()
 
 
+def tree_key(table: CustomerTable, settings: CompareSettings) -> str:
+    """Cache key of the tree for ``settings`` on ``table``."""
+    return make_key("compare_tree", table.key, settings.preprocess, settings.tree_config())
+
+
+def _model_tree(
+    table: CustomerTable, settings: CompareSettings, cache: ResultCache | None
+) -> Segmentation | None:
+    """The Model page's cached hierarchical fit when it holds this tree (k only cuts it)."""
+    model = settings.model
+    if cache is None or model.algorithm != "hierarchical":
+        return None
+    hit = cache.get(
+        service.segmentation_key(
+            table.key, settings.preprocess, model.model_config(), with_lines=True
+        )
+    )
+    if isinstance(hit, SegmentationResult) and hit.segmentation.linkage is not None:
+        return hit.segmentation
+    return None
+
+
 def tree_fit(table: CustomerTable, settings: CompareSettings, cache: ResultCache | None) -> TreeFit:
     """The hierarchy for ``settings`` (cached; reuses the Model page's hierarchical fit)."""
-    config = settings.tree_config()
-    key = make_key("compare_tree", table.key, settings.preprocess, config)
+    key = tree_key(table, settings)
 
     def compute() -> TreeFit:
-        segmentation = None
-        model = settings.model
-        if cache is not None and model.algorithm == "hierarchical":
-            # The Model page's hierarchical fit holds the same tree (k only cuts it).
-            hit = cache.get(
-                service.segmentation_key(
-                    table.key, settings.preprocess, model.model_config(), with_lines=True
-                )
-            )
-            if isinstance(hit, SegmentationResult) and hit.segmentation.linkage is not None:
-                segmentation = hit.segmentation
+        segmentation = _model_tree(table, settings, cache)
         if segmentation is None:
-            segmentation = fit_segmentation(table.features, settings.preprocess, config)
+            segmentation = fit_segmentation(
+                table.features, settings.preprocess, settings.tree_config()
+            )
         monetary = _included_monetary(table.features, segmentation.customer_ids)
         return TreeFit(segmentation=segmentation, monetary=monetary, key=key)
 
@@ -244,6 +258,41 @@ def kmeans_fit(
         data_key=table.key,
         cache=services.cache,
     )
+
+
+def tree_ready(table: CustomerTable, settings: CompareSettings, cache: ResultCache | None) -> bool:
+    """Whether the tree needs no fit: cached, or held by the Model page's hierarchical fit."""
+    if cache is None:
+        return False
+    hit = cache.get(tree_key(table, settings))
+    return isinstance(hit, TreeFit) or _model_tree(table, settings, cache) is not None
+
+
+def kmeans_ready(
+    table: CustomerTable, settings: CompareSettings, k: int, cache: ResultCache | None
+) -> bool:
+    """Whether K-means with ``k`` is cached (the Model page's fit or this page's own)."""
+    if cache is None:
+        return False
+    model = settings.kmeans_config(k)
+    return any(
+        cache.get(service.segmentation_key(table.key, settings.preprocess, model, with_lines=w))
+        is not None
+        for w in (True, False)
+    )
+
+
+def pending_seconds(
+    table: CustomerTable, settings: CompareSettings, k: int, cache: ResultCache | None
+) -> float:
+    """Estimated CPU-seconds of the tree and of K-means with ``k`` still to fit (0: cached)."""
+    customers = table.n_customers - table.n_excluded
+    seconds = 0.0
+    if not tree_ready(table, settings, cache):
+        seconds += fit_cost.tree_seconds(customers=customers, linkage=settings.linkage)
+    if not kmeans_ready(table, settings, k, cache):
+        seconds += fit_cost.stage_seconds("fit", customers=customers, algorithm="kmeans", k=k)
+    return seconds
 
 
 def session_names(

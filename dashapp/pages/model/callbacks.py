@@ -27,7 +27,7 @@ from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from core.errors import ConfigError
-from dashapp.background import job_manager, with_checkpoints, worker_context
+from dashapp.background import with_checkpoints, worker_context
 from dashapp.pages.model import ids, view
 from dashapp.pages.model.figures import k_figure, k_summary, stability_figure, stability_summary
 from dashapp.pages.model.layout import (
@@ -41,9 +41,9 @@ from dashapp.pages.model.layout import (
 from dashapp.services import AppServices, get_services
 from dashapp.shared import chart_text
 from dashapp.shared import ids as app_ids
+from dashapp.shared.jobs import app_jobs
 from dashapp.shared.modeling import (
     background_threshold,
-    cache_dir_of,
     parse_settings,
     settings_of,
     with_settings,
@@ -310,11 +310,7 @@ def _register_job(app: Dash, services: AppServices) -> None:
         Input(ids.MODEL_JOB, "data"),
         State(app_ids.SESSION, "data"),
         background=True,
-        manager=job_manager(
-            cache_dir_of(services),
-            owner_of=lambda args: view.job_owner(args, services),
-            announce=view.queue_progress,
-        ),
+        manager=app_jobs(app.server, services),  # shared with the other pages' jobs
         progress=PROGRESS_OUTPUTS,
         progress_default=[0, "", "Starting…"],
         running=[

@@ -19,7 +19,7 @@ from core.errors import CustsegError
 from dashapp.pages.model import ids
 from dashapp.pages.model.figures import loading_figure
 from dashapp.pages.model.view import USE_K_LABEL, KPanel, ModelView, StabilityPanel
-from dashapp.shared import chart_text, components
+from dashapp.shared import chart_text, components, jobs
 from dashapp.shared import segment_components as cs
 from dashapp.shared.modeling import ALGORITHM_LABELS, SCALER_LABELS, ModelSettings
 from dashapp.shared.segment_figures import FEATURE_SHORT, criteria_summary, segment_rows
@@ -92,30 +92,12 @@ def build(**query: Any) -> Component:
 
 def progress_card() -> html.Div:
     """The background fit's progress bar and Cancel button (hidden unless a job runs)."""
-    bar = dbc.Progress(
-        id=ids.MODEL_PROGRESS,
-        value=0,
-        striped=True,
-        animated=True,
-        style={"height": "1.2rem"},
-    )
-    cancel = dbc.Button(
-        "Cancel", id=ids.MODEL_CANCEL, color="secondary", size="sm", outline=True, disabled=True
-    )
-    body = dbc.CardBody(
-        [
-            components.live_status(ids.MODEL_PROGRESS_TEXT, className="small mb-1"),
-            components.label_for("Fit progress", ids.MODEL_PROGRESS, className="visually-hidden"),
-            dbc.Row(
-                [dbc.Col(bar), dbc.Col(cancel, width="auto")],
-                className="align-items-center g-2",
-            ),
-        ]
-    )
-    return html.Div(
-        dbc.Card(body, className="mb-3 border-primary"),
-        id=ids.MODEL_PROGRESS_WRAP,
-        style={"display": "none"},
+    return jobs.progress_card(
+        wrap_id=ids.MODEL_PROGRESS_WRAP,
+        bar_id=ids.MODEL_PROGRESS,
+        text_id=ids.MODEL_PROGRESS_TEXT,
+        cancel_id=ids.MODEL_CANCEL,
+        label="Fit progress",
     )
 
 

@@ -18,9 +18,18 @@ from core.clustering import service
 from core.clustering.result import SegmentationResult
 from core.clustering.select_k import KSelection
 from core.clustering.stability import StabilityReport
-from core.errors import ConfigError, CustsegError
+from core.errors import CustsegError
 from core.pipeline import CustomerTable
 from dashapp.services import AppServices
+from dashapp.shared.jobs import (
+    DONE,
+    Progress,
+    job_error,
+    job_lost,
+    job_owner,
+    queue_progress,
+    step_progress,
+)
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import (
     STAGES,
@@ -35,17 +44,13 @@ from dashapp.shared.modeling import (
     settings_of,
     stability_report,
 )
-from dashapp.state import SessionState, StateError, parse_state
+from dashapp.state import SessionState
 
 log = logging.getLogger(__name__)
 
 SETTING_NAMES: tuple[str, ...] = ("features", "scaler", "algorithm", "linkage", "k", "seed")
 USE_K_LABEL = "Use the recommended k"
 HDBSCAN_K_LABEL = "k found by HDBSCAN"
-
-Progress = tuple[int, str, str]  # (percent, bar label, step text) for the progress bar
-DONE: Progress = (100, "100%", "Done.")
-
 
 # --- settings form ------------------------------------------------------------------------------
 
@@ -255,8 +260,7 @@ def fit_request(
 
 def progress_of(step: int, label: str) -> Progress:
     """The progress bar's values when stage ``step`` (0-based, of :data:`STAGES`) starts."""
-    percent = round(100 * step / len(STAGES))
-    return (percent, f"{percent}%", f"Step {step + 1} of {len(STAGES)}: {label}…")
+    return step_progress(step, len(STAGES), label)
 
 
 def run_job(
@@ -276,46 +280,6 @@ def run_job(
         return {"error": exc.message, "hint": exc.hint}
     set_progress(DONE)
     return {"key": model.result.key}
-
-
-def job_error(done: Mapping[str, object]) -> ConfigError | None:
-    """The error a finished job reported, if any."""
-    message = done.get("error")
-    if not isinstance(message, str):
-        return None
-    hint = done.get("hint")
-    return ConfigError(message, hint=hint if isinstance(hint, str) else None)
-
-
-def job_lost(done: object) -> bool:
-    """Whether a job's answer says it can be asked for again: its process died before it
-    finished (:data:`dashapp.background.LOST_JOB`), or it was refused while its session had
-    another fit active or the queue was full (``SESSION_BUSY``, ``QUEUE_FULL``)."""
-    return isinstance(done, dict) and (done.get("lost") is True or done.get("retry") is True)
-
-
-def queue_progress(ahead: int, running: int) -> Progress:
-    """The progress bar of a job waiting in the server's queue: how many fits are ahead of it
-    (those running and those waiting before it)."""
-    if ahead <= 0:
-        return (0, "", "Waiting for the server: your fit starts next…")
-    return (
-        0,
-        "",
-        f"Waiting for the server: {wording.count(ahead, 'fit')} ahead of yours "
-        f"({running} running)…",
-    )
-
-
-def job_owner(args: object, services: AppServices) -> str | None:
-    """The session a background fit's callback arguments (request, session data) belong to,
-    or None when they carry no valid session (the job then refuses them itself)."""
-    if not isinstance(args, list | tuple) or len(args) != 2:
-        return None
-    try:
-        return parse_state(args[1], services).session_id
-    except StateError:
-        return None
 
 
 def job_is_stale(done: Mapping[str, object], state: SessionState, services: AppServices) -> bool:
@@ -340,6 +304,7 @@ __all__ = [
     "FitRequest",
     "KPanel",
     "ModelView",
+    "Progress",
     "StabilityPanel",
     "control_changes",
     "fit_request",
