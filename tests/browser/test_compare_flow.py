@@ -3,6 +3,7 @@ and a contingency cell lists its customers."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -13,9 +14,12 @@ from selenium.webdriver.common.keys import Keys
 
 from core.clustering.hierarchical import height_for_k
 from dashapp.app import create_app
+from dashapp.background import MAX_JOBS
 from dashapp.pages.compare import view as cm
 from dashapp.services import get_services
+from dashapp.shared.jobs import app_jobs
 from dashapp.shared.loading import session_table
+from dashapp.shared.modeling import BACKGROUND_CONFIG_KEY
 from dashapp.state import new_state
 
 TIMEOUT = 30
@@ -143,4 +147,46 @@ def test_clicking_a_contingency_cell_lists_its_customers(
         "return document.querySelector('#compare-scatter .js-plotly-plot').data.map(t => t.name)"
     )
     assert f"selected ({len(members):,})" in scatter_names
+    assert dash_duo.get_logs() == []
+
+
+@pytest.fixture(scope="module")
+def background_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
+    """An app whose every uncached fit is dear (threshold 0 CPU-s), as on a large table, over
+    a cache of its own (nothing computed yet)."""
+    app = create_app(cache_dir=tmp_path_factory.mktemp("compare-background-cache"))
+    app.server.config[BACKGROUND_CONFIG_KEY] = 0  # type: ignore[attr-defined]
+    return app
+
+
+def test_a_dear_comparison_waits_in_the_queue_then_draws(
+    dash_duo: DashComposite, background_app: Dash
+) -> None:
+    """Compare on a table forced to the background: the tree is not built in the request; the
+    page shows the job's place in the server's queue (both job threads are busy with other
+    work here), with Cancel, then the dendrogram and the comparison once it ran."""
+    server = background_app.server
+    manager = app_jobs(server, get_services(server))  # type: ignore[arg-type]
+    release = threading.Event()
+    busy = manager.make_job_fn(lambda: release.wait(120), False)
+    for n in range(MAX_JOBS):  # other sessions' fits hold both job threads
+        manager.call_job_fn(f"other-fit-{n}", busy, [], {})
+    try:
+        dash_duo.start_server(background_app)
+        dash_duo.wait_for_page(url=f"{dash_duo.server_url}/compare", timeout=TIMEOUT)
+        dash_duo.wait_for_contains_text(
+            "#compare-progress-text", "2 fits ahead of yours", timeout=TIMEOUT
+        )
+        wrap = dash_duo.find_element("#compare-progress-wrap")
+        assert wrap.value_of_css_property("display") == "block"
+        assert dash_duo.find_element("#compare-cancel").is_enabled()
+        assert "in the background" in dash_duo.find_element("#compare-status").text
+        assert "cut: k" not in dash_duo.find_element("#compare-dendrogram").text
+    finally:
+        release.set()
+    dash_duo.wait_for_contains_text("#compare-dendrogram", "cut: k = 4", timeout=TIMEOUT)
+    dash_duo.wait_for_element("#compare-contingency .heatmaplayer", timeout=TIMEOUT)
+    dash_duo.wait_for_text_to_equal("#compare-status", "", timeout=TIMEOUT)
+    assert dash_duo.find_element("#ari").text != ""  # the metrics of the comparison
+    assert wrap.value_of_css_property("display") == "none"
     assert dash_duo.get_logs() == []

@@ -17,7 +17,6 @@ Callbacks with more than two outputs return a dict of named outputs (see :func:`
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable, Collection
@@ -505,16 +504,25 @@ def run_compare_job(
         return work.run_job(state, services, k, set_progress)
 
 
+# What fired the outcome callback; Dash holds it back while the job runs, so a job asked for
+# and its answer arrive together: the answer decides.
+OUTCOME_SOURCES: tuple[tuple[str, str], ...] = (
+    (f"{ids.COMPARE_CANCEL}.n_clicks", "cancel"),
+    (f"{ids.COMPARE_JOB_DONE}.data", "done"),
+    (f"{ids.COMPARE_JOB}.data", "job"),
+)
+
+
 def show_job_outcome(
-    done: object, job: object, cancel: object, *, trigger: object = None
+    done: object, job: object, cancel: object, *, source: str | None = None
 ) -> dict[str, Any]:
-    """The alert, status line and Retry button (``retry_hidden``) after a job answered, was
-    asked for or cancelled. ``trigger``: the id of the input that fired (the callback
-    context's when None)."""
-    fired = trigger if trigger is not None else ctx.triggered_id
-    if fired == ids.COMPARE_JOB:
+    """The alert, status line and Retry button (``retry_hidden``) after a job answered
+    (``source="done"``), was asked for (``"job"``) or cancelled (``"cancel"``); None: the
+    input that fired, from the callback context."""
+    fired = source or source_of(ctx.triggered_prop_ids, OUTCOME_SOURCES)
+    if fired == "job":
         return {"alert": no_update, "status": no_update, "retry_hidden": True}
-    if fired == ids.COMPARE_CANCEL:
+    if fired == "cancel":
         if not cancel:
             raise PreventUpdate
         return {"alert": no_update, "status": CANCELLED, "retry_hidden": False}
@@ -552,18 +560,26 @@ def retry_compare(n_clicks: object, k: object, data: object) -> dict[str, Any]:
     return {"job": job, "status": request.status, "done": no_update}
 
 
-def _from_job() -> bool:
-    return f"{ids.COMPARE_JOB_DONE}.data" in ctx.triggered_prop_ids
+def init_after_job(done: object, data: object, current_k: object, current_key: object) -> Any:
+    """The sliders once a job answered for the view on screen (from the cache). A callback of
+    its own, which asks for no job: init_compare's job store feeds the job, whose answer
+    feeds this one (no callback cycle)."""
+    state = require_state(data)
+    if not finished_for(done, view_key(state, compare_settings(state))):
+        raise PreventUpdate  # an error (show_job_outcome shows it) or another view's job
+    out = init_compare(data, current_k, current_key, done, from_job=True)
+    del out["job"]
+    return out
 
 
-def _job_aware(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """``function`` as registered: told whether the job's answer fired it."""
-
-    @functools.wraps(function)
-    def registered(**kwargs: Any) -> dict[str, Any]:
-        return function(**kwargs, from_job=_from_job())
-
-    return registered
+def render_after_job(done: object, k: object, key: object, data: object) -> Any:
+    """The charts once a job answered for the view and k on screen (from the cache); when it
+    built the tree for a k not set yet, init_after_job sets k and render_compare draws."""
+    if not isinstance(key, str) or k is None or not finished_for(done, key, k):
+        raise PreventUpdate
+    out = render_compare(k, key, data, done, from_job=True)
+    del out["job"]
+    return out
 
 
 # --- registration -------------------------------------------------------------------------------
@@ -579,28 +595,47 @@ def _job_outputs() -> dict[str, Output]:
     }
 
 
+# init_compare's outputs (job and status aside), also written once a job answered.
+SLIDER_IDS: dict[str, Output] = {
+    "k": Output(ids.COMPARE_K, "value", allow_duplicate=True),
+    "k_max": Output(ids.COMPARE_K, "max"),
+    "height_min": Output(ids.COMPARE_HEIGHT, "min"),
+    "height_max": Output(ids.COMPARE_HEIGHT, "max"),
+    "height_step": Output(ids.COMPARE_HEIGHT, "step"),
+    "height_marks": Output(ids.COMPARE_HEIGHT, "marks"),
+    "height": Output(ids.COMPARE_HEIGHT, "value", allow_duplicate=True),
+    "key": Output(ids.COMPARE_KEY, "data"),
+    "method": Output(ids.COMPARE_METHOD, "children"),
+    "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
+}
+
+
 def _register_sliders(app: Dash) -> None:
     app.callback(
-        output={
-            "k": Output(ids.COMPARE_K, "value", allow_duplicate=True),
-            "k_max": Output(ids.COMPARE_K, "max"),
-            "height_min": Output(ids.COMPARE_HEIGHT, "min"),
-            "height_max": Output(ids.COMPARE_HEIGHT, "max"),
-            "height_step": Output(ids.COMPARE_HEIGHT, "step"),
-            "height_marks": Output(ids.COMPARE_HEIGHT, "marks"),
-            "height": Output(ids.COMPARE_HEIGHT, "value", allow_duplicate=True),
-            "key": Output(ids.COMPARE_KEY, "data"),
-            "method": Output(ids.COMPARE_METHOD, "children"),
-            "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
-            **_job_outputs(),
-        },
-        inputs={"data": Input(SESSION, "data"), "done": JOB_DONE},
+        output={**SLIDER_IDS, **_job_outputs()},
+        inputs={"data": Input(SESSION, "data")},
         state={
             "current_k": State(ids.COMPARE_K, "value"),
             "current_key": State(ids.COMPARE_KEY, "data"),
         },
         prevent_initial_call="initial_duplicate",
-    )(_job_aware(init_compare))
+    )(init_compare)
+    app.callback(
+        output={
+            **{
+                name: Output(o.component_id, o.component_property, allow_duplicate=True)
+                for name, o in SLIDER_IDS.items()
+            },
+            "status": Output(ids.COMPARE_STATUS, "children", allow_duplicate=True),
+        },
+        inputs={"done": JOB_DONE},
+        state={
+            "data": State(SESSION, "data"),
+            "current_k": State(ids.COMPARE_K, "value"),
+            "current_key": State(ids.COMPARE_KEY, "data"),
+        },
+        prevent_initial_call=True,
+    )(init_after_job)
     app.callback(
         output={
             "k": Output(ids.COMPARE_K, "value"),
@@ -621,28 +656,39 @@ def _register_sliders(app: Dash) -> None:
 def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
     _register_sliders(app)
+    charts = {
+        "dendrogram": Output(ids.COMPARE_DENDROGRAM, "figure", allow_duplicate=True),
+        "sizes": Output(ids.COMPARE_SIZES, "figure", allow_duplicate=True),
+        "metrics": Output(ids.COMPARE_METRICS, "children", allow_duplicate=True),
+        "contingency": Output(ids.COMPARE_CONTINGENCY, "figure", allow_duplicate=True),
+        "sankey": Output(ids.COMPARE_SANKEY, "figure", allow_duplicate=True),
+        **{
+            f"{name}_summary": Output(
+                chart_text.summary_id(graph), "children", allow_duplicate=True
+            )
+            for name, graph in SUMMARIES_OF.items()
+        },
+        "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
+    }
+    app.callback(
+        output={**charts, **_job_outputs()},
+        inputs={"k": Input(ids.COMPARE_K, "value"), "key": Input(ids.COMPARE_KEY, "data")},
+        state={"data": State(SESSION, "data"), "done": State(ids.COMPARE_JOB_DONE, "data")},
+        prevent_initial_call=True,
+    )(render_compare)
     app.callback(
         output={
-            "dendrogram": Output(ids.COMPARE_DENDROGRAM, "figure"),
-            "sizes": Output(ids.COMPARE_SIZES, "figure"),
-            "metrics": Output(ids.COMPARE_METRICS, "children"),
-            "contingency": Output(ids.COMPARE_CONTINGENCY, "figure"),
-            "sankey": Output(ids.COMPARE_SANKEY, "figure"),
-            **{
-                f"{name}_summary": Output(chart_text.summary_id(graph), "children")
-                for name, graph in SUMMARIES_OF.items()
-            },
-            "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),
-            **_job_outputs(),
+            **charts,
+            "status": Output(ids.COMPARE_STATUS, "children", allow_duplicate=True),
         },
-        inputs={
-            "k": Input(ids.COMPARE_K, "value"),
-            "key": Input(ids.COMPARE_KEY, "data"),
-            "done": JOB_DONE,
+        inputs={"done": JOB_DONE},
+        state={
+            "k": State(ids.COMPARE_K, "value"),
+            "key": State(ids.COMPARE_KEY, "data"),
+            "data": State(SESSION, "data"),
         },
-        state={"data": State(SESSION, "data")},
         prevent_initial_call=True,
-    )(_job_aware(render_compare))
+    )(render_after_job)
     app.callback(
         Output(ids.COMPARE_SELECTION, "data"),
         Input(ids.COMPARE_CONTINGENCY, "clickData"),

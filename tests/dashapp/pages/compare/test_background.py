@@ -15,8 +15,8 @@ from dash.exceptions import PreventUpdate
 
 from dashapp.background import LOST_JOB, SESSION_BUSY, JobCancelledError, with_checkpoints
 from dashapp.pages.compare import callbacks as page
-from dashapp.pages.compare import ids, work
 from dashapp.pages.compare import view as cm
+from dashapp.pages.compare import work
 from dashapp.services import AppServices
 from dashapp.shared.jobs import DONE, JOBS_EXTENSION, app_jobs
 from dashapp.shared.loading import session_table
@@ -78,12 +78,20 @@ def test_an_uncached_dear_comparison_is_queued_not_computed_in_the_request(
     assert ready(state, services, 3) == (True, True)
 
     # The job's answer brings the page back: sliders, then the charts, from the cache.
-    after = page.init_compare(data, None, out["key"], done, from_job=True)
+    after = page.init_after_job(done, data, None, out["key"])
     assert after["k"] == 3
-    assert after["job"] is no_update
-    drawn = page.render_compare(3, out["key"], data, done, from_job=True)
+    assert "job" not in after  # asks for none: no callback cycle
+    drawn = page.render_compare(3, out["key"], data, done)
     assert drawn["job"] is no_update
     assert "cut: k = 3" in str(drawn["dendrogram"].layout)
+    assert "cut: k = 3" in str(
+        page.render_after_job(done, 3, out["key"], data)["dendrogram"].layout
+    )
+    # Another view's answer (the settings changed meanwhile) moves nothing.
+    with pytest.raises(PreventUpdate):
+        page.init_after_job({"key": "other", "k": 3}, data, 3, out["key"])
+    with pytest.raises(PreventUpdate):
+        page.render_after_job(done, 4, out["key"], data)
 
 
 @pytest.mark.usefixtures("every_fit_in_background")
@@ -106,7 +114,8 @@ def test_a_new_k_not_cached_is_asked_of_a_job_once_the_tree_exists(
     done = page.run_compare_job(lambda _p: None, out["job"], data, services=services)
     assert done == {"key": key, "k": 6}
     assert ready(state, services, 6) == (True, True)
-    assert page.render_compare(6, key, data, done, from_job=True)["job"] is no_update
+    assert "cut: k = 6" in str(page.render_after_job(done, 6, key, data)["dendrogram"].layout)
+    assert page.render_compare(6, key, data, done)["job"] is no_update
 
 
 def test_cheap_uncached_work_still_fills_the_page_during_the_request(
@@ -139,7 +148,7 @@ def test_a_failed_refused_or_lost_job_is_shown_with_retry(app: Dash, services: A
     state = fresh(services, seed=9105)
     data = state.to_json()
     for answer in (SESSION_BUSY, LOST_JOB):
-        shown = page.show_job_outcome(dict(answer), None, None, trigger=ids.COMPARE_JOB_DONE)
+        shown = page.show_job_outcome(dict(answer), None, None, source="done")
         assert answer["error"] in texts(as_json(shown["alert"]))
         assert shown["retry_hidden"] is False
         # The charts' callbacks leave the page as it is (no second request, no loop).
@@ -148,11 +157,11 @@ def test_a_failed_refused_or_lost_job_is_shown_with_retry(app: Dash, services: A
         with pytest.raises(PreventUpdate):
             page.render_compare(3, "key", data, dict(answer), from_job=True)
     failed = {"error": "too few customers", "hint": "load more"}
-    shown = page.show_job_outcome(failed, None, None, trigger=ids.COMPARE_JOB_DONE)
+    shown = page.show_job_outcome(failed, None, None, source="done")
     assert "load more" in texts(as_json(shown["alert"]))
     assert shown["retry_hidden"] is True  # asking again would fail the same way
-    assert page.show_job_outcome(None, {}, None, trigger=ids.COMPARE_JOB)["retry_hidden"]
-    cancelled = page.show_job_outcome(None, None, 1, trigger=ids.COMPARE_CANCEL)
+    assert page.show_job_outcome(None, {}, None, source="job")["retry_hidden"]
+    cancelled = page.show_job_outcome(None, None, 1, source="cancel")
     assert cancelled["status"] == page.CANCELLED
     assert cancelled["retry_hidden"] is False
 
