@@ -42,8 +42,10 @@ def start_server(
     source: Path = ROOT,
     extra_env: Mapping[str, str] | None = None,
     log: Path | None = None,
+    data: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str]:
-    """``custseg serve --workers N --no-sign-in`` from ``source``; (process, base URL, key)."""
+    """``custseg serve --workers N --no-sign-in [--data FILE]`` from ``source``; (process,
+    base URL, key)."""
     port = free_port()
     key = secrets.token_hex(32)
     env = {
@@ -57,6 +59,8 @@ def start_server(
     command = [sys.executable, "-m", "core.cli", "serve", "--port", str(port), "--no-sign-in"]
     if workers > 1:
         command += ["--workers", str(workers)]
+    if data is not None:
+        command += ["--data", str(data)]
     server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cache)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -73,13 +77,13 @@ def start_server(
     raise RuntimeError("the server did not answer within 180 s")
 
 
-def local_app(cache: Path, key: str) -> Dash:
-    """An app over the server's cache folder and key: it builds request bodies and signs
-    session states the server accepts (no request reaches it)."""
+def local_app(cache: Path, key: str, data: Path | None = None) -> Dash:
+    """An app over the server's cache folder, key and data: it builds request bodies and
+    signs session states the server accepts (no request reaches it)."""
     os.environ["CUSTSEG_SECRET_KEY"] = key
     from dashapp.app import create_app  # imported once the key is set
 
-    return create_app(cache_dir=cache)
+    return create_app(cache_dir=cache, data_path=data)
 
 
 def _spec(app: Dash, function_name: str) -> tuple[str, list[Any], list[Any]]:

@@ -3,6 +3,8 @@
 Usage::
 
     python3 bench/bench_fair_cpu.py [--fits 8] [--reps 10] [--source DIR]
+    python3 bench/bench_fair_cpu.py --scenario compare [--customers 10000] [--linkage complete]
+                                    [--fits 8] [--reps 10] [--source DIR]
 
 Starts the documented deployment (``custseg serve --workers 2``, 4 threads each) on the
 embedded default data (3,000 customers) and scripts the Model page's requests (no browser,
@@ -19,11 +21,21 @@ embedded default data (3,000 customers) and scripts the Model page's requests (n
 Prints both medians and their ratio (loaded / idle), the queue messages the fits were shown,
 and how long the fits took. ``--source DIR`` serves another checkout of the code (e.g. an
 export of an older commit, to compare); the request bodies come from this checkout.
+
+``--scenario compare``: the same on the Compare page, over a generated table of
+``--customers`` (10,000: the largest a complete-linkage tree is built exactly, quadratic in
+time and memory). The cached request is one session's Compare page (default settings: a Ward
+tree, fitted once); the ``--fits`` other sessions each open Compare with ``--linkage`` and
+their own seed (nothing shared): a tree and a K-means fit each, in the request threads on code
+without the cost decision, as background jobs on this code. The request bodies are built from
+the served code's own callbacks (``/_dash-dependencies``), so ``--source`` may serve code whose
+Compare callbacks differ from this checkout's. Run it under ``flock /tmp/bench.lock``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -34,10 +46,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.app_client import ROOT, Client, local_app, start_server
+from bench.app_client import ROOT, Client, _outputs, local_app, start_server
 from dashapp.services import get_services
 from dashapp.shared.modeling import ModelSettings, with_settings
 from dashapp.state import new_state
+
+COMPARE_INIT = re.compile(r"(^|\.\.)compare-key\.data(\.\.|$)")  # init_compare's outputs
+COMPARE_JOB = "compare-job-done.data"  # the Compare page's background callback (new code)
 
 RENDER = "dashapp.pages.model.callbacks:render"
 FIT_JOB = "dashapp.pages.model.callbacks:fit_job"
@@ -72,12 +87,107 @@ def dear_fit(client: Client, data: dict, log: dict[str, Any]) -> None:
     ]
 
 
+def server_callback(client: Client, matches: Any) -> dict[str, Any]:
+    """The served app's callback whose output string ``matches`` (a predicate)."""
+    deps = client.http.get(client.url + "/_dash-dependencies", timeout=60).json()
+    (found,) = [d for d in deps if matches(d["output"])]
+    return found  # type: ignore[no-any-return]
+
+
+def server_body(dep: dict[str, Any], inputs: list[Any], state: list[Any]) -> dict[str, Any]:
+    """The JSON the browser posts for the served callback ``dep``."""
+    output = dep["output"]
+    outputs = _outputs(output)
+    first = dep["inputs"][0]
+    return {
+        "output": output,
+        "outputs": outputs if output.startswith("..") else outputs[0],
+        "inputs": [{**d, "value": v} for d, v in zip(dep["inputs"], inputs, strict=True)],
+        "state": [{**d, "value": v} for d, v in zip(dep["state"], state, strict=True)],
+        "changedPropIds": [f"{first['id']}.{first['property']}"],
+    }
+
+
+def open_compare(client: Client, data: dict, log: dict[str, Any] | None = None) -> float:
+    """One session opens Compare: init_compare, then its background job when it asks for one
+    (polled to the end). Returns the first request's wall seconds."""
+    init = server_callback(client, COMPARE_INIT.search)
+    start = time.perf_counter()
+    response = client.post(server_body(init, [data], [None, None]))
+    first = time.perf_counter() - start
+    response.raise_for_status()
+    out = response.json().get("response", {})
+    job = out.get("compare-job", {}).get("data")
+    seen: list[Any] = []
+    if job:
+        dep = server_callback(client, lambda o: o == COMPARE_JOB)
+        payload = server_body(dep, [job], [data])
+        handles = client.post(payload)
+        handles.raise_for_status()
+        started = {"payload": payload, **{k: handles.json()[k] for k in ("cacheKey", "job")}}
+        _answer, seen = client.poll(started)
+    if log is not None:
+        log["seconds"] = time.perf_counter() - start
+        log["background"] = bool(job)
+        log["queue"] = [
+            text
+            for p in seen
+            for key, text in p.items()
+            if "progress-text" in key and "Waiting" in text
+        ]
+    return first
+
+
+def compare_scenario(args: argparse.Namespace) -> tuple[list[float], list[float], list[dict]]:
+    """(idle latencies, loaded latencies, the dear sessions' logs) of the Compare scenario."""
+    from core.generator import write_transactions
+
+    with tempfile.TemporaryDirectory(prefix="fair-cpu-compare-") as folder:
+        cache = Path(folder)
+        data_file = cache / f"compare_{args.customers}.parquet"
+        write_transactions(data_file, seed=3, customers=args.customers)
+        server, url, key = start_server(cache, source=args.source, data=data_file)
+        try:
+            app = local_app(cache, key, data_file)
+            services = get_services(app.server)
+            cached = new_state(services).to_json()
+            client = Client(url, app)
+            for _ in range(6):  # fitted once, then cached in both workers' memory
+                open_compare(client, cached)
+            idle = [open_compare(client, cached) for _ in range(args.reps)]
+            logs: list[dict[str, Any]] = [{} for _ in range(args.fits)]
+            threads = []
+            for i in range(args.fits):
+                settings = ModelSettings(linkage=args.linkage, seed=100 + i)  # type: ignore[arg-type]
+                data = with_settings(new_state(services), settings).to_json()
+                thread = threading.Thread(
+                    target=open_compare, args=(Client(url, app), data, logs[i])
+                )
+                thread.start()
+                threads.append(thread)
+            time.sleep(3.0)  # the comparisons are asked for and running
+            loaded = [open_compare(client, cached) for _ in range(args.reps)]
+            for thread in threads:
+                thread.join()
+        finally:
+            server.terminate()
+            server.wait(60)
+    return idle, loaded, logs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fits", type=int, default=8)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--source", type=Path, default=ROOT)
+    parser.add_argument("--scenario", choices=("model", "compare"), default="model")
+    parser.add_argument("--customers", type=int, default=10_000, help="compare: table size")
+    parser.add_argument("--linkage", default="complete", help="compare: the dear sessions'")
     args = parser.parse_args(argv)
+    if args.scenario == "compare":
+        idle, loaded, logs = compare_scenario(args)
+        what = f"Compare ({args.linkage}) opened"
+        return report(idle, loaded, logs, args, what=what, request="cached Compare page")
     with tempfile.TemporaryDirectory(prefix="fair-cpu-") as folder:
         cache = Path(folder)
         server, url, key = start_server(cache, source=args.source)
@@ -104,10 +214,23 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(60)
+    return report(idle, loaded, logs, args, what="GMM k=30 fits", request="cached Model page")
+
+
+def report(
+    idle: list[float],
+    loaded: list[float],
+    logs: list[dict[str, Any]],
+    args: argparse.Namespace,
+    *,
+    what: str,
+    request: str,
+) -> int:
+    """Print both medians, their ratio, where the dear work ran and the queue messages."""
     base, busy = statistics.median(idle), statistics.median(loaded)
-    print(f"cached Model page request, {args.reps} times each (wall seconds):")
+    print(f"{request} request, {args.reps} times each (wall seconds):")
     print(f"  idle server                 median {base:.3f}  max {max(idle):.3f}")
-    print(f"  {args.fits} GMM k=30 fits running  median {busy:.3f}  max {max(loaded):.3f}")
+    print(f"  {args.fits} {what} running  median {busy:.3f}  max {max(loaded):.3f}")
     print(
         f"  ratio loaded / idle: {busy / base:.1f}x (median), {max(loaded) / max(idle):.1f}x (max)"
     )
