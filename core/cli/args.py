@@ -154,3 +154,23 @@ def load_input(
     if source is not None:
         return load_database(source, **options)
     return load_transactions(Path(args.input), **options)
+
+
+ENGINES = ("polars", "spark")
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine polars|spark`` and ``--spark-master`` (:mod:`core.spark`)."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="polars",
+        help="polars (this machine, the default) or spark (pip install 'custseg[spark]')",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        default="local[2]",
+        help="with --engine spark: local[N], spark://HOST:7077 or sc://HOST:15002 "
+        "(default local[2])",
+    )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.cli.args import (
     TABLE_SUFFIXES,
+    add_engine_options,
     add_mapping_options,
     add_source_options,
     database_source,
@@ -251,7 +252,12 @@ def _pct(share: float | None) -> str:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`;
-    with ``--save``, the workspace is opened (and the name checked) before anything is fitted."""
+    with ``--save``, the workspace is opened (and the name checked) before anything is fitted;
+    with ``--engine spark``, :mod:`core.cli.spark_segment` fits with MLlib."""
+    if args.engine == "spark":
+        from core.cli import spark_segment  # noqa: PLC0415
+
+        return spark_segment.segment(args)
     if args.save is None:
         return _segment(args, workspace=None)
     with _open_workspace_for(args.save) as workspace:
@@ -380,7 +386,7 @@ def _workflow_config(args: argparse.Namespace) -> Any:
         ),
         auto_k=k is None and algorithm != "hdbscan",
         sweep="cheap",
-        stability_refits=args.stability,
+        stability_refits=DEFAULT_STABILITY_REFITS if args.stability is None else args.stability,
     )
 
 
@@ -424,7 +430,12 @@ def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Handler of ``custseg score`` (:func:`core.scoring.score_table`, as the app's Library
-    page scores)."""
+    page scores; ``--engine spark``: :mod:`core.cli.spark_segment`)."""
+    if args.engine == "spark":
+        from core.cli import spark_segment  # noqa: PLC0415
+
+        return spark_segment.score(args)
+
     from core.clustering.persist import load_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415
     from core.scoring import score_table  # noqa: PLC0415
@@ -478,10 +489,12 @@ def add_commands(sub: Any) -> None:
     )
     add_mapping_options(segment)
     add_source_options(segment)
+    add_engine_options(segment)
     segment.add_argument(
         "--algorithm",
         default=DEFAULT_ALGORITHM,
-        help=f"kmeans, minibatch, hierarchical, gmm or hdbscan (default {DEFAULT_ALGORITHM})",
+        help=f"kmeans, minibatch, hierarchical, gmm or hdbscan (default {DEFAULT_ALGORITHM}); "
+        "with --engine spark: kmeans or bisecting",
     )
     segment.add_argument(
         "--k",
@@ -509,7 +522,6 @@ def add_commands(sub: Any) -> None:
     segment.add_argument(
         "--stability",
         type=int,
-        default=DEFAULT_STABILITY_REFITS,
         metavar="N",
         help=f"bootstrap refits to rate stability (default {DEFAULT_STABILITY_REFITS}; 0 skips)",
     )
@@ -533,6 +545,7 @@ def add_commands(sub: Any) -> None:
     )
     add_mapping_options(score)
     add_source_options(score)
+    add_engine_options(score)
     model = score.add_mutually_exclusive_group(required=True)
     model.add_argument("--model", help="model file from `custseg segment --model`")
     model.add_argument(

@@ -325,7 +325,7 @@ def fit_segmentation(
         if has_monetary
         else None
     )
-    return _assemble(
+    return assemble(
         frame=frame,
         x=x,
         pre=pre,
@@ -337,7 +337,7 @@ def fit_segmentation(
     )
 
 
-def _assemble(
+def assemble(
     *,
     frame: pl.DataFrame,
     x: np.ndarray,
@@ -348,6 +348,8 @@ def _assemble(
     monetary: np.ndarray | None,
     n_excluded: int,
 ) -> Segmentation:
+    """The :class:`Segmentation` of a raw fit of ``x``: canonical numbering, centres, sizes,
+    notes. Every engine builds its segmentation here (the Spark engine from MLlib's fit)."""
     notes = list(pre.warnings_) + list(raw.notes)
     perm = canonical_order(
         raw.labels, monetary, n_labels=None if model.algorithm == "hdbscan" else model.k

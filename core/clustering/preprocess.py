@@ -200,6 +200,15 @@ class ConstantDropper(TransformerMixin, BaseEstimator):
         return np.asarray(x, dtype=np.float64)[:, self.keep_]
 
 
+def auto_log_mask(skewness: np.ndarray, minimum: np.ndarray) -> np.ndarray:
+    """The features ``log="auto"`` transforms with ``log1p``: skewness above
+    :data:`AUTO_LOG_SKEW` and no negative value (NaN skewness: not logged). Every engine
+    decides with this rule (the Spark engine from its own aggregates)."""
+    return (np.asarray(skewness, dtype=np.float64) > AUTO_LOG_SKEW) & (
+        np.asarray(minimum, dtype=np.float64) >= 0
+    )
+
+
 class Log1pColumns(TransformerMixin, BaseEstimator):
     """``log1p`` of selected columns.
 
@@ -220,7 +229,7 @@ class Log1pColumns(TransformerMixin, BaseEstimator):
             self.skewness_ = np.asarray(skew(x, axis=0, bias=True), dtype=np.float64)
         self.min_ = x.min(axis=0)
         if isinstance(self.columns, str):
-            self.mask_ = (self.skewness_ > AUTO_LOG_SKEW) & (self.min_ >= 0)
+            self.mask_ = auto_log_mask(self.skewness_, self.min_)
         else:
             self.mask_ = np.asarray(self.columns, dtype=bool)
         return self
