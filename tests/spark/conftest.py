@@ -5,6 +5,7 @@ is missing the tests are skipped with the reason (a failure in CI)."""
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,17 @@ def spark() -> Iterator[SparkSession]:
         missing("no Java runtime on PATH (tools/test.sh installs openjdk-17-jre-headless)")
     from core.spark.session import get_session
 
-    session = get_session("local[2]", app_name="custseg-tests")
+    # colour-science (imported by tests/dashapp/shared/test_palette.py) puts a MagicMock in
+    # sys.modules["matplotlib"] when matplotlib is missing; pyspark asks importlib for
+    # matplotlib's spec while the session starts, which raises ValueError on that stand-in.
+    stand_in = sys.modules.get("matplotlib")
+    if stand_in is not None and getattr(stand_in, "__spec__", None) is None:
+        del sys.modules["matplotlib"]
+    try:
+        session = get_session("local[2]", app_name="custseg-tests")
+    finally:
+        if stand_in is not None:
+            sys.modules.setdefault("matplotlib", stand_in)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
