@@ -281,7 +281,8 @@ def create_app(
     if max_upload_mb < 1:
         raise ValueError(f"max_upload_mb must be >= 1, got {max_upload_mb}")
     default_path = Path(data_path) if data_path is not None else DEFAULT_DATA
-    if not default_path.is_file():
+    # A file of transactions or features, or a directory of Parquet part files (Spark output).
+    if not (default_path.is_file() or default_path.is_dir()):
         raise FileNotFoundError(f"default dataset not found: {default_path}")
     secret_key, _from_env = secret_key_from_env()
     max_upload_bytes = max_upload_mb * 1024**2

@@ -160,6 +160,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     data = Path(args.data) if args.data else None
     if data is not None and not data.exists():
         raise ConfigError(f"--data {args.data!r} does not exist", "give the path of a data file")
+    if data is not None and data.is_dir():
+        from core.feature_source import parquet_parts  # noqa: PLC0415
+
+        if not parquet_parts(data):
+            raise ConfigError(
+                f"--data {args.data!r} is a directory without Parquet part files",
+                "give a data file, or a directory of Parquet part files written by Spark",
+            )
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}", "use --workers 2")
     if args.threads < 1:
@@ -188,7 +196,11 @@ def add_command(sub: Any) -> None:
     parser = sub.add_parser("serve", help="start the web app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8050)
-    parser.add_argument("--data", help="open on this transaction file instead of the default data")
+    parser.add_argument(
+        "--data",
+        help="open on this transaction file, feature table, or directory of Parquet part files "
+        "(a feature or segment table written by Spark) instead of the default data",
+    )
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (development only)")
     parser.add_argument(
         "--workers",

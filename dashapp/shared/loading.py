@@ -19,7 +19,8 @@ from typing import TypeVar
 
 import polars as pl
 
-from core.cache import get_or_compute, make_key
+from core import feature_source
+from core.cache import fingerprint_file, get_or_compute, make_key
 from core.errors import CustsegError, InputFileError
 from core.io import ReadReport, read_table
 from core.pipeline import (
@@ -63,6 +64,9 @@ class DataView:
     head: pl.DataFrame | None = field(default=None, compare=False, repr=False)
     table: CustomerTable | None = field(default=None, compare=False, repr=False)
     error: CustsegError | None = None
+    # Where a feature table came from ("Spark output: 4 part files at PATH"); None for
+    # transactions (core.feature_source: no lines, mapping or cleaning on this server).
+    provenance: str | None = None
 
     @property
     def rows(self) -> int | None:
@@ -119,6 +123,47 @@ def load_source(
     )
 
 
+def feature_source_table(source: DatasetSource, services: AppServices) -> tuple[str, CustomerTable]:
+    """A feature-table source's provenance and customer table (memory-cached per dataset and
+    its files' sizes and times; the table is keyed by the files' content)."""
+    parts = feature_source.files(source.path)
+    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in parts]
+
+    def compute() -> tuple[str, CustomerTable]:
+        dataset = feature_source.read(source.path)
+        key = make_key("feature_source", [fingerprint_file(p) for p in parts])
+        return dataset.provenance, feature_source.customer_table(dataset, key=key)
+
+    key = make_key("feature_source", source.key, str(source.path), stamp, versions=False)
+    return _memo(services, key, compute)
+
+
+def _feature_view(
+    source: DatasetSource, services: AppServices, *, is_default: bool, badge: str | None
+) -> DataView:
+    """The Data page's view of a feature table (no mapping, dates or cleaning to show)."""
+    try:
+        provenance, table = feature_source_table(source, services)
+    except CustsegError as exc:
+        return DataView(filename=source.filename, is_default=is_default, badge=badge, error=exc)
+    except OSError as exc:
+        error = InputFileError(
+            f"cannot read {source.filename!r} ({exc.strerror or exc}).",
+            hint="Check that the server can still read the directory and its files.",
+        )
+        return DataView(filename=source.filename, is_default=is_default, badge=badge, error=error)
+    return DataView(
+        filename=source.filename,
+        is_default=is_default,
+        badge=badge,
+        columns=table.read.columns,
+        notes=table.schema.notes,
+        head=table.features.head(PREVIEW_ROWS),
+        table=table,
+        provenance=provenance,
+    )
+
+
 def data_view(state: SessionState, services: AppServices) -> DataView:
     """Run (or fetch from cache) the pipeline for ``state`` and collect what the page shows."""
     source = services.source(state.dataset, state.session_id)
@@ -133,6 +178,8 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
             ),
         )
     badge = services.default_badge if is_default else None
+    if feature_source.is_feature_source(source.path):
+        return _feature_view(source, services, is_default=is_default, badge=badge)
     try:
         peek = peek_source(source, services)
     except CustsegError as exc:

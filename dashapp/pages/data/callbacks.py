@@ -22,6 +22,7 @@ from dashapp.pages.data.layout import (
     cleaning_form,
     dataset_summary,
     date_info,
+    feature_table_outputs,
     funnel_summary,
     funnel_table,
     mapping_alert,
@@ -125,6 +126,8 @@ def render(data: object) -> dict[str, Any]:
 
 def render_view(view: DataView, state: SessionState) -> dict[str, Any]:
     """The render callback's outputs for a view (pure: tests compare it with the builders)."""
+    if view.provenance is not None and view.error is None:
+        return feature_table_outputs(view)
     row_data, column_defs, caption = preview(view)
     return {
         "summary": dataset_summary(view),

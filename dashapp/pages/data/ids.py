@@ -31,6 +31,7 @@ ROLE_TYPE = "role-dropdown"
 DATE_FORMAT_TYPE = "date-format"
 CLEANING_RULES_TYPE = "cleaning-rules"
 
+PROVENANCE = "data-provenance"  # where a feature table came from (Spark output, ...)
 
 def role_dropdown(role: str) -> dict[str, str]:
     """Id of the column-mapping dropdown for ``role`` (one per role in ``core.columns.ROLES``)."""

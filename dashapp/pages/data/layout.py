@@ -224,3 +224,39 @@ def preview(
         return [], [], ""
     row_data, column_defs = widgets.preview_grid_props(view.head, view.mapping)
     return row_data, column_defs, widgets.preview_caption(view.head.height, view.mapping)
+
+
+NO_LINES = (
+    "No cleaning audit here: this dataset is a customer feature table, cleaned and audited "
+    "where it was written (`custseg features` prints and saves the audit)."
+)
+
+
+def feature_table_outputs(view: DataView) -> dict[str, Any]:
+    """The render callback's outputs for a feature table (:mod:`core.feature_source`): where it
+    came from, its customers and first rows; no mapping, dates, cleaning or line audit."""
+    summary = widgets.dataset_summary(
+        view.filename, rows=None, customers=view.customers, badge=view.badge
+    )
+    summary.append(html.Div(view.provenance, id=ids.PROVENANCE, className="small text-muted"))
+    rows, columns, caption = preview(view)
+    return {
+        "summary": summary,
+        "mapping_form": [
+            html.P(
+                "A customer feature table: one row per customer, no columns to map.",
+                className="mb-0",
+            )
+        ],
+        "mapping_alert": mapping_alert(view),
+        "date_info": [],
+        "cleaning_form": [html.P(NO_LINES, className="small text-muted mb-0")],
+        "audit_funnel": figures.shared_figures.empty_figure(NO_LINES),
+        "funnel_summary": NO_LINES,
+        "funnel_table": [],
+        "audit_table": [],
+        "sufficiency": sufficiency(view),
+        "preview_rows": rows,
+        "preview_columns": columns,
+        "preview_caption": caption,
+    }
