@@ -186,7 +186,7 @@ def download_bundle(
         content = bundle(state, services, model, chosen, fmt_)
     except CustsegError as exc:
         return no_update, components.error_alert(exc, title="Nothing was exported")
-    rows = core_bundle.bundle_list(model.result, model.table, chosen).height
+    rows = sum(ex.members(model.result, s) for s in chosen)  # the list's rows
     record(state, services, model, chosen, rows=rows, fmt=f"zip ({fmt_})")
     name = ex.bundle_filename(model.result, chosen)
     return dcc.send_bytes(content, name, type="application/zip"), []
