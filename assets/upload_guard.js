@@ -1,7 +1,8 @@
 /*
  * Reports files over the upload limit. dcc.Upload silently ignores a file larger than its
  * max_size; this listener tells the server (through a dcc.Store) so the page can say why.
- * The limit comes from the data-max-bytes attribute of the wrapper around the upload area.
+ * The limit comes from the data-max-bytes attribute of the wrapper around the upload area, the
+ * store from its data-rejected-store attribute (default: the Data page's "upload-rejected").
  * The server enforces the same limit on its own; this only gives the user a message.
  */
 (function () {
@@ -18,7 +19,10 @@
         var limit = Number(guard.getAttribute("data-max-bytes"));
         var file = files[0];
         if (limit > 0 && file.size > limit) {
-            window.dash_clientside.set_props("upload-rejected", {
+            // The store to tell: the wrapper's data-rejected-store (another page's upload
+            // area), else the Data page's.
+            var store = guard.getAttribute("data-rejected-store") || "upload-rejected";
+            window.dash_clientside.set_props(store, {
                 data: {name: String(file.name).slice(0, 200), size: file.size, at: Date.now()}
             });
         }

@@ -124,3 +124,23 @@ def test_score_a_file_with_a_segmentation_saved_in_another_session(
     dash_duo.wait_for_contains_text("#data-header", DEFAULT_DATA.name, timeout=TIMEOUT)
     assert "new month" not in dash_duo.find_element("#data-header").text
     assert dash_duo.get_logs() == []
+
+
+@pytest.fixture(scope="session")
+def small_limit_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
+    return create_app(cache_dir=tmp_path_factory.mktemp("score-limit-cache"), max_upload_mb=1)
+
+
+def test_a_file_over_the_limit_to_score_is_a_message(
+    dash_duo: DashComposite, small_limit_app: Dash, tmp_path: Path
+) -> None:
+    dash_duo.start_server(small_limit_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/library", timeout=TIMEOUT)
+    big = tmp_path / "big.csv"
+    write_transactions(big, seed=21, customers=300)
+    # Far enough over that the request itself is refused (base64 + the server's slack).
+    assert big.stat().st_size > 2 * 1024**2
+    dash_duo.find_element("#library-score-upload input[type=file]").send_keys(str(big))
+    dash_duo.wait_for_contains_text("#library-score-alert", "File too large", timeout=TIMEOUT)
+    assert "accepts files up to 1 MB" in dash_duo.find_element("#library-score-alert").text
+    assert dash_duo.get_logs() == []

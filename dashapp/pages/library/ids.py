@@ -41,6 +41,7 @@ LIBRARY_SOURCE_ALERT = "library-source-alert"
 LIBRARY_SCORE_SAVED = "library-score-saved"
 LIBRARY_SCORE_DATA = "library-score-data"
 LIBRARY_SCORE_UPLOAD = "library-score-upload"
+LIBRARY_SCORE_REJECTED = "library-score-rejected"  # a file over the limit (upload_guard.js)
 LIBRARY_SCORE_FILE = "library-score-file"  # {"key", "filename"} of the uploaded file
 LIBRARY_SCORE_BUTTON = "library-score-button"
 LIBRARY_SCORE_ALERT = "library-score-alert"

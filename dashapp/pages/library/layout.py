@@ -17,8 +17,12 @@ from dashapp.shared import components
 HIDDEN = {"display": "none"}
 
 
-def build(**_query: Any) -> Component:
-    """The page skeleton; callbacks fill the table from the workspace."""
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
+
+
+def build(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, /, **_query: Any) -> Component:
+    """The page skeleton; callbacks fill the table from the workspace. ``max_upload_bytes``
+    is the limit the file to score is checked against in the browser (as on the Data page)."""
     return html.Div(
         [
             dcc.Store(id=ids.LIBRARY_VERSION, data=0),
@@ -34,25 +38,36 @@ def build(**_query: Any) -> Component:
             rename_panel(),
             delete_panel(),
             html.Div(id=ids.LIBRARY_TABLE),
-            score_card(),
+            score_card(max_upload_bytes),
             source_card(),
         ]
     )
 
 
-def score_card() -> dbc.Card:
+def score_card(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> dbc.Card:
     """Score the session's data or an uploaded transaction file with a saved segmentation:
-    the segment sizes, then the scored customers as a download."""
-    upload = dcc.Upload(
-        id=ids.LIBRARY_SCORE_UPLOAD,
-        children=html.Div(
-            [html.Strong("Drop a transaction file here"), " or ",
-             html.A("choose one", href="#", className="link-primary")]
-        ),
-        accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
-        multiple=False,
-        className="upload-zone",
-        className_active="upload-zone upload-zone-active",
+    the segment sizes, then the scored customers as a download. A file over the limit is
+    reported by ``assets/upload_guard.js`` (the wrapper's data attributes) to a store."""
+    limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
+    upload = html.Div(
+        [
+            dcc.Store(id=ids.LIBRARY_SCORE_REJECTED),
+            dcc.Upload(
+                id=ids.LIBRARY_SCORE_UPLOAD,
+                children=html.Div(
+                    [html.Strong("Drop a transaction file here"), " or ",
+                     html.A("choose one", href="#", className="link-primary"),
+                     html.Span(f" · up to {limit}", className="small text-muted")]
+                ),
+                accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
+                max_size=max_upload_bytes,
+                multiple=False,
+                className="upload-zone",
+                className_active="upload-zone upload-zone-active",
+            ),
+        ],
+        **{"data-max-bytes": str(max_upload_bytes),
+           "data-rejected-store": ids.LIBRARY_SCORE_REJECTED},
     )
     export = html.Div(
         [

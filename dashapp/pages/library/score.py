@@ -71,6 +71,21 @@ def store_upload(
     return Uploaded(key=stored.key, filename=stored.filename)
 
 
+def rejected_error(rejected: object, max_bytes: int) -> InputFileError | None:
+    """The error for a file the browser refused as over the limit (``{"name", "size"}`` from
+    ``assets/upload_guard.js``); None when it is not such a report."""
+    if not isinstance(rejected, Mapping):
+        return None
+    size = rejected.get("size")
+    if isinstance(size, bool) or not isinstance(size, int | float) or size < 0:
+        return None
+    return InputFileError(
+        f"{display_name(rejected.get('name'))!r} is {size / 1024**2:,.1f} MB; this server "
+        f"accepts files up to {max_bytes / 1024**2:,.0f} MB.",
+        "score a shorter period, or ask the administrator to raise the upload limit",
+    )
+
+
 @dataclass(frozen=True)
 class ScoreRun:
     """What was scored: the saved segmentation and the data (small JSON for the page)."""

@@ -64,6 +64,14 @@ def upload_file(contents: object, filename: object, data: object) -> dict[str, A
     }
 
 
+def report_rejected(rejected: object) -> Any:
+    """Explain a file the browser refused as over the upload limit (nothing else changes)."""
+    error = sc.rejected_error(rejected, get_services().max_upload_bytes)
+    if error is None:
+        raise PreventUpdate
+    return components.error_alert(error, title="File too large")
+
+
 def run_score(
     n_clicks: object, saved: object, choice: object, uploaded: object, data: object
 ) -> dict[str, Any]:
@@ -133,6 +141,11 @@ def register(app: Dash) -> None:
         },
         prevent_initial_call=True,
     )(upload_file)
+    app.callback(
+        Output(ids.LIBRARY_SCORE_ALERT, "children", allow_duplicate=True),
+        Input(ids.LIBRARY_SCORE_REJECTED, "data"),
+        prevent_initial_call=True,
+    )(report_rejected)
     app.callback(
         output={
             "alert": Output(ids.LIBRARY_SCORE_ALERT, "children", allow_duplicate=True),

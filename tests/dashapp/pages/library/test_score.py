@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from dash.exceptions import PreventUpdate
 
 from core.cli import main as cli_main
 from core.columns import CUSTOMER
@@ -126,3 +127,13 @@ def test_bad_input_is_a_message_and_nothing_loaded_is_lost(
     assert session_table(state, services).n_customers > 0
     nothing: dict[str, Any] = page.download(1, "csv", None, state.to_json())
     assert "Score a file first" in texts(as_json(nothing["alert"]))
+
+
+def test_a_file_the_browser_refused_as_too_large_is_explained(services: AppServices) -> None:
+    alert = page.report_rejected({"name": "../big.csv", "size": 3 * 1024**2, "at": 1})
+    text = texts(as_json(alert))
+    assert "'big.csv' is 3.0 MB; this server accepts files up to 1 MB." in text
+    assert "File too large" in text
+    for nothing in (None, {"name": "x"}, {"size": True}, {"size": -1}):
+        with pytest.raises(PreventUpdate):
+            page.report_rejected(nothing)
