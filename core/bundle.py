@@ -7,8 +7,9 @@ the segment report and a README. One definition for the app's Export page (a zip
 * :func:`segment_list` is the list: exactly the members of the chosen segments (id, segment,
   name and every feature), sorted by id; the bundle's (:func:`bundle_list`) holds the steady
   features (:func:`core.migration.steady_features`: sums of money to 6 decimals, ratios
-  computed again from them), since the engine's float sums differ from one run to the next
-  in their last bits and the same segmentation must give the same file.
+  computed again from them), so that the same segmentation gives the same file even where
+  float sums can differ in their last bits from run to run (amounts beyond the range
+  :func:`core.money.exact_sum` adds exactly).
 * :func:`config_document` is ``config.json``: the data file's SHA-256, the mapping, date
   format, every config, the cache keys, library versions and the ``custseg segment`` command
   that computes the same segments (:func:`reproduce_command`). It holds no time of creation
@@ -17,7 +18,8 @@ the segment report and a README. One definition for the app's Export page (a zip
 * :func:`diagnostics` is the k choice and stability the report carries (the app's Model page
   workflow: every k scored, :data:`~core.clustering.defaults.DEFAULT_STABILITY_REFITS` refits;
   cached when a cache is given). ``segments.json`` keeps its floats to
-  :data:`REPORT_DIGITS` significant digits, for the same reason.
+  :data:`REPORT_DIGITS` significant digits: criteria computed again (another process, its
+  own thread pool) can differ in their last bits.
 * :func:`bundle_files` gives every file by name; :func:`zip_bytes` zips them,
   :func:`write_files` writes them to a folder.
 """
@@ -64,8 +66,8 @@ LIST_COLUMNS: tuple[str, ...] = tuple(
 # The XLSX list's creation time: fixed (the date xlsxwriter gives its own zip entries), so the
 # same segmentation gives the same bytes wherever and whenever its bundle is made.
 XLSX_CREATED = dt.datetime(1980, 1, 31, tzinfo=dt.UTC)
-# Significant digits of the floats in segments.json: criteria computed again from a table
-# whose float sums differ in their last bits differ there too.
+# Significant digits of the floats in segments.json: criteria computed again can differ in
+# their last bits.
 REPORT_DIGITS = 10
 CONFIG = "config.json"
 SEGMENTS = "segments.json"
