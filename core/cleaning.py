@@ -64,7 +64,7 @@ from core.columns import (
     ROW,
 )
 from core.errors import ConfigError, SchemaError
-from core.money import exact_sum
+from core.money import SUM_DECIMALS, exact_sum
 
 REASON = "reason"
 REASONS: tuple[str, ...] = (
@@ -687,7 +687,7 @@ def audit_from(
             quantile=float(config.cap_quantile),
             thresholds=tuple((c, thresholds[c]) for c in config.cap_columns),
             rows_capped=int(totals["rows_capped"] or 0),
-            revenue_removed=revenue_uncapped - revenue_kept,
+            revenue_removed=round(revenue_uncapped - revenue_kept, SUM_DECIMALS),
         )
     columns = list(NORMALIZED_SCHEMA)
     lines = (
@@ -702,7 +702,8 @@ def audit_from(
     return Audit(
         rows_in=rows_kept + sum(r.rows for r in reasons),
         rows_kept=rows_kept,
-        revenue_in=revenue_uncapped + sum(r.revenue for r in reasons),
+        # Each revenue has at most SUM_DECIMALS decimals (exact_sum): so has their total.
+        revenue_in=round(revenue_uncapped + sum(r.revenue for r in reasons), SUM_DECIMALS),
         revenue_kept=revenue_kept,
         reasons=reasons,
         customers_in=customers_in,

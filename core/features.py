@@ -56,7 +56,7 @@ from core.columns import (
     PRODUCT,
 )
 from core.errors import ConfigError
-from core.money import exact_sum
+from core.money import SUM_DECIMALS, exact_sum
 
 NET_TOLERANCE = 1e-9  # relative; see monetary()
 EXCLUDED_NET = "net monetary value <= 0 (returns cancel out purchases)"
@@ -189,12 +189,13 @@ def monetary(*, use_gross: bool) -> pl.Expr:
     if use_gross:
         return pl.col("gross").alias("monetary")
     gross_, returned = pl.col("gross"), pl.col("returns_value")
-    # Float sums carry rounding noise (a customer who returned everything nets +-1e-13, and
-    # its sign depends on summation order); a net within NET_TOLERANCE of the larger side is 0.
-    negligible = (gross_ - returned).abs() <= NET_TOLERANCE * pl.max_horizontal(
-        gross_.abs(), returned.abs()
-    )
-    return pl.when(negligible).then(0.0).otherwise(gross_ - returned).alias("monetary")
+    # Both sums hold at most SUM_DECIMALS decimals (core.money.exact_sum), so their difference
+    # is rounded to those too: 6075.6 - 136.82 is 5938.78, not 5938.780000000001. Sums beyond
+    # exact_sum's range carry float noise (a customer who returned everything nets +-1e-13):
+    # a net within NET_TOLERANCE of the larger side is 0.
+    net = (gross_ - returned).round(SUM_DECIMALS)
+    negligible = net.abs() <= NET_TOLERANCE * pl.max_horizontal(gross_.abs(), returned.abs())
+    return pl.when(negligible).then(0.0).otherwise(net).alias("monetary")
 
 
 def avg_order_value() -> pl.Expr:

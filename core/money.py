@@ -52,7 +52,10 @@ def exact_sum(expr: pl.Expr) -> pl.Expr:
     exact = expr.abs() <= _EXACT_UP_TO
     units = pl.when(exact).then((expr * scale).round()).cast(pl.Int128).sum()
     rest = pl.when(exact.not_()).then(expr).sum()
-    return units / scale + rest
+    # Dividing by the scale is not correctly rounded in Polars (6075600000 / 1e6 gave
+    # 6075.599999999999); rounding the quotient to the same decimals gives the float nearest to
+    # the decimal sum.
+    return (units / scale).round(SUM_DECIMALS) + rest
 
 
 def money_columns(frame: pl.DataFrame) -> list[str]:

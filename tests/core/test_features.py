@@ -148,22 +148,35 @@ def test_rounding_noise_nets_to_zero() -> None:
     assert table.get_column("excluded").to_list() == [True]
 
 
-def test_money_sums_do_not_depend_on_line_order() -> None:
+def test_money_sums_are_the_decimal_sums_in_any_line_order() -> None:
     # Float addition is not associative: the same amounts added in another order (as Polars'
-    # threads may add them) differ in the last bits. The feature table's sums must not: they
-    # are the decimal sum, whatever the order of the lines.
+    # threads may add them) differ in the last bits. The feature table's sums must not: each
+    # is the float nearest to the decimal sum of its amounts, whatever the order of the lines.
     rng = np.random.default_rng(3)
-    cents = rng.integers(1, 100_000, 60)
+    n_lines = 2_000
+    customers = rng.integers(0, 150, n_lines)
+    cents = rng.integers(1, 100_000, n_lines)
+    quantities = rng.integers(1, 40, n_lines)
     rows = [
-        {"price": int(c) / 100, "quantity": float(q), "product": f"P{i}", "invoice": str(i)}
-        for i, (c, q) in enumerate(zip(cents, rng.integers(1, 40, 60), strict=True))
-    ]
-    exact = int((cents * np.array([r["quantity"] for r in rows], dtype=np.int64)).sum()) / 100
-    grosses = {
-        features(lines(*(rows[i] for i in rng.permutation(len(rows))))).item(0, "gross")
-        for _ in range(8)
-    }
-    assert grosses == {exact}
+        {"customer_id": f"C{c:03d}", "price": int(p) / 100, "quantity": float(q),
+         "product": f"P{i}", "invoice": str(i)}
+        for i, (c, p, q) in enumerate(zip(customers, cents, quantities, strict=True))
+    ]  # fmt: skip
+    spent: dict[str, int] = {}
+    for row, c, q in zip(rows, cents, quantities, strict=True):
+        spent[row["customer_id"]] = spent.get(row["customer_id"], 0) + int(c) * int(q)
+    expected = {customer: total / 100 for customer, total in spent.items()}
+    for _ in range(4):
+        table = features(lines(*(rows[i] for i in rng.permutation(n_lines))))
+        assert dict(zip(table["customer_id"], table["gross"], strict=True)) == expected
+
+
+def test_net_spend_is_the_decimal_difference() -> None:
+    # 6075.6 - 136.82 in floats is 5938.780000000001; the net spend is 5938.78.
+    purchases = lines({"price": 6075.6})
+    returns = lines({"invoice": "C1", "quantity": -1.0, "price": 136.82})
+    assert 6075.6 - 136.82 != 5938.78
+    assert features(purchases, returns).get_column("monetary").to_list() == [5938.78]
 
 
 def test_zero_gross_gives_null_return_rate() -> None:
