@@ -7,6 +7,7 @@ every chart of every page. Data passed to figures is converted to plain Python l
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 import plotly.graph_objects as go
@@ -123,11 +124,16 @@ def base_layout(fig: go.Figure, *, title: str | None = None, height: int = 360) 
     return fig
 
 
+EMPTY_LINE_CHARS = 60  # a message's line on a blank figure: it fits a narrow card at 1440 px
+
+
 def empty_figure(message: str, *, height: int = 240) -> go.Figure:
-    """A blank figure that says why there is nothing to show."""
+    """A blank figure that says why there is nothing to show (wrapped: Plotly draws an
+    annotation on one line, cut off at the figure's edges)."""
+    lines = textwrap.wrap(message, EMPTY_LINE_CHARS) or [""]
     fig = go.Figure()
     fig.add_annotation(
-        text=message,
+        text="<br>".join(lines),
         showarrow=False,
         x=0.5,
         y=0.5,

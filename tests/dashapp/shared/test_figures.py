@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashapp.shared.figures import (
+    EMPTY_LINE_CHARS,
     NOISE_COLOR,
     SEGMENT_PALETTE,
     empty_figure,
@@ -30,6 +31,15 @@ def test_empty_figure_says_why(message: str) -> None:
     fig = empty_figure(message)
     assert fig.data == ()
     assert fig.layout.annotations[0].text == message
+
+
+def test_a_long_empty_figure_message_is_wrapped_not_cut_off() -> None:
+    # Plotly draws an annotation on one line: a long one ran past both edges of the figure.
+    message = " ".join(["No cleaning audit here: a customer feature table."] * 3)
+    lines = empty_figure(message).layout.annotations[0].text.split("<br>")
+    assert len(lines) > 1
+    assert max(len(line) for line in lines) <= EMPTY_LINE_CHARS
+    assert " ".join(lines) == message
 
 
 def test_figures_take_the_app_template_without_setting_it_per_figure() -> None:
