@@ -12,6 +12,14 @@ No cycle across callbacks; the two sliders drive each other inside one:
   selection (segment numbers or a node id, never customer lists); :func:`render_selection`
   lists those customers in a grid and highlights them in a small projection scatter.
 
+Work not cached yet and estimated dearer than the app's threshold (:mod:`.work`, as on the
+Model page) is not fitted in the request: init_compare (the tree) or render_compare (K-means
+at a new k) writes a request into the job store instead; the background callback
+(:func:`run_compare_job`, the app's job queue shared with the Model page) shows its place in
+the queue and its steps, with Cancel; its answer feeds :func:`init_after_job` and
+:func:`render_after_job` (which ask for no job, so nothing feeds its own job store) and
+:func:`show_job_outcome` (an error, with Retry when asking again may help: :func:`retry_compare`).
+
 Callbacks with more than two outputs return a dict of named outputs (see :func:`register`).
 """
 

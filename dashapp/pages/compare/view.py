@@ -8,7 +8,9 @@ The tree does not depend on k, so it is fitted once per (data, preprocessing, li
 cached in the app's cache (:func:`tree_fit`); a new k only cuts it (:meth:`TreeFit.labels`), even
 for large data, whose tree is built over micro-clusters. K-means results come from the clustering
 service, cached per (data, configs, k); the Model page's fit is reused when its settings match.
-Comparisons, the selection's members and the grid rows are recomputed per request. Timings are
+Comparisons, the selection's members and the grid rows are recomputed per request.
+:func:`tree_ready`, :func:`kmeans_ready` and :func:`pending_seconds` tell what is not cached yet
+and its estimated cost, so that dear work runs as a background job (:mod:`.work`). Timings are
 in bench/README.md (``bench/bench_compare_view.py``).
 """
 
