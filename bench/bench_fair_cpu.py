@@ -87,11 +87,10 @@ def dear_fit(client: Client, data: dict, log: dict[str, Any]) -> None:
     ]
 
 
-def server_callback(client: Client, matches: Any) -> dict[str, Any]:
-    """The served app's callback whose output string ``matches`` (a predicate)."""
-    deps = client.http.get(client.url + "/_dash-dependencies", timeout=60).json()
+def server_callback(deps: list[dict[str, Any]], matches: Any) -> dict[str, Any]:
+    """The served app's callback (of ``/_dash-dependencies``) whose output ``matches``."""
     (found,) = [d for d in deps if matches(d["output"])]
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def server_body(dep: dict[str, Any], inputs: list[Any], state: list[Any]) -> dict[str, Any]:
@@ -108,10 +107,12 @@ def server_body(dep: dict[str, Any], inputs: list[Any], state: list[Any]) -> dic
     }
 
 
-def open_compare(client: Client, data: dict, log: dict[str, Any] | None = None) -> float:
+def open_compare(
+    client: Client, deps: list[dict[str, Any]], data: dict, log: dict[str, Any] | None = None
+) -> float:
     """One session opens Compare: init_compare, then its background job when it asks for one
     (polled to the end). Returns the first request's wall seconds."""
-    init = server_callback(client, COMPARE_INIT.search)
+    init = server_callback(deps, COMPARE_INIT.search)
     start = time.perf_counter()
     response = client.post(server_body(init, [data], [None, None]))
     first = time.perf_counter() - start
@@ -120,7 +121,7 @@ def open_compare(client: Client, data: dict, log: dict[str, Any] | None = None) 
     job = out.get("compare-job", {}).get("data")
     seen: list[Any] = []
     if job:
-        dep = server_callback(client, lambda o: o == COMPARE_JOB)
+        dep = server_callback(deps, lambda o: o == COMPARE_JOB)
         payload = server_body(dep, [job], [data])
         handles = client.post(payload)
         handles.raise_for_status()
@@ -152,21 +153,22 @@ def compare_scenario(args: argparse.Namespace) -> tuple[list[float], list[float]
             services = get_services(app.server)
             cached = new_state(services).to_json()
             client = Client(url, app)
+            deps = client.http.get(url + "/_dash-dependencies", timeout=60).json()
             for _ in range(6):  # fitted once, then cached in both workers' memory
-                open_compare(client, cached)
-            idle = [open_compare(client, cached) for _ in range(args.reps)]
+                open_compare(client, deps, cached)
+            idle = [open_compare(client, deps, cached) for _ in range(args.reps)]
             logs: list[dict[str, Any]] = [{} for _ in range(args.fits)]
             threads = []
             for i in range(args.fits):
                 settings = ModelSettings(linkage=args.linkage, seed=100 + i)  # type: ignore[arg-type]
                 data = with_settings(new_state(services), settings).to_json()
                 thread = threading.Thread(
-                    target=open_compare, args=(Client(url, app), data, logs[i])
+                    target=open_compare, args=(Client(url, app), deps, data, logs[i])
                 )
                 thread.start()
                 threads.append(thread)
             time.sleep(3.0)  # the comparisons are asked for and running
-            loaded = [open_compare(client, cached) for _ in range(args.reps)]
+            loaded = [open_compare(client, deps, cached) for _ in range(args.reps)]
             for thread in threads:
                 thread.join()
         finally:
