@@ -344,8 +344,14 @@ def is_missing_customer(*, stripped: bool = False) -> pl.Expr:
     return pl.col(CUSTOMER).is_null() | (pl.col(CUSTOMER).str.strip_chars() == "")
 
 
+def non_product_set(codes: tuple[str, ...]) -> list[str]:
+    """The non-product codes as a line's stock code is compared with them (stripped,
+    upper-cased), sorted: the rule's one definition, for every engine."""
+    return sorted({c.strip().upper() for c in codes})
+
+
 def _non_product_set(codes: tuple[str, ...]) -> pl.Series:
-    return pl.Series("codes", sorted({c.strip().upper() for c in codes}), dtype=pl.String)
+    return pl.Series("codes", non_product_set(codes), dtype=pl.String)
 
 
 def non_product_categories(categories: pl.Series, codes: tuple[str, ...]) -> pl.Series:

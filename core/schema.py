@@ -1161,6 +1161,12 @@ def scan_statistics(
             hint="look for a row with more fields than the header (a delimiter inside an "
             "unquoted value) or a quote that is never closed, fix it and load the file again",
         ) from exc
+    return require_values(values, sources)
+
+
+def require_values(values: Mapping[str, Any], sources: SourceRoles) -> ScanStats:
+    """The source pass's statistics (``n_rows``, ``n_<role>``, ...) as :class:`ScanStats`;
+    a required role empty in every row is an error. Any engine's source pass ends here."""
     n_rows = int(values["n_rows"])
     for role in ("customer", *sources.parsed):
         if values[f"n_{role}"] == 0:

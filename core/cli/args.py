@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -156,21 +157,50 @@ def load_input(
     return load_transactions(Path(args.input), **options)
 
 
+# --- the engine (custseg features / segment / score) ------------------------------------------
+
 ENGINES = ("polars", "spark")
+DEFAULT_SPARK_MASTER = "local[2]"  # core.spark.session.DEFAULT_MASTER (no pyspark import here)
+_MASTER_PATTERN = r"local(\[(\*|\d+)(,\d+)?\])?|yarn|(spark|sc|k8s)://\S+"
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """``--engine polars|spark`` and ``--spark-master`` (:mod:`core.spark`)."""
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="polars",
-        help="polars (this machine, the default) or spark (pip install 'custseg[spark]')",
+    """``--engine polars|spark`` and ``--spark-master URL`` (one definition for every command
+    that can run on Spark)."""
+    group = parser.add_argument_group(
+        "engine",
+        "polars runs on this machine; spark runs the same definitions on a Spark cluster "
+        "(pip install 'custseg[spark]' and a Java 17 runtime)",
     )
-    parser.add_argument(
+    group.add_argument(
+        "--engine", choices=ENGINES, default="polars", help="computing engine (default polars)"
+    )
+    group.add_argument(
         "--spark-master",
         metavar="URL",
-        default="local[2]",
-        help="with --engine spark: local[N], spark://HOST:7077 or sc://HOST:15002 "
-        "(default local[2])",
+        help="with --engine spark: local[N], spark://HOST:PORT (standalone cluster) or "
+        "sc://HOST:PORT (Spark Connect); default: the master spark-submit gives, else "
+        f"{DEFAULT_SPARK_MASTER}",
     )
+
+
+def spark_master(args: argparse.Namespace) -> str | None:
+    """The ``--spark-master`` of ``args``, validated; None: the default (the master
+    spark-submit set, else :data:`DEFAULT_SPARK_MASTER`, decided by ``core.spark.session``).
+
+    Callers test ``args.engine == "spark"`` first; ``--spark-master`` without it is an error.
+    """
+    master: str | None = getattr(args, "spark_master", None)
+    if getattr(args, "engine", "polars") != "spark":
+        if master is not None:
+            raise ConfigError(
+                "--spark-master applies only with --engine spark",
+                "add --engine spark, or leave --spark-master out",
+            )
+        return None
+    if master is not None and re.fullmatch(_MASTER_PATTERN, master) is None:
+        raise ConfigError(
+            f"--spark-master {master!r} is not a Spark master URL",
+            "use local[N], spark://HOST:PORT (standalone) or sc://HOST:PORT (Spark Connect)",
+        )
+    return master

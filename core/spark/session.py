@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,8 @@ DEFAULT_MASTER = "local[2]"
 _CONNECT_PREFIX = "sc://"
 
 
-def _require_spark() -> None:
+def require_spark() -> None:
+    """pyspark is importable, else a clear error saying how to install it."""
     try:
         import pyspark  # noqa: F401, PLC0415 (optional dependency)
     except ImportError as error:
@@ -25,25 +27,32 @@ def _require_spark() -> None:
         ) from error
 
 
-def get_session(master: str = DEFAULT_MASTER, *, app_name: str = "custseg") -> SparkSession:
+def get_session(master: str | None = DEFAULT_MASTER, *, app_name: str = "custseg") -> SparkSession:
     """The SparkSession for ``master``: ``local[N]``, ``spark://HOST:PORT`` (a standalone
-    cluster) or ``sc://HOST:PORT`` (Spark Connect). An active session for the same master is
-    reused. The web UI is off and shuffles use few partitions unless the caller's Spark
-    configuration (spark-defaults, spark-submit) says otherwise."""
-    _require_spark()
-    from pyspark.sql import SparkSession  # noqa: PLC0415 (optional dependency)
+    cluster) or ``sc://HOST:PORT`` (Spark Connect); None: the master spark-submit gave (its
+    ``--master``), else :data:`DEFAULT_MASTER`. An active session for the same master is
+    reused. The web UI and the console progress bar are off, the session time zone is UTC
+    and shuffles use few partitions unless the caller's Spark configuration
+    (spark-defaults, spark-submit) says otherwise."""
+    require_spark()
+    from pyspark import SparkConf  # noqa: PLC0415 (optional dependency)
+    from pyspark.sql import SparkSession  # noqa: PLC0415
 
-    if master.startswith(_CONNECT_PREFIX):
+    if master is not None and master.startswith(_CONNECT_PREFIX):
         return SparkSession.builder.remote(master).appName(app_name).getOrCreate()
-    if shutil.which("java") is None:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         raise ConfigError(
             "--engine spark needs a Java runtime (17 or 21) and none is on PATH.",
             "Install one, for example: apt-get install openjdk-17-jre-headless.",
         )
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    elif not SparkConf().contains("spark.master"):  # not under spark-submit
+        builder = builder.master(DEFAULT_MASTER)
     return (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.ui.enabled", "false")
+        builder.config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
