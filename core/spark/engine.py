@@ -12,8 +12,9 @@ aggregates (those of :func:`core.features.masked_aggregates`) and the main count
 
 Exact where Polars hashes: duplicates are lines equal on every source field (the first by
 ``source_row`` kept), orders are distinct invoices (else timestamps), compared as values.
-Money is summed in decimals (each amount to 9 decimal places, as Java prints the double),
-so a sum does not depend on how Spark splits the lines; counts are exact.
+Money is summed as core sums it (:func:`core.money.exact_sum`: whole millionths), so a sum
+does not depend on how Spark splits the lines and equals Polars' to the bit; counts are
+exact.
 """
 
 from __future__ import annotations
@@ -48,13 +49,14 @@ from core.columns import (
 )
 from core.errors import ConfigError
 from core.features import FeatureConfig, analysis_date_of, finish_features
+from core.money import _EXACT_UP_TO as EXACT_UP_TO
+from core.money import SUM_DECIMALS
 from core.spark import text
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-_MONEY = "decimal(38,9)"
-_MONEY_BOUND = 1e20  # larger amounts (and NaN, infinity) are summed as doubles
+_UNITS = "decimal(38,0)"  # millionths (core.money.SUM_DECIMALS), summed exactly
 _SAMPLE_ROWS = 5  # core.cleaning.SAMPLE_SIZE: audit_from keeps that many per reason
 
 
@@ -136,13 +138,16 @@ def classify(lines: DataFrame, cleaning: CleaningConfig) -> DataFrame:
 
 
 def money_sum(column: Column) -> Column:
-    """The sum of doubles, exact to 9 decimal places (a decimal sum turned back into a
-    double); with a NaN, an infinity or a huge amount, the plain double sum (NaN stays NaN)."""
+    """``core.money.exact_sum``: amounts added as whole millionths (a decimal sum here, an
+    Int128 sum there), so both engines give the same float whatever order the lines come
+    in; larger amounts, NaN and infinities are added as doubles, as there."""
     sf = _f()
-    exact = text.finite(column) & (sf.abs(column) < _MONEY_BOUND)
-    odd = sf.sum(sf.when(column.isNotNull() & ~exact, 1).otherwise(0))
-    decimal = sf.sum(sf.when(exact, column.cast(_MONEY))).cast("double")
-    return sf.when(odd > 0, sf.sum(column)).otherwise(sf.coalesce(decimal, sf.lit(0.0)))
+    scale = 10**SUM_DECIMALS
+    exact = sf.abs(column) <= EXACT_UP_TO  # NaN is above every number in Spark
+    units = sf.sum(sf.when(exact, sf.bround(column * scale, 0).cast(_UNITS)))
+    units = sf.coalesce(units, sf.lit(0).cast(_UNITS)).cast("double")
+    rest = sf.coalesce(sf.sum(sf.when(~exact, column)), sf.lit(0.0))
+    return units / sf.lit(float(scale)) + rest
 
 
 def reason_totals(classified: DataFrame) -> dict[str, object]:
