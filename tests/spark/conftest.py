@@ -1,6 +1,9 @@
 """One SparkSession (``local[2]``) for the whole test run, shared by every test under
-``tests/spark`` (all marked ``spark``). pyspark and Java come from ``tools/test.sh``; where either
-is missing the tests are skipped with the reason (a failure in CI)."""
+``tests/spark`` (all marked ``spark``), and a real standalone cluster (``spark_cluster``: a
+master and two workers on loopback, :mod:`tests.spark.cluster`), which the tests reach
+through the command line in a child process (its own driver: one SparkContext per
+process). pyspark and Java come from ``tools/test.sh``; where either is missing the tests
+are skipped with the reason (a failure in CI)."""
 
 from __future__ import annotations
 
@@ -25,14 +28,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.spark)
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
+def _require_spark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
         missing("pyspark is not installed (pip install 'custseg[spark]'; tools/test.sh does)")
     if shutil.which("java") is None:
         missing("no Java runtime on PATH (tools/test.sh installs openjdk-17-jre-headless)")
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``spark://127.0.0.1:PORT`` of a standalone master with two registered workers."""
+    _require_spark()
+    from tests.spark.cluster import standalone_cluster
+
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    _require_spark()
     from core.spark.session import get_session
 
     # colour-science (imported by tests/dashapp/shared/test_palette.py) puts a MagicMock in

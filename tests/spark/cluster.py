@@ -1,0 +1,109 @@
+"""A real Spark standalone cluster on loopback for the tests: one master and two workers,
+each its own JVM started with the launchers pyspark ships (``pyspark/bin/spark-class``),
+so shuffles cross process boundaries as on a cluster. Stopped (each process group) at the
+end, also when a test fails or the start times out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+START_TIMEOUT_S = 120.0
+WORKERS = 2
+WORKER_MEMORY = "1536m"  # room for one executor of Spark's default 1g
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spark_env(logs: Path) -> dict[str, str]:
+    """The environment of the cluster's processes and of a driver talking to it."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    return {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_LOG_DIR": str(logs),
+        "SPARK_NO_DAEMONIZE": "1",
+    }
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    spark_class = Path(env["SPARK_HOME"]) / "bin" / "spark-class"
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(spark_class), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group, stopped as one
+        )
+
+
+def _alive_workers(ui_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as reply:
+            return int(json.load(reply).get("aliveworkers", 0))
+    except OSError:
+        return 0
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def standalone_cluster(folder: Path) -> Iterator[str]:
+    """Yield ``spark://127.0.0.1:PORT`` once both workers have registered with the master."""
+    logs = folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = spark_env(logs)
+    port, ui_port = free_port(), free_port()
+    url = f"spark://127.0.0.1:{port}"
+    processes = []
+    try:
+        master = ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1"]
+        master += ["--port", str(port), "--webui-port", str(ui_port)]
+        processes.append(_start(master, env, logs / "master.log"))
+        for n in range(WORKERS):
+            work = folder / f"worker-{n}"
+            work.mkdir(exist_ok=True)
+            worker = ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1"]
+            worker += ["--cores", "1", "--memory", WORKER_MEMORY, "--work-dir", str(work)]
+            worker += ["--webui-port", str(free_port()), url]
+            processes.append(_start(worker, env, logs / f"worker-{n}.log"))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while _alive_workers(ui_port) < WORKERS:
+            dead = [p.args for p in processes if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the Spark standalone cluster did not come up ({'exited: ' if dead else ''}"
+                    f"{dead or 'timed out'}); logs in {logs}"
+                )
+            time.sleep(0.5)
+        yield url
+    finally:
+        for process in reversed(processes):
+            _stop(process)
