@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MASTER = "local[2]"
 _CONNECT_PREFIX = "sc://"
+# Set by spark-submit (and pyspark's shells) for the Python driver it starts.
+_SUBMIT_GATEWAY = "PYSPARK_GATEWAY_PORT"
 
 
 def require_spark() -> None:
@@ -32,11 +34,11 @@ def get_session(master: str | None = DEFAULT_MASTER, *, app_name: str = "custseg
     cluster) or ``sc://HOST:PORT`` (Spark Connect); None: the master spark-submit gave (its
     ``--master``), else :data:`DEFAULT_MASTER`. An active session for the same master is
     reused. The web UI and the console progress bar are off, the session time zone is UTC
-    and shuffles use few partitions unless the caller's Spark configuration
-    (spark-defaults, spark-submit) says otherwise."""
+    (the engine's dates are wall-clock times) and, in local mode, shuffles use 8
+    partitions; on a cluster Spark's own default (200, coalesced by adaptive execution) or
+    the user's ``spark.sql.shuffle.partitions`` applies."""
     require_spark()
-    from pyspark import SparkConf  # noqa: PLC0415 (optional dependency)
-    from pyspark.sql import SparkSession  # noqa: PLC0415
+    from pyspark.sql import SparkSession  # noqa: PLC0415 (optional dependency)
 
     if master is not None and master.startswith(_CONNECT_PREFIX):
         return SparkSession.builder.remote(master).appName(app_name).getOrCreate()
@@ -46,14 +48,16 @@ def get_session(master: str | None = DEFAULT_MASTER, *, app_name: str = "custseg
             "Install one, for example: apt-get install openjdk-17-jre-headless.",
         )
     builder = SparkSession.builder.appName(app_name)
+    if master is None and _SUBMIT_GATEWAY not in os.environ:  # spark-submit sets the master
+        master = DEFAULT_MASTER
     if master is not None:
         builder = builder.master(master)
-    elif not SparkConf().contains("spark.master"):  # not under spark-submit
-        builder = builder.master(DEFAULT_MASTER)
+    if master is not None and master.startswith("local"):
+        # A few cores: Spark's 200 shuffle partitions would be mostly scheduling overhead.
+        builder = builder.config("spark.sql.shuffle.partitions", "8")
     return (
         builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
