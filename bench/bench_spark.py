@@ -4,9 +4,10 @@ memory and output digests.
 Each engine runs the real command in a child process (``python -m core.cli features FILE
 --out OUT.parquet [--engine spark --spark-master local[2]]``); peak memory is the largest
 sum of RSS over that process and all its descendants (the JVM for Spark), sampled every
-100 ms with psutil. The outputs must agree: the digest is the SHA-256 of the feature table
-with money rounded to the cent (``core.money.round_money``; the two engines may differ in
-the last bit of a sum, see tests/spark/parity.py), and the audit JSON's counts must be equal.
+100 ms with psutil. The outputs must agree: the digest is the SHA-256 of the feature table's
+columns other than floats and the audit JSON's counts must be equal; the floats are
+compared by their largest relative gap (the engines may differ in the last bit of a sum,
+see :func:`largest_gap`).
 
     flock /tmp/bench.lock python bench/bench_spark.py --lines 5000000 20000000
 
@@ -31,7 +32,6 @@ import polars as pl
 import psutil
 
 from core.generator import write_transactions
-from core.money import round_money
 
 COUNTS = ("rows_in", "rows_kept", "customers_in", "customers_out", "dropped")
 
@@ -68,8 +68,26 @@ def _watch(child: subprocess.Popen[bytes]) -> int:
 
 
 def digest(path: Path) -> str:
-    table = round_money(pl.read_parquet(path))
-    return hashlib.sha256(table.write_csv().encode()).hexdigest()[:16]
+    """SHA-256 of the table's columns other than floats (ids, counts, days, dates, country,
+    exclusion); the floats are compared by :func:`largest_gap`."""
+    table = pl.read_parquet(path)
+    exact = table.select(c for c, t in table.schema.items() if not t.is_float())
+    return hashlib.sha256(exact.write_csv().encode()).hexdigest()[:16]
+
+
+def largest_gap(spark: Path, polars: Path) -> float:
+    """The largest relative difference between the two tables' floats (the rest must be
+    equal). Both engines add money as whole millionths, but the Polars engine's group-by
+    turns them back into floats one unit in the last place off now and then, so a value
+    on a rounding boundary (avg_order_value at a half cent) can round either way."""
+    a, b = pl.read_parquet(spark), pl.read_parquet(polars)
+    floats = [c for c, t in a.schema.items() if t.is_float()]
+    if not a.drop(floats).equals(b.drop(floats)):
+        return float("inf")
+    gaps = [
+        ((a[c] - b[c]).abs() / b[c].abs().clip(lower_bound=1e-300)).max() or 0.0 for c in floats
+    ]
+    return float(max(gaps))
 
 
 def counts(path: Path) -> dict[str, object]:
@@ -111,7 +129,13 @@ def main() -> int:
                 flush=True,
             )
         same = results["polars"] == results["spark"]
-        print(f"{'':>12} outputs equal (table to the cent, audit counts): {same}")
+        gap = largest_gap(
+            *(args.folder / f"features-{lines}-{e}.parquet" for e in ("spark", "polars"))
+        )
+        print(
+            f"{'':>12} same ids, counts, dates and audit counts: {same}; "
+            f"largest relative gap between the floats: {gap:.1e}"
+        )
     print(f"load average after: {os.getloadavg()}")
     return 0
 
