@@ -27,16 +27,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spark_env(logs: Path) -> dict[str, str]:
-    """The environment of the cluster's processes and of a driver talking to it."""
+# A cluster of two one-core workers: Spark's default 200 shuffle partitions would be 200
+# tasks per shuffle, nearly all scheduling (a real cluster sets its own figure the same way).
+SPARK_DEFAULTS = "spark.sql.shuffle.partitions 4\n"
+
+
+def spark_env(folder: Path) -> dict[str, str]:
+    """The environment of the cluster's processes and of a driver talking to it (logs and a
+    ``spark-defaults.conf`` in ``folder``)."""
     import pyspark
 
+    conf = folder / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "spark-defaults.conf").write_text(SPARK_DEFAULTS)
     home = Path(pyspark.__file__).parent
     return {
         **os.environ,
         "SPARK_HOME": str(home),
+        "SPARK_CONF_DIR": str(conf),
         "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_LOG_DIR": str(logs),
+        "SPARK_LOG_DIR": str(folder),
         "SPARK_NO_DAEMONIZE": "1",
     }
 

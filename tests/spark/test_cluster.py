@@ -65,7 +65,7 @@ def test_real_file_on_the_standalone_cluster(
 
 def test_generated_file_on_the_standalone_cluster(spark_cluster: str, tmp_path: Path) -> None:
     source = tmp_path / "lines.parquet"
-    write_transactions(source, customers=600, seed=16)
+    write_transactions(source, customers=300, seed=16)
     audit = _compare(source, tmp_path, spark_cluster)
     assert audit["duplicate"] > 0
     assert audit["cancellation"] > 0

@@ -39,7 +39,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("generated")
     paths = {fmt: folder / f"lines.{fmt}" for fmt in ("parquet", "csv")}
     for path in paths.values():
-        write_transactions(path, customers=600, seed=16)
+        write_transactions(path, customers=300, seed=16)
     return paths
 
 
