@@ -14,9 +14,8 @@ def assert_same_table(got: pl.DataFrame, want: pl.DataFrame) -> None:
     assert got.schema == want.schema
     assert got.get_column("customer_id").to_list() == want.get_column("customer_id").to_list()
     # Counts, dates and text exactly; money to a billionth (far finer than the cent): both
-    # engines add whole millionths (core.money.exact_sum), but the Polars engine's
-    # group-by turns them back into a float one unit in the last place off now and then
-    # (1079.3999999999999 for 1079.4 on the UCI file), Spark's division is correctly rounded.
+    # engines add whole millionths (core.money.exact_sum); Polars turns them back into a
+    # float through the reciprocal and rounds, Spark divides (the same float on the UCI file).
     assert_frame_equal(got, want, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
 
 
