@@ -208,6 +208,7 @@ def stability(
             method=config.method,
             random_state=config.random_state,
             borderline_threshold=config.borderline_threshold,
+            bootstrap_max=config.bootstrap_max,
             reference=ref.segmentation,
             checkpoint=checkpoint,
         )

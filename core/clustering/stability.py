@@ -7,6 +7,11 @@ Jaccard similarity with its best-matching refit cluster, averaged over refits). 
 >= 0.85 "stable", 0.6-0.85 "fairly stable", < 0.6 "unstable" (the overall rating applies the
 same thresholds to the mean ARI, which is the stricter measure).
 
+Above ``bootstrap_max`` customers (default 20,000) each bootstrap refit draws that many of
+them with replacement rather than all n (an m-out-of-n bootstrap), and the summary says so. A
+smaller sample makes the refits vary more, so the agreement measured is a little lower (more
+cautious); bench/README.md ("stability") gives the measured effect and cost.
+
 Preprocessing is held fixed (the reference fit's scaled matrix is resampled): what is assessed
 is the clustering, not the scaling. Each refit uses seed ``random_state + 1 + i``, so both
 sampling and initialisation contribute to the measured instability.
@@ -27,7 +32,7 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import adjusted_rand_score
 
-from core.clustering.config import ModelConfig, PreprocessConfig, StabilityConfig
+from core.clustering.config import BOOTSTRAP_MAX, ModelConfig, PreprocessConfig, StabilityConfig
 from core.clustering.fit import Segmentation, fit_raw, fit_segmentation
 from core.clustering.parallel import Checkpoint, ordered_map, workers_for
 from core.clustering.select_k import silhouette_values
@@ -84,6 +89,9 @@ class StabilityReport:
         Plain-language summary.
     reference:
         The reference segmentation.
+    sample_size:
+        Customers drawn for each bootstrap refit when fewer than all (``bootstrap_max``);
+        None when each refit drew n of the n customers or refit all of them.
     """
 
     method: str
@@ -101,6 +109,7 @@ class StabilityReport:
     borderline_threshold: float
     summary: str
     reference: Segmentation
+    sample_size: int | None = None
 
     def describe(self, names: Sequence[str] | None = None) -> str:
         """The summary with segment ``i`` called ``names[i]`` (as the charts call it) rather
@@ -116,6 +125,7 @@ class StabilityReport:
             kind=self.silhouette_kind,
             threshold=self.borderline_threshold,
             names=names,
+            sample_size=self.sample_size,
         )
 
 
@@ -131,9 +141,13 @@ def summarise(
     kind: str,
     threshold: float,
     names: Sequence[str] | None = None,
+    sample_size: int | None = None,
 ) -> str:
-    """Plain-language summary of a stability assessment (``names``: segment names, by number)."""
+    """Plain-language summary of a stability assessment (``names``: segment names, by number;
+    ``sample_size``: customers drawn for each bootstrap refit, when fewer than ``n``)."""
     what = "bootstrap refits" if method == "bootstrap" else "refits with other seeds"
+    if sample_size is not None:
+        what += f" (each on {sample_size:,} customers drawn from the {n:,})"
     parts = [
         f"Across {n_runs} {what}, the segmentation agrees with itself at ARI "
         f"{ari_mean:.2f} ± {ari_std:.2f}: {rating(ari_mean)}."
@@ -215,13 +229,13 @@ def customer_silhouette(segmentation: Segmentation) -> tuple[np.ndarray, str, np
 
 
 def _draws(
-    n: int, n_boot: int, method: str, random_state: int
+    n: int, n_boot: int, method: str, random_state: int, *, size: int
 ) -> Iterator[tuple[int, np.ndarray | None]]:
-    """Each refit's number and customers (rows drawn with replacement; None: all of them),
-    drawn in refit order from one seeded generator, one refit at a time."""
+    """Each refit's number and customers (``size`` rows of the ``n`` drawn with replacement;
+    None: all of them), drawn in refit order from one seeded generator, one refit at a time."""
     rng = np.random.default_rng(random_state)
     for i in range(n_boot):
-        yield i, (rng.integers(0, n, size=n) if method == "bootstrap" else None)
+        yield i, (rng.integers(0, n, size=size) if method == "bootstrap" else None)
 
 
 def _refit(ref: Segmentation, i: int, idx: np.ndarray | None) -> tuple[float, np.ndarray]:
@@ -251,6 +265,7 @@ def stability(
     method: Literal["bootstrap", "seeds"] = "bootstrap",
     random_state: int = 0,
     borderline_threshold: float = 0.05,
+    bootstrap_max: int | None = BOOTSTRAP_MAX,
     reference: Segmentation | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> StabilityReport:
@@ -270,6 +285,9 @@ def stability(
         Seed of the bootstrap draws; refit i uses ``model.random_state + 1 + i``.
     borderline_threshold:
         Customers whose silhouette is below this are listed as borderline.
+    bootstrap_max:
+        Customers drawn for each bootstrap refit: n up to this many, else this many of the n
+        (None: always n).
     reference:
         An already fitted reference (must come from the same features and configs);
         fitted here when None.
@@ -285,6 +303,7 @@ def stability(
         method=method,
         random_state=random_state,
         borderline_threshold=borderline_threshold,
+        bootstrap_max=bootstrap_max,
     )
     ref = reference if reference is not None else fit_segmentation(features, preprocess, model)
     model = ref.model_config
@@ -295,9 +314,10 @@ def stability(
         )
     n = ref.X.shape[0]
     k = ref.k
+    size = n if bootstrap_max is None else min(n, bootstrap_max)
     compared = ordered_map(
         lambda draw: _refit(ref, *draw),
-        _draws(n, n_boot, method, random_state),
+        _draws(n, n_boot, method, random_state, size=size),
         workers=workers_for(n),
         checkpoint=checkpoint,
     )
@@ -309,6 +329,7 @@ def stability(
     borderline = _borderline(ref, flagged, sil, nearest)
     ari_mean = float(np.mean(aris))
     ari_std = float(np.std(aris))
+    sampled = size if method == "bootstrap" and size < n else None
     overall = rating(ari_mean)
     return StabilityReport(
         method=method,
@@ -334,8 +355,10 @@ def stability(
             n=n,
             kind=kind,
             threshold=borderline_threshold,
+            sample_size=sampled,
         ),
         reference=ref,
+        sample_size=sampled,
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.clustering.config import BOOTSTRAP_MAX
 from core.clustering.hierarchical import exact_limit
 
 STAGES: tuple[str, ...] = ("sweep", "fit", "stability")
@@ -139,9 +140,11 @@ def stage_seconds(
     if not cells or customers <= 0:
         return 0.0
     value = _at_k(cells, 0 if algorithm == "hdbscan" else k)
-    value *= (customers / REFERENCE_CUSTOMERS) ** GROWTH.get((model, stage), 1.0)
     if stage == "stability":
+        # Each bootstrap refit draws at most BOOTSTRAP_MAX customers, whatever the table's size.
+        customers = min(customers, BOOTSTRAP_MAX)
         value *= refits / MEASURED_REFITS
+    value *= (customers / REFERENCE_CUSTOMERS) ** GROWTH.get((model, stage), 1.0)
     return max(value, 0.0)
 
 

@@ -146,6 +146,8 @@ def test_simplified_silhouette_above_limit(monkeypatch: pytest.MonkeyPatch) -> N
         ({"n_boot": 1}, "1"),
         ({"method": "jackknife"}, "'jackknife'"),
         ({"borderline_threshold": 2}, "2"),
+        ({"bootstrap_max": 99}, "99"),
+        ({"bootstrap_max": 2.5}, "2.5"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], quoted: str) -> None:
@@ -153,6 +155,40 @@ def test_bad_arguments(kwargs: dict[str, object], quoted: str) -> None:
     with pytest.raises(ConfigError) as err:
         stability(table, NO_LOG, ModelConfig(k=2), **kwargs)  # type: ignore[arg-type]
     assert quoted in err.value.message
+
+
+def test_bootstrap_draws_at_most_bootstrap_max_customers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Above bootstrap_max each refit draws that many customers (m-out-of-n), says so, and the
+    # sizes reach the fitter; at or below it nothing changes.
+    table, _ = blob_table(1000, centers=4, std=0.5, seed=7)
+    ref = fit_segmentation(table, NO_LOG, ModelConfig(k=4))
+    sizes: list[int] = []
+    refit = stab._refit
+
+    def spy(ref_: object, i: int, idx: np.ndarray | None) -> tuple[float, np.ndarray]:
+        sizes.append(-1 if idx is None else idx.size)
+        return refit(ref_, i, idx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stab, "_refit", spy)
+    small = stability(table, reference=ref, n_boot=4, bootstrap_max=300)
+    assert sizes == [300] * 4
+    assert small.sample_size == 300
+    assert "(each on 300 customers drawn from the 1,000)" in small.summary
+    assert small.describe() == small.summary
+    assert small.rating == "stable"  # clear blobs stay stable on the smaller draws
+    sizes.clear()
+    every = stability(table, reference=ref, n_boot=4, bootstrap_max=None)
+    assert sizes == [1000] * 4
+    assert every.sample_size is None
+    assert "drawn from" not in every.summary
+    sizes.clear()
+    # n <= bootstrap_max: the same draws, the same answer as drawing every customer.
+    same = stability(table, reference=ref, n_boot=4, bootstrap_max=1000)
+    assert sizes == [1000] * 4
+    assert same.aris == every.aris
+    assert same.summary == every.summary
+    # The default caps at 20,000: the data here is below it.
+    assert stability(table, reference=ref, n_boot=4).aris == every.aris
 
 
 def test_hdbscan_noise_is_not_a_segment() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.clustering.config import ALGORITHMS, LINKAGES
+from core.clustering.config import ALGORITHMS, BOOTSTRAP_MAX, LINKAGES
 from core.clustering.hierarchical import exact_limit
 from dashapp.shared import fit_cost
 from dashapp.shared.fit_cost import MODELS, STAGES, estimate_seconds, model_name
@@ -90,3 +90,21 @@ def test_a_pairwise_tree_near_its_limit_leaves_the_request_thread() -> None:
     for linkage in ("complete", "average"):
         assert fit_cost.tree_seconds(customers=9_000, linkage=linkage) > BACKGROUND_MIN_SECONDS
     assert fit_cost.tree_seconds(customers=3_000, linkage="ward") <= BACKGROUND_MIN_SECONDS
+
+
+def test_stability_stops_growing_at_the_bootstrap_cap() -> None:
+    """Bootstrap refits draw at most BOOTSTRAP_MAX customers: their estimate is flat above it,
+    while the sweep and the fit keep growing with the table."""
+    at_cap = fit_cost.stage_seconds("stability", customers=BOOTSTRAP_MAX, algorithm="kmeans", k=4)
+    above = fit_cost.stage_seconds(
+        "stability", customers=5 * BOOTSTRAP_MAX, algorithm="kmeans", k=4
+    )
+    below = fit_cost.stage_seconds(
+        "stability", customers=BOOTSTRAP_MAX // 2, algorithm="kmeans", k=4
+    )
+    assert above == at_cap > below
+    sweep = [
+        fit_cost.stage_seconds("sweep", customers=n, algorithm="kmeans", k=4)
+        for n in (BOOTSTRAP_MAX, 5 * BOOTSTRAP_MAX)
+    ]
+    assert sweep[1] > sweep[0]
