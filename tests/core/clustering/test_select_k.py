@@ -74,9 +74,11 @@ def test_silhouette_values_equal_sklearn() -> None:
     x = rng.normal(size=(700, 3))
     labels = rng.integers(0, 5, 700)
     labels[3] = 9  # a singleton cluster: silhouette 0 by convention
-    np.testing.assert_allclose(
-        silhouette_values(x, labels, chunk=128), silhouette_samples(x, labels), atol=1e-12
-    )
+    want = silhouette_samples(x, labels)
+    # Chunks that divide n or not, one chunk, and one row per chunk: every pair is counted once
+    # for each of its two rows.
+    for chunk in (1, 64, 128, 700, 1000):
+        np.testing.assert_allclose(silhouette_values(x, labels, chunk=chunk), want, atol=1e-12)
 
 
 def test_within_ss_equals_kmeans_inertia() -> None:
