@@ -30,6 +30,7 @@ from core.cli.args import (
     database_source,
     output_path,
     parse_mapping,
+    spark_master,
     write_table,
 )
 from core.clustering.defaults import (
@@ -254,10 +255,11 @@ def cmd_segment(args: argparse.Namespace) -> int:
     """Handler of ``custseg segment``: the segment workflow of :mod:`core.clustering.workflow`;
     with ``--save``, the workspace is opened (and the name checked) before anything is fitted;
     with ``--engine spark``, :mod:`core.cli.spark_segment` fits with MLlib."""
+    master = spark_master(args)
     if args.engine == "spark":
         from core.cli import spark_segment  # noqa: PLC0415
 
-        return spark_segment.segment(args)
+        return spark_segment.segment(args, master)
     if args.save is None:
         return _segment(args, workspace=None)
     with _open_workspace_for(args.save) as workspace:
@@ -431,10 +433,11 @@ def _print_summary(result: Any, *, k_reason: str, stability: Any | None) -> None
 def cmd_score(args: argparse.Namespace) -> int:
     """Handler of ``custseg score`` (:func:`core.scoring.score_table`, as the app's Library
     page scores; ``--engine spark``: :mod:`core.cli.spark_segment`)."""
+    master = spark_master(args)
     if args.engine == "spark":
         from core.cli import spark_segment  # noqa: PLC0415
 
-        return spark_segment.score(args)
+        return spark_segment.score(args, master)
 
     from core.clustering.persist import load_model  # noqa: PLC0415
     from core.clustering.preprocess import ClusteringWarning  # noqa: PLC0415

@@ -49,7 +49,7 @@ def _check_common(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def _session(master: str) -> Iterator[Any]:
+def _session(master: str | None) -> Iterator[Any]:
     from core.spark.session import get_session  # noqa: PLC0415
 
     with warnings.catch_warnings():
@@ -63,8 +63,8 @@ def _session(master: str) -> Iterator[Any]:
     yield spark
 
 
-def segment(args: argparse.Namespace) -> int:
-    """Handler of ``custseg segment --engine spark``."""
+def segment(args: argparse.Namespace, master: str | None) -> int:
+    """Handler of ``custseg segment --engine spark``; ``master``: ``core.cli.args.spark_master``."""
     from core.cli.segment import _parse_features, _parse_k, _print_summary  # noqa: PLC0415
     from core.clustering.defaults import DEFAULT_FEATURES, DEFAULT_K  # noqa: PLC0415
     from core.clustering.result import report  # noqa: PLC0415
@@ -72,6 +72,7 @@ def segment(args: argparse.Namespace) -> int:
     from core.spark import model as spark_model  # noqa: PLC0415
     from core.spark.segment import SparkSegmentConfig, read_features  # noqa: PLC0415
     from core.spark.segment import segment as fit  # noqa: PLC0415
+    from core.spark.session import running_master  # noqa: PLC0415
 
     _check_common(args)
     _refuse(
@@ -100,7 +101,8 @@ def segment(args: argparse.Namespace) -> int:
         k=DEFAULT_K if args.k is None else _parse_k(args.k),
         seed=args.seed,
     )
-    with _session(args.spark_master) as spark:
+    with _session(master) as spark:
+        ran_on = running_master(spark)
         features = read_features(spark, args.input)
         done = fit(features, config, data_key=_data_key(args.input))
         if model_dir is not None:
@@ -111,7 +113,7 @@ def segment(args: argparse.Namespace) -> int:
     write_table(customer_rows(result.assignments(), done.features), out)
     if report_path is not None:
         content = report(result, k_reason=done.k_reason)
-        content["engine"] = {"name": "spark", "master": args.spark_master}
+        content["engine"] = {"name": "spark", "master": ran_on}
         content["algorithm"] = config.algorithm
         if done.sweep is not None:
             content["k_selection"] = done.sweep.to_dict()
@@ -132,8 +134,9 @@ def _data_key(text: str) -> str:
     return make_key("feature_table_path", text)
 
 
-def score(args: argparse.Namespace) -> int:
-    """Handler of ``custseg score --engine spark``: the model is checked before INPUT is read."""
+def score(args: argparse.Namespace, master: str | None) -> int:
+    """Handler of ``custseg score --engine spark``: the model is checked before INPUT is read;
+    ``master``: ``core.cli.args.spark_master``."""
     import polars as pl  # noqa: PLC0415
 
     from core.scoring import customer_rows  # noqa: PLC0415
@@ -148,7 +151,7 @@ def score(args: argparse.Namespace) -> int:
             "give the Spark model directory with --model",
         )
     out = output_path(args.out, TABLE_SUFFIXES)
-    with _session(args.spark_master) as spark:
+    with _session(master) as spark:
         model = spark_model.load(args.model)
         features = read_features(spark, args.input)
         scores = spark_model.score(model, features)

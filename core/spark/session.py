@@ -61,3 +61,9 @@ def get_session(master: str | None = DEFAULT_MASTER, *, app_name: str = "custseg
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+
+
+def running_master(spark: SparkSession) -> str:
+    """The master ``spark`` runs on: the one asked for, or the one spark-submit gave."""
+    return str(spark.conf.get("spark.master"))
+

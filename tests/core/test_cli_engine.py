@@ -118,3 +118,50 @@ def test_no_java_says_how_to_install_it(
     assert code == 2
     assert "needs a Java runtime" in err
     assert "openjdk-17-jre-headless" in err
+
+
+# `segment` and `score` take the same options through core.cli.args.spark_master, checked
+# before INPUT, the model or Spark is touched.
+_COMMANDS = {
+    "segment": ["segment", "{input}", "--k", "2", "--stability", "0"],
+    "score": ["score", "{input}", "--model", "{model}"],
+}
+
+
+def _argv(command: str, source: Path, tmp_path: Path, *extra: str) -> list[str]:
+    fill = {"input": str(source), "model": str(tmp_path / "model")}
+    argv = [part.format(**fill) for part in _COMMANDS[command]]
+    return [*argv, *extra, "--out", str(tmp_path / "out.csv")]
+
+
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
+def test_segment_and_score_refuse_a_master_without_the_spark_engine(
+    command: str, source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(_argv(command, source, tmp_path, "--spark-master", "local[2]"), capsys)
+    assert code == 2
+    assert "--spark-master applies only with --engine spark" in err
+    assert "add --engine spark, or leave --spark-master out" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
+def test_segment_and_score_refuse_a_master_that_is_no_spark_url(
+    command: str,
+    source: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Were the URL not checked first, Spark would be asked for a session: make that fail loudly.
+    def no_session(*_: object, **__: object) -> None:
+        raise AssertionError("a Spark session was asked for")
+
+    monkeypatch.setattr("core.spark.session.get_session", no_session)
+    argv = _argv(command, source, tmp_path, "--engine", "spark", "--spark-master", "host:7077")
+    code, err = _run(argv, capsys)
+    assert code == 2
+    assert "--spark-master 'host:7077' is not a Spark master URL" in err
+    assert "spark://HOST:PORT" in err
+    assert "Traceback" not in err

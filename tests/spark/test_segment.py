@@ -120,7 +120,7 @@ def test_kmeans_agrees_with_the_default_engine(spark_run: dict, uci_features: Pa
     assert inertia <= reference.inertia_ * 1.005
 
     report = json.loads(spark_run["report"].read_text())
-    assert report["engine"]["name"] == "spark"
+    assert report["engine"] == {"name": "spark", "master": "local[2]"}  # the default master
     assert report["method"] == "spark-kmeans"
     assert [s["name"] for s in report["segments"]] == spark_segments["segment_name"].to_list()
 
