@@ -50,8 +50,12 @@ def _cmd_features(args: argparse.Namespace) -> int:
         use_gross=args.gross,
     )
     decimal_comma = True if args.decimal_comma else None
+    ran_on = ""
     if args.engine == "spark":
         table = _spark_table(args, master, features, decimal_comma)
+        from core.spark.session import active_master  # noqa: PLC0415
+
+        ran_on = f"on Spark master {active_master()}; "
     else:
         loaded = load_input(args, decimal_comma=decimal_comma)
         table = build_customer_table(loaded, cleaning=CleaningConfig(), features=features)
@@ -64,7 +68,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     print(
         f"{summary['customers']:,} customers ({summary['excluded']:,} excluded) from "
         f"{summary['purchase_rows']:,} purchase lines; analysis date {summary['analysis_date']}; "
-        f"wrote {out}"
+        f"{ran_on}wrote {out}"
     )
     return 0
 

@@ -67,3 +67,10 @@ def running_master(spark: SparkSession) -> str:
     """The master ``spark`` runs on: the one asked for, or the one spark-submit gave."""
     return str(spark.conf.get("spark.master"))
 
+
+def active_master() -> str | None:
+    """The master of this thread's active session (:func:`running_master`), None without one."""
+    from pyspark.sql import SparkSession  # noqa: PLC0415 (optional dependency)
+
+    spark = SparkSession.getActiveSession()
+    return None if spark is None else running_master(spark)
