@@ -165,7 +165,7 @@ def data_header(
     return parts
 
 
-def card(title: str, body: Component | Sequence[Component], **kwargs: Any) -> dbc.Card:
+def card(title: str | Component, body: Component | Sequence[Component], **kwargs: Any) -> dbc.Card:
     """A titled card (the building block of every page)."""
     return dbc.Card(
         [dbc.CardHeader(title, className="fw-semibold"), dbc.CardBody(body)],

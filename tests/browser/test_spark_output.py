@@ -41,7 +41,15 @@ def test_open_spark_output_then_its_segments(
     dash_duo.wait_for_text_to_equal(
         "#data-provenance", f"Spark output: 4 part files at {spark_dir}", timeout=TIMEOUT
     )
-    assert "customer feature table" in dash_duo.find_element("#main-content").text
+    dash_duo.wait_for_contains_text(
+        "#preview-caption", "customers, one row each, by customer id", timeout=TIMEOUT
+    )
+    page = dash_duo.find_element("#main-content").text
+    assert "A customer feature table: one row per customer" in page
+    # Nothing of the transaction mapping: no "* = required" help, no "Not mapped" caption.
+    assert "required" not in page
+    assert "Not mapped" not in page
+    assert dash_duo.find_element("#mapping-title").text == "Dataset"
     dash_duo.find_element("#navbar a[href='/segments']").click()
     dash_duo.wait_for_element(".segment-name-input", timeout=TIMEOUT)
     # The default fit (K-means, k = 4) of the directory's features, named by core.

@@ -18,6 +18,8 @@ from dash.exceptions import PreventUpdate
 from core.errors import CustsegError
 from dashapp.pages.data import figures, ids
 from dashapp.pages.data.layout import (
+    MAPPING_HELP,
+    MAPPING_TITLE,
     audit_report,
     cleaning_form,
     dataset_summary,
@@ -131,6 +133,8 @@ def render_view(view: DataView, state: SessionState) -> dict[str, Any]:
     row_data, column_defs, caption = preview(view)
     return {
         "summary": dataset_summary(view),
+        "mapping_title": MAPPING_TITLE,
+        "mapping_help": MAPPING_HELP,
         "mapping_form": mapping_form(view),
         "mapping_alert": mapping_alert(view),
         "date_info": date_info(view, state),
@@ -150,6 +154,8 @@ def render_outputs() -> dict[str, Output]:
     """The render callback's outputs by name (the keys :func:`render_view` returns)."""
     return {
         "summary": Output(ids.DATASET_SUMMARY, "children"),
+        "mapping_title": Output(ids.MAPPING_TITLE, "children"),
+        "mapping_help": Output(ids.MAPPING_HELP, "children"),
         "mapping_form": Output(ids.MAPPING_FORM, "children"),
         "mapping_alert": Output(ids.MAPPING_ALERT, "children"),
         "date_info": Output(ids.DATE_INFO, "children"),

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from core.columns import FEATURE_SCHEMA
 from core.errors import InputFileError
 from core.schema import mapping_warnings
 from dashapp.pages.data import figures, ids, widgets
@@ -28,6 +29,7 @@ GRAPH_CONFIG = {"displayModeBar": False}
 AUDIT_TITLE = "Cleaning audit: where every line went"
 # create_app's default upload limit, stated by a skeleton built without the app's limit.
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024**2
+MAPPING_TITLE = "Column mapping"
 MAPPING_HELP = (
     "Pre-filled from the column names; change any role. "
     "* = required, plus quantity and price, or a line amount."
@@ -66,9 +68,9 @@ def _settings_column() -> dbc.Col:
     return dbc.Col(
         [
             components.card(
-                "Column mapping",
+                html.Span(MAPPING_TITLE, id=ids.MAPPING_TITLE),
                 [
-                    html.P(MAPPING_HELP, className="small text-muted mb-2"),
+                    html.P(id=ids.MAPPING_HELP, className="small text-muted mb-2"),
                     html.Div(id=ids.MAPPING_ALERT),
                     html.Div(id=ids.MAPPING_FORM),
                 ],
@@ -230,28 +232,64 @@ NO_LINES = (
     "No cleaning audit here: this dataset is a customer feature table, cleaned and audited "
     "where it was written (`custseg features` prints and saves the audit)."
 )
+NO_LINES_SHORT = "No transaction lines in a customer feature table: nothing to audit here."
+NO_RULES = "No rules to set: the lines were cleaned where the table was written."
+
+
+def feature_table_help(view: DataView) -> str:
+    """What a feature table is, in the mapping card's place of the mapping help."""
+    assert view.table is not None
+    table = view.table
+    text = (
+        f"A customer feature table: one row per customer ({table.n_customers:,} customers, "
+        f"{table.n_excluded:,} excluded), {len(view.columns):,} columns. No columns to map: "
+        "its lines were mapped, cleaned and audited where it was written."
+    )
+    extra = [c for c in view.columns if c not in FEATURE_SCHEMA]
+    if extra:
+        text += f" Left out: {', '.join(extra)} (the app fits its own segments on the features)."
+    return text
+
+
+def feature_table_dates(view: DataView) -> list[Component]:
+    """The analysis date a feature table was computed at (its recency counts to it)."""
+    day = None if view.table is None else view.table.analysis_date
+    if day is None:
+        return []
+    return [
+        html.P(
+            f"Analysis date {day:%Y-%m-%d}: recency is counted to it, as when the table "
+            "was written.",
+            className="small mb-0",
+        )
+    ]
 
 
 def feature_table_outputs(view: DataView) -> dict[str, Any]:
     """The render callback's outputs for a feature table (:mod:`core.feature_source`): where it
-    came from, its customers and first rows; no mapping, dates, cleaning or line audit."""
+    came from, what it holds and its first rows; no mapping, date formats, cleaning or line
+    audit."""
     summary = widgets.dataset_summary(
         view.filename, rows=None, customers=view.customers, badge=view.badge
     )
     summary.append(html.Div(view.provenance, id=ids.PROVENANCE, className="small text-muted"))
-    rows, columns, caption = preview(view)
+    rows, columns, _ = preview(view)
+    shown = len(rows)
+    caption = (
+        f"The first {shown:,} of {view.customers or 0:,} customers, one row each, by customer id."
+        if shown
+        else ""
+    )
     return {
         "summary": summary,
-        "mapping_form": [
-            html.P(
-                "A customer feature table: one row per customer, no columns to map.",
-                className="mb-0",
-            )
-        ],
-        "mapping_alert": mapping_alert(view),
-        "date_info": [],
-        "cleaning_form": [html.P(NO_LINES, className="small text-muted mb-0")],
-        "audit_funnel": figures.shared_figures.empty_figure(NO_LINES),
+        "mapping_title": "Dataset",
+        "mapping_help": feature_table_help(view),
+        "mapping_form": [],
+        # Its one note (mapping, dates and cleaning applied where it was written) is the help's.
+        "mapping_alert": [],
+        "date_info": feature_table_dates(view),
+        "cleaning_form": [html.P(NO_RULES, className="small text-muted mb-0")],
+        "audit_funnel": figures.shared_figures.empty_figure(NO_LINES_SHORT),
         "funnel_summary": NO_LINES,
         "funnel_table": [],
         "audit_table": [],

@@ -4,21 +4,26 @@ Outputs are read by name: the keys of the dicts the callbacks return."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import flask
+import polars as pl
 import pytest
 from dash import Dash, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.serving import make_server
 
+from core.cli import main
 from core.columns import ROLES
 from dashapp.pages.data import callbacks as page
 from dashapp.pages.data import ids
-from dashapp.services import DEFAULT_DATASET, AppServices
+from dashapp.pages.data.layout import MAPPING_HELP, MAPPING_TITLE
+from dashapp.services import DEFAULT_DATASET, AppServices, DatasetSource
 from dashapp.shared.loading import data_view, session_table
 from dashapp.state import (
     TOGGLEABLE_RULES,
@@ -28,6 +33,7 @@ from dashapp.state import (
     require_state,
 )
 from tests.core import cdnow
+from tests.core.test_feature_source import spark_layout
 from tests.dashapp.helpers import (
     as_json,
     callback_body,
@@ -432,3 +438,48 @@ def test_shown_table_prefetches_its_product_lines_once(
     assert lines.codes is not None
     assert product_lines(table, services) is lines  # what a fit uses
     assert calls == [1]
+
+
+def test_a_feature_table_says_what_it_is_instead_of_mapping_help(
+    services: AppServices,
+    small_default: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A segment table as Spark writes it: no mapping help, no "Not mapped" caption; what it
+    holds (customers, columns, the segment columns left out) and its analysis date instead."""
+    out = tmp_path / "features.parquet"
+    assert main(["features", str(small_default), "--out", str(out)]) == 0
+    features = pl.read_parquet(out).with_columns(
+        pl.lit(1, dtype=pl.Int64).alias("segment"), pl.lit("A").alias("segment_name")
+    )
+    folder = spark_layout(features, tmp_path / "by_spark", parts=2)
+    dataset = DatasetSource(key=DEFAULT_DATASET, path=folder, filename=folder.name)
+    monkeypatch.setattr(AppServices, "source", lambda self, key, session_id: dataset)
+    state = new_state(services)
+    rendered = outputs(state)
+    assert list(rendered) == list(page.render_outputs())
+    shown = {name: texts(as_json(value)) for name, value in rendered.items()}
+    everything = " ".join(shown.values())
+    assert "required" not in everything
+    assert "Not mapped" not in everything
+    assert "Headers show the role" not in everything
+    n, excluded = features.height, int(features["excluded"].sum())
+    assert shown["mapping_help"] == (
+        f"A customer feature table: one row per customer ({n:,} customers, {excluded:,} "
+        f"excluded), {features.width} columns. No columns to map: its lines were mapped, "
+        "cleaned and audited where it was written. Left out: segment, segment_name (the app "
+        "fits its own segments on the features)."
+    )
+    assert shown["mapping_form"] == shown["mapping_alert"] == ""
+    assert shown["mapping_title"] == "Dataset"
+    day = pl.read_parquet(out).select(pl.col("last_purchase").max()).item()
+    assert f"Analysis date {day + dt.timedelta(days=1):%Y-%m-%d}" in shown["date_info"]
+    assert shown["preview_caption"] == (
+        f"The first {min(n, 100)} of {n:,} customers, one row each, by customer id."
+    )
+    assert len(rendered["preview_rows"]) == min(n, 100)
+    # Transactions keep their mapping help.
+    monkeypatch.undo()
+    lines = outputs(new_state(services))
+    assert (lines["mapping_title"], lines["mapping_help"]) == (MAPPING_TITLE, MAPPING_HELP)
