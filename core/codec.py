@@ -183,8 +183,9 @@ def _result_kinds() -> list[Kind]:
         FeatureConfig,
     ]
     kinds = [_dataclass_kind(cls) for cls in classes]
-    # The lines a table's reasons belong to are attached again by the reader.
-    kinds.append(_dataclass_kind(pipeline.CustomerTable, skip=("source",)))
+    # The lines a table's reasons belong to are attached again by the reader; its product
+    # lines' codes stay in the process that computed them (the reader reads lines back).
+    kinds.append(_dataclass_kind(pipeline.CustomerTable, skip=("source", "product_codes")))
     kinds.append(_frozen_mapping_kind())
     return kinds
 

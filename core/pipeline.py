@@ -44,6 +44,7 @@ from core.cleaning import (
     staged_reasons,
     thresholds_of,
 )
+from core.clustering.products import EngineLines, ProductLines
 from core.columns import (
     AMOUNT,
     COUNTRY,
@@ -109,11 +110,16 @@ class CustomerTable:
     # The normalized lines the reasons belong to; not pickled (build_customer_table
     # attaches them again to a table read from the disk cache).
     source: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
+    # The product lines as the engine's pass coded them (build_customer_table's
+    # product_lines); in this process only: a table read from the disk cache has none, and
+    # its top products read the lines back (product_line_query).
+    product_codes: ProductLines | None = field(default=None, compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_split", None)
         state["source"] = None
+        state["product_codes"] = None
         return state
 
     def with_source(self, lines: pl.LazyFrame) -> CustomerTable:
@@ -263,6 +269,9 @@ class EngineResult:
     # Each line's reason (core.cleaning.REASON_CODES; null: kept), in frame order: what
     # core.cleaning.split_lines reads the kept lines and the returns back by.
     reasons: pl.Series = field(compare=False, repr=False)
+    # The purchase and cancellation lines as codes, for the top products (run_engine's
+    # product_lines; else None).
+    product_lines: EngineLines | None = field(default=None, compare=False, repr=False)
 
 
 def run_engine(
@@ -273,6 +282,7 @@ def run_engine(
     engine: str = "streaming",
     stripped: bool = False,
     encoder: EncoderLines | None = None,
+    product_lines: bool = False,
 ) -> EngineResult:
     """The one cleaning-and-features engine: feature table, audit and reasons of normalized lines.
 
@@ -312,15 +322,21 @@ def run_engine(
     encoder:
         The same lines as ``core.schema.normalize_views`` gives them for the encoding pass
         (integer customer keys, raw product and country text); default: ``frame`` itself.
+    product_lines:
+        Also code each line's description in the pass and keep the purchase and
+        cancellation lines' codes (:class:`core.clustering.products.EngineLines`), from
+        which the top products need no line read back.
     """
-    table, totals, samples, customers, thresholds, reasons = _encoded_plan(
+    plan = _encoded_plan(
         frame.lazy(),
         cleaning=cleaning,
         features=features,
         engine=engine,
         stripped=stripped,
         encoder=EncoderLines(frame=frame.lazy()) if encoder is None else encoder,
+        product_lines=product_lines,
     )
+    table, totals, samples, customers, thresholds, reasons, coded = plan
     audit = audit_from(
         cleaning,
         totals.row(0, named=True),
@@ -329,7 +345,7 @@ def run_engine(
         samples=[samples],
         thresholds=thresholds,
     )
-    return EngineResult(features=table, audit=audit, reasons=reasons)
+    return EngineResult(features=table, audit=audit, reasons=reasons, product_lines=coded)
 
 
 def stream_customer_table(
@@ -371,11 +387,20 @@ def classify(
 
 
 # Each plan returns the feature table, the reason totals, the samples, one row with
-# ``customers_in`` and ``customers_out``, the capping thresholds (None: no capping) and every
-# line's reason (:data:`core.cleaning.REASON_CODES`, in frame order).
+# ``customers_in`` and ``customers_out``, the capping thresholds (None: no capping), every
+# line's reason (:data:`core.cleaning.REASON_CODES`, in frame order) and the product lines'
+# codes (None unless asked for).
 _Thresholds = dict[str, float | None] | None
 _Frame = TypeVar("_Frame", pl.LazyFrame, pl.DataFrame)
-_Plan = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, _Thresholds, pl.Series]
+_Plan = tuple[
+    pl.DataFrame,
+    pl.DataFrame,
+    pl.DataFrame,
+    pl.DataFrame,
+    _Thresholds,
+    pl.Series,
+    EngineLines | None,
+]
 
 
 def _capped_lines(
@@ -404,13 +429,14 @@ def _encoded_plan(
     engine: str,
     stripped: bool,
     encoder: EncoderLines,
+    product_lines: bool = False,
 ) -> _Plan:
     """One streaming pass encodes every line in fixed-width codes; the rest runs on them.
 
     See :func:`stream_customer_table`. ``encoder``: the lines the encoding pass reads
     (``core.schema.normalize_views``); ``lf`` gives the sample lines.
     """
-    coding = _Coding.of(cleaning, encoder)
+    coding = _Coding.of(cleaning, encoder, descriptions=product_lines)
     # With numbered lines the description joins the duplicate key only for the few lines
     # equal on every other field, read back afterwards: stripping and hashing it on every
     # line was 40% of the pass's time on the UCI file.
@@ -429,6 +455,10 @@ def _encoded_plan(
         *([] if encoder.rows_numbered else [ROW]),
     )
     lines, alphabetical = _customer_lines(lines, values, cleaning, thresholds, encoder.keyed)
+    coded = None
+    if product_lines:
+        coded = _engine_lines(lines, values, coding, encoder.keyed)
+        lines = lines.drop(DESCRIPTION)  # its 4 bytes a line are not needed further
     purchase, returned = _masks(features)
     # The independent queries in one call, which runs them side by side.
     queries = [
@@ -461,7 +491,7 @@ def _encoded_plan(
         alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
     )
     table = finish_features(bought.lazy(), features).collect()
-    return table, totals, samples, customers_row, thresholds, reasons
+    return table, totals, samples, customers_row, thresholds, reasons, coded
 
 
 def _encode(
@@ -565,6 +595,30 @@ def _customer_lines(
     return lines, alphabetical
 
 
+def _engine_lines(
+    lines: pl.DataFrame, values: dict[str, pl.Series], coding: _Coding, keyed: bool
+) -> EngineLines:
+    """The purchase lines (amounts capped) then the cancellation lines of
+    :func:`_customer_lines`' lines, as :class:`~core.clustering.products.EngineLines`: the
+    lines ``CustomerTable.product_lines`` reads back, in the same order, as codes."""
+    columns = [CUSTOMER, PRODUCT, DESCRIPTION, AMOUNT]
+    reason = pl.col(REASON)
+    usable = pl.col(PRODUCT).is_not_null() & pl.col(AMOUNT).is_finite()
+    coded = pl.concat(
+        [
+            lines.lazy().filter(reason.is_null() & usable).select(columns),
+            lines.lazy().filter((reason == "cancellation") & usable).select(columns),
+        ]
+    ).collect()
+    return EngineLines(
+        lines=coded,
+        customer_low=coding.low if keyed else None,
+        customer_values=None if keyed else values[CUSTOMER],
+        products=values[PRODUCT],
+        descriptions=values[DESCRIPTION],
+    )
+
+
 def _per_customer(
     lines: pl.DataFrame, purchase: pl.Expr, returned: pl.Expr, *, packed: bool
 ) -> pl.LazyFrame:
@@ -602,11 +656,13 @@ class _Coding:
     packed: bool  # customer codes fit 32 bits
 
     @staticmethod
-    def of(cleaning: CleaningConfig, encoder: EncoderLines) -> _Coding:
+    def of(cleaning: CleaningConfig, encoder: EncoderLines, *, descriptions: bool) -> _Coding:
         # Fresh categories per call: the global ones would keep every id ever seen. A
         # Categories object is only a weak reference (the code <-> id mapping lives while some
         # dtype uses it): the empty anchor columns hold them until the codes become text.
         encode = (PRODUCT, COUNTRY) if encoder.keyed else (CUSTOMER, PRODUCT, COUNTRY)
+        if descriptions:
+            encode += (DESCRIPTION,)  # normalized text: codes of the frame's values
         categories = {c: pl.Categories.random() for c in encode}
         anchors = [pl.Series(c, [], dtype=pl.Categorical(k)) for c, k in categories.items()]
         encoded = [
@@ -784,8 +840,13 @@ def build_customer_table(
     cleaning: CleaningConfig = CleaningConfig(),
     features: FeatureConfig = FeatureConfig(),
     cache: ResultCache | None = None,
+    product_lines: bool = False,
 ) -> CustomerTable:
-    """Clean, audit and compute the feature table (:func:`run_engine`); a cache hit skips it."""
+    """Clean, audit and compute the feature table (:func:`run_engine`); a cache hit skips it.
+
+    ``product_lines``: a table computed here also holds its product lines as codes
+    (``CustomerTable.product_codes``), for the top products of its segmentations.
+    """
     key = make_key("customer_table", loaded.fingerprint, cleaning, features)
 
     def compute() -> CustomerTable:
@@ -795,8 +856,9 @@ def build_customer_table(
             features=features,
             stripped=True,  # normalize strips text and makes blanks null
             encoder=loaded.encoder,
+            product_lines=product_lines,
         )
-        table = result.features
+        table, coded = result.features, result.product_lines
         used = features.analysis_date
         if used is None:
             used = analysis_date_of(table)
@@ -810,6 +872,7 @@ def build_customer_table(
             warnings=tuple(str(w) for w in sufficiency_warnings(table)),
             reasons=result.reasons,
             source=loaded.lines,
+            product_codes=None if coded is None else ProductLines(coded),
         )
 
     return get_or_compute(cache, key, compute).with_source(loaded.lines)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,10 @@ class TopProduct:
     share: float  # of the segment's revenue over the lines given
 
 
-def _coded(column: pl.Series) -> tuple[pl.Series, np.ndarray]:
+_Coded = tuple[pl.Series, np.ndarray]  # sorted distinct values, each line's index (-1: none)
+
+
+def _coded(column: pl.Series) -> _Coded:
     """The sorted distinct values of ``column`` (nulls left out) and each value's index
     among them (-1 for null), from one categorical encoding: the values are hashed once,
     only the few distinct ones are sorted."""
@@ -136,39 +140,129 @@ def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         seen = np.zeros(cells, dtype=bool)
         seen[keys] = True
         distinct = np.flatnonzero(seen)
-        index = np.zeros(cells, dtype=np.int64)
-        index[distinct] = np.arange(distinct.size)
+        # 4-byte indices: half the table the lookups below miss the cache in.
+        index = np.zeros(cells, dtype=np.int32)
+        index[distinct] = np.arange(distinct.size, dtype=np.int32)
         return distinct, index[keys]
     distinct = pl.Series(keys).unique().sort().to_numpy()
     return distinct, np.searchsorted(distinct, keys)
 
 
-def encode(lines: pl.DataFrame | pl.LazyFrame) -> LineCodes:
-    """Encode ``lines`` (``customer_id``, ``product``, ``amount``, optional ``description``).
+def encode(lines: pl.DataFrame | pl.LazyFrame | EngineLines) -> LineCodes:
+    """Encode ``lines`` (``customer_id``, ``product``, ``amount``, optional ``description``),
+    or the engine's codes of them (:class:`EngineLines`: no text read).
 
     Raises
     ------
     SchemaError
         A required column is missing.
     """
+    if isinstance(lines, EngineLines):
+        return _from_engine(lines)
     frame = _frame(lines)
-    customers, customer = _coded(frame.get_column(CUSTOMER))
-    products, product = _coded(frame.get_column(PRODUCT))
-    descriptions, description = _coded(frame.get_column(DESCRIPTION))
+    return _line_codes(
+        _coded(frame.get_column(CUSTOMER)),
+        _coded(frame.get_column(PRODUCT)),
+        _coded(frame.get_column(DESCRIPTION)),
+        frame.get_column(AMOUNT),
+    )
+
+
+def _line_codes(
+    customers: _Coded, products: _Coded, descriptions: _Coded, amount: pl.Series
+) -> LineCodes:
+    """The :class:`LineCodes` of lines given as each line's index among the sorted distinct
+    customers, products and descriptions."""
+    product, description = products[1], descriptions[1]
     # (product, description) pairs, numbered in sorted order (no description first).
-    width = len(descriptions) + 1
+    width = len(descriptions[0]) + 1
     pair_keys, pair = _numbered(product.astype(np.int64) * width + (description + 1))
     return LineCodes(
-        customers=customers.to_numpy().astype(str),
-        products=products.to_numpy().astype(str),
-        descriptions=descriptions.to_numpy().astype(str),
+        customers=customers[0].to_numpy().astype(str),
+        products=products[0].to_numpy().astype(str),
+        descriptions=descriptions[0].to_numpy().astype(str),
         pair_product=(pair_keys // width).astype(np.int32),
         pair_description=(pair_keys % width - 1).astype(np.int32),
-        customer=customer,
+        customer=customers[1],
         product=product,
         pair=pair.astype(np.int32),
-        amount=frame.get_column(AMOUNT).to_numpy(),
+        amount=amount.to_numpy(),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class EngineLines:
+    """The lines :func:`encode` reads, as the engine's pass holds them (``core.pipeline``):
+    codes into tables of distinct values, no text per line.
+
+    Attributes
+    ----------
+    lines:
+        ``customer_id``, ``product``, ``description`` (UInt32 codes; null: none) and
+        ``amount`` (Float64) of the purchase lines (capped as cleaned) then the cancellation
+        lines, each in source order; lines without a product or with a non-finite amount
+        left out. The order :attr:`CustomerTable.product_lines` has, so that sums add the
+        same amounts in the same order.
+    customer_low:
+        Whole-number ids: a customer code plus this is the id. None: the code indexes
+        ``customer_values``.
+    customer_values, products, descriptions:
+        The distinct values by code (null for a code no line uses is allowed).
+    """
+
+    lines: pl.DataFrame
+    customer_low: int | None
+    customer_values: pl.Series | None
+    products: pl.Series
+    descriptions: pl.Series
+
+
+def _from_engine(engine: EngineLines) -> LineCodes:
+    """:func:`encode` of the engine's codes: the same :class:`LineCodes` as encoding the lines'
+    text, from a sort of the few distinct values each column's codes use."""
+    frame = engine.lines
+    low = engine.customer_low
+    values = engine.customer_values
+
+    def customer_ids(codes: pl.Series) -> pl.Series:
+        if low is not None:
+            return (codes.cast(pl.Int64) + low).cast(pl.String)
+        assert values is not None
+        return values.gather(codes)
+
+    return _line_codes(
+        _ranked(frame.get_column(CUSTOMER), customer_ids),
+        _ranked(frame.get_column(PRODUCT), engine.products.gather),
+        _ranked(frame.get_column(DESCRIPTION), engine.descriptions.gather),
+        frame.get_column(AMOUNT),
+    )
+
+
+_DENSE_CODES = 1 << 26  # codes up to this: looked up in a table over the code range
+
+
+def _ranked(codes: pl.Series, text: Callable[[pl.Series], pl.Series]) -> _Coded:
+    """What :func:`_coded` gives for the text of ``codes``: the sorted distinct values the
+    lines use (``text`` of their codes) and each line's index among them (-1: null)."""
+    used = codes.drop_nulls().unique().sort()
+    values = text(used)
+    order = values.arg_sort().to_numpy()
+    rank = np.empty(order.size, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    nulls = codes.null_count()
+    index = (codes.fill_null(0) if nulls else codes).to_numpy()
+    top = int(used[-1]) + 1 if used.len() else 0
+    if top <= _DENSE_CODES:
+        table = np.full(top + 1, -1, dtype=np.int32)
+        table[used.to_numpy()] = rank
+        at = table[index]
+    else:
+        found = np.searchsorted(used.to_numpy(), index)
+        at = rank[np.minimum(found, used.len() - 1)]
+    if nulls:
+        at[codes.is_null().to_numpy()] = -1
+    return values.gather(order), at
+    return values.gather(order), at
 
 
 class ProductLines:
@@ -178,8 +272,8 @@ class ProductLines:
     Raises SchemaError on first use when a required column is missing.
     """
 
-    def __init__(self, lines: pl.DataFrame | pl.LazyFrame) -> None:
-        self._lines: pl.DataFrame | pl.LazyFrame | None = lines
+    def __init__(self, lines: pl.DataFrame | pl.LazyFrame | EngineLines) -> None:
+        self._lines: pl.DataFrame | pl.LazyFrame | EngineLines | None = lines
         self._codes: LineCodes | None = None
         self._lock = threading.Lock()
         self._started = False

@@ -32,6 +32,7 @@ from core.pipeline import (
 from core.schema import detect_roles
 from dashapp.services import DEFAULT_DATASET, AppServices, DatasetSource
 from dashapp.shared.components import PREVIEW_ROWS
+from dashapp.shared.modeling import prefetch_product_lines
 from dashapp.state import SessionState
 
 T = TypeVar("T")
@@ -200,10 +201,13 @@ def data_view(state: SessionState, services: AppServices) -> DataView:
     try:
         loaded = load_source(source, state, services)
         table = build_customer_table(
-            loaded, cleaning=state.cleaning_config(), cache=services.tables
+            loaded, cleaning=state.cleaning_config(), cache=services.tables, product_lines=True
         )
     except CustsegError as exc:
         return DataView(**{**view.__dict__, "error": exc})
+    # Whichever page loads the table first (a Model link opened cold too), its product lines
+    # get encoded on a thread meanwhile: the first fit then finds them ready or in progress.
+    prefetch_product_lines(table, services)
     schema = table.schema
     mapping = schema.mapping.as_dict()
     return DataView(

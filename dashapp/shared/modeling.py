@@ -543,7 +543,12 @@ def workflow_config(settings: ModelSettings) -> workflow.WorkflowConfig:
 
 def product_lines(table: CustomerTable, services: AppServices) -> ProductLines | None:
     """The table's lines for the segments' top products, encoded at most once per process
-    (on the first fit that needs them: a cached fit needs none)."""
+    (on the first fit that needs them: a cached fit needs none).
+
+    A table the engine computed in this process holds them as codes
+    (``CustomerTable.product_codes``); one read from the disk cache reads them back."""
+    if table.product_codes is not None:
+        return table.product_codes
     key = table.key
     lines = services.product_lines.get(key)
     if lines is None:
@@ -556,10 +561,10 @@ def product_lines(table: CustomerTable, services: AppServices) -> ProductLines |
 
 
 def prefetch_product_lines(table: CustomerTable, services: AppServices) -> None:
-    """Encode the table's lines for the top products on a background thread once the table
-    is shown, so that the first fit (seconds later, when the user asks for it) does not
-    spend seconds reading the lines back first. A fit arriving earlier waits for the
-    encoding in progress instead of starting a second one."""
+    """Encode the table's lines for the top products on a background thread once some page
+    loads the table (:func:`dashapp.shared.loading.data_view`), so that the first fit does
+    not wait for all of it. A fit arriving earlier waits for the encoding in progress
+    instead of starting a second one; later calls start nothing."""
     lines = product_lines(table, services)
     if lines is not None:
         lines.encode_in_background()

@@ -44,7 +44,6 @@ from dashapp.services import get_services
 from dashapp.shared import chart_text, components
 from dashapp.shared import ids as app_ids
 from dashapp.shared.loading import DataView, data_view
-from dashapp.shared.modeling import prefetch_product_lines
 from dashapp.state import SessionState, StateError, require_state
 
 log = logging.getLogger(__name__)
@@ -120,9 +119,7 @@ def render(data: object) -> dict[str, Any]:
     """Everything on the page, from the session state."""
     state = require_state(data)
     services = get_services()
-    view = data_view(state, services)
-    if view.table is not None and view.error is None:
-        prefetch_product_lines(view.table, services)  # the first fit then finds them ready
+    view = data_view(state, services)  # which starts encoding the table's product lines
     return render_view(view, state)
 
 

@@ -411,11 +411,13 @@ def test_ambiguous_dates_are_flagged_and_can_be_overridden(services: AppServices
     assert "both as day/month" not in texts(as_json(outputs(chosen)["date_info"]))
 
 
-def test_shown_table_prefetches_its_product_lines_once(
-    services: AppServices, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("first_page", ["data", "other"])
+def test_a_loaded_table_prefetches_its_product_lines_once(
+    services: AppServices, monkeypatch: pytest.MonkeyPatch, first_page: str
 ) -> None:
-    """Showing a table starts encoding its lines for the top products (so the first fit does
-    not read them back); showing it again, and the fits, reuse that one encoding."""
+    """Whichever page loads a table first (the Data page, or another page's
+    ``session_table``: a Model link opened cold) starts encoding its lines for the top
+    products on a thread; showing it again, and the fits, reuse that one encoding."""
     from core.clustering import products
     from dashapp.shared.modeling import product_lines
 
@@ -428,12 +430,17 @@ def test_shown_table_prefetches_its_product_lines_once(
 
     monkeypatch.setattr(products, "encode", counted)
     # A file of its own: no earlier test has encoded its lines in this process.
-    uploaded = upload(new_state(services), sales_csv(prefix="PF", customers=12), "pf.csv")
+    prefix = "PF" if first_page == "data" else "PO"
+    csv = sales_csv(prefix=prefix, customers=12)
+    uploaded = upload(new_state(services), csv, f"{prefix.lower()}.csv")
     state = parse_state(uploaded["session"], services)
-    outputs(state)
+    if first_page == "data":
+        outputs(state)
     table = session_table(state, services)
-    lines = services.product_lines.get(table.key)
-    assert lines is not None  # started by the Data page, not by a fit
+    lines = product_lines(table, services)
+    assert lines is not None
+    assert table.product_codes is lines  # the engine's codes, no line read back
+    assert lines.encode_in_background() is False  # started when the table was loaded
     outputs(state)
     assert lines.codes is not None
     assert product_lines(table, services) is lines  # what a fit uses
