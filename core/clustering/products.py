@@ -79,22 +79,17 @@ class LineCodes:
     customers, products, descriptions:
         Sorted distinct customer ids, product codes and descriptions of the lines (numpy str
         arrays).
-    pair_product, pair_description:
-        Each distinct (product, description) pair of the lines: its product's index and its
-        description's index (-1: no description); pairs sorted by both.
-    customer, product, pair, amount:
-        Per line (lines without a product or with a non-finite amount dropped): the customer's
-        index, the product's index, the pair's index, the amount.
+    customer, product, description, amount:
+        Per line (lines without a product or with a non-finite amount dropped): the customer's,
+        the product's and the description's index (int32; -1: none), the amount.
     """
 
     customers: np.ndarray
     products: np.ndarray
     descriptions: np.ndarray
-    pair_product: np.ndarray
-    pair_description: np.ndarray
     customer: np.ndarray
     product: np.ndarray
-    pair: np.ndarray
+    description: np.ndarray
     amount: np.ndarray
 
     @property
@@ -125,29 +120,6 @@ def _frame(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-_DENSE_CELLS = 1 << 24  # up to this many possible keys, number them through a table
-
-
-def _numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted distinct ``keys`` (non-negative) and each key's index among them, as
-    ``np.unique(keys, return_inverse=True)`` gives them without sorting every key: through
-    a table over the key range when it is small (products x descriptions usually are), else
-    the distinct keys by hashing and each key's index by binary search among them."""
-    if keys.size == 0:
-        return keys, np.zeros(0, dtype=np.int64)
-    cells = int(keys.max()) + 1
-    if cells <= _DENSE_CELLS:
-        seen = np.zeros(cells, dtype=bool)
-        seen[keys] = True
-        distinct = np.flatnonzero(seen)
-        # 4-byte indices: half the table the lookups below miss the cache in.
-        index = np.zeros(cells, dtype=np.int32)
-        index[distinct] = np.arange(distinct.size, dtype=np.int32)
-        return distinct, index[keys]
-    distinct = pl.Series(keys).unique().sort().to_numpy()
-    return distinct, np.searchsorted(distinct, keys)
-
-
 def encode(lines: pl.DataFrame | pl.LazyFrame | EngineLines) -> LineCodes:
     """Encode ``lines`` (``customer_id``, ``product``, ``amount``, optional ``description``),
     or the engine's codes of them (:class:`EngineLines`: no text read).
@@ -173,19 +145,13 @@ def _line_codes(
 ) -> LineCodes:
     """The :class:`LineCodes` of lines given as each line's index among the sorted distinct
     customers, products and descriptions."""
-    product, description = products[1], descriptions[1]
-    # (product, description) pairs, numbered in sorted order (no description first).
-    width = len(descriptions[0]) + 1
-    pair_keys, pair = _numbered(product.astype(np.int64) * width + (description + 1))
     return LineCodes(
         customers=customers[0].to_numpy().astype(str),
         products=products[0].to_numpy().astype(str),
         descriptions=descriptions[0].to_numpy().astype(str),
-        pair_product=(pair_keys // width).astype(np.int32),
-        pair_description=(pair_keys % width - 1).astype(np.int32),
         customer=customers[1],
-        product=product,
-        pair=pair.astype(np.int32),
+        product=products[1],
+        description=descriptions[1],
         amount=amount.to_numpy(),
     )
 
@@ -244,25 +210,37 @@ _DENSE_CODES = 1 << 26  # codes up to this: looked up in a table over the code r
 def _ranked(codes: pl.Series, text: Callable[[pl.Series], pl.Series]) -> _Coded:
     """What :func:`_coded` gives for the text of ``codes``: the sorted distinct values the
     lines use (``text`` of their codes) and each line's index among them (-1: null)."""
-    used = codes.drop_nulls().unique().sort()
+    top = codes.max()
+    size = 0 if top is None else int(top) + 1  # type: ignore[arg-type]
+    if size > _DENSE_CODES:  # keys spread wide: look each line's code up by binary search
+        used = codes.drop_nulls().unique().sort()
+        values, rank = _sorted_text(used, text)
+        found = np.searchsorted(used.to_numpy(), codes.fill_null(0).to_numpy())
+        at = rank[np.minimum(found, used.len() - 1)]
+        if codes.null_count():
+            at[codes.is_null().to_numpy()] = -1
+        return values, at
+    # A null is the code ``size``: its slot of the tables stays unused and -1.
+    index = codes.fill_null(size).to_numpy()
+    seen = np.zeros(size + 1, dtype=bool)
+    seen[index] = True
+    seen[size] = False
+    used_codes = np.flatnonzero(seen)
+    values, rank = _sorted_text(pl.Series(used_codes), text)
+    table = np.full(size + 1, -1, dtype=np.int32)
+    table[used_codes] = rank
+    return values, table[index]
+
+
+def _sorted_text(
+    used: pl.Series, text: Callable[[pl.Series], pl.Series]
+) -> tuple[pl.Series, np.ndarray]:
+    """The text of the ``used`` codes, sorted, and each code's rank in that order."""
     values = text(used)
     order = values.arg_sort().to_numpy()
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
-    nulls = codes.null_count()
-    index = (codes.fill_null(0) if nulls else codes).to_numpy()
-    top = int(used[-1]) + 1 if used.len() else 0
-    if top <= _DENSE_CODES:
-        table = np.full(top + 1, -1, dtype=np.int32)
-        table[used.to_numpy()] = rank
-        at = table[index]
-    else:
-        found = np.searchsorted(used.to_numpy(), index)
-        at = rank[np.minimum(found, used.len() - 1)]
-    if nulls:
-        at[codes.is_null().to_numpy()] = -1
-    return values.gather(order), at
-    return values.gather(order), at
+    return values.gather(order), rank
 
 
 class ProductLines:
@@ -326,20 +304,27 @@ def _line_segments(
     return segment_of[lines.customer]
 
 
-def _descriptions(lines: LineCodes, pair_counts: np.ndarray) -> list[str | None]:
-    """Each product's most frequent description over the counted lines (ties: alphabetical)."""
-    out: list[str | None] = [None] * lines.products.size
-    with_text = np.flatnonzero((lines.pair_description >= 0) & (pair_counts > 0))
-    # Per product: the most lines first, then the alphabetically first description.
-    order = np.lexsort(
-        (lines.pair_description[with_text], -pair_counts[with_text], lines.pair_product[with_text])
+def _descriptions(
+    lines: LineCodes, counted: np.ndarray, products: np.ndarray
+) -> dict[int, str | None]:
+    """The most frequent description (ties: alphabetical first) of each of ``products`` over
+    the ``counted`` lines (a mask), None for a product without one. Only the lines of these
+    products are looked at: a few segments' best sellers, a small share of the lines."""
+    wanted = np.zeros(lines.products.size, dtype=bool)
+    wanted[products] = True
+    chosen = counted & wanted[lines.product] & (lines.description >= 0)
+    width = np.int64(lines.descriptions.size)
+    pairs, counts = np.unique(
+        lines.product[chosen].astype(np.int64) * width + lines.description[chosen],
+        return_counts=True,
     )
-    seen: set[int] = set()
-    for pair in with_text[order]:
-        product = int(lines.pair_product[pair])
-        if product not in seen:
-            seen.add(product)
-            out[product] = str(lines.descriptions[lines.pair_description[pair]])
+    product, description = pairs // width, pairs % width
+    out: dict[int, str | None] = dict.fromkeys((int(p) for p in products), None)
+    # Per product: the most lines first, then the alphabetically first description.
+    for i in np.lexsort((description, -counts, product)):
+        p = int(product[i])
+        if out[p] is None:
+            out[p] = str(lines.descriptions[description[i]])
     return out
 
 
@@ -366,13 +351,15 @@ def top_products(
     present = np.bincount(cell, minlength=cells)[: k * n_products].reshape(k, n_products) > 0
     del cell
     totals = np.bincount(segment, weights=codes.amount, minlength=k + 1)[:k]
-    in_segment = codes.pair[segment < k]
-    descriptions = _descriptions(codes, np.bincount(in_segment, minlength=codes.pair_product.size))
-    out: list[tuple[TopProduct, ...]] = []
+    bests = []
     for s in range(k):
         candidates = np.flatnonzero(present[s])
         # Highest revenue first; ties by product code (codes are in alphabetical order).
-        best = candidates[np.lexsort((candidates, -revenue[s, candidates]))][:N_PRODUCTS]
+        bests.append(candidates[np.lexsort((candidates, -revenue[s, candidates]))][:N_PRODUCTS])
+    # Descriptions count the lines of every customer in a segment.
+    descriptions = _descriptions(codes, segment < k, np.concatenate([[], *bests]).astype(np.int64))
+    out: list[tuple[TopProduct, ...]] = []
+    for s, best in enumerate(bests):
         total = float(totals[s])
         out.append(
             tuple(

@@ -77,11 +77,9 @@ def assert_same_codes(read_back: LineCodes, engine: LineCodes) -> None:
         "customers",
         "products",
         "descriptions",
-        "pair_product",
-        "pair_description",
         "customer",
         "product",
-        "pair",
+        "description",
     ):
         want, got = getattr(read_back, name), getattr(engine, name)
         assert want.shape == got.shape, name

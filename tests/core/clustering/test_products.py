@@ -111,23 +111,6 @@ def test_missing_columns_are_named() -> None:
         top_products(lines, np.array(["A"]), np.array([0]), 1)
 
 
-@pytest.mark.parametrize("dense_cells", [0, 1 << 24])  # 0: always the hashing branch
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_pairs_are_numbered_as_np_unique_numbers_them(
-    seed: int, dense_cells: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from core.clustering import products
-
-    monkeypatch.setattr(products, "_DENSE_CELLS", dense_cells)
-    rng = np.random.default_rng(seed)
-    high = int(rng.choice([5, 1_000, 50_000_000]))
-    keys = rng.integers(0, high, int(rng.integers(0, 5_000)))
-    expected, inverse = np.unique(keys, return_inverse=True)
-    distinct, index = products._numbered(keys)
-    np.testing.assert_array_equal(distinct, expected)
-    np.testing.assert_array_equal(index, inverse.ravel())
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_column_is_coded_by_its_sorted_distinct_values(seed: int) -> None:
     from core.clustering.products import _coded
