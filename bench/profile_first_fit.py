@@ -48,7 +48,7 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def child(data: Path, k: int) -> dict[str, float]:
+def child(data: Path, k: int, *, prefetch: bool) -> dict[str, float]:
     """Time the app's cold path on ``data`` with the code found first on ``sys.path``."""
     from core.cache import MemoryCache
     from core.clustering import products, workflow
@@ -71,7 +71,7 @@ def child(data: Path, k: int) -> dict[str, float]:
         return codes
 
     products.ProductLines.codes = property(timed_codes)  # type: ignore[method-assign,assignment]
-    lines = _product_lines(table)
+    lines = _product_lines(table, prefetch=prefetch)
     cache = AppCache(MemoryCache(max_items=64), None)
     marks: list[float] = []
     settings = ModelSettings(k=k, seed=0)
@@ -107,7 +107,7 @@ def child(data: Path, k: int) -> dict[str, float]:
     return out
 
 
-def _product_lines(table: object) -> object:
+def _product_lines(table: object, *, prefetch: bool) -> object:
     """The table's product lines as :func:`dashapp.shared.modeling.product_lines` gives them,
     their encoding started as loading the table starts it in this code (since issue 9's
     step 3, :func:`dashapp.shared.loading.data_view` does, whichever page asks; before, only
@@ -119,15 +119,16 @@ def _product_lines(table: object) -> object:
         product_lines = MemoryCache(max_items=2)
 
     services = _Services()
-    if hasattr(loading, "prefetch_product_lines"):
+    if prefetch and hasattr(loading, "prefetch_product_lines"):
         modeling.prefetch_product_lines(table, services)  # type: ignore[arg-type]
     return modeling.product_lines(table, services)  # type: ignore[arg-type]
 
 
-def run_child(root: Path, data: Path, k: int) -> dict[str, float]:
+def run_child(root: Path, data: Path, k: int, *, prefetch: bool) -> dict[str, float]:
     """One measurement in a fresh process with ``root``'s code."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     command = [sys.executable, __file__, "--child", str(root), "--data", str(data), "--k", str(k)]
+    command += [] if prefetch else ["--no-prefetch"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"child for {root} failed:\n{done.stderr}")
@@ -140,11 +141,16 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--roots", default=str(HERE), help="checkouts to compare, comma-separated")
+    parser.add_argument(
+        "--no-prefetch",
+        action="store_true",
+        help="encode the product lines on the fit's first use only, never on a thread",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         sys.path.insert(0, args.child)
-        print(json.dumps(child(args.data, args.k)))
+        print(json.dumps(child(args.data, args.k, prefetch=not args.no_prefetch)))
         return
     if not args.data.exists():
         raise SystemExit(f"no data file {args.data}: run bench/bench_app.py once to write it")
@@ -153,7 +159,7 @@ def main() -> None:
     runs: dict[Path, list[dict[str, float]]] = {r: [] for r in roots}
     for _ in range(args.repeats):
         for root in roots:
-            runs[root].append(run_child(root, args.data, args.k))
+            runs[root].append(run_child(root, args.data, args.k, prefetch=not args.no_prefetch))
     columns = (*STEPS, *WALL, "rss_table", "rss_fit")
     print("root".ljust(30) + "".join(c.rjust(15) for c in columns))
     for root, results in runs.items():

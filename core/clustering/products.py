@@ -5,7 +5,9 @@ over the lines of its customers, each with its most frequent description. The li
 change from one fit of a table to the next, only the customers' segments do, so
 :class:`ProductLines` encodes them once (customer, product and description as small integer
 codes, sorted like the texts) and :func:`top_products` then needs a few array passes per fit
-instead of a join and group-bys over every line.
+instead of a join and group-bys over every line. The engine's pass already holds those codes
+(:class:`EngineLines`, ``CustomerTable.product_codes``): encoding them then sorts only the
+distinct values, no line is read back as text.
 
 Definitions (unchanged by the encoding):
 
