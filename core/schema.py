@@ -586,6 +586,22 @@ class SchemaReport:
     n_rows: int = 0
     empty_customer_rows: int = 0
 
+    @classmethod
+    def of(
+        cls, mapping: RoleMapping, sources: SourceRoles, stats: ScanStats, plan: ParsePlan
+    ) -> SchemaReport:
+        """The report of a normalization from its mapping, source roles, scan and parse plan
+        (the Polars engine's :func:`normalize_views` and the Spark engine's alike)."""
+        return cls(
+            mapping=mapping,
+            date=plan.date,
+            parse_failures=plan.failures,
+            bad_examples=plan.examples,
+            notes=(*sources.notes, *plan.notes),
+            n_rows=stats.n_rows,
+            empty_customer_rows=int(stats.get("empty_customer")),
+        )
+
     def failures(self, role: str) -> int:
         """Failure count of one parsed role (0 when not parsed)."""
         return dict(self.parse_failures).get(role, 0)
@@ -1047,15 +1063,7 @@ def normalize_views(
         max_failure_share=max_failure_share,
     )
     lines, encoder = canonical_lines(lf, sources, stats, plan, decimal_comma=decimal_comma)
-    report = SchemaReport(
-        mapping=mapping,
-        date=plan.date,
-        parse_failures=plan.failures,
-        bad_examples=plan.examples,
-        notes=(*sources.notes, *plan.notes),
-        n_rows=stats.n_rows,
-        empty_customer_rows=int(stats.get("empty_customer")),
-    )
+    report = SchemaReport.of(mapping, sources, stats, plan)
     return NormalizedViews(lines=lines, encoder=encoder, report=report)
 
 

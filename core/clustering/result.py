@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from core.cache import library_versions
 from core.clustering.fit import Segmentation, match_labels
-from core.clustering.profile import Overview, SegmentProfile
+from core.clustering.products import ProductLines
+from core.clustering.profile import Overview, SegmentProfile, build_profiles
 from core.columns import CUSTOMER
 from core.errors import ConfigError
 from core.naming import color_indices
@@ -67,6 +69,31 @@ class SegmentationResult:
     key: str
     library_versions: dict[str, str]
     previous_segment: tuple[int | None, ...] | None = None
+
+    @classmethod
+    def named(
+        cls,
+        segmentation: Segmentation,
+        features: pl.DataFrame | pl.LazyFrame,
+        *,
+        data_key: str,
+        key: str,
+        lines: pl.DataFrame | pl.LazyFrame | ProductLines | None = None,
+    ) -> SegmentationResult:
+        """A fresh fit with its profiles (:func:`~core.clustering.profile.build_profiles`),
+        automatic names and their colours: the one way both engines make a result."""
+        profiles, overview = build_profiles(segmentation, features, lines=lines)
+        names = tuple(p.auto_name for p in profiles)
+        return cls(
+            segmentation=segmentation,
+            profiles=profiles,
+            overview=overview,
+            names=names,
+            colors=color_indices(names),
+            data_key=data_key,
+            key=key,
+            library_versions=library_versions(),
+        )
 
     @property
     def k(self) -> int:

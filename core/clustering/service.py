@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from core.cache import ResultCache, get_or_compute, library_versions, make_key
+from core.cache import ResultCache, get_or_compute, make_key
 from core.clustering.compare import Comparison, compare_segmentations
 from core.clustering.config import (
     ModelConfig,
@@ -30,13 +30,11 @@ from core.clustering.config import (
 from core.clustering.fit import fit_segmentation
 from core.clustering.parallel import Checkpoint
 from core.clustering.products import ProductLines
-from core.clustering.profile import build_profiles
 from core.clustering.result import SegmentationResult, carry_identity
 from core.clustering.select_k import KSelection, choose_k
 from core.clustering.stability import StabilityReport
 from core.clustering.stability import stability as _stability
 from core.errors import ConfigError
-from core.naming import color_indices
 
 T = TypeVar("T")
 
@@ -111,17 +109,8 @@ def segment_customers(
 
     def compute() -> SegmentationResult:
         segmentation = fit_segmentation(features, preprocess, model)
-        profiles, overview = build_profiles(segmentation, features, lines=lines)
-        names = tuple(p.auto_name for p in profiles)
-        return SegmentationResult(
-            segmentation=segmentation,
-            profiles=profiles,
-            overview=overview,
-            names=names,
-            colors=color_indices(names),
-            data_key=data_key,
-            key=key,
-            library_versions=library_versions(),
+        return SegmentationResult.named(
+            segmentation, features, data_key=data_key, key=key, lines=lines
         )
 
     result = _cached(

@@ -417,13 +417,11 @@ def core_result(
 ) -> SegmentationResult:
     """Core's :class:`SegmentationResult` of an MLlib fit: canonical numbering, profiles,
     names and colours by the same code as every other fit, from the collected assignment."""
-    from core.cache import library_versions, make_key  # noqa: PLC0415
+    from core.cache import make_key  # noqa: PLC0415
     from core.clustering.config import ModelConfig, PreprocessConfig  # noqa: PLC0415
     from core.clustering.fit import RawFit, assemble  # noqa: PLC0415
     from core.clustering.preprocess import FeaturePreprocessor, prepare_customers  # noqa: PLC0415
-    from core.clustering.profile import build_profiles  # noqa: PLC0415
     from core.clustering.result import SegmentationResult  # noqa: PLC0415
-    from core.naming import color_indices  # noqa: PLC0415
 
     # Core's preprocessor with Spark's log decision: the feature names, PCA projection and
     # notes the profiles and charts read (its scaling agrees with Spark's SQL to rounding).
@@ -464,15 +462,9 @@ def core_result(
         monetary=frame.get_column(MONETARY).cast(pl.Float64).fill_null(np.nan).to_numpy(),
         n_excluded=n_excluded,
     )
-    profiles, overview = build_profiles(segmentation, table)
-    names = tuple(p.auto_name for p in profiles)
-    return SegmentationResult(
-        segmentation=segmentation,
-        profiles=profiles,
-        overview=overview,
-        names=names,
-        colors=color_indices(names),
+    return SegmentationResult.named(
+        segmentation,
+        table,
         data_key=data_key,
         key=make_key("spark-segmentation", data_key, config.__dict__),
-        library_versions=library_versions(),
     )

@@ -295,15 +295,7 @@ def normalized_lines(
         max_failure_share=max_failure_share,
     )
     lines = _canonical(spark, renamed, sources, plan, decimal_comma=comma)
-    schema_report = SchemaReport(
-        mapping=mapping,
-        date=plan.date,
-        parse_failures=plan.failures,
-        bad_examples=plan.examples,
-        notes=(*sources.notes, *plan.notes),
-        n_rows=stats.n_rows,
-        empty_customer_rows=int(stats.get("empty_customer")),
-    )
+    schema_report = SchemaReport.of(mapping, sources, stats, plan)
     return SparkLines(lines=lines, read=report, schema=schema_report)
 
 
