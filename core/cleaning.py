@@ -64,7 +64,7 @@ from core.columns import (
     ROW,
 )
 from core.errors import ConfigError, SchemaError
-from core.money import SUM_DECIMALS, exact_sum
+from core.money import SUM_DECIMALS, LineAmounts, exact_sum
 
 REASON = "reason"
 REASONS: tuple[str, ...] = (
@@ -631,9 +631,12 @@ def reason_totals(
     classified: pl.LazyFrame,
     config: CleaningConfig,
     thresholds: Mapping[str, float | None] | None = None,
+    *,
+    amounts: LineAmounts = LineAmounts(),
 ) -> pl.LazyFrame:
     """One row: lines and revenue per reason (``rows_<reason>``, ``revenue_<reason>``, the
     kept lines under ``kept``), and with capping ``revenue_capped`` and ``rows_capped``.
+    ``amounts``: how the lines hold their amounts (as floats, in ``amount``, with capping).
 
     A plain select of sums (no group-by), so on the streaming engine it runs beside other
     consumers of ``classified`` without them buffering each other's input.
@@ -644,10 +647,10 @@ def reason_totals(
     for name in REASONS:
         hit = reason == name
         aggs.append(hit.sum().alias(f"rows_{name}"))
-        aggs.append(exact_sum(pl.when(hit).then(amount)).alias(f"revenue_{name}"))
+        aggs.append(amounts.sum(hit).alias(f"revenue_{name}"))
     kept = reason.is_null()
     aggs.append(kept.sum().alias("rows_kept"))
-    aggs.append(exact_sum(pl.when(kept).then(amount)).alias("revenue_kept"))
+    aggs.append(amounts.sum(kept).alias("revenue_kept"))
     if config.cap_quantile is not None and thresholds is not None:
         capped, _ = capped_columns(config.cap_columns, thresholds)
         aggs.append(exact_sum(pl.when(kept).then(capped)).alias("revenue_capped"))

@@ -56,7 +56,7 @@ from core.columns import (
     PRODUCT,
 )
 from core.errors import ConfigError
-from core.money import SUM_DECIMALS, exact_sum
+from core.money import SUM_DECIMALS, LineAmounts
 
 NET_TOLERANCE = 1e-9  # relative; see monetary()
 EXCLUDED_NET = "net monetary value <= 0 (returns cancel out purchases)"
@@ -244,7 +244,11 @@ def distinct_count(expr: pl.Expr) -> pl.Expr:
 
 
 def masked_aggregates(
-    purchase: pl.Expr, returned: pl.Expr, *, products: bool = True
+    purchase: pl.Expr,
+    returned: pl.Expr,
+    *,
+    products: bool = True,
+    amounts: LineAmounts = LineAmounts(),
 ) -> list[pl.Expr]:
     """The per-customer aggregates of the feature table, over lines picked by masks.
 
@@ -258,22 +262,22 @@ def masked_aggregates(
     table) and ``_last_country`` (the alphabetically last: when it differs from ``country``,
     the first, the main country needs the per-country counts of :func:`main_country`).
     ``products=False`` leaves ``n_products`` out, for callers that count the distinct
-    customer x product pairs otherwise.
+    customer x product pairs otherwise. ``amounts``: how the lines hold their amounts (the
+    money sums are :func:`core.money.exact_sum` either way).
     """
     date = pl.when(purchase).then(pl.col(DATE))
     product = pl.when(purchase).then(pl.col(PRODUCT))
     country = pl.when(purchase).then(pl.col(COUNTRY))
-    back = pl.when(returned).then(pl.col(AMOUNT))
     aggregates = [
         purchase.sum().alias("_purchase_lines"),
         date.min().dt.date().alias("first_purchase"),
         date.max().dt.date().alias("last_purchase"),
         distinct_count(pl.when(purchase).then(pl.col(ORDER))).alias("frequency"),
-        exact_sum(pl.when(purchase).then(pl.col(AMOUNT))).alias("gross"),
+        amounts.sum(purchase).alias("gross"),
         # Null when none of the customer's purchase lines has a product.
         pl.when(product.count() > 0).then(distinct_count(product)).alias("n_products"),
         # -sum only where there are return lines (an empty sum negated would be -0.0).
-        pl.when(returned.any()).then(-exact_sum(back)).otherwise(0.0).alias("returns_value"),
+        pl.when(returned.any()).then(-amounts.sum(returned)).otherwise(0.0).alias("returns_value"),
         country.min().alias(COUNTRY),
         country.max().alias("_last_country"),
     ]

@@ -10,7 +10,11 @@ feature table itself keeps full precision for the models.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
+
+from core.columns import AMOUNT
 
 MONEY_DECIMALS = 2
 # Sums of money are added as whole millionths: integers add up to the same total in any order,
@@ -42,20 +46,82 @@ def cents(expr: pl.Expr) -> pl.Expr:
     return expr.round(MONEY_DECIMALS, mode="half_away_from_zero")
 
 
+def to_units(expr: pl.Expr, *, wide: bool = False) -> pl.Expr:
+    """Each amount of ``expr`` in whole millionths (:data:`SUM_DECIMALS`), rounded half to
+    even; null where the amount is null, beyond :data:`_EXACT_UP_TO` or not finite (such
+    amounts are summed as floats: :func:`beyond_units`). Every value fits an Int64 (at most
+    1e18 millionths); ``wide`` gives them as Int128, to be summed without overflow."""
+    exact = expr.abs() <= _EXACT_UP_TO
+    units = pl.when(exact).then((expr * 10**SUM_DECIMALS).round())
+    return units.cast(pl.Int128 if wide else pl.Int64)
+
+
+def beyond_units(expr: pl.Expr) -> pl.Expr:
+    """The amounts of ``expr`` that :func:`to_units` leaves out (beyond its range, or not
+    finite); null elsewhere."""
+    return pl.when((expr.abs() <= _EXACT_UP_TO).not_()).then(expr)
+
+
+def from_units(units: pl.Expr, beyond: pl.Expr | None = None) -> pl.Expr:
+    """A sum of whole millionths ``units`` as a float, plus the float sum ``beyond`` of the
+    amounts outside their range (None: there were none).
+
+    Dividing by the scale is not correctly rounded in Polars (6075600000 / 1e6 gave
+    6075.599999999999); rounding the quotient to the same decimals gives the float nearest
+    to the decimal sum.
+    """
+    total = (units / 10**SUM_DECIMALS).round(SUM_DECIMALS)
+    return total if beyond is None else total + beyond
+
+
 def exact_sum(expr: pl.Expr) -> pl.Expr:
     """The sum of the amounts ``expr``, added as whole millionths (:data:`SUM_DECIMALS`), so
     that the same amounts give the same float whatever order they are added in. Nulls are
     skipped, as by ``sum``; an empty sum is 0.0. Amounts beyond :data:`_EXACT_UP_TO` (or not
     finite: a NaN stays a NaN) are added as floats, as before; 128-bit integers hold any
     number of millionths below that bound without overflow."""
-    scale = 10**SUM_DECIMALS
-    exact = expr.abs() <= _EXACT_UP_TO
-    units = pl.when(exact).then((expr * scale).round()).cast(pl.Int128).sum()
-    rest = pl.when(exact.not_()).then(expr).sum()
-    # Dividing by the scale is not correctly rounded in Polars (6075600000 / 1e6 gave
-    # 6075.599999999999); rounding the quotient to the same decimals gives the float nearest to
-    # the decimal sum.
-    return (units / scale).round(SUM_DECIMALS) + rest
+    return from_units(to_units(expr, wide=True).sum(), beyond_units(expr).sum())
+
+
+# Sums of Int64 millionths cannot overflow when the absolute values of all the lines add up to
+# at most this much (a float sum of them is off by far less than the margin up to 2**63).
+_INT64_SUMS_UP_TO = float(2**62)
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    """Where lines hold their amounts, and how a masked sum of them is taken.
+
+    Either as floats in ``amount`` (each sum converts them: :func:`exact_sum`), or, converted
+    once per line, as whole millionths in ``units`` (:func:`to_units`, Int64), every amount
+    being within range: then each sum is an integer sum and one division. Both give the same
+    float. ``wide``: the units' absolute values may add up beyond :data:`_INT64_SUMS_UP_TO`,
+    so their sums are taken in 128-bit integers.
+    """
+
+    amount: str = AMOUNT
+    units: str | None = None
+    wide: bool = False
+
+    @property
+    def column(self) -> str:
+        """The column the sums read."""
+        return self.amount if self.units is None else self.units
+
+    @staticmethod
+    def of_units(units: pl.Series) -> LineAmounts:
+        """The amounts held as ``units`` (whole millionths, Int64), summed in Int64 when the
+        absolute values of all of them add up to at most :data:`_INT64_SUMS_UP_TO`: then no
+        sum of any of them can overflow."""
+        magnitude = units.abs().cast(pl.Float64).sum()
+        return LineAmounts(units=units.name, wide=not magnitude <= _INT64_SUMS_UP_TO)
+
+    def sum(self, mask: pl.Expr) -> pl.Expr:
+        """The exact sum (:func:`exact_sum`) of the amounts of the lines ``mask`` picks."""
+        if self.units is None:
+            return exact_sum(pl.when(mask).then(pl.col(self.amount)))
+        units = pl.when(mask).then(pl.col(self.units))
+        return from_units((units.cast(pl.Int128) if self.wide else units).sum())
 
 
 def money_columns(frame: pl.DataFrame) -> list[str]:

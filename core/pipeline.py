@@ -69,6 +69,7 @@ from core.features import (
     order_key,
 )
 from core.io import ReadReport, read_table
+from core.money import LineAmounts, beyond_units, to_units
 from core.rfm import sufficiency_warnings
 from core.schema import EncoderLines, RoleMapping, SchemaReport, detect_roles, normalize_views
 
@@ -291,10 +292,10 @@ def run_engine(
     1. One streaming pass over the lines (:func:`core.cleaning.staged_reasons`), each line
        encoded in fixed-width values, no text held: its reason as far as the line alone
        tells (one byte); the hash of its source fields where the duplicate rule can still
-       apply; its day and amount; its customer (whole-number ids as offsets from the
-       smallest, else categorical codes), product and country (categorical codes of the
-       source text) in 4 bytes each; its order (:func:`core.features.order_key`). About 40
-       bytes a line.
+       apply; its day and amount (whole millionths, :func:`core.money.to_units`); its
+       customer (whole-number ids as offsets from the smallest, else categorical codes),
+       product and country (categorical codes of the source text) in 4 bytes each; its
+       order (:func:`core.features.order_key`). About 40 bytes a line.
     2. In memory: product and country codes re-pointed at their normalized distinct values
        (stripped, blanks null), which also decide the non-product rule; duplicates from the
        sorted hashes (:func:`core.cleaning.settle_reasons`); capping thresholds.
@@ -442,6 +443,7 @@ def _encoded_plan(
     # line was 40% of the pass's time on the UCI file.
     later = (DESCRIPTION,) if encoder.rows_numbered else ()
     lines, values = _encode(encoder, coding, cleaning, later, stripped=stripped, engine=engine)
+    lines, amounts = _line_amounts(lines, encoder, engine=engine)
     lines = _settle(
         lines, values, lf, cleaning, raw_text=encoder.raw_text, later=later, engine=engine
     )
@@ -450,7 +452,7 @@ def _encoded_plan(
     # What the totals and the samples read (shared columns, not copies).
     settled = lines.select(
         REASON,
-        AMOUNT,
+        amounts.column,
         *([QUANTITY, PRICE] if thresholds else []),
         *([] if encoder.rows_numbered else [ROW]),
     )
@@ -459,12 +461,14 @@ def _encoded_plan(
     if product_lines:
         coded = _engine_lines(lines, values, coding, encoder.keyed)
         lines = lines.drop(DESCRIPTION)  # its 4 bytes a line are not needed further
+        if amounts.units is not None:
+            lines = lines.drop(AMOUNT)  # the sums read the units
     purchase, returned = _masks(features)
     # The independent queries in one call, which runs them side by side.
     queries = [
-        reason_totals(settled.lazy(), cleaning, thresholds),
+        reason_totals(settled.lazy(), cleaning, thresholds, amounts=amounts),
         _first_positions(settled.select(REASON, *([] if encoder.rows_numbered else [ROW]))),
-        _per_customer(lines, purchase, returned, packed=coding.packed),
+        _per_customer(lines, purchase, returned, packed=coding.packed, amounts=amounts),
         *([_purchase_pairs(lines, purchase)] if coding.packed else []),
     ]
     del settled
@@ -524,6 +528,45 @@ def _encode(
         )
         lines = lines.with_columns(codes.alias(column))
     return lines, values
+
+
+_UNITS = "_amount_units"
+_BEYOND = "_amount_beyond"
+
+
+def _amount_columns(cleaning: CleaningConfig, *, floats: bool) -> list[pl.Expr]:
+    """How the encoding pass writes each line's amount: as whole millionths
+    (:func:`core.money.to_units`) with a flag for an amount beyond their range, or, with
+    capping (quantiles and caps of the float amounts), as the float. ``floats``: the float
+    too (the product lines' amounts, :func:`_engine_lines`)."""
+    amount = pl.col(AMOUNT)
+    if cleaning.cap_quantile is not None:
+        return [amount]
+    units = [to_units(amount).alias(_UNITS), beyond_units(amount).is_not_null().alias(_BEYOND)]
+    return [*units, amount] if floats else units
+
+
+def _line_amounts(
+    lines: pl.DataFrame, encoder: EncoderLines, *, engine: str
+) -> tuple[pl.DataFrame, LineAmounts]:
+    """The encoded lines with the amounts their money sums read (:class:`LineAmounts`).
+
+    Whole millionths, unless some amount lies beyond their range or is not finite: then the
+    floats, which each sum converts (:func:`core.money.exact_sum`: the same figures), read
+    again from the source unless the pass kept them for the product lines.
+    """
+    if _UNITS not in lines.columns:
+        return lines, LineAmounts()
+    beyond = bool(lines.get_column(_BEYOND).any())
+    lines = lines.drop(_BEYOND)
+    if not beyond:
+        return lines, LineAmounts.of_units(lines.get_column(_UNITS))
+    if AMOUNT in lines.columns:
+        return lines.drop(_UNITS), LineAmounts()
+    amount = encoder.frame.select(AMOUNT).collect(engine=engine)  # type: ignore[arg-type]
+    if amount.height != lines.height:
+        raise AssertionError("the encoding pass must keep every line")
+    return lines.drop(_UNITS).with_columns(amount.to_series()), LineAmounts()
 
 
 def _settle(
@@ -620,12 +663,17 @@ def _engine_lines(
 
 
 def _per_customer(
-    lines: pl.DataFrame, purchase: pl.Expr, returned: pl.Expr, *, packed: bool
+    lines: pl.DataFrame,
+    purchase: pl.Expr,
+    returned: pl.Expr,
+    *,
+    packed: bool,
+    amounts: LineAmounts,
 ) -> pl.LazyFrame:
     """One row per customer: the masked aggregates and ``_kept``, the customer's lines kept
     (the audit's customers out). Lines without a customer (null code) form one group, dropped.
     With ``packed`` customer codes, the distinct products come from :func:`_purchase_pairs`."""
-    aggregates = masked_aggregates(purchase, returned, products=not packed)
+    aggregates = masked_aggregates(purchase, returned, products=not packed, amounts=amounts)
     return (
         lines.lazy()
         .group_by(CUSTOMER)
@@ -670,7 +718,9 @@ class _Coding:
         ]
         # The order carries the time of day (order_key), so the date alone (4 bytes) serves
         # the rest.
-        columns = [pl.col(REASON), pl.col(DATE).dt.date(), pl.col(AMOUNT), *encoded, order_key()]
+        amounts = _amount_columns(cleaning, floats=descriptions)
+        columns = [pl.col(REASON), pl.col(DATE).dt.date(), *amounts]
+        columns += [*encoded, order_key()]
         low, packed = 0, True
         if encoder.keyed:
             # Integer ids as 4-byte offsets from the smallest when they span fewer than 2**32
