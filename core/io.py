@@ -314,56 +314,69 @@ def _dispatch(
             compression="gzip",
         )
     if kind == "zip":
-        raw = inp.read_all(limits.max_decoded_bytes)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(raw))
-        except zipfile.BadZipFile as exc:
-            raise InputFileError(
-                f"{inp.name!r} looks like a zip archive or .xlsx workbook but is damaged: {exc}.",
-                hint="export or download the file again",
-            ) from exc
-        with archive:
-            names = set(archive.namelist())
-            if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-                return _read_excel(
-                    raw,
-                    name=inp.name,
-                    sheet=sheet,
-                    limits=limits,
-                    archive=archive,
-                    compression=compression,
-                )
-            if compression is not None:
-                raise _nested(inp.name)
-            member, data = _unzip_member(archive, name=inp.name, cap=limits.max_decoded_bytes)
-        return _dispatch(
-            _Input(name=member, path=None, data=data),
-            sheet=sheet,
-            limits=limits,
-            compression="zip",
-        )
+        return _dispatch_zip(inp, sheet=sheet, limits=limits, compression=compression)
+    _check_text_suffix(inp.name, last)
+    return _read_csv(inp, head=head, limits=limits, compression=compression)
+
+
+def _dispatch_zip(
+    inp: _Input, *, sheet: str | int | None, limits: _Limits, compression: str | None
+) -> tuple[pl.LazyFrame, ReadReport]:
+    """A zip archive: an .xlsx workbook, or the one data file it holds, read as its kind."""
+    raw = inp.read_all(limits.max_decoded_bytes)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(
+            f"{inp.name!r} looks like a zip archive or .xlsx workbook but is damaged: {exc}.",
+            hint="export or download the file again",
+        ) from exc
+    with archive:
+        names = set(archive.namelist())
+        if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+            return _read_excel(
+                raw,
+                name=inp.name,
+                sheet=sheet,
+                limits=limits,
+                archive=archive,
+                compression=compression,
+            )
+        if compression is not None:
+            raise _nested(inp.name)
+        member, data = _unzip_member(archive, name=inp.name, cap=limits.max_decoded_bytes)
+    return _dispatch(
+        _Input(name=member, path=None, data=data),
+        sheet=sheet,
+        limits=limits,
+        compression="zip",
+    )
+
+
+def _check_text_suffix(name: str, last: str) -> None:
+    """Refuse a file that is not Parquet, Excel or an archive but whose suffix (``last``)
+    names one of those, or an unsupported type."""
     if last in EXCEL_SUFFIXES:
         raise InputFileError(
-            f"{inp.name!r} has an Excel suffix but is not an .xlsx workbook.",
+            f"{name!r} has an Excel suffix but is not an .xlsx workbook.",
             hint="open it in Excel and save it as .xlsx or CSV",
         )
     if last in PARQUET_SUFFIXES:
         raise InputFileError(
-            f"{inp.name!r} has a Parquet suffix but is not a Parquet file "
+            f"{name!r} has a Parquet suffix but is not a Parquet file "
             f"(it does not start with 'PAR1').",
             hint="write the file again with a Parquet writer, or " + SUPPORTED_HINT,
         )
     if last == ".xls":
         raise InputFileError(
-            f"{inp.name!r}: legacy .xls workbooks are not supported.",
+            f"{name!r}: legacy .xls workbooks are not supported.",
             hint="open it in Excel and save it as .xlsx or CSV",
         )
     if last and last not in TEXT_SUFFIXES and last not in COMPRESSED_SUFFIXES:
         raise InputFileError(
-            f"{inp.name!r}: unsupported file type {last!r}.",
+            f"{name!r}: unsupported file type {last!r}.",
             hint=SUPPORTED_HINT,
         )
-    return _read_csv(inp, head=head, limits=limits, compression=compression)
 
 
 def _nested(name: str) -> InputFileError:

@@ -166,14 +166,7 @@ def weighted_linkage(centres: np.ndarray, sizes: np.ndarray, linkage: str) -> np
             f"need at least 2 groups to build a hierarchy, got {m}",
             hint="Provide more customers.",
         )
-    sq = np.einsum("ij,ij->i", centres, centres)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * centres @ centres.T, 0.0)
-    if linkage == "ward":
-        # Ward dissimilarity between groups of sizes wi, wj: sqrt(2 wi wj / (wi + wj)) |ci - cj|.
-        dist = np.sqrt(2.0 * (w[:, None] * w[None, :]) / (w[:, None] + w[None, :]) * d2)
-    else:
-        dist = np.sqrt(d2)
-    np.fill_diagonal(dist, np.inf)
+    dist = _dissimilarities(centres, w, linkage)
     active = np.ones(m, dtype=bool)
     node = np.arange(m)
     n_leaves = np.ones(m)
@@ -186,19 +179,7 @@ def weighted_linkage(centres: np.ndarray, sizes: np.ndarray, linkage: str) -> np
         d = float(nnd[i])
         a, b = sorted((int(node[i]), int(node[j])))
         z[step] = (a, b, d, n_leaves[i] + n_leaves[j])
-        dik, djk = dist[i], dist[j]
-        if linkage == "ward":
-            wk = w
-            new = np.sqrt(
-                np.maximum(
-                    ((w[i] + wk) * dik**2 + (w[j] + wk) * djk**2 - wk * d * d) / (w[i] + w[j] + wk),
-                    0.0,
-                )
-            )
-        elif linkage == "average":
-            new = (w[i] * dik + w[j] * djk) / (w[i] + w[j])
-        else:
-            new = np.maximum(dik, djk)
+        new = _merged_row(dist, w, i, j, d=d, linkage=linkage)
         active[j] = False
         new[~active] = np.inf
         new[i] = np.inf
@@ -223,6 +204,38 @@ def weighted_linkage(centres: np.ndarray, sizes: np.ndarray, linkage: str) -> np
             nn[rows] = np.argmin(sub, axis=1)
             nnd[rows] = sub[np.arange(rows.size), nn[rows]]
     return z
+
+
+def _dissimilarities(centres: np.ndarray, w: np.ndarray, linkage: str) -> np.ndarray:
+    """The m x m dissimilarities of the weighted points (inf on the diagonal)."""
+    sq = np.einsum("ij,ij->i", centres, centres)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * centres @ centres.T, 0.0)
+    if linkage == "ward":
+        # Ward dissimilarity between groups of sizes wi, wj: sqrt(2 wi wj / (wi + wj)) |ci - cj|.
+        dist = np.sqrt(2.0 * (w[:, None] * w[None, :]) / (w[:, None] + w[None, :]) * d2)
+    else:
+        dist = np.sqrt(d2)
+    np.fill_diagonal(dist, np.inf)
+    return dist
+
+
+def _merged_row(
+    dist: np.ndarray, w: np.ndarray, i: int, j: int, *, d: float, linkage: str
+) -> np.ndarray:
+    """Dissimilarities of the group merging ``i`` and ``j`` (at ``d``) to every group: the
+    Lance-Williams update for ``linkage``, with ``w`` the groups' sizes before the merge."""
+    dik, djk = dist[i], dist[j]
+    if linkage == "ward":
+        wk = w
+        return np.sqrt(
+            np.maximum(
+                ((w[i] + wk) * dik**2 + (w[j] + wk) * djk**2 - wk * d * d) / (w[i] + w[j] + wk),
+                0.0,
+            )
+        )
+    if linkage == "average":
+        return (w[i] * dik + w[j] * djk) / (w[i] + w[j])
+    return np.maximum(dik, djk)
 
 
 def cut_k(z: np.ndarray, k: int) -> np.ndarray:

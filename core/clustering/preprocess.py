@@ -253,6 +253,33 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _check_loggable(raw: np.ndarray, names: Sequence[str], log: Sequence[str]) -> None:
+    """Refuse to log-transform a feature of ``log`` with negative values (naming it)."""
+    explicit = np.array([f in log for f in names])
+    for j in np.flatnonzero(explicit):
+        finite = raw[np.isfinite(raw[:, j]), j]
+        if finite.size and finite.min() < 0:
+            raise ConfigError(
+                f"cannot log-transform {names[j]!r}: it has negative values "
+                f"(minimum {_fmt(float(finite.min()))})",
+                hint=f"Remove {names[j]!r} from log or use log='auto'.",
+            )
+
+
+def _impute(imputer: MedianImputer, raw: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """``raw`` with missing values imputed; a feature with no value at all is named."""
+    try:
+        return imputer.fit_transform(raw)
+    except DataSufficiencyError as exc:
+        empty = [names[j] for j in range(len(names)) if not np.isfinite(raw[:, j]).any()]
+        raise DataSufficiencyError(
+            f"feature(s) {', '.join(map(repr, empty))} have no value for any customer"
+            if raw.shape[0]
+            else "no customers to cluster",
+            hint="Choose features that have values for the customers being clustered.",
+        ) from exc
+
+
 class FeaturePreprocessor(TransformerMixin, BaseEstimator):
     """Fitted customer-table preprocessing: polars frame in, scaled numpy matrix out.
 
@@ -298,29 +325,11 @@ class FeaturePreprocessor(TransformerMixin, BaseEstimator):
         raw = feature_matrix(x, names)
         n_bad = (~np.isfinite(raw)).sum(axis=0)
         if config.log != "auto":
-            explicit = np.array([f in config.log for f in names])
-            # Negative values cannot be log-transformed meaningfully; say which feature.
-            for j in np.flatnonzero(explicit):
-                finite = raw[np.isfinite(raw[:, j]), j]
-                if finite.size and finite.min() < 0:
-                    raise ConfigError(
-                        f"cannot log-transform {names[j]!r}: it has negative values "
-                        f"(minimum {_fmt(float(finite.min()))})",
-                        hint=f"Remove {names[j]!r} from log or use log='auto'.",
-                    )
+            _check_loggable(raw, names, config.log)
         imputer = MedianImputer()
         capper = QuantileCapper(config.cap_quantile)
         dropper = ConstantDropper()
-        try:
-            imputed = imputer.fit_transform(raw)
-        except DataSufficiencyError as exc:
-            empty = [names[j] for j in range(len(names)) if not np.isfinite(raw[:, j]).any()]
-            raise DataSufficiencyError(
-                f"feature(s) {', '.join(map(repr, empty))} have no value for any customer"
-                if raw.shape[0]
-                else "no customers to cluster",
-                hint="Choose features that have values for the customers being clustered.",
-            ) from exc
+        imputed = _impute(imputer, raw, names)
         capped = capper.fit_transform(imputed)
         kept = dropper.fit_transform(capped)
         used = tuple(names[j] for j in dropper.keep_)

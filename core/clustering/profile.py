@@ -570,98 +570,29 @@ def build_profiles(
     labels = segmentation.labels
     numeric = [c for c in NUMERIC_FEATURES if c in frame.columns]
     in_segment = frame.filter(pl.col(SEGMENT) >= 0)
-    stats = (
-        in_segment.lazy()
-        .group_by(SEGMENT)
-        .agg(
-            pl.len().alias("__n"),
-            pl.col(MONETARY).sum().alias("__revenue"),
-            *[pl.col(c).cast(pl.Float64).mean().alias(f"mean:{c}") for c in numeric],
-            *[pl.col(c).cast(pl.Float64).median().alias(f"median:{c}") for c in numeric],
-        )
-        .sort(SEGMENT)
-        .collect()
-    )
+    by_segment = _segment_stats(in_segment, numeric)
     total_revenue = float(frame.get_column(MONETARY).sum())
-    n = frame.height
-    by_segment = {row[SEGMENT]: row for row in stats.iter_rows(named=True)}
-    countries: list[list[tuple[str, float]]] = [[] for _ in range(k)]
-    if COUNTRY in frame.columns:
-        top_c = (
-            in_segment.lazy()
-            .filter(pl.col(COUNTRY).is_not_null())
-            .group_by(SEGMENT, COUNTRY)
-            .agg(pl.len().alias("__c"))
-            .sort([SEGMENT, "__c", COUNTRY], descending=[False, True, False])
-            .group_by(SEGMENT, maintain_order=True)
-            .head(N_COUNTRIES)
-            .collect()
-        )
-        for row in top_c.iter_rows(named=True):
-            size = segmentation.sizes[row[SEGMENT]]
-            countries[row[SEGMENT]].append((str(row[COUNTRY]), float(row["__c"] / size)))
+    countries = _top_countries(in_segment, segmentation)
     products: list[tuple[TopProduct, ...]] = [() for _ in range(k)]
     if lines is not None:
         encoded = lines if isinstance(lines, ProductLines) else ProductLines(lines)
         products = top_products(encoded, segmentation.customer_ids, labels, k)
-    # RFM position of each segment (scores ranked among exactly the clustered customers).
-    rfm_cols = ("recency_days", "frequency", MONETARY)
-    rfm_scores: list[tuple[float, float, float] | None] = [None] * k
-    if all(c in frame.columns for c in rfm_cols):
-        scored = score_rfm(
-            frame.select(CUSTOMER, *rfm_cols, SEGMENT).with_columns(pl.lit(False).alias(EXCLUDED))
-        )
-        rfm = (
-            scored.lazy()
-            .filter(pl.col(SEGMENT) >= 0)
-            .group_by(SEGMENT)
-            .agg(pl.col("r_score", "f_score", "m_score").cast(pl.Float64).mean())
-            .collect()
-        )
-        for row in rfm.iter_rows(named=True):
-            rfm_scores[row[SEGMENT]] = (row["r_score"], row["f_score"], row["m_score"])
+    rfm_scores = _rfm_positions(frame, k)
     x = segmentation.X
-    effect, _, _ = _effects(x, labels, k)
-    used = segmentation.preprocessor.features_
     sil, sil_seg, sil_note = _silhouette(
         x, labels, k, random_state=segmentation.model_config.random_state
     )
     exemplars = _exemplars(x, labels, segmentation.centers_scaled, segmentation.customer_ids, k)
     auto = name_segments(rfm_scores, _figures(by_segment, k), Reference.of(frame))
-    top_effects = [
-        [
-            int(j)
-            for j in np.argsort(-np.abs(effect[s]), kind="stable")[:N_DISTINGUISHING]
-            if abs(effect[s, j]) >= MIN_EFFECT
-        ]
-        for s in range(k)
-    ]
-    rest_medians = _rest_medians(frame, [(s, used[j]) for s in range(k) for j in top_effects[s]])
+    moments = [_moments(by_segment.get(s), numeric) for s in range(k)]
+    distinguishing = _distinguishing(frame, segmentation, [medians for _, medians in moments])
     profiles: list[SegmentProfile] = []
-    for s in range(k):
-        row = by_segment.get(s)
+    for s, name in enumerate(auto):
         size = int(segmentation.sizes[s])
-        revenue = float(row["__revenue"]) if row is not None else 0.0
-        means = {c: _float_or_none(row[f"mean:{c}"]) if row else None for c in numeric}
-        medians = {c: _float_or_none(row[f"median:{c}"]) if row else None for c in numeric}
-        distinguishing = [
-            FeatureEffect(
-                feature=used[j],
-                effect=float(effect[s, j]),
-                segment_median=medians.get(used[j]),
-                rest_median=rest_medians.get((s, used[j])),
-                text=_effect_text(
-                    used[j],
-                    float(effect[s, j]),
-                    medians.get(used[j]),
-                    rest_medians.get((s, used[j])),
-                ),
-            )
-            for j in top_effects[s]
-        ]
-        share = size / n if n else 0.0
+        revenue = float(by_segment[s]["__revenue"]) if s in by_segment else 0.0
+        means, medians = moments[s]
+        share = size / frame.height if frame.height else 0.0
         revenue_share = revenue / total_revenue if total_revenue else 0.0
-        name = auto[s]
         profiles.append(
             SegmentProfile(
                 segment=s,
@@ -674,7 +605,7 @@ def build_profiles(
                 medians=medians,
                 top_countries=tuple(countries[s]),
                 top_products=products[s],
-                distinguishing=tuple(distinguishing),
+                distinguishing=distinguishing[s],
                 exemplars=exemplars[s],
                 rfm_scores=rfm_scores[s],
                 rfm_code=name.code,
@@ -685,21 +616,141 @@ def build_profiles(
                 action=ACTIONS.get(name.base, "Review this segment's profile to decide an action."),
             )
         )
-    overview = Overview(
+    overview = _overview(frame, segmentation, total_revenue, sil, sil_note)
+    return tuple(profiles), overview
+
+
+def _segment_stats(in_segment: pl.DataFrame, numeric: list[str]) -> dict[int, dict[str, Any]]:
+    """Per segment: ``__n``, ``__revenue`` and the mean and median of each ``numeric``."""
+    stats = (
+        in_segment.lazy()
+        .group_by(SEGMENT)
+        .agg(
+            pl.len().alias("__n"),
+            pl.col(MONETARY).sum().alias("__revenue"),
+            *[pl.col(c).cast(pl.Float64).mean().alias(f"mean:{c}") for c in numeric],
+            *[pl.col(c).cast(pl.Float64).median().alias(f"median:{c}") for c in numeric],
+        )
+        .sort(SEGMENT)
+        .collect()
+    )
+    return {row[SEGMENT]: row for row in stats.iter_rows(named=True)}
+
+
+def _moments(
+    row: Mapping[str, Any] | None, numeric: list[str]
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """A segment's means and medians from its :func:`_segment_stats` row (None: empty)."""
+    means = {c: _float_or_none(row[f"mean:{c}"]) if row else None for c in numeric}
+    medians = {c: _float_or_none(row[f"median:{c}"]) if row else None for c in numeric}
+    return means, medians
+
+
+def _top_countries(
+    in_segment: pl.DataFrame, segmentation: Segmentation
+) -> list[list[tuple[str, float]]]:
+    """Each segment's :data:`N_COUNTRIES` most frequent countries with their share."""
+    countries: list[list[tuple[str, float]]] = [[] for _ in range(segmentation.k)]
+    if COUNTRY not in in_segment.columns:
+        return countries
+    top_c = (
+        in_segment.lazy()
+        .filter(pl.col(COUNTRY).is_not_null())
+        .group_by(SEGMENT, COUNTRY)
+        .agg(pl.len().alias("__c"))
+        .sort([SEGMENT, "__c", COUNTRY], descending=[False, True, False])
+        .group_by(SEGMENT, maintain_order=True)
+        .head(N_COUNTRIES)
+        .collect()
+    )
+    for row in top_c.iter_rows(named=True):
+        size = segmentation.sizes[row[SEGMENT]]
+        countries[row[SEGMENT]].append((str(row[COUNTRY]), float(row["__c"] / size)))
+    return countries
+
+
+def _rfm_positions(frame: pl.DataFrame, k: int) -> list[tuple[float, float, float] | None]:
+    """Each segment's mean R, F and M scores, ranked among exactly the clustered customers
+    (None without the RFM columns or for an empty segment)."""
+    rfm_cols = ("recency_days", "frequency", MONETARY)
+    rfm_scores: list[tuple[float, float, float] | None] = [None] * k
+    if not all(c in frame.columns for c in rfm_cols):
+        return rfm_scores
+    scored = score_rfm(
+        frame.select(CUSTOMER, *rfm_cols, SEGMENT).with_columns(pl.lit(False).alias(EXCLUDED))
+    )
+    rfm = (
+        scored.lazy()
+        .filter(pl.col(SEGMENT) >= 0)
+        .group_by(SEGMENT)
+        .agg(pl.col("r_score", "f_score", "m_score").cast(pl.Float64).mean())
+        .collect()
+    )
+    for row in rfm.iter_rows(named=True):
+        rfm_scores[row[SEGMENT]] = (row["r_score"], row["f_score"], row["m_score"])
+    return rfm_scores
+
+
+def _distinguishing(
+    frame: pl.DataFrame,
+    segmentation: Segmentation,
+    medians: Sequence[Mapping[str, float | None]],
+) -> list[tuple[FeatureEffect, ...]]:
+    """Each segment's :data:`N_DISTINGUISHING` strongest effects of at least
+    :data:`MIN_EFFECT`, with the segment's and the rest's medians (``medians``: the
+    segments')."""
+    k = segmentation.k
+    effect, _, _ = _effects(segmentation.X, segmentation.labels, k)
+    used = segmentation.preprocessor.features_
+    top_effects = [
+        [
+            int(j)
+            for j in np.argsort(-np.abs(effect[s]), kind="stable")[:N_DISTINGUISHING]
+            if abs(effect[s, j]) >= MIN_EFFECT
+        ]
+        for s in range(k)
+    ]
+    rest_medians = _rest_medians(frame, [(s, used[j]) for s in range(k) for j in top_effects[s]])
+    return [
+        tuple(
+            FeatureEffect(
+                feature=used[j],
+                effect=float(effect[s, j]),
+                segment_median=medians[s].get(used[j]),
+                rest_median=rest_medians.get((s, used[j])),
+                text=_effect_text(
+                    used[j],
+                    float(effect[s, j]),
+                    medians[s].get(used[j]),
+                    rest_medians.get((s, used[j])),
+                ),
+            )
+            for j in top_effects[s]
+        )
+        for s in range(k)
+    ]
+
+
+def _overview(
+    frame: pl.DataFrame,
+    segmentation: Segmentation,
+    total_revenue: float,
+    silhouette: float | None,
+    note: str,
+) -> Overview:
+    """The overall figures of the clustered customers (``frame``: :func:`clustered_frame`)."""
+    n = frame.height
+    noise_revenue = float(frame.filter(pl.col(SEGMENT) < 0).get_column(MONETARY).sum())
+    return Overview(
         customers=n,
         excluded=segmentation.n_excluded,
         noise=segmentation.n_noise,
         noise_share=segmentation.n_noise / n if n else 0.0,
-        noise_revenue_share=(
-            float(frame.filter(pl.col(SEGMENT) < 0).get_column(MONETARY).sum()) / total_revenue
-            if total_revenue
-            else 0.0
-        ),
+        noise_revenue_share=noise_revenue / total_revenue if total_revenue else 0.0,
         revenue=total_revenue,
-        silhouette=sil,
-        silhouette_note=sil_note,
+        silhouette=silhouette,
+        silhouette_note=note,
     )
-    return tuple(profiles), overview
 
 
 def _figures(by_segment: Mapping[int, dict[str, Any]], k: int) -> list[Figures | None]:

@@ -355,6 +355,36 @@ def _recommend(
     table: pl.DataFrame, *, knee: int | None, min_share: float, max_segments: int | None
 ) -> tuple[int | None, str, bool, dict[str, int]]:
     eligible = table.filter(pl.col("eligible"))
+    limits = _limits(table, min_share=min_share, max_segments=max_segments)
+    if eligible.height == 0:
+        ks = table["k"].to_list()
+        return (
+            None,
+            f"No k from {ks[0]} to {ks[-1]} meets the business limits. " + "; ".join(limits) + ".",
+            False,
+            {},
+        )
+    picks = _picks(eligible, knee)
+    if not picks:
+        k0 = int(eligible["k"][0])
+        return k0, f"k = {k0}: the only criterion available is the smallest eligible k.", False, {}
+    votes: dict[int, list[str]] = {}
+    for name, k in picks.items():
+        votes.setdefault(k, []).append(name)
+    top = max(len(v) for v in votes.values())
+    tied = sorted(k for k, v in votes.items() if len(v) == top)
+    sil = dict(zip(eligible["k"].to_list(), eligible["silhouette"].to_list(), strict=True))
+    recommended = max(tied, key=lambda k: (sil.get(k) or -2.0, -k))
+    sil_value = sil.get(recommended)
+    sil_text = f" (silhouette {sil_value:.2f})" if sil_value is not None else ""
+    reason = _vote_reason(recommended, votes, tied=len(tied) > 1, sil_text=sil_text)
+    if limits:
+        reason += " " + "; ".join(limits) + "."
+    return recommended, reason, len(votes) > 1, picks
+
+
+def _limits(table: pl.DataFrame, *, min_share: float, max_segments: int | None) -> list[str]:
+    """Why the ks that break the business limits are not recommended."""
     limits: list[str] = []
     too_small = table.filter(pl.col("min_share") < min_share)
     if too_small.height:
@@ -372,14 +402,11 @@ def _recommend(
                 f"k = {_ks_text(too_many['k'].to_list())} not recommended: more than the "
                 f"maximum of {max_segments} segments"
             )
-    if eligible.height == 0:
-        ks = table["k"].to_list()
-        return (
-            None,
-            f"No k from {ks[0]} to {ks[-1]} meets the business limits. " + "; ".join(limits) + ".",
-            False,
-            {},
-        )
+    return limits
+
+
+def _picks(eligible: pl.DataFrame, knee: int | None) -> dict[str, int]:
+    """The k each criterion picks among the eligible ones (the knee if it is eligible)."""
     picks: dict[str, int] = {}
     for name, best in (
         ("silhouette", "max"),
@@ -390,53 +417,42 @@ def _recommend(
         k = _pick(eligible, name, best=best)  # type: ignore[arg-type]
         if k is not None:
             picks[name] = k
-    eligible_ks = set(eligible["k"].to_list())
-    if knee is not None and knee in eligible_ks:
+    if knee is not None and knee in set(eligible["k"].to_list()):
         picks["knee"] = knee
-    if not picks:
-        k0 = int(eligible["k"][0])
-        return k0, f"k = {k0}: the only criterion available is the smallest eligible k.", False, {}
-    votes: dict[int, list[str]] = {}
-    for name, k in picks.items():
-        votes.setdefault(k, []).append(name)
-    top = max(len(v) for v in votes.values())
-    tied = sorted(k for k, v in votes.items() if len(v) == top)
-    sil = dict(zip(eligible["k"].to_list(), eligible["silhouette"].to_list(), strict=True))
-    recommended = max(tied, key=lambda k: (sil.get(k) or -2.0, -k))
-    disagreement = len(votes) > 1
+    return picks
+
+
+def _vote_reason(
+    recommended: int, votes: dict[int, list[str]], *, tied: bool, sil_text: str
+) -> str:
+    """Why ``recommended`` won the criteria's ``votes`` (k -> criteria), and where they split
+    (``tied``: several ks had the most votes)."""
     chosen_by = [CRITERIA_LABELS[c] for c in votes[recommended]]
-    sil_value = sil.get(recommended)
-    sil_text = f" (silhouette {sil_value:.2f})" if sil_value is not None else ""
-    if not disagreement:
-        reason = (
+    if len(votes) == 1:
+        return (
             f"k = {recommended} is recommended{sil_text}: {_join(chosen_by)} all point to it."
             if len(chosen_by) > 1
             else f"k = {recommended} is recommended{sil_text}: {chosen_by[0]} points to it."
         )
-    else:
+    if tied:
         split = "; ".join(
             f"{_join([CRITERIA_LABELS[c] for c in v])}: k = {k}" for k, v in sorted(votes.items())
         )
-        if len(tied) > 1:
-            head = (
-                f"k = {recommended} is recommended{sil_text}: the criteria split ({split}), "
-                "so the tie is broken by the higher silhouette."
-            )
-        else:
-            others = "; ".join(
-                f"{_join([CRITERIA_LABELS[c] for c in v])} prefer{'s' if len(v) == 1 else ''} "
-                f"k = {k}"
-                for k, v in sorted(votes.items())
-                if k != recommended
-            )
-            head = (
-                f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
-                f"({len(chosen_by)} of {len(picks)} criteria); {others}."
-            )
-        reason = (
-            head + " The criteria disagree: compare the segment profiles for these k before "
-            "deciding."
+        head = (
+            f"k = {recommended} is recommended{sil_text}: the criteria split ({split}), "
+            "so the tie is broken by the higher silhouette."
         )
-    if limits:
-        reason += " " + "; ".join(limits) + "."
-    return recommended, reason, disagreement, picks
+    else:
+        others = "; ".join(
+            f"{_join([CRITERIA_LABELS[c] for c in v])} prefer{'s' if len(v) == 1 else ''} k = {k}"
+            for k, v in sorted(votes.items())
+            if k != recommended
+        )
+        n_picks = sum(len(v) for v in votes.values())
+        head = (
+            f"k = {recommended} is recommended{sil_text}: chosen by {_join(chosen_by)} "
+            f"({len(chosen_by)} of {n_picks} criteria); {others}."
+        )
+    return head + (
+        " The criteria disagree: compare the segment profiles for these k before deciding."
+    )
