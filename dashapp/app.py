@@ -245,6 +245,37 @@ def warm_up(app: Dash) -> None:
     gc.freeze()
 
 
+def _configure_server(
+    server: flask.Flask,
+    services: AppServices,
+    secret_key: str,
+    housekeeping: Housekeeping,
+    max_upload_bytes: int,
+) -> None:
+    """The Flask server's key, request limit, services, error handlers and housekeeping."""
+    server.secret_key = secret_key
+    server.config["MAX_CONTENT_LENGTH"] = max_request_bytes(max_upload_bytes)
+    server.extensions[EXTENSION] = services
+    server.register_error_handler(RequestEntityTooLarge, _too_large(max_upload_bytes))
+    server.register_error_handler(Exception, server_error)
+    server.before_request(housekeeping.maybe_run)
+
+
+def _register_pages(app: Dash) -> None:
+    """Each page of :data:`PAGES` registered with Dash, and its callbacks attached."""
+    for page in PAGES:
+        dash.register_page(
+            page.__name__,
+            path=page.PATH,
+            name=page.NAME,
+            order=page.ORDER,
+            title=getattr(page, "TITLE", f"{page.NAME} · custseg"),
+            description=getattr(page, "DESCRIPTION", ""),
+            layout=page.layout,
+        )
+        page.register_callbacks(app)
+
+
 def create_app(
     *,
     data_path: Path | None = None,
@@ -312,25 +343,8 @@ def create_app(
     )
     # The page's language, for screen readers and hyphenation (WCAG 3.1.1).
     app.index_string = app.index_string.replace("<html>", f'<html lang="{components.LANGUAGE}">', 1)
-    server: flask.Flask = app.server  # type: ignore[assignment]
-    server.secret_key = secret_key
-    server.config["MAX_CONTENT_LENGTH"] = max_request_bytes(max_upload_bytes)
-    server.extensions[EXTENSION] = services
-    server.register_error_handler(RequestEntityTooLarge, _too_large(max_upload_bytes))
-    server.register_error_handler(Exception, server_error)
-    server.before_request(housekeeping.maybe_run)
-
-    for page in PAGES:
-        dash.register_page(
-            page.__name__,
-            path=page.PATH,
-            name=page.NAME,
-            order=page.ORDER,
-            title=getattr(page, "TITLE", f"{page.NAME} · custseg"),
-            description=getattr(page, "DESCRIPTION", ""),
-            layout=page.layout,
-        )
-        page.register_callbacks(app)
+    _configure_server(app.server, services, secret_key, housekeeping, max_upload_bytes)
+    _register_pages(app)
     app.layout = shell_layout(services, sign_out=users_file is not None)
     _register_app_callbacks(app)
     if users_file is not None:

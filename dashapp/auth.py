@@ -297,6 +297,27 @@ def _safe_next(value: object, home: str) -> str:
     return home
 
 
+def _sign_in_page(
+    message: str = "", name: str = "", status: int = 200, *, prefix: str, action: str
+) -> Any:
+    """The sign-in form (posting to ``action``) with ``message`` and the ``name`` typed, and
+    the session's form token."""
+    import flask  # noqa: PLC0415
+
+    csrf = flask.session.setdefault(_CSRF_KEY, secrets.token_urlsafe(16))
+    body = _PAGE.format(
+        css=html.escape(prefix + "assets/vendor/bootstrap-5.3.8.min.css"),
+        message=f'<div class="alert alert-danger" role="alert">{html.escape(message)}</div>'
+        if message
+        else "",
+        action=html.escape(action),
+        csrf=html.escape(csrf),
+        next=html.escape(_safe_next(flask.request.values.get("next"), prefix)),
+        name=html.escape(name),
+    )
+    return flask.Response(body, status=status, mimetype="text/html")
+
+
 def install_sign_in(
     server: Any,
     users: UsersFile,
@@ -320,19 +341,7 @@ def install_sign_in(
     sign_in, sign_out = prefix + SIGN_IN.lstrip("/"), prefix + SIGN_OUT.lstrip("/")
     open_paths = (*public, sign_in)
 
-    def page(message: str = "", name: str = "", status: int = 200) -> flask.Response:
-        csrf = flask.session.setdefault(_CSRF_KEY, secrets.token_urlsafe(16))
-        body = _PAGE.format(
-            css=html.escape(prefix + "assets/vendor/bootstrap-5.3.8.min.css"),
-            message=f'<div class="alert alert-danger" role="alert">{html.escape(message)}</div>'
-            if message
-            else "",
-            action=html.escape(sign_in),
-            csrf=html.escape(csrf),
-            next=html.escape(_safe_next(flask.request.values.get("next"), prefix)),
-            name=html.escape(name),
-        )
-        return flask.Response(body, status=status, mimetype="text/html")
+    page = functools.partial(_sign_in_page, prefix=prefix, action=sign_in)
 
     @server.before_request
     def _gate() -> flask.Response | None:

@@ -544,26 +544,8 @@ def k_selection_figure(selection: KSelection, *, current_k: int | None = None) -
         )
         pick = selection.knee if column == "inertia" else selection.picks.get(column)
         if pick is not None and pick in ks:
-            y = values[ks.index(pick)]
-            fig.add_trace(
-                go.Scatter(
-                    x=[pick],
-                    y=[y],
-                    mode="markers+text",
-                    marker={
-                        "size": 15,
-                        "color": "rgba(0,0,0,0)",
-                        "line": {"color": RECOMMENDED_COLOR, "width": 2.5},
-                    },
-                    text=["elbow" if column == "inertia" else "best"],
-                    textposition="middle right",
-                    textfont={"color": RECOMMENDED_COLOR, "size": 11},
-                    hovertemplate=f"{title} picks k = {pick}<extra></extra>",
-                    showlegend=False,
-                ),
-                row=i,
-                col=1,
-            )
+            ring = _pick_ring(pick, values[ks.index(pick)], title, elbow=column == "inertia")
+            fig.add_trace(ring, row=i, col=1)
     if current_k is not None and current_k in ks:
         fig.add_vrect(
             x0=current_k - 0.35,
@@ -588,6 +570,25 @@ def k_selection_figure(selection: KSelection, *, current_k: int | None = None) -
     fig.update_annotations(font_size=12, x=0, xanchor="left")
     fig.update_layout(margin={"t": 30})
     return fig
+
+
+def _pick_ring(pick: int, y: float | None, title: str, *, elbow: bool) -> go.Scatter:
+    """A green ring on the k a criterion (``title``) picks, labelled "elbow" or "best"."""
+    return go.Scatter(
+        x=[pick],
+        y=[y],
+        mode="markers+text",
+        marker={
+            "size": 15,
+            "color": "rgba(0,0,0,0)",
+            "line": {"color": RECOMMENDED_COLOR, "width": 2.5},
+        },
+        text=["elbow" if elbow else "best"],
+        textposition="middle right",
+        textfont={"color": RECOMMENDED_COLOR, "size": 11},
+        hovertemplate=f"{title} picks k = {pick}<extra></extra>",
+        showlegend=False,
+    )
 
 
 def criteria_summary(selection: KSelection) -> list[tuple[str, int]]:

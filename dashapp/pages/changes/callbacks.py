@@ -333,6 +333,36 @@ def _register_controls(app: Dash) -> None:
 def register(app: Dash) -> None:
     """Attach this page's callbacks to ``app``."""
     _register_controls(app)
+    _register_render(app)
+    _register_selection(app)
+    app.callback(
+        Output(ids.CHANGES_SEARCH, "data"),
+        Input(ids.CHANGES_CUTOFF, "value"),
+        Input(ids.CHANGES_BY, "value"),
+        Input(ids.CHANGES_SIZE, "value"),
+        Input(ids.CHANGES_SELECTION, "data"),
+        Input(ids.CHANGES_SAVED, "value"),
+    )(search_of)
+    app.callback(
+        output={
+            "options": Output(ids.CHANGES_SAVED, "options"),
+            "help": Output(ids.CHANGES_SAVED_HELP, "children"),
+        },
+        inputs={"data": Input(SESSION, "data")},
+    )(saved_options)
+    app.callback(
+        Output(ids.CHANGES_SAVED, "disabled"),
+        Input(ids.CHANGES_BY, "value"),
+    )(saved_disabled)
+    app.clientside_callback(
+        REPLACE_URL_JS,
+        Output(ids.CHANGES_URL_SINK, "children"),
+        Input(ids.CHANGES_SEARCH, "data"),
+    )
+
+
+def _register_render(app: Dash) -> None:
+    """The KPIs, the Sankey, the matrix and their summaries from the cutoff, method and size."""
     app.callback(
         output={
             "kpis": Output(ids.CHANGES_KPIS, "children"),
@@ -354,6 +384,10 @@ def register(app: Dash) -> None:
         state={"data": State(SESSION, "data")},
         prevent_initial_call="initial_duplicate",
     )(render_changes)
+
+
+def _register_selection(app: Dash) -> None:
+    """A flow picked on the Sankey or the matrix: its customers listed and exported."""
     app.callback(
         Output(ids.CHANGES_SELECTION, "data"),
         Input(ids.CHANGES_SANKEY, "clickData"),
@@ -388,27 +422,3 @@ def register(app: Dash) -> None:
         },
         prevent_initial_call=True,
     )(export_flow)
-    app.callback(
-        Output(ids.CHANGES_SEARCH, "data"),
-        Input(ids.CHANGES_CUTOFF, "value"),
-        Input(ids.CHANGES_BY, "value"),
-        Input(ids.CHANGES_SIZE, "value"),
-        Input(ids.CHANGES_SELECTION, "data"),
-        Input(ids.CHANGES_SAVED, "value"),
-    )(search_of)
-    app.callback(
-        output={
-            "options": Output(ids.CHANGES_SAVED, "options"),
-            "help": Output(ids.CHANGES_SAVED_HELP, "children"),
-        },
-        inputs={"data": Input(SESSION, "data")},
-    )(saved_options)
-    app.callback(
-        Output(ids.CHANGES_SAVED, "disabled"),
-        Input(ids.CHANGES_BY, "value"),
-    )(saved_disabled)
-    app.clientside_callback(
-        REPLACE_URL_JS,
-        Output(ids.CHANGES_URL_SINK, "children"),
-        Input(ids.CHANGES_SEARCH, "data"),
-    )

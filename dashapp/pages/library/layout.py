@@ -48,42 +48,8 @@ def score_card(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> dbc.Card:
     """Score the session's data or an uploaded transaction file with a saved segmentation:
     the segment sizes, then the scored customers as a download. A file over the limit is
     reported by ``assets/upload_guard.js`` (the wrapper's data attributes) to a store."""
-    limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
-    upload = html.Div(
-        [
-            dcc.Store(id=ids.LIBRARY_SCORE_REJECTED),
-            dcc.Upload(
-                id=ids.LIBRARY_SCORE_UPLOAD,
-                children=html.Div(
-                    [html.Strong("Drop a transaction file here"), " or ",
-                     html.A("choose one", href="#", className="link-primary"),
-                     html.Span(f" · up to {limit}", className="small text-muted")]
-                ),
-                accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
-                max_size=max_upload_bytes,
-                multiple=False,
-                className="upload-zone",
-                className_active="upload-zone upload-zone-active",
-            ),
-        ],
-        **{"data-max-bytes": str(max_upload_bytes),
-           "data-rejected-store": ids.LIBRARY_SCORE_REJECTED},
-    )
-    export = html.Div(
-        [
-            dbc.Label("File format", html_for=ids.LIBRARY_SCORE_FORMAT, className="me-2"),
-            dbc.RadioItems(
-                id=ids.LIBRARY_SCORE_FORMAT,
-                options=[{"label": f.upper(), "value": f} for f in ("csv", "xlsx", "parquet")],
-                value="csv",
-                inline=True,
-                className="d-inline-block me-2",
-            ),
-            dbc.Button("Download the scored customers", id=ids.LIBRARY_SCORE_EXPORT, size="sm"),
-            dcc.Download(id=ids.LIBRARY_SCORE_DOWNLOAD),
-        ],
-        className="mt-2",
-    )
+    upload = _score_upload(max_upload_bytes)
+    export = _score_export()
     return components.card(
         "Score a file with a saved segmentation",
         [
@@ -131,6 +97,51 @@ def score_card(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> dbc.Card:
             html.Div(id=ids.LIBRARY_SCORE_RESULT, className="mt-2"),
             export,
         ],
+    )
+
+
+def _score_upload(max_upload_bytes: int) -> html.Div:
+    """The upload area of a file to score; ``assets/upload_guard.js`` reports a file over
+    the limit to the store its wrapper names."""
+    limit = f"{max_upload_bytes / 1024**2:,.0f} MB"
+    return html.Div(
+        [
+            dcc.Store(id=ids.LIBRARY_SCORE_REJECTED),
+            dcc.Upload(
+                id=ids.LIBRARY_SCORE_UPLOAD,
+                children=html.Div(
+                    [html.Strong("Drop a transaction file here"), " or ",
+                     html.A("choose one", href="#", className="link-primary"),
+                     html.Span(f" · up to {limit}", className="small text-muted")]
+                ),
+                accept=".csv,.tsv,.txt,.xlsx,.xls,.parquet,.pq",
+                max_size=max_upload_bytes,
+                multiple=False,
+                className="upload-zone",
+                className_active="upload-zone upload-zone-active",
+            ),
+        ],
+        **{"data-max-bytes": str(max_upload_bytes),
+           "data-rejected-store": ids.LIBRARY_SCORE_REJECTED},
+    )
+
+
+def _score_export() -> html.Div:
+    """The scored customers' file format and download button."""
+    return html.Div(
+        [
+            dbc.Label("File format", html_for=ids.LIBRARY_SCORE_FORMAT, className="me-2"),
+            dbc.RadioItems(
+                id=ids.LIBRARY_SCORE_FORMAT,
+                options=[{"label": f.upper(), "value": f} for f in ("csv", "xlsx", "parquet")],
+                value="csv",
+                inline=True,
+                className="d-inline-block me-2",
+            ),
+            dbc.Button("Download the scored customers", id=ids.LIBRARY_SCORE_EXPORT, size="sm"),
+            dcc.Download(id=ids.LIBRARY_SCORE_DOWNLOAD),
+        ],
+        className="mt-2",
     )
 
 

@@ -189,54 +189,57 @@ def controls(settings: ModelSettings) -> list[Component]:
             ],
             style={} if hierarchical else {"display": "none"},
         ),
-        dbc.Row(
-            [
-                dbc.Col(
-                    [
-                        _label(
-                            "Segments (k)", f"{K_MIN} to {K_MAX}", control=ids.model_setting("k")
-                        ),
-                        dbc.Input(
-                            id=ids.model_setting("k"),
-                            className="model-k",
-                            type="number",
-                            min=K_MIN,
-                            max=K_MAX,
-                            step=1,
-                            value=settings.k,
-                            debounce=True,
-                            disabled=settings.finds_k,
-                            size="sm",
-                        ),
-                    ]
-                ),
-                dbc.Col(
-                    [
-                        _label(
-                            "Seed",
-                            "Same seed, same data: same segments.",
-                            control=ids.model_setting("seed"),
-                        ),
-                        dbc.Input(
-                            id=ids.model_setting("seed"),
-                            className="model-seed",
-                            type="number",
-                            min=0,
-                            step=1,
-                            value=settings.seed,
-                            debounce=True,
-                            size="sm",
-                        ),
-                    ]
-                ),
-            ],
-            className="g-2",
-        ),
+        _k_and_seed(settings),
         html.Div(
             "HDBSCAN finds k itself." if settings.finds_k else "Press Enter to apply k or seed.",
             className="form-text",
         ),
     ]
+
+
+def _k_and_seed(settings: ModelSettings) -> Component:
+    """The number of segments and the seed, side by side."""
+    return dbc.Row(
+        [
+            dbc.Col(
+                [
+                    _label("Segments (k)", f"{K_MIN} to {K_MAX}", control=ids.model_setting("k")),
+                    dbc.Input(
+                        id=ids.model_setting("k"),
+                        className="model-k",
+                        type="number",
+                        min=K_MIN,
+                        max=K_MAX,
+                        step=1,
+                        value=settings.k,
+                        debounce=True,
+                        disabled=settings.finds_k,
+                        size="sm",
+                    ),
+                ]
+            ),
+            dbc.Col(
+                [
+                    _label(
+                        "Seed",
+                        "Same seed, same data: same segments.",
+                        control=ids.model_setting("seed"),
+                    ),
+                    dbc.Input(
+                        id=ids.model_setting("seed"),
+                        className="model-seed",
+                        type="number",
+                        min=0,
+                        step=1,
+                        value=settings.seed,
+                        debounce=True,
+                        size="sm",
+                    ),
+                ]
+            ),
+        ],
+        className="g-2",
+    )
 
 
 def setting_refused(error: CustsegError) -> Component:

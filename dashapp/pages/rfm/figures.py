@@ -103,43 +103,10 @@ def score_grid_heatmap(
     )
     palette = sorted(set(segment_colors.values())) if by_segment and segment_colors else []
     position = {index: i for i, index in enumerate(palette)}
-    z, text, custom = [], [], []
-    for f in scores:
-        z_row: list[float | None] = []
-        text_row, custom_row = [], []
-        for r in scores:
-            n, mean, top = cells.get((r, f), (0, None, None))
-            if by_segment and segment_colors is not None:
-                index = segment_colors.get(top) if top else None
-                z_row.append(None if index is None else position[index] + 0.5)
-            else:
-                z_row.append(n if n else None)
-            text_row.append(f"{n:,}" if n else "")
-            custom_row.append(
-                [
-                    n,
-                    mean if mean is not None else 0.0,
-                    top or "—",
-                    f" ({_range(ranges, 'r', r)})" if ranges else "",
-                    f" ({_range(ranges, 'f', f)})" if ranges else "",
-                ]
-            )
-        z.append(z_row)
-        text.append(text_row)
-        custom.append(custom_row)
-    heatmap: dict[str, object]
-    if by_segment:
-        heatmap = {
-            "colorscale": _discrete_scale([segment_color(i) for i in palette]),
-            "zmin": 0,
-            "zmax": len(palette),
-            "showscale": False,  # text colour: Plotly picks black or white per cell
-        }
-    else:
-        heatmap = {
-            "colorscale": "Greens",
-            "colorbar": {"title": {"text": "customers"}, "thickness": 12},
-        }
+    zone = None
+    if by_segment and segment_colors is not None:
+        zone = {name: position[index] + 0.5 for name, index in segment_colors.items()}
+    z, text, custom = _cell_matrices(cells, scores, zone, ranges)
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -156,7 +123,7 @@ def score_grid_heatmap(
             ),
             xgap=2,
             ygap=2,
-            **heatmap,
+            **_heatmap_colours(palette if by_segment else None),
         )
     )
     base_layout(fig, height=440)
@@ -171,6 +138,59 @@ def score_grid_heatmap(
         ticktext=[f"{f}: {_range(ranges, 'f', f)}" if ranges else str(f) for f in scores],
     )
     return fig
+
+
+_Cell = tuple[int, float | None, str | None]  # customers, mean monetary, top segment
+
+
+def _cell_matrices(
+    cells: dict[tuple[int, int], _Cell],
+    scores: list[int],
+    zone: dict[str, float] | None,
+    ranges: dict[str, dict[int, str]] | None,
+) -> tuple[list[list[float | None]], list[list[str]], list[list[list[object]]]]:
+    """The heatmap's z, text and customdata, F score by row and R score by column: z is the
+    customers, or with ``zone`` (segment name -> its colour's z) the top segment's colour."""
+    z, text, custom = [], [], []
+    for f in scores:
+        z_row: list[float | None] = []
+        text_row, custom_row = [], []
+        for r in scores:
+            n, mean, top = cells.get((r, f), (0, None, None))
+            if zone is not None:
+                z_row.append(zone.get(top) if top else None)
+            else:
+                z_row.append(n if n else None)
+            text_row.append(f"{n:,}" if n else "")
+            custom_row.append(
+                [
+                    n,
+                    mean if mean is not None else 0.0,
+                    top or "—",
+                    f" ({_range(ranges, 'r', r)})" if ranges else "",
+                    f" ({_range(ranges, 'f', f)})" if ranges else "",
+                ]
+            )
+        z.append(z_row)
+        text.append(text_row)
+        custom.append(custom_row)
+    return z, text, custom
+
+
+def _heatmap_colours(palette: list[int] | None) -> dict[str, object]:
+    """The cells' colours: one per segment of ``palette`` (palette indices), or shades of
+    green by customers (None)."""
+    if palette is not None:
+        return {
+            "colorscale": _discrete_scale([segment_color(i) for i in palette]),
+            "zmin": 0,
+            "zmax": len(palette),
+            "showscale": False,  # text colour: Plotly picks black or white per cell
+        }
+    return {
+        "colorscale": "Greens",
+        "colorbar": {"title": {"text": "customers"}, "thickness": 12},
+    }
 
 
 def _range(ranges: dict[str, dict[int, str]] | None, dim: str, score: int) -> str:

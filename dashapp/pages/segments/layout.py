@@ -17,6 +17,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from core import wording
+from core.clustering.profile import SegmentProfile
 from core.clustering.result import SegmentationResult
 from core.money import money_text
 from dashapp.pages.segments import figures, grid, ids
@@ -270,124 +271,128 @@ def profiles_table(view: SegmentsView) -> Component:
 
 def segment_cards(view: SegmentsView) -> list[Component]:
     """One card per segment (editable name, reason, insight, action, products, exemplars)."""
-    result, selected = view.result, view.selected
-    cards = []
-    for profile in result.profiles:
-        s = profile.segment
-        color = color_of(result, s)
-        products = [
-            html.Li(
+    return [
+        dbc.Col(_segment_card(view, profile), md=6, xl=4, className="mb-3")
+        for profile in view.result.profiles
+    ]
+
+
+def _segment_card(view: SegmentsView, profile: SegmentProfile) -> dbc.Card:
+    result = view.result
+    s = profile.segment
+    color = color_of(result, s)
+    is_selected = view.selected == s
+    return dbc.Card(
+        [
+            dbc.CardHeader(
                 [
-                    html.Code(p.product, className="me-1"),
-                    p.description or "",
-                    html.Span(f" · {p.share:.1%}", className="text-muted"),
+                    cs.swatch(color),
+                    dbc.Input(
+                        id=ids.segment_name(s),
+                        value=result.names[s],
+                        debounce=True,
+                        maxLength=60,
+                        size="sm",
+                        className="segment-name-input",
+                        placeholder="Segment name",
+                    ),
+                ],
+                className="d-flex align-items-center gap-2",
+            ),
+            dbc.CardBody(
+                [
+                    *_card_text(view, profile),
+                    _top_products(profile),
+                    _exemplars(profile),
+                    dbc.Button(
+                        "Selected: showing its customers"
+                        if is_selected
+                        else "Show these customers",
+                        id=ids.segment_pick(s),
+                        size="sm",
+                        color="primary" if is_selected else "outline-primary",
+                        className="segment-pick",
+                    ),
                 ]
-            )
-            for p in profile.top_products
-        ]
-        exemplars = [
-            dbc.Button(
-                customer,
-                id=ids.segment_exemplar(customer),
-                color="link",
-                size="sm",
-                className="p-0 me-2 exemplar",
-                title="Show this customer's orders",
-            )
-            for customer in profile.exemplars
-        ]
-        is_selected = selected == s
-        cards.append(
-            dbc.Col(
-                dbc.Card(
-                    [
-                        dbc.CardHeader(
-                            [
-                                cs.swatch(color),
-                                dbc.Input(
-                                    id=ids.segment_name(s),
-                                    value=result.names[s],
-                                    debounce=True,
-                                    maxLength=60,
-                                    size="sm",
-                                    className="segment-name-input",
-                                    placeholder="Segment name",
-                                ),
-                            ],
-                            className="d-flex align-items-center gap-2",
-                        ),
-                        dbc.CardBody(
-                            [
-                                html.P(
-                                    [
-                                        html.Strong(f"{profile.customers:,}"),
-                                        f" {wording.noun(profile.customers, 'customer')} "
-                                        f"({profile.share:.0%}) · ",
-                                        html.Strong(f"{profile.revenue_share:.0%}"),
-                                        " of revenue",
-                                    ],
-                                    className="mb-1",
-                                ),
-                                *_value_line(view, s),
-                                html.P(
-                                    [
-                                        html.Span("Why this name: ", className="fw-semibold"),
-                                        profile.name_reason,
-                                        html.Span(
-                                            f" (automatic name: {profile.auto_name})"
-                                            if profile.auto_name != result.names[s]
-                                            else "",
-                                        ),
-                                    ],
-                                    className="small text-muted mb-1",
-                                ),
-                                html.P(profile.insight, className="small mb-1"),
-                                html.P(
-                                    [
-                                        html.Span("Action: ", className="fw-semibold"),
-                                        profile.action,
-                                    ],
-                                    className="small mb-1",
-                                ),
-                                html.Div(
-                                    [
-                                        html.Div("Top products", className="small fw-semibold"),
-                                        html.Ul(products, className="small mb-1 ps-3"),
-                                    ]
-                                )
-                                if products
-                                else html.Div(),
-                                html.Div(
-                                    [
-                                        html.Span(
-                                            "Typical customers: ", className="small fw-semibold"
-                                        ),
-                                        *exemplars,
-                                    ],
-                                    className="mb-2",
-                                ),
-                                dbc.Button(
-                                    "Selected: showing its customers"
-                                    if is_selected
-                                    else "Show these customers",
-                                    id=ids.segment_pick(s),
-                                    size="sm",
-                                    color="primary" if is_selected else "outline-primary",
-                                    className="segment-pick",
-                                ),
-                            ]
-                        ),
-                    ],
-                    className="h-100 segment-card"
-                    + (" segment-card-selected" if is_selected else ""),
-                    style={"borderTop": f"4px solid {color}"},
+            ),
+        ],
+        className="h-100 segment-card" + (" segment-card-selected" if is_selected else ""),
+        style={"borderTop": f"4px solid {color}"},
+    )
+
+
+def _card_text(view: SegmentsView, profile: SegmentProfile) -> list[Component]:
+    """A segment's size and revenue share, value, why its name, insight and action."""
+    s = profile.segment
+    name = view.result.names[s]
+    return [
+        html.P(
+            [
+                html.Strong(f"{profile.customers:,}"),
+                f" {wording.noun(profile.customers, 'customer')} ({profile.share:.0%}) · ",
+                html.Strong(f"{profile.revenue_share:.0%}"),
+                " of revenue",
+            ],
+            className="mb-1",
+        ),
+        *_value_line(view, s),
+        html.P(
+            [
+                html.Span("Why this name: ", className="fw-semibold"),
+                profile.name_reason,
+                html.Span(
+                    f" (automatic name: {profile.auto_name})" if profile.auto_name != name else "",
                 ),
-                md=6,
-                xl=4,
-                className="mb-3",
-            )
+            ],
+            className="small text-muted mb-1",
+        ),
+        html.P(profile.insight, className="small mb-1"),
+        html.P(
+            [html.Span("Action: ", className="fw-semibold"), profile.action],
+            className="small mb-1",
+        ),
+    ]
+
+
+def _top_products(profile: SegmentProfile) -> Component:
+    """A segment's best sellers (empty without product lines)."""
+    products = [
+        html.Li(
+            [
+                html.Code(p.product, className="me-1"),
+                p.description or "",
+                html.Span(f" · {p.share:.1%}", className="text-muted"),
+            ]
         )
-    return cards
+        for p in profile.top_products
+    ]
+    if not products:
+        return html.Div()
+    return html.Div(
+        [
+            html.Div("Top products", className="small fw-semibold"),
+            html.Ul(products, className="small mb-1 ps-3"),
+        ]
+    )
+
+
+def _exemplars(profile: SegmentProfile) -> Component:
+    """Buttons showing the orders of a segment's typical customers."""
+    exemplars = [
+        dbc.Button(
+            customer,
+            id=ids.segment_exemplar(customer),
+            color="link",
+            size="sm",
+            className="p-0 me-2 exemplar",
+            title="Show this customer's orders",
+        )
+        for customer in profile.exemplars
+    ]
+    return html.Div(
+        [html.Span("Typical customers: ", className="small fw-semibold"), *exemplars],
+        className="mb-2",
+    )
 
 
 def _value_line(view: SegmentsView, segment: int) -> list[Component]:
