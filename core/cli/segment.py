@@ -47,6 +47,7 @@ from core.errors import ConfigError, InputFileError
 if TYPE_CHECKING:
     import polars as pl
 
+    from core.clustering.products import ProductLines
     from core.sources import DatabaseSource
 
 
@@ -55,7 +56,7 @@ class Customers:
     """Customer features read from INPUT, with what the service needs to key them."""
 
     features: pl.DataFrame
-    lines: pl.DataFrame | None
+    lines: pl.DataFrame | ProductLines | None  # the top products' lines
     data_key: str
     notes: tuple[str, ...]
     source: str  # "transactions" or "feature table"
@@ -150,10 +151,11 @@ def _transactions(
     from core.pipeline import build_customer_table  # noqa: PLC0415
 
     cleaning = CleaningConfig()
-    table = build_customer_table(loaded, cleaning=cleaning)
+    # The top products' lines as the engine's pass codes them: none is read back.
+    table = build_customer_table(loaded, cleaning=cleaning, product_lines=True)
     return Customers(
         features=table.features,
-        lines=table.product_lines,
+        lines=table.product_codes,
         data_key=table.key,
         notes=tuple(table.notes()),
         source="transactions",
