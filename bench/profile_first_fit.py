@@ -9,7 +9,8 @@ Usage::
 Each measurement is a fresh child process of this script, run with the code of one ``ROOT`` (a
 checkout of the repository; default: this one), in turn (round-robin over ``--repeats``). The
 child builds the customer table in-process as the app does (``load_transactions`` +
-``build_customer_table``, no disk cache), holds its product lines as the Model page does
+``build_customer_table``, with ``product_lines=True`` where the code has it, no disk
+cache), holds its product lines as the Model page does
 (:func:`dashapp.shared.modeling.product_lines`: a ``ProductLines`` per table), then runs the
 Model page's workflow (:func:`core.clustering.workflow.run` with
 :func:`dashapp.shared.modeling.workflow_config`: k sweep, fit with profiles and top products,
@@ -33,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from inspect import signature
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
@@ -57,8 +59,15 @@ def child(data: Path, k: int, *, prefetch: bool) -> dict[str, float]:
     from dashapp.shared.modeling import ModelSettings, workflow_config
 
     out: dict[str, float] = {}
+    # As dashapp.shared.loading builds it: with the product lines' codes where this code has
+    # them (issue 9, step 2).
+    asked = (
+        {"product_lines": True}
+        if "product_lines" in signature(build_customer_table).parameters
+        else {}
+    )
     start = time.process_time()
-    table = build_customer_table(load_transactions(data))
+    table = build_customer_table(load_transactions(data), **asked)
     out["table"] = time.process_time() - start
     out["rss_table"] = rss_mb()
     encoded: list[float] = []
