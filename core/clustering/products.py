@@ -295,9 +295,10 @@ def _line_segments(
     lines: LineCodes, customer_ids: np.ndarray, labels: np.ndarray, k: int
 ) -> np.ndarray:
     """The segment of each line's customer, ``k`` for a customer not among ``customer_ids``
-    or in no segment (noise): one small int array, so the per-line passes of
-    :func:`top_products` need no filtered copies of the lines."""
-    segment_of = np.full(lines.customers.size, k, dtype=np.int32)
+    or in no segment (noise) and for a line without a customer: one small int array, so the
+    per-line passes of :func:`top_products` need no filtered copies of the lines."""
+    # One more slot, left at k: a line without a customer (index -1) reads it.
+    segment_of = np.full(lines.customers.size + 1, k, dtype=np.int32)
     if lines.customers.size:
         pos = np.searchsorted(lines.customers, customer_ids)
         pos = np.minimum(pos, lines.customers.size - 1)

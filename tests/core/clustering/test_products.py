@@ -105,6 +105,24 @@ def test_no_lines_for_a_segment_and_no_description_column() -> None:
     )
 
 
+def test_lines_without_a_customer_are_in_no_segment() -> None:
+    """As the oracle's join leaves them out (the missing-customer rule may be off): before,
+    their index -1 read the alphabetically last customer's segment."""
+    lines = pl.DataFrame(
+        {
+            "customer_id": ["A", "B", None],
+            "product": ["X", "Y", "Z"],
+            "description": ["EX", "WHY", "ZED"],
+            "amount": [2.0, 3.0, 100.0],
+        }
+    )
+    customers, labels = np.array(["A", "B"]), np.array([0, 1])
+    got = top_products(ProductLines(lines), customers, labels, 2)
+    assert got == [(TopProduct("X", "EX", 2.0, 1.0),), (TopProduct("Y", "WHY", 3.0, 1.0),)]
+    expected = oracle(lines, pl.DataFrame({"customer_id": customers, "segment": labels}))
+    assert [[p.product for p in s] for s in got] == [[w[0] for w in expected[s]] for s in (0, 1)]
+
+
 def test_missing_columns_are_named() -> None:
     lines = ProductLines(pl.DataFrame({"customer_id": ["A"], "amount": [1.0]}))
     with pytest.raises(SchemaError, match="'product'"):
