@@ -509,7 +509,39 @@ def _block(
     """Simulate ``n`` customers plus the guest and staff lines that go with them.
 
     Returns the block's rows (ordered by invoice number) and how many invoice numbers it used.
+    Each step draws from ``rng`` in turn: their order is part of what a seed gives.
     """
+    people = _draw_customers(rng, cal, n, rates)
+    invoices, lines = _Invoices(), _Lines()
+    orders = _purchase_orders(rng, cal, people, rates, invoices)
+    bought = _product_lines(rng, cal, cat, orders, lines)
+    _fee_lines(rng, cat, orders, lines)
+    _cancellations(rng, cal, people, orders, bought, invoices=invoices, lines=lines)
+    _credits(rng, cal, cat, orders, invoices=invoices, lines=lines)
+    _staff_lines(rng, cal, cat, orders, invoices=invoices, lines=lines, rates=rates)
+    return _block_frame(
+        rng, cat, invoices, lines, rates, first_customer=first_customer, invoice_base=invoice_base
+    )
+
+
+@dataclass(frozen=True)
+class _Customers:
+    """A block's simulated customers: segment, latent purchase rate, first purchase (operating
+    time), country, basket and quantity scales, chance of cancelling an order."""
+
+    seg: np.ndarray
+    lam: np.ndarray
+    t0: np.ndarray
+    churn: np.ndarray
+    country: np.ndarray
+    basket_mu: np.ndarray
+    qty_mu: np.ndarray
+    returns: np.ndarray
+
+
+def _draw_customers(
+    rng: np.random.Generator, cal: _Calendar, n: int, rates: GeneratorRates
+) -> _Customers:
     seg = _draw_segments(rng, n)
 
     def par(attr: str, i: int | None = None) -> np.ndarray:
@@ -517,9 +549,6 @@ def _block(
         return np.asarray(values, dtype=float)[seg]
 
     length, n_days = cal.length, cal.n_days
-    n_prod = cat.n_products
-
-    # --- customers: latent purchase rate, drop-out probability, first purchase --------------
     shape = par("rate_shape")
     lam = rng.gamma(shape, 1.0 / (par("mean_gap_days") * shape))
     churn = np.clip(rng.beta(par("churn", 0), par("churn", 1)), 1e-3, 1.0)
@@ -542,9 +571,17 @@ def _block(
         * np.exp(0.5 * rng.standard_normal(n) - 0.125),
         0.9,
     )
+    return _Customers(seg, lam, t0, churn, country, basket_mu, qty_mu, returns)
 
-    # --- repeat purchases: exponential gaps until drop-out (geometric count) or the end -------
-    n_purchases = rng.geometric(churn)
+
+def _repeat_purchases(
+    rng: np.random.Generator, cal: _Calendar, people: _Customers
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each customer's orders (exponential gaps until drop-out, a geometric count, or the
+    end): their customer, day and number of lines."""
+    length, lam, t0 = cal.length, people.lam, people.t0
+    n = t0.size
+    n_purchases = rng.geometric(people.churn)
     remaining = lam * (length - t0)
     cap = np.ceil(remaining + 6.0 * np.sqrt(remaining) + 5.0).astype(np.int64)
     more = np.minimum(n_purchases - 1, cap)
@@ -557,41 +594,98 @@ def _block(
     keep = times < length
     o_cust = np.concatenate((np.arange(n), owner[keep]))
     o_day_c = cal.day_of(np.concatenate((t0, times[keep])))
-    n_co = o_cust.size
     nl_c = np.clip(
-        np.rint(np.exp(basket_mu[o_cust] + 0.7 * rng.standard_normal(n_co))), 1, 600
+        np.rint(np.exp(people.basket_mu[o_cust] + 0.7 * rng.standard_normal(o_cust.size))), 1, 600
     ).astype(np.int64)
+    return o_cust, o_day_c, nl_c
 
-    # --- guest checkouts: sized so that lines without a customer hit the target share --------
+
+def _guest_checkouts(
+    rng: np.random.Generator, cal: _Calendar, rates: GeneratorRates, customer_lines: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders without a customer, sized so that lines without a customer hit the target share:
+    their day, country and number of lines."""
     share = rates.guest_lines
     others = rates.adjustment_lines + 0.002  # staff lines without a customer (fees, samples)
-    guest_lines = max(0.0, (share - others) / (1.0 - share) * float(nl_c.sum()))
+    guest_lines = max(0.0, (share - others) / (1.0 - share) * float(customer_lines))
     guest_mean_lines = 22.0 * math.exp(0.9**2 / 2)
     n_go = int(rng.poisson(guest_lines / guest_mean_lines))
-    g_day = cal.day_of(rng.random(n_go) * length)
+    g_day = cal.day_of(rng.random(n_go) * cal.length)
     g_w = np.array([w for _, w in _GUEST_COUNTRIES])
     g_country = np.array([_COUNTRY_NAMES.index(c) for c, _ in _GUEST_COUNTRIES])[
         rng.choice(len(_GUEST_COUNTRIES), size=n_go, p=g_w / g_w.sum())
     ]
     nl_g = np.clip(np.rint(np.exp(np.log(22.0) + 0.9 * rng.standard_normal(n_go))), 1, 1000)
+    return g_day, g_country, nl_g
 
-    # --- purchase invoices (customers first, then guests) -------------------------------------
-    invoices = _Invoices()
+
+@dataclass(frozen=True)
+class _Orders:
+    """The purchase invoices of a block, customers' first, then guests': day, timestamp,
+    customer (-1: guest), country, lines drawn per order, price table, quantity scale;
+    ``n_customer``: how many are customers'."""
+
+    day: np.ndarray
+    us: np.ndarray
+    cust: np.ndarray
+    country: np.ndarray
+    guest: np.ndarray
+    nl: np.ndarray
+    table: np.ndarray
+    qmu: np.ndarray
+    n_customer: int
+
+
+def _purchase_orders(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    people: _Customers,
+    rates: GeneratorRates,
+    invoices: _Invoices,
+) -> _Orders:
+    """The customers' repeat purchases and the guest checkouts, added to ``invoices``."""
+    o_cust, o_day_c, nl_c = _repeat_purchases(rng, cal, people)
+    g_day, g_country, nl_g = _guest_checkouts(rng, cal, rates, int(nl_c.sum()))
+    n_go = g_day.size
     o_day = np.concatenate((o_day_c, g_day))
     o_cust_all = np.concatenate((o_cust, np.full(n_go, -1)))
-    o_country = np.concatenate((country[o_cust], g_country))
+    o_country = np.concatenate((people.country[o_cust], g_country))
     o_us = _stamp(rng, cal, o_day)
     invoices.add(o_us, 0, o_cust_all, o_country)
-    guest = o_cust_all < 0
-    nl = np.concatenate((nl_c, nl_g.astype(np.int64)))
-    o_table = np.concatenate((seg[o_cust], np.full(n_go, len(SEGMENTS))))
-    o_qmu = np.concatenate((qty_mu[o_cust], np.log(1.2) + 0.3 * rng.standard_normal(n_go)))
+    return _Orders(
+        day=o_day,
+        us=o_us,
+        cust=o_cust_all,
+        country=o_country,
+        guest=o_cust_all < 0,
+        nl=np.concatenate((nl_c, nl_g.astype(np.int64))),
+        table=np.concatenate((people.seg[o_cust], np.full(n_go, len(SEGMENTS)))),
+        qmu=np.concatenate((people.qty_mu[o_cust], np.log(1.2) + 0.3 * rng.standard_normal(n_go))),
+        n_customer=o_cust.size,
+    )
 
-    # --- product lines ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Bought:
+    """The product lines of the purchase orders: product, quantity, unit price; and per order,
+    its number of lines (one per product) and its first line."""
+
+    prod: np.ndarray
+    qty: np.ndarray
+    price: np.ndarray
+    per_order: np.ndarray
+    first_line: np.ndarray
+
+
+def _product_lines(
+    rng: np.random.Generator, cal: _Calendar, cat: _Catalogue, orders: _Orders, lines: _Lines
+) -> _Bought:
+    """Each order's product lines (one per product), added to ``lines``."""
+    n_prod = cat.n_products
+    nl = orders.nl
     n_lines = int(nl.sum())
-    first_line = np.cumsum(nl) - nl
     line_o = np.repeat(np.arange(nl.size), nl)
-    table = 2 * o_table[line_o] + cal.xmas_season[o_day[line_o]]
+    table = 2 * orders.table[line_o] + cal.xmas_season[orders.day[line_o]]
     pos = np.searchsorted(cat.cdf, rng.random(n_lines) + table, side="right")
     prod = np.minimum(pos - table * n_prod, n_prod - 1)
     # A product appears once per order (exact duplicates are added on purpose, later). The
@@ -601,10 +695,9 @@ def _block(
     line_o, prod = key // n_prod, key % n_prod
     nl = np.bincount(line_o, minlength=nl.size)
     n_lines = int(nl.sum())
-    first_line = np.cumsum(nl) - nl
     list_price = cat.price[prod]
     base_qty = np.exp(
-        o_qmu[line_o] - 0.45 * np.log(list_price / 2.5) + 0.8 * rng.standard_normal(n_lines)
+        orders.qmu[line_o] - 0.45 * np.log(list_price / 2.5) + 0.8 * rng.standard_normal(n_lines)
     )
     pack = cat.pack[prod]
     # Quantities come in whole packs, except for small purchases of loose items.
@@ -612,20 +705,28 @@ def _block(
         base_qty >= 0.6 * pack, pack * np.maximum(1, np.rint(base_qty / pack)), np.rint(base_qty)
     )
     qty = np.clip(qty, 1, 12_000).astype(np.int64)
-    line_guest = guest[line_o]
+    line_guest = orders.guest[line_o]
     # Bulk buyers get a lower unit price; the web shop (guests) charges more.
     price = np.where(qty >= 48, list_price * 0.85, list_price)
     price = np.round(np.where(line_guest, price * 1.95, price), 2)
     price = np.where(~line_guest & (rng.random(n_lines) < 3e-4), 0.0, price)  # free gifts
-    lines = _Lines()
     lines.add(line_o, prod, prod, qty, price)
+    return _Bought(prod, qty, price, per_order=nl, first_line=np.cumsum(nl) - nl)
 
-    # --- postage, carriage, fees on purchase invoices ------------------------------------------
+
+def _special(cat: _Catalogue, code: str) -> int:
+    """The catalogue index of a non-product code."""
+    return cat.n_products + _SPECIAL[code]
+
+
+def _fee_lines(rng: np.random.Generator, cat: _Catalogue, orders: _Orders, lines: _Lines) -> None:
+    """Postage, carriage and fees on purchase invoices."""
+    guest, o_country = orders.guest, orders.country
+
     def special(code: str) -> int:
-        return n_prod + _SPECIAL[code]
+        return _special(cat, code)
 
-    n_o = nl.size
-    r = rng.random((6, n_o))
+    r = rng.random((6, orders.nl.size))
     foreign_o = (o_country != 0) & ~guest
     carriage_c = np.isin(o_country, np.asarray(_CARRIAGE_COUNTRIES))
     o_idx = np.flatnonzero(foreign_o & ~carriage_c & (r[0] < 0.75))
@@ -643,77 +744,120 @@ def _block(
     o_idx = np.flatnonzero(~guest & (r[5] < 4e-4))
     lines.add(o_idx, special("PADS"), special("PADS"), 1, 0.001)
 
-    # --- cancellations: 'C' invoices after an earlier purchase, negative quantities ------------
-    def later(orders: np.ndarray, mean_days: float) -> tuple[np.ndarray, np.ndarray]:
-        """Timestamps some (trading) days after ``orders``; mask of those inside the period."""
-        day = o_day[orders]
-        op = cal.cum[day] + rng.random(orders.size) * (cal.cum[day + 1] - cal.cum[day])
-        op = op + rng.exponential(mean_days, size=orders.size)
-        day = cal.day_of(op)
-        us = _stamp(rng, cal, day)
-        # On the order's own day: some time between the order and closing time (20:59).
-        same = day == o_day[orders]
-        closing = cal.start_us + day * _DAY_US + 20 * _HOUR_US + 59 * _MINUTE_US
-        room = (closing - o_us[orders]) // _MINUTE_US
-        soon = o_us[orders] + _MINUTE_US * (1 + np.floor(rng.random(orders.size) * room))
-        us = np.where(same, soon, us).astype(np.int64)
-        ok = (op < length) & ~(same & (room < 1))
-        return us[ok], ok
 
-    cancelled = np.flatnonzero(rng.random(n_co) < returns[o_cust])
+def _later(
+    rng: np.random.Generator, cal: _Calendar, orders: _Orders, picked: np.ndarray, mean_days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps some (trading) days after the orders ``picked``; mask of those inside the
+    period."""
+    o_day, o_us = orders.day, orders.us
+    day = o_day[picked]
+    op = cal.cum[day] + rng.random(picked.size) * (cal.cum[day + 1] - cal.cum[day])
+    op = op + rng.exponential(mean_days, size=picked.size)
+    day = cal.day_of(op)
+    us = _stamp(rng, cal, day)
+    # On the order's own day: some time between the order and closing time (20:59).
+    same = day == o_day[picked]
+    closing = cal.start_us + day * _DAY_US + 20 * _HOUR_US + 59 * _MINUTE_US
+    room = (closing - o_us[picked]) // _MINUTE_US
+    soon = o_us[picked] + _MINUTE_US * (1 + np.floor(rng.random(picked.size) * room))
+    us = np.where(same, soon, us).astype(np.int64)
+    ok = (op < cal.length) & ~(same & (room < 1))
+    return us[ok], ok
+
+
+def _cancellations(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    people: _Customers,
+    orders: _Orders,
+    bought: _Bought,
+    *,
+    invoices: _Invoices,
+    lines: _Lines,
+) -> None:
+    """'C' invoices after an earlier purchase, cancelling some of its lines (negative
+    quantities), in full or in part."""
+    nl, first_line = bought.per_order, bought.first_line
+    o_cust = orders.cust[: orders.n_customer]
+    cancelled = np.flatnonzero(rng.random(orders.n_customer) < people.returns[o_cust])
     k = np.minimum(nl[cancelled], rng.geometric(0.45, size=cancelled.size))
     offset = np.floor(rng.random(cancelled.size) * (nl[cancelled] - k + 1)).astype(np.int64)
     partial_u = rng.random(int(k.sum()))
     full = rng.random(int(k.sum())) < 0.75
-    c_us, ok = later(cancelled, 4.0)
-    c_inv = invoices.add(c_us, 1, o_cust_all[cancelled[ok]], o_country[cancelled[ok]])
+    c_us, ok = _later(rng, cal, orders, cancelled, 4.0)
+    c_inv = invoices.add(c_us, 1, orders.cust[cancelled[ok]], orders.country[cancelled[ok]])
     inv_of = np.full(cancelled.size, -1)
     inv_of[ok] = c_inv
     rep = np.repeat(np.arange(cancelled.size), k)
     within = np.arange(rep.size) - np.repeat(np.cumsum(k) - k, k)
     src = first_line[cancelled][rep] + offset[rep] + within
+    qty, prod = bought.qty, bought.prod
     c_qty = np.where(full, qty[src], np.maximum(1, np.floor(qty[src] * partial_u)))
     keep_line = ok[rep]
     lines.add(inv_of[rep][keep_line], prod[src][keep_line], prod[src][keep_line],
-              -c_qty[keep_line], price[src][keep_line])  # fmt: skip
+              -c_qty[keep_line], bought.price[src][keep_line])  # fmt: skip
 
-    # Discounts, manual credits and charity commission refer to a customer's earlier order.
+
+def _credits(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    cat: _Catalogue,
+    orders: _Orders,
+    *,
+    invoices: _Invoices,
+    lines: _Lines,
+) -> None:
+    """Discounts, manual credits and charity commission, referring to a customer's earlier
+    order."""
     for code, prob, median, sigma in (
         ("D", 0.004, 20.0, 0.9),
         ("M", 0.008, 8.0, 1.3),
         ("CRUK", 0.0008, 450.0, 0.5),
     ):
-        orders = np.flatnonzero(rng.random(n_co) < prob)
-        us, ok = later(orders, 3.0)
-        inv = invoices.add(us, 1, o_cust_all[orders[ok]], o_country[orders[ok]])
-        lines.add(
-            inv, special(code), special(code), -1, _lognormal_price(rng, median, sigma, inv.size)
-        )
+        picked = np.flatnonzero(rng.random(orders.n_customer) < prob)
+        us, ok = _later(rng, cal, orders, picked, 3.0)
+        inv = invoices.add(us, 1, orders.cust[picked[ok]], orders.country[picked[ok]])
+        code_index = _special(cat, code)
+        lines.add(inv, code_index, code_index, -1, _lognormal_price(rng, median, sigma, inv.size))
 
-    # Staff lines without a customer: marketplace fees and samples (cancellations) and bad-debt
-    # adjustments ('A' invoices).
+
+def _staff_lines(
+    rng: np.random.Generator,
+    cal: _Calendar,
+    cat: _Catalogue,
+    orders: _Orders,
+    *,
+    invoices: _Invoices,
+    lines: _Lines,
+    rates: GeneratorRates,
+) -> None:
+    """Staff lines without a customer: marketplace fees and samples (cancellations), bad-debt
+    adjustments ('A' invoices) and zero-price stock adjustments."""
+
     def staff_times(count: int) -> np.ndarray:
-        return _stamp(rng, cal, cal.day_of(rng.random(count) * length))
+        return _stamp(rng, cal, cal.day_of(rng.random(count) * cal.length))
 
+    n_o = orders.nl.size
     for code, per_order, median, sigma in (
         ("AMAZONFEE", 0.0015, 5500.0, 0.6),
         ("S", 0.003, 20.0, 1.0),
     ):
         count = int(rng.poisson(per_order * n_o))
         inv = invoices.add(staff_times(count), 1, -1, 0)
-        lines.add(
-            inv, special(code), special(code), -1, _lognormal_price(rng, median, sigma, count)
-        )
+        code_index = _special(cat, code)
+        lines.add(inv, code_index, code_index, -1, _lognormal_price(rng, median, sigma, count))
     count = int(rng.poisson(1.5e-4 * n_o))
     inv = invoices.add(staff_times(count), 2, -1, 0)
     sign = np.where(rng.random(count) < 2 / 3, -1.0, 1.0)
-    lines.add(inv, special("B"), special("B"), 1, sign * _lognormal_price(rng, 11_000, 0.3, count))
-
+    bad_debt = _special(cat, "B")
+    lines.add(inv, bad_debt, bad_debt, 1, sign * _lognormal_price(rng, 11_000, 0.3, count))
     # Zero-price stock adjustments: one line each, no customer, a note instead of a description.
     share_adj = rates.adjustment_lines
     count = int(rng.poisson(share_adj / (1.0 - share_adj) * lines.count()))
     inv = invoices.add(staff_times(count), 0, -1, 0)
     notes_w = np.array([w for _, w in _ADJUSTMENT_NOTES])
+    n_prod = cat.n_products
     note = (
         n_prod + len(NON_PRODUCT_CODES) + rng.choice(notes_w.size, count, p=notes_w / notes_w.sum())
     )
@@ -721,7 +865,19 @@ def _block(
     adj_qty = np.where(rng.random(count) < 0.55, -adj_qty, adj_qty)
     lines.add(inv, rng.integers(0, n_prod, size=count), note, adj_qty, 0.0)
 
-    # --- number invoices in time order, order lines by invoice, duplicate a few lines ---------
+
+def _block_frame(
+    rng: np.random.Generator,
+    cat: _Catalogue,
+    invoices: _Invoices,
+    lines: _Lines,
+    rates: GeneratorRates,
+    *,
+    first_customer: int,
+    invoice_base: int,
+) -> tuple[pl.DataFrame, int]:
+    """The block's rows: invoices numbered in time order, lines ordered by invoice, a few
+    lines duplicated; and how many invoice numbers were used."""
     i_us, i_kind, i_cust, i_country = invoices.arrays()
     rank = np.empty(i_us.size, dtype=np.int64)
     rank[np.argsort(i_us, kind="stable")] = np.arange(i_us.size)
