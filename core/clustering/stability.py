@@ -321,15 +321,37 @@ def stability(
         workers=workers_for(n),
         checkpoint=checkpoint,
     )
-    aris = [ari for ari, _ in compared]
     jaccards = np.array([jaccard for _, jaccard in compared]).reshape(n_boot, k)
+    return _report(
+        ref,
+        method=method,
+        aris=[ari for ari, _ in compared],
+        jaccards=jaccards,
+        borderline_threshold=borderline_threshold,
+        sampled=size if method == "bootstrap" and size < n else None,
+    )
+
+
+def _report(
+    ref: Segmentation,
+    *,
+    method: Literal["bootstrap", "seeds"],
+    aris: list[float],
+    jaccards: np.ndarray,
+    borderline_threshold: float,
+    sampled: int | None,
+) -> StabilityReport:
+    """The report of the refits' agreement with ``ref`` (``aris``; ``jaccards``: refit x
+    segment) and of its customers' silhouettes; ``sampled``: customers drawn per bootstrap
+    refit when fewer than all."""
+    n_boot = len(aris)
+    n = ref.X.shape[0]
     per_segment, jac_mean = _per_segment(ref, jaccards)
     sil, kind, nearest = customer_silhouette(ref)
     flagged = np.flatnonzero(sil < borderline_threshold)
     borderline = _borderline(ref, flagged, sil, nearest)
     ari_mean = float(np.mean(aris))
     ari_std = float(np.std(aris))
-    sampled = size if method == "bootstrap" and size < n else None
     overall = rating(ari_mean)
     return StabilityReport(
         method=method,
