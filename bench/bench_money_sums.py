@@ -2,16 +2,18 @@
 
 Usage::
 
-    flock /tmp/bench.lock python3 bench/bench_money_sums.py [--baseline REV] [--rounds 3] [FILE]
+    flock /tmp/bench.lock python3 bench/bench_money_sums.py [--baseline REV] [--rounds 3] \
+        [--product-lines] [FILE]
 
 ``FILE`` (default ``bench/out/app_100000_customers_seed11.parquet``) is loaded once by each
 side (``core.pipeline.load_transactions``: lazy, nothing read yet), then both run the engine
-(``run_engine`` as ``build_customer_table`` calls it) alternately ``--rounds`` times; each
-run's CPU seconds (``time.process_time``: every thread of the process) are printed, and the
-medians with their ratio. The baseline's ``core`` package is taken from git (``git archive
-REV core``) into a temporary folder and imported under its own ``sys.modules`` entries,
-swapped in while it runs. Before timing, both sides' feature tables and audits must be equal
-to the bit (the floats' 64-bit patterns; the audit JSON as text).
+(``run_engine`` as ``build_customer_table`` calls it; with ``--product-lines`` as the app's
+loading calls it) alternately ``--rounds`` times; each run's CPU seconds
+(``time.process_time``: every thread of the process) are printed, and the medians with their
+ratio. The baseline's ``core`` package is taken from git (``git archive REV core``) into a
+temporary folder and imported under its own ``sys.modules`` entries, swapped in while it
+runs. The last run of each side must give the same feature table and audit to the bit (the
+floats' 64-bit patterns; the audit JSON as text), else the script exits with status 1.
 """
 
 from __future__ import annotations
@@ -80,11 +82,14 @@ def _extract(rev: str, into: Path) -> Path:
     return into
 
 
-def _run(version: CoreVersion, path: Path) -> tuple[float, Any, dict[str, Any]]:
+def _run(
+    version: CoreVersion, path: Path, *, product_lines: bool
+) -> tuple[float, Any, dict[str, Any]]:
     with version.active() as pipeline:
         loaded = pipeline.load_transactions(path)
+        options = {"product_lines": True} if product_lines else {}
         start = time.process_time()
-        result = pipeline.run_engine(loaded.lines, stripped=True, encoder=loaded.encoder)
+        result = pipeline.run_engine(loaded.lines, stripped=True, encoder=loaded.encoder, **options)
         cpu = time.process_time() - start
         audit = result.audit.to_dict()
         audit.pop("samples", None)
@@ -107,6 +112,11 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--baseline", default="6aea42f", help="git revision of the old core")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--product-lines",
+        action="store_true",
+        help="run_engine(product_lines=True), as the app loads a table (baseline 8b83581 on)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         old = CoreVersion(f"baseline {args.baseline}", _extract(args.baseline, Path(tmp)))
@@ -115,7 +125,7 @@ def main() -> None:
         outputs = {}
         for _ in range(args.rounds):
             for version in (old, new):
-                cpu, table, audit = _run(version, args.file)
+                cpu, table, audit = _run(version, args.file, product_lines=args.product_lines)
                 times[version.label].append(cpu)
                 outputs[version.label] = (table, json.dumps(audit, sort_keys=True))
                 print(f"{version.label:>20}: {cpu:7.2f} CPU-s", flush=True)
