@@ -11,17 +11,20 @@ process), its bounded queue and the one-active-job-per-session rule. A job's cal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import dash_bootstrap_components as dbc
 import flask
-from dash import html
+from dash import Dash, Input, Output, State, html
 
 from core import wording
 from core.errors import ConfigError
-from dashapp.background import ThreadJobManager, job_manager
+from dashapp.background import ThreadJobManager, job_manager, with_checkpoints
 from dashapp.services import AppServices
 from dashapp.shared import components
+from dashapp.shared.ids import SESSION
 from dashapp.shared.modeling import cache_dir_of
 from dashapp.state import StateError, parse_state
 
@@ -114,9 +117,62 @@ def progress_card(
     )
 
 
+@dataclass(frozen=True)
+class JobIds:
+    """A page's job components: the request store (``job``), the answer store (``done``),
+    and the :func:`progress_card`'s ids."""
+
+    job: str
+    done: str
+    wrap: str
+    bar: str
+    text: str
+    cancel: str
+
+
+# A page's job: (progress reporter, request, session data, *, services) -> its JSON answer.
+JobRun = Callable[..., dict[str, Any]]
+
+
+def register_job(app: Dash, services: AppServices, ids: JobIds, run: JobRun) -> None:
+    """Register a page's background job: ``ids.job`` changing starts ``run`` on the app's job
+    manager (:func:`app_jobs`, shared by every page) with ``(request, session data)``; its
+    answer lands in ``ids.done``. While it waits or runs, the progress card shows what it
+    reports (through :func:`dashapp.background.with_checkpoints`, so a cancelled job stops at
+    its next report) and Cancel is enabled."""
+
+    def page_job(
+        set_progress: Callable[[Progress], None], request: object, data: object
+    ) -> dict[str, Any]:
+        return run(with_checkpoints(set_progress), request, data, services=services)
+
+    app.callback(
+        Output(ids.done, "data"),
+        Input(ids.job, "data"),
+        State(SESSION, "data"),
+        background=True,
+        manager=app_jobs(app.server, services),
+        progress=[
+            Output(ids.bar, "value"),
+            Output(ids.bar, "label"),
+            Output(ids.text, "children"),
+        ],
+        progress_default=[0, "", "Starting…"],
+        running=[
+            (Output(ids.wrap, "style"), {"display": "block"}, {"display": "none"}),
+            (Output(ids.cancel, "disabled"), False, True),
+        ],
+        cancel=[Input(ids.cancel, "n_clicks")],
+        interval=250,  # ms between polls: a finished job shows up within a quarter second
+        prevent_initial_call=True,
+    )(page_job)
+
+
 __all__ = [
     "DONE",
     "JOBS_EXTENSION",
+    "JobIds",
+    "JobRun",
     "Progress",
     "app_jobs",
     "job_error",
@@ -124,5 +180,6 @@ __all__ = [
     "job_owner",
     "progress_card",
     "queue_progress",
+    "register_job",
     "step_progress",
 ]

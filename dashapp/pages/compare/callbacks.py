@@ -37,7 +37,7 @@ from dash.exceptions import PreventUpdate
 from core.clustering.config import K_MAX, K_MIN
 from core.errors import CustsegError, DataSufficiencyError
 from core.pipeline import CustomerTable
-from dashapp.background import with_checkpoints, worker_context
+from dashapp.background import worker_context
 from dashapp.pages.compare import figures as figures_compare
 from dashapp.pages.compare import ids, work
 from dashapp.pages.compare.layout import method_panel, metrics_panel
@@ -62,7 +62,7 @@ from dashapp.pages.compare.work import CompareRequest, compare_request, finished
 from dashapp.services import AppServices, get_services
 from dashapp.shared import chart_text, components, figures, fit_cost
 from dashapp.shared.ids import SESSION
-from dashapp.shared.jobs import Progress, app_jobs, job_error, job_lost
+from dashapp.shared.jobs import JobIds, Progress, job_error, job_lost, register_job
 from dashapp.shared.loading import session_table
 from dashapp.shared.modeling import background_threshold
 from dashapp.shared.viewkit import (
@@ -724,36 +724,20 @@ def register(app: Dash) -> None:
     _register_job(app)
 
 
+JOB_IDS = JobIds(
+    job=ids.COMPARE_JOB,
+    done=ids.COMPARE_JOB_DONE,
+    wrap=ids.COMPARE_PROGRESS_WRAP,
+    bar=ids.COMPARE_PROGRESS,
+    text=ids.COMPARE_PROGRESS_TEXT,
+    cancel=ids.COMPARE_CANCEL,
+)
+
+
 def _register_job(app: Dash) -> None:
     """The background job (progress bar, queue position, Cancel; the app's job manager,
     shared with the Model page), its outcome and Retry."""
-    services = get_services(app.server)
-
-    def compare_job(
-        set_progress: Callable[[Progress], None], request: object, data: object
-    ) -> dict[str, Any]:
-        return run_compare_job(with_checkpoints(set_progress), request, data, services=services)
-
-    app.callback(
-        Output(ids.COMPARE_JOB_DONE, "data"),
-        Input(ids.COMPARE_JOB, "data"),
-        State(SESSION, "data"),
-        background=True,
-        manager=app_jobs(app.server, services),
-        progress=[
-            Output(ids.COMPARE_PROGRESS, "value"),
-            Output(ids.COMPARE_PROGRESS, "label"),
-            Output(ids.COMPARE_PROGRESS_TEXT, "children"),
-        ],
-        progress_default=[0, "", "Starting…"],
-        running=[
-            (Output(ids.COMPARE_PROGRESS_WRAP, "style"), {"display": "block"}, {"display": "none"}),
-            (Output(ids.COMPARE_CANCEL, "disabled"), False, True),
-        ],
-        cancel=[Input(ids.COMPARE_CANCEL, "n_clicks")],
-        interval=250,  # ms between polls, as on the Model page
-        prevent_initial_call=True,
-    )(compare_job)
+    register_job(app, get_services(app.server), JOB_IDS, run_compare_job)
     app.callback(
         output={
             "alert": Output(ids.COMPARE_ALERT, "children", allow_duplicate=True),

@@ -27,7 +27,7 @@ from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from core.errors import ConfigError
-from dashapp.background import with_checkpoints, worker_context
+from dashapp.background import worker_context
 from dashapp.pages.model import ids, view
 from dashapp.pages.model.figures import k_figure, k_summary, stability_figure, stability_summary
 from dashapp.pages.model.layout import (
@@ -41,7 +41,7 @@ from dashapp.pages.model.layout import (
 from dashapp.services import AppServices, get_services
 from dashapp.shared import chart_text
 from dashapp.shared import ids as app_ids
-from dashapp.shared.jobs import app_jobs
+from dashapp.shared.jobs import JobIds, register_job
 from dashapp.shared.modeling import (
     background_threshold,
     parse_settings,
@@ -64,14 +64,6 @@ PANEL_OUTPUTS: dict[str, Output] = {
     "stability_figure": Output(ids.MODEL_STABILITY_FIGURE, "figure"),
     "stability_summary": Output(chart_text.summary_id(ids.MODEL_STABILITY_FIGURE), "children"),
 }
-# The progress bar's value, label and step text, as the background job reports them.
-PROGRESS_OUTPUTS: list[Output] = [
-    Output(ids.MODEL_PROGRESS, "value"),
-    Output(ids.MODEL_PROGRESS, "label"),
-    Output(ids.MODEL_PROGRESS_TEXT, "children"),
-]
-
-
 FITTING = "Fitting… "  # the status line while a fit runs during the request
 
 
@@ -257,7 +249,7 @@ def register(app: Dash) -> None:
         inputs={"data": session},
         running=[(Output(ids.MODEL_FITTING, "children"), FITTING, "")],
     )(render)
-    _register_job(app, services)
+    register_job(app, services, JOB_IDS, run_fit_job)
     app.callback(
         output={
             name: Output(o.component_id, o.component_property, allow_duplicate=True)
@@ -291,36 +283,19 @@ def register(app: Dash) -> None:
     )(retry_fit)
 
 
-def _register_job(app: Dash, services: AppServices) -> None:
-    """The background fit: one output (the job's cache keys), a progress bar, a Cancel button.
-
-    The job runs on a thread of this process with the app's own services (the tables it
-    holds in memory); a cancelled job stops at its next progress report or model fit. While
-    it waits in the server's queue its progress says how many fits are ahead of it; a second
-    fit of the same session while one is active is refused with a message and a Retry button.
-    """
-
-    def fit_job(
-        set_progress: Callable[[view.Progress], None], request: object, data: object
-    ) -> dict[str, Any]:
-        return run_fit_job(with_checkpoints(set_progress), request, data, services=services)
-
-    app.callback(
-        Output(ids.MODEL_JOB_DONE, "data"),
-        Input(ids.MODEL_JOB, "data"),
-        State(app_ids.SESSION, "data"),
-        background=True,
-        manager=app_jobs(app.server, services),  # shared with the other pages' jobs
-        progress=PROGRESS_OUTPUTS,
-        progress_default=[0, "", "Starting…"],
-        running=[
-            (Output(ids.MODEL_PROGRESS_WRAP, "style"), {"display": "block"}, {"display": "none"}),
-            (Output(ids.MODEL_CANCEL, "disabled"), False, True),
-        ],
-        cancel=[Input(ids.MODEL_CANCEL, "n_clicks")],
-        interval=250,  # ms between polls: a finished fit shows up within a quarter second
-        prevent_initial_call=True,
-    )(fit_job)
+# The background fit's components (progress card, Cancel, the request and answer stores). The
+# job runs on a thread of this process with the app's own services (the tables it holds in
+# memory); a cancelled job stops at its next progress report or model fit. While it waits in
+# the server's queue its progress says how many fits are ahead of it; a second fit of the same
+# session while one is active is refused with a message and a Retry button.
+JOB_IDS = JobIds(
+    job=ids.MODEL_JOB,
+    done=ids.MODEL_JOB_DONE,
+    wrap=ids.MODEL_PROGRESS_WRAP,
+    bar=ids.MODEL_PROGRESS,
+    text=ids.MODEL_PROGRESS_TEXT,
+    cancel=ids.MODEL_CANCEL,
+)
 
 
 __all__ = [
