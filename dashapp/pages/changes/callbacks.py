@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import CustsegError
@@ -34,7 +34,7 @@ from dashapp.pages.changes import ids
 from dashapp.pages.changes import view as cv
 from dashapp.pages.changes.layout import kpi_cards
 from dashapp.services import get_services
-from dashapp.shared import chart_text, components, workspace
+from dashapp.shared import chart_text, components, downloads, workspace
 from dashapp.shared.ids import SESSION
 from dashapp.shared.loading import session_table
 from dashapp.shared.urlstate import REPLACE_URL_JS, notice_id
@@ -272,18 +272,15 @@ def export_flow(
     try:
         fmt_ = checked_choice(fmt, FORMATS, name="format")
         migration, chosen = _selected(selection, cutoff, by, data, saved)
-    except InputRejectedError as exc:
-        return {"download": no_update, "alert": input_alert(exc)}
     except CustsegError as exc:
-        alert = components.error_alert(exc, title="Nothing was exported")
-        return {"download": no_update, "alert": alert}
+        return {"download": no_update, "alert": downloads.refused(exc)}
     frame = cv.members(migration, chosen)
     if frame is None or chosen is None:
         message = "Select a flow first: click a flow of the Sankey diagram or a matrix cell."
         return {"download": no_update, "alert": components.message_alert(message, color="info")}
     content = to_bytes(frame, fmt_)
     name = cv.export_filename(migration, chosen, fmt_)
-    return {"download": dcc.send_bytes(content, name, type=cv.MIME[fmt_]), "alert": []}
+    return {"download": downloads.send(content, name, fmt_), "alert": []}
 
 
 def search_of(

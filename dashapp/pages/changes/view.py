@@ -60,11 +60,6 @@ SIZE_CHOICES: tuple[str, ...] = ("customers", "revenue")
 MAX_NAME = 200  # longest segment name a selection or a link may carry
 # Rows the grid is sent (a flow may hold tens of thousands of customers; the export has all).
 GRID_MAX_ROWS = 1_000
-MIME: dict[str, str] = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-}
 # The CUSTOMERS columns the grid shows (the export holds every column).
 GRID_FIELDS: tuple[str, ...] = (
     CUSTOMER,

@@ -32,7 +32,7 @@ from dashapp.pages.export.layout import (
     summary,
 )
 from dashapp.services import AppServices, get_services
-from dashapp.shared import components, workspace
+from dashapp.shared import components, downloads, workspace
 from dashapp.shared import ids as app_ids
 from dashapp.shared import segment_figures as fs
 from dashapp.shared import value as predicted
@@ -128,7 +128,7 @@ def download_list(n_clicks: object, segments: object, fmt: object, data: object)
     workspace.log_export(
         state, list_name=_list_name(model, chosen), fmt=fmt_, rows=frame.height
     )
-    return dcc.send_bytes(content, name, type=ex.MIME[fmt_]), []
+    return downloads.send(content, name, fmt_), []
 
 
 def _list_name(model: SessionModel, chosen: tuple[int, ...]) -> str:

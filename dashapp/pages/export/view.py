@@ -37,11 +37,6 @@ from core.pipeline import CustomerTable
 from dashapp.shared.modeling import ModelSettings
 from dashapp.shared.value import PREDICTION_COLUMNS
 
-MIME: dict[str, str] = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-}
 REPORT_SCATTER_POINTS = 5_000  # the report's projection: a smaller stratified sample
 PREVIEW_ROWS = 8  # rows of the list shown on the page
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, no_update
+from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from core.errors import CustsegError
@@ -20,16 +20,10 @@ from dashapp.pages.library import ids
 from dashapp.pages.library import score as sc
 from dashapp.pages.library.layout import data_options, score_result
 from dashapp.services import get_services
-from dashapp.shared import components, workspace
+from dashapp.shared import components, downloads, workspace
 from dashapp.shared import ids as app_ids
-from dashapp.shared.viewkit import InputRejectedError, checked_choice, input_alert
+from dashapp.shared.viewkit import checked_choice
 from dashapp.state import require_state
-
-MIME: dict[str, str] = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-}
 
 
 def saved_choices(data: object, _version: object) -> list[dict[str, str]]:
@@ -104,11 +98,8 @@ def download(n_clicks: object, fmt: object, run: object, data: object) -> dict[s
         fmt_ = checked_choice(fmt, FORMATS, name="format")
         record, scored = sc.again(state, get_services(), done)
         content = to_bytes(scored.rows, fmt_)
-    except InputRejectedError as exc:
-        return {"download": no_update, "alert": input_alert(exc)}
     except CustsegError as exc:
-        return {"download": no_update,
-                "alert": components.error_alert(exc, title="Nothing was exported")}
+        return {"download": no_update, "alert": downloads.refused(exc)}
     rows = scored.rows.height
     export_record(session=state.session_id, dataset=done.filename, dataset_key=done.key,
                   segments=list(record.segment_names), rows=rows, format=fmt_)
@@ -116,7 +107,7 @@ def download(n_clicks: object, fmt: object, run: object, data: object) -> dict[s
         state, list_name=sc.list_name(done), fmt=fmt_, rows=rows, segmentation=record.name
     )
     name = sc.filename_of(done, fmt_)
-    return {"download": dcc.send_bytes(content, name, type=MIME[fmt_]), "alert": []}
+    return {"download": downloads.send(content, name, fmt_), "alert": []}
 
 
 def register(app: Dash) -> None:
