@@ -165,6 +165,21 @@ def data_header(
     return parts
 
 
+def field(label: str, control: Component, *extra: Component, md: int) -> dbc.Col:
+    """A form row's column: a visible label tied to ``control`` (by its id), then ``extra``."""
+    return dbc.Col([dbc.Label(label, html_for=control.id), control, *extra], md=md)
+
+
+def form_row(fields: Sequence[dbc.Col], *, button: str, button_id: str) -> dbc.Row:
+    """A row of form fields ended by its button (full width, level with the fields' bottom)."""
+    action = dbc.Col(
+        dbc.Button(button, id=button_id, className="w-100"),
+        md=2,
+        className="d-flex align-items-end",
+    )
+    return dbc.Row([*fields, action], className="g-2")
+
+
 def card(title: str | Component, body: Component | Sequence[Component], **kwargs: Any) -> dbc.Card:
     """A titled card (the building block of every page)."""
     return dbc.Card(

@@ -55,43 +55,35 @@ def score_card(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> dbc.Card:
         [
             dcc.Store(id=ids.LIBRARY_SCORE_FILE, data=None),
             dcc.Store(id=ids.LIBRARY_SCORE_RUN, data=None),
-            dbc.Row(
+            components.form_row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Saved segmentation", html_for=ids.LIBRARY_SCORE_SAVED),
-                            dbc.Select(
-                                id=ids.LIBRARY_SCORE_SAVED,
-                                options=[],
-                                placeholder="Choose a saved segmentation",
-                            ),
-                        ],
+                    components.field(
+                        "Saved segmentation",
+                        dbc.Select(
+                            id=ids.LIBRARY_SCORE_SAVED,
+                            options=[],
+                            placeholder="Choose a saved segmentation",
+                        ),
                         md=4,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Customers to score", html_for=ids.LIBRARY_SCORE_DATA),
-                            dbc.RadioItems(
-                                id=ids.LIBRARY_SCORE_DATA,
-                                options=data_options(None),
-                                value=SESSION_DATA,
-                            ),
-                            components.label_for(
-                                "Upload a transaction file to score",
-                                ids.LIBRARY_SCORE_UPLOAD,
-                                className="visually-hidden",
-                            ),
-                            upload,
-                        ],
+                    components.field(
+                        "Customers to score",
+                        dbc.RadioItems(
+                            id=ids.LIBRARY_SCORE_DATA,
+                            options=data_options(None),
+                            value=SESSION_DATA,
+                        ),
+                        components.label_for(
+                            "Upload a transaction file to score",
+                            ids.LIBRARY_SCORE_UPLOAD,
+                            className="visually-hidden",
+                        ),
+                        upload,
                         md=6,
                     ),
-                    dbc.Col(
-                        dbc.Button("Score", id=ids.LIBRARY_SCORE_BUTTON, className="w-100"),
-                        md=2,
-                        className="d-flex align-items-end",
-                    ),
                 ],
-                className="g-2",
+                button="Score",
+                button_id=ids.LIBRARY_SCORE_BUTTON,
             ),
             html.Div(id=ids.LIBRARY_SCORE_ALERT, className="mt-2", **components.POLITE),
             html.Div(id=ids.LIBRARY_SCORE_RESULT, className="mt-2"),
@@ -195,36 +187,24 @@ def source_card() -> dbc.Card:
         "Read transactions from a database",
         [
             html.P(id=ids.LIBRARY_SOURCE_HELP, className="small text-muted"),
-            dbc.Row(
+            components.form_row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Source", html_for=ids.LIBRARY_SOURCE),
-                            dbc.Select(id=ids.LIBRARY_SOURCE, options=[]),
-                        ],
+                    components.field(
+                        "Source", dbc.Select(id=ids.LIBRARY_SOURCE, options=[]), md=3
+                    ),
+                    components.field(
+                        "Table",
+                        dbc.Input(id=ids.LIBRARY_SOURCE_TABLE, type="text", maxLength=120),
                         md=3,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Table", html_for=ids.LIBRARY_SOURCE_TABLE),
-                            dbc.Input(id=ids.LIBRARY_SOURCE_TABLE, type="text", maxLength=120),
-                        ],
-                        md=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("or a SELECT", html_for=ids.LIBRARY_SOURCE_QUERY),
-                            dbc.Textarea(id=ids.LIBRARY_SOURCE_QUERY, rows=1, maxLength=4000),
-                        ],
+                    components.field(
+                        "or a SELECT",
+                        dbc.Textarea(id=ids.LIBRARY_SOURCE_QUERY, rows=1, maxLength=4000),
                         md=4,
                     ),
-                    dbc.Col(
-                        dbc.Button("Read", id=ids.LIBRARY_SOURCE_READ, className="w-100"),
-                        md=2,
-                        className="d-flex align-items-end",
-                    ),
                 ],
-                className="g-2",
+                button="Read",
+                button_id=ids.LIBRARY_SOURCE_READ,
             ),
             html.Div(id=ids.LIBRARY_SOURCE_ALERT, className="mt-2", **components.POLITE),
         ],

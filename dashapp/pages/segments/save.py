@@ -25,29 +25,21 @@ def save_card() -> dbc.Card:
     return components.card(
         "Save to the library",
         [
-            dbc.Row(
+            components.form_row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label("Name", html_for=ids.SEGMENTS_SAVE_NAME),
-                            dbc.Input(id=ids.SEGMENTS_SAVE_NAME, type="text", maxLength=200),
-                        ],
+                    components.field(
+                        "Name",
+                        dbc.Input(id=ids.SEGMENTS_SAVE_NAME, type="text", maxLength=200),
                         md=4,
                     ),
-                    dbc.Col(
-                        [
-                            dbc.Label("Note", html_for=ids.SEGMENTS_SAVE_NOTE),
-                            dbc.Input(id=ids.SEGMENTS_SAVE_NOTE, type="text", maxLength=2000),
-                        ],
+                    components.field(
+                        "Note",
+                        dbc.Input(id=ids.SEGMENTS_SAVE_NOTE, type="text", maxLength=2000),
                         md=6,
                     ),
-                    dbc.Col(
-                        dbc.Button("Save", id=ids.SEGMENTS_SAVE_BUTTON, className="w-100"),
-                        md=2,
-                        className="d-flex align-items-end",
-                    ),
                 ],
-                className="g-2",
+                button="Save",
+                button_id=ids.SEGMENTS_SAVE_BUTTON,
             ),
             html.Div(id=ids.SEGMENTS_SAVE_ALERT, className="mt-2", **components.POLITE),
         ],
