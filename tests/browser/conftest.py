@@ -1,14 +1,29 @@
-"""Headless Chromium for dash_duo: Debian's chromium + chromium-driver, run as root, offline."""
+"""Headless Chromium for dash_duo: Debian's chromium + chromium-driver, run as root, offline.
+
+One Chromium serves the whole session: ``dash_duo`` (overridden here) hands each test the
+same browser in a fresh tab with no cookies, its console log read empty and its window at the
+default size; each test still starts its own server, on a port of its own, so the page's
+session and local storage start empty too. Starting and quitting Chromium for each of ~60
+tests cost more than some of the tests themselves. A browser that stops answering is replaced.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from dash import Dash
+from dash.testing.application_runners import ThreadedRunner
+from dash.testing.browser import Browser
+from dash.testing.composite import DashComposite
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from core.clustering import service
 from core.clustering.config import ModelConfig, PreprocessConfig
@@ -30,6 +45,7 @@ CHROME_FLAGS = (
     "--force-prefers-reduced-motion",  # Bootstrap's smooth scrolling breaks clicks below the fold
     "--window-size=1400,1000",
 )
+WINDOW = (1400, 1000)
 
 
 def chrome_options() -> Options:
@@ -48,7 +64,94 @@ def pytest_setup_options() -> Options:
     return chrome_options()
 
 
-@pytest.fixture(autouse=True)
+class _SharedChromium(DashComposite):
+    """``dash_duo`` on an already running Chromium: Dash's Browser asks ``get_webdriver`` for
+    its driver, and leaving the test leaves the browser running (see :func:`fresh_tab`)."""
+
+    def __init__(self, server: ThreadedRunner, driver: WebDriver, **kwargs: Any) -> None:
+        self._shared_driver = driver
+        super().__init__(server, **kwargs)
+
+    def get_webdriver(self) -> WebDriver:
+        return self._shared_driver
+
+    def __exit__(self, *exc: object) -> None:
+        pass  # the session's fixture quits the browser
+
+
+def fresh_tab(driver: WebDriver) -> None:
+    """Leave the last test's pages (their polling stops), open one empty tab, forget cookies,
+    the console log and downloads' folder, and restore the window's size."""
+    old = driver.window_handles
+    driver.switch_to.new_window("tab")
+    new = driver.current_window_handle
+    for handle in old:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(new)
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "default"})
+    driver.set_window_size(*WINDOW)
+    driver.get_log("browser")  # read (and so emptied): the next test sees only its own
+
+
+def _start_chromium(request: pytest.FixtureRequest, download_path: Path) -> Browser:
+    return Browser(
+        browser=request.config.getoption("webdriver"),
+        headless=request.config.getoption("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=str(download_path),
+        percy_run=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def _chromium(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Browser]]:
+    """The session's browser (in a list, so that a test can replace one that broke)."""
+    _need_chromium()
+    downloads = tmp_path_factory.mktemp("downloads")
+    held = [_start_chromium(request, downloads)]
+    yield held
+    held[0].__exit__(None, None, None)
+
+
+@pytest.fixture
+def dash_duo(
+    request: pytest.FixtureRequest,
+    dash_thread_server: ThreadedRunner,
+    _chromium: list[Browser],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DashComposite]:
+    """Dash's ``dash_duo`` (a server of the test's own, started by ``start_server``) on the
+    session's Chromium, in a fresh tab."""
+    try:
+        fresh_tab(_chromium[0].driver)
+    except WebDriverException:
+        _chromium[0].__exit__(None, None, None)
+        _chromium[0] = _start_chromium(request, tmp_path_factory.mktemp("downloads"))
+    duo = _SharedChromium(
+        server=dash_thread_server,
+        driver=_chromium[0].driver,
+        browser=request.config.getoption("webdriver"),
+        headless=request.config.getoption("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=_chromium[0].download_path,
+        percy_run=False,
+    )
+    yield duo
+    # Leave the page before the server stops (no request left in flight); a browser that
+    # stopped answering is replaced by the next test's fresh_tab.
+    with contextlib.suppress(WebDriverException):
+        duo.driver.get("about:blank")
+
+
+@pytest.fixture(autouse=True, name="_need_chromium")
+def _chromium_installed() -> None:
+    _need_chromium()
+
+
 def _need_chromium() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         missing("chromium/chromedriver not installed (tools/test.sh installs them with apt-get)")
