@@ -26,13 +26,16 @@ def test_the_lines_are_encoded_once_for_every_fit_of_a_table(
         return original(lines)  # type: ignore[arg-type]
 
     monkeypatch.setattr(products, "encode", counted)
-    table = session_table(state, services)
-    # Results and encoded lines kept by earlier tests do not count: fresh in-memory tiers.
+    # Tables, results and encoded lines kept by earlier tests of this session's app do not
+    # count: fresh in-memory tiers. (The table holds its product lines' codes, so a table an
+    # earlier test loaded and fitted has them encoded already.)
     fresh = replace(
         services,
         cache=AppCache(MemoryCache(max_items=16), None),
+        tables=AppCache(MemoryCache(max_items=2), None),
         product_lines=MemoryCache(max_items=2),
     )
+    table = session_table(state, fresh)
     results = [fit(table, ModelSettings(k=k, seed=31), fresh, state) for k in (2, 3, 5)]
     assert [r.k for r in results] == [2, 3, 5]
     assert all(p.top_products for r in results for p in r.profiles)
