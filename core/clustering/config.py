@@ -317,6 +317,13 @@ def check_data(x: np.ndarray, *, k: int | None, what: str = "customers") -> None
 # Exact silhouette up to this many customers; above, a stratified sample of this size. The
 # silhouette costs O(n^2): the sample bounds the cost of each k, keeping a 2..10 sweep short.
 SILHOUETTE_SAMPLE = 5_000
+# Above this many customers the k sweep fits its K-means models on a seeded sample of this size
+# and scores them on every customer (each assigned to its nearest centre): the fits are most of
+# the sweep's cost and grow with n, the centres of 20,000 customers hardly move with more.
+SWEEP_FIT_SAMPLE = 20_000
+SWEEP_FIT_MIN = 1_000
+# The algorithms whose sweep fits on that sample (a model of centres, assigned to all).
+SAMPLED_SWEEP_ALGORITHMS: tuple[str, ...] = ("kmeans", "minibatch")
 SWEEP_ALGORITHMS: tuple[str, ...] = ("kmeans", "minibatch", "gmm", "hierarchical")
 # Customers drawn for each bootstrap refit of the stability check, at most (and the least a
 # caller may ask for): above it the refits draw this many of the n customers.
@@ -346,6 +353,11 @@ class SelectKConfig:
     silhouette_sample:
         Above this many customers, silhouette uses a stratified sample of this size
         (100..50,000).
+    fit_sample:
+        Above this many customers, K-means and MiniBatch K-means models are fitted on a seeded
+        sample of this size (``random_state``) and every criterion is computed on all
+        customers, each assigned to its nearest centre; None fits on every customer
+        (at least 1,000).
     """
 
     k_range: tuple[int, ...] = tuple(range(2, 11))
@@ -356,6 +368,7 @@ class SelectKConfig:
     min_share: float = 0.0
     max_segments: int | None = None
     silhouette_sample: int = SILHOUETTE_SAMPLE
+    fit_sample: int | None = SWEEP_FIT_SAMPLE
 
     def __post_init__(self) -> None:
         try:
@@ -397,6 +410,17 @@ class SelectKConfig:
             raise ConfigError(
                 f"silhouette_sample must be between 100 and 50,000, got {sample}",
                 hint=f"Use the default ({SILHOUETTE_SAMPLE}).",
+            )
+        fit_sample = self.fit_sample
+        if fit_sample is not None and (
+            isinstance(fit_sample, bool)
+            or not isinstance(fit_sample, int)
+            or fit_sample < SWEEP_FIT_MIN
+        ):
+            raise ConfigError(
+                f"fit_sample must be a whole number of at least {SWEEP_FIT_MIN:,} customers "
+                f"or None, got {_quote(fit_sample)}",
+                hint=f"Use the default ({SWEEP_FIT_SAMPLE:,}) or None to fit on every customer.",
             )
 
     def model_config(self, k: int) -> ModelConfig:

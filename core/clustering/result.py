@@ -308,6 +308,7 @@ def report(
             "picks": dict(selection.picks),
             "knee": selection.knee,
             "silhouette_note": selection.silhouette_note,
+            "fit_note": selection.fit_note,
         }
     if k_reason is None:
         k_reason = selection.reason if selection is not None else f"k = {result.k} set by the user"

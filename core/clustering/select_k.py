@@ -4,7 +4,10 @@ For each k in the range one model is fitted and reused for all criteria: inertia
 segment sum of squares, with the elbow found by ``kneed``), silhouette, Calinski-Harabasz,
 Davies-Bouldin, and BIC for Gaussian mixtures. Silhouette is O(n^2): above
 ``silhouette_sample`` customers it is computed on a seeded sample stratified by segment (the
-sample size is stated in the result). Business limits (minimum segment share, maximum number
+sample size is stated in the result). Above ``fit_sample`` customers (20,000 by default) the
+K-means models of the sweep are fitted on a seeded sample of that size and every criterion is
+computed on all customers, each assigned to its model's nearest centre (stated in the result
+too). Business limits (minimum segment share, maximum number
 of segments) decide which k may be recommended; the recommendation is the k most criteria
 pick among those, with a plain-language reason and an explicit flag when criteria disagree.
 """
@@ -18,17 +21,18 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 from kneed import KneeLocator
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics import calinski_harabasz_score
 from threadpoolctl import threadpool_limits
 
 from core.clustering.config import (
+    SAMPLED_SWEEP_ALGORITHMS,
     PreprocessConfig,
     SelectKConfig,
     check_data,
     config_from,
     n_threads,
 )
-from core.clustering.fit import fit_raw
+from core.clustering.fit import fit_raw, nearest_center
 from core.clustering.hierarchical import HierarchicalTree, build_tree
 from core.clustering.parallel import Checkpoint, ordered_map, workers_for
 from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
@@ -72,6 +76,10 @@ class KSelection:
         Customers in the sweep.
     algorithm:
         Algorithm swept.
+    fit_note:
+        What the sweep's models were fitted on (every customer, or the seeded sample).
+    fit_sample_size:
+        Customers the sweep's models were fitted on, or None when all were used.
     """
 
     table: pl.DataFrame
@@ -84,6 +92,8 @@ class KSelection:
     silhouette_sample_size: int | None
     n_customers: int
     algorithm: str
+    fit_note: str = ""
+    fit_sample_size: int | None = None
 
 
 def stratified_sample(labels: np.ndarray, size: int, *, random_state: int = 0) -> np.ndarray:
@@ -165,6 +175,47 @@ def within_ss(x: np.ndarray, labels: np.ndarray, k: int) -> float:
     return max(total, 0.0)
 
 
+def davies_bouldin(x: np.ndarray, labels: np.ndarray) -> float:
+    """Davies-Bouldin index (Euclidean), as ``sklearn.metrics.davies_bouldin_score``, in one
+    pass over the rows: each row's distance to its label's centroid (the members' mean),
+    averaged per label, against the distances between centroids. Labels are 0..m-1; empty
+    labels are left out, as scikit-learn sees only the labels present."""
+    counts = np.bincount(labels)
+    present = counts > 0
+    sums = np.stack(
+        [np.bincount(labels, weights=x[:, j], minlength=counts.size) for j in range(x.shape[1])],
+        axis=1,
+    )
+    centroids = sums / np.maximum(counts, 1)[:, None]
+    spread = np.sqrt(np.einsum("ij,ij->i", x - centroids[labels], x - centroids[labels]))
+    intra = (np.bincount(labels, weights=spread, minlength=counts.size) / np.maximum(counts, 1))[
+        present
+    ]
+    c = centroids[present]
+    apart = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(intra, 0) or np.allclose(apart, 0):
+        return 0.0
+    apart[apart == 0] = np.inf
+    return float(np.mean(np.max((intra[:, None] + intra[None, :]) / apart, axis=1)))
+
+
+def fit_rows(n: int, config: SelectKConfig) -> np.ndarray | None:
+    """Sorted rows the sweep's models are fitted on: a seeded sample of ``config.fit_sample``
+    of the ``n`` customers for the K-means family above that size, else None (all)."""
+    size = config.fit_sample
+    if config.algorithm not in SAMPLED_SWEEP_ALGORITHMS or size is None or n <= size:
+        return None
+    rng = np.random.default_rng(config.random_state)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _assigned(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each row's nearest centre and the sum of squared distances to it (the inertia)."""
+    labels = nearest_center(x, centers)
+    gap = x - centers[labels]
+    return labels, float(np.einsum("ij,ij->", gap, gap))
+
+
 def _knee(ks: list[int], inertia: list[float]) -> int | None:
     if len(ks) < 3:
         return None
@@ -176,15 +227,24 @@ def _knee(ks: list[int], inertia: list[float]) -> int | None:
 
 
 def _score_k(
-    x: np.ndarray, k: int, config: SelectKConfig, tree: HierarchicalTree | None
+    x: np.ndarray,
+    k: int,
+    config: SelectKConfig,
+    tree: HierarchicalTree | None,
+    rows: np.ndarray | None = None,
 ) -> tuple[dict[str, float | int | bool | None], int | None]:
     """One row of the sweep (the model at ``k`` and every criterion from it), and the size of
-    the silhouette sample (None when every customer was used)."""
+    the silhouette sample (None when every customer was used). ``rows``: the rows the model
+    is fitted on (:func:`fit_rows`; None: all), every customer then assigned to its nearest
+    centre."""
     n = x.shape[0]
     bic: float | None = None
     if tree is not None:
         labels = tree.labels(k)
         inertia = within_ss(x, labels, k)
+    elif rows is not None:
+        raw = fit_raw(x[rows], config.model_config(config.k_range[0]), k=k)
+        labels, inertia = _assigned(x, raw.centers)
     else:
         raw = fit_raw(x, config.model_config(config.k_range[0]), k=k)
         labels = raw.labels
@@ -211,7 +271,7 @@ def _score_k(
         with threadpool_limits(limits=1):
             sil = float(np.mean(silhouette_values(xs, ls)))
         ch = float(calinski_harabasz_score(x, labels))
-        db = float(davies_bouldin_score(x, labels))
+        db = davies_bouldin(x, labels)
     share = float(sizes.min() / n)
     row = {
         "k": k,
@@ -261,6 +321,7 @@ def choose_k(
     x = _scaled(features, preprocess)
     check_data(x, k=max(ks))
     n = x.shape[0]
+    sampled = fit_rows(n, config)
     with threadpool_limits(limits=n_threads(n)):
         tree = (
             build_tree(x, linkage=linkage, random_state=random_state)
@@ -268,7 +329,7 @@ def choose_k(
             else None
         )
         scored = ordered_map(
-            lambda k: _score_k(x, k, config, tree),
+            lambda k: _score_k(x, k, config, tree, sampled),
             ks,
             workers=workers_for(n),
             checkpoint=checkpoint,
@@ -285,6 +346,12 @@ def choose_k(
             f"silhouette computed on a sample of {stratified_sample_size:,} of {n:,} customers, "
             f"stratified by segment (seed {random_state})"
         )
+    fit_note = (
+        f"models fitted on all {n:,} customers"
+        if sampled is None
+        else f"models fitted on {sampled.size:,} customers drawn from the {n:,} (seed "
+        f"{random_state}), every customer scored"
+    )
     recommended, reason, disagreement, picks = _recommend(
         table, knee=knee, min_share=min_share, max_segments=max_segments
     )
@@ -299,6 +366,8 @@ def choose_k(
         silhouette_sample_size=stratified_sample_size,
         n_customers=n,
         algorithm=algorithm,
+        fit_note=fit_note,
+        fit_sample_size=None if sampled is None else int(sampled.size),
     )
 
 

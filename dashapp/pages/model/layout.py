@@ -355,7 +355,8 @@ def k_text(panel: KPanel | None) -> Any:
     )
     picks = " · ".join(f"{label} → {k}" for label, k in criteria_summary(selection))
     parts.append(html.P(f"Picks: {picks}", className="small mb-1"))
-    parts.append(html.P(selection.silhouette_note, className="small text-muted mb-0"))
+    notes = f"Sweep: {selection.fit_note}; {selection.silhouette_note}."
+    parts.append(html.P(notes, className="small text-muted mb-0"))
     return parts
 
 

@@ -7,12 +7,14 @@ import polars as pl
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
-from sklearn.metrics import calinski_harabasz_score, silhouette_samples
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
 from core.clustering.config import PreprocessConfig
+from core.clustering.preprocess import FeaturePreprocessor, prepare_customers
 from core.clustering.select_k import (
     _recommend,
     choose_k,
+    davies_bouldin,
     silhouette_values,
     stratified_sample,
     within_ss,
@@ -189,6 +191,52 @@ def test_uniform_noise_has_no_clear_k() -> None:
     assert result.recommended_k is not None
 
 
+def test_davies_bouldin_equals_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    for scale, k in ((0.1, 3), (1.0, 5), (80.0, 9)):
+        x = rng.normal(size=(900, 3)) * scale + rng.integers(0, 4, size=(900, 1))
+        labels = rng.integers(0, k, 900)
+        labels[labels == 1] = 0  # label 1 empty: left out, as scikit-learn never sees it
+        want = davies_bouldin_score(x, labels)
+        assert abs(davies_bouldin(x, labels) - want) <= 1e-12 * abs(want)
+    blobs, _ = make_blobs(600, centers=4, n_features=2, random_state=3)
+    km = KMeans(4, n_init=1, random_state=0).fit_predict(blobs)
+    assert abs(davies_bouldin(blobs, km) - davies_bouldin_score(blobs, km)) <= 1e-12
+
+
+def test_sweep_fits_on_a_stated_sample_and_scores_every_customer() -> None:
+    table, _ = blob_table(3000, centers=4, std=0.5, seed=3)
+    result = choose_k(table, NO_LOG, k_range=range(2, 6), fit_sample=1000)
+    assert result.fit_sample_size == 1000
+    assert result.fit_note == (
+        "models fitted on 1,000 customers drawn from the 3,000 (seed 0), every customer scored"
+    )
+    assert result.recommended_k == 4
+    # The same criteria from the oracle: K-means on the seeded sample, all rows assigned.
+    frame, _ = prepare_customers(table, NO_LOG.features)
+    x = FeaturePreprocessor(NO_LOG).fit_transform(frame)
+    rows = np.sort(np.random.default_rng(0).choice(3000, size=1000, replace=False))
+    km = KMeans(3, n_init="auto", random_state=0).fit(x[rows])
+    labels = km.predict(x)
+    row = result.table.filter(pl.col("k") == 3).row(0, named=True)
+    assert row["inertia"] == pytest.approx(-km.score(x), rel=1e-9)
+    assert row["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(x, labels))
+    assert row["davies_bouldin"] == pytest.approx(davies_bouldin_score(x, labels))
+    assert row["min_share"] == pytest.approx(np.bincount(labels).min() / 3000)
+
+
+def test_sweep_fits_on_every_customer_up_to_the_sample_size() -> None:
+    table, _ = blob_table(1200, centers=3, std=0.5, seed=1)
+    every = choose_k(table, NO_LOG, k_range=range(2, 5), fit_sample=None)
+    at_size = choose_k(table, NO_LOG, k_range=range(2, 5), fit_sample=1200)
+    assert at_size.fit_sample_size is None
+    assert at_size.fit_note == "models fitted on all 1,200 customers"
+    assert at_size.table.equals(every.table)
+    # Hierarchical and mixture sweeps fit on every customer whatever the size.
+    gmm = choose_k(table, NO_LOG, k_range=range(2, 5), algorithm="gmm", fit_sample=1000)
+    assert gmm.fit_sample_size is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "quoted"),
     [
@@ -199,6 +247,8 @@ def test_uniform_noise_has_no_clear_k() -> None:
         ({"min_share": 0.7}, ConfigError, "0.7"),
         ({"max_segments": 1}, ConfigError, "max_segments = 1"),
         ({"silhouette_sample": 10}, ConfigError, "10"),
+        ({"fit_sample": 10}, ConfigError, "10"),
+        ({"fit_sample": 2.5}, ConfigError, "2.5"),
     ],
 )
 def test_bad_sweep_arguments(kwargs: dict[str, object], error: type, quoted: str) -> None:
