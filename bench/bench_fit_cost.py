@@ -4,7 +4,8 @@ k, and of the Compare page's hierarchical tree, at two sizes; prints the constan
 
 Usage::
 
-    python3 bench/bench_fit_cost.py [--sizes 2000,8000] [--seed 3] [--quick] [--tree-only]
+    python3 bench/bench_fit_cost.py [--sizes 2000,8000] [--seed 3] [--quick] [--tree-only] \
+        [--models kmeans,minibatch]
 
 For each size, the project's generator makes the transactions of that many customers, the
 app's pipeline builds the customer table and its product lines (as the app does), then every
@@ -27,8 +28,11 @@ its quadratic cost shows; two-stage (forced, as "auto" runs it above the limit) 
 
 The last lines are the constants to paste into ``dashapp/shared/fit_cost.py``: the cost of each
 (algorithm, stage, k) at the larger size, and the growth exponent with the number of customers
-derived from the two sizes. The baseline of the run is a K-means k = 4 fit at the larger size
-(each row also gives its ratio to it, which is what to compare between runs).
+derived from the two sizes; when one of the sizes is the module's ``REFERENCE_CUSTOMERS``, the
+costs are given at that size (so rows measured on another day at other sizes, ``--models``,
+fit the same table). ``--models`` measures only those models' rows (no tree). The baseline of
+the run is a K-means k = 4 fit at the larger size (each row also gives its ratio to it, which is
+what to compare between runs).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from core.clustering.hierarchical import exact_limit
 from core.clustering.products import ProductLines
 from core.generator import generate_transactions
 from core.pipeline import CustomerTable, build_customer_table, load_transactions
-from dashapp.shared.fit_cost import MODELS, STAGES, TREE_METHODS
+from dashapp.shared.fit_cost import MODELS, REFERENCE_CUSTOMERS, STAGES, TREE_METHODS
 from dashapp.shared.modeling import ModelSettings, workflow_config
 
 
@@ -145,7 +149,9 @@ def report_trees(out: dict) -> None:
     print("}")
 
 
-def measure(sizes: list[int], seed: int, ks: tuple[int, ...]) -> dict:
+def measure(
+    sizes: list[int], seed: int, ks: tuple[int, ...], models: tuple[str, ...] = MODELS
+) -> dict:
     """``{(model, k): {size: {stage: cpu_seconds}}}`` for every model of the cost table."""
     folder = Path(__file__).resolve().parent / "out"
     folder.mkdir(exist_ok=True)
@@ -155,7 +161,7 @@ def measure(sizes: list[int], seed: int, ks: tuple[int, ...]) -> dict:
         frame = table.product_line_query()
         lines = ProductLines(frame if frame is not None else pl.DataFrame())
         lines.codes  # noqa: B018  (encoded once, as the app keeps them per table)
-        for model in MODELS:
+        for model in models:
             algorithm, _, linkage = model.partition("/")
             for k in (0,) if algorithm == "hdbscan" else ks:
                 settings = ModelSettings(
@@ -171,25 +177,26 @@ def measure(sizes: list[int], seed: int, ks: tuple[int, ...]) -> dict:
     return out
 
 
-def report(out: dict, sizes: list[int]) -> None:
+def report(out: dict, sizes: list[int], models: tuple[str, ...] = MODELS) -> None:
     """The table against the baseline, then the constants for dashapp/shared/fit_cost.py."""
     small, large = min(sizes), max(sizes)
+    at = REFERENCE_CUSTOMERS if REFERENCE_CUSTOMERS in sizes else large
     base = out[("kmeans", 4)][large]["fit"]
     print(f"\nbaseline: K-means k = 4, one fit at {large:,} customers: {base:.2f} CPU-s")
     print(f"{'model':<22} {'k':>3} " + " ".join(f"{s:>16}" for s in STAGES))
     for (model, k), by_size in out.items():
         cells = [f"{by_size[large][s]:7.2f} ({by_size[large][s] / base:5.1f}x)" for s in STAGES]
         print(f"{model:<22} {k:>3} " + " ".join(f"{c:>16}" for c in cells))
-    print(f"\nREFERENCE_CUSTOMERS = {large}")
+    print(f"\nREFERENCE_CUSTOMERS = {at}")
     print("SECONDS: dict[tuple[str, str], dict[int, float]] = {")
-    for model in MODELS:
+    for model in models:
         for stage in STAGES:
-            cells = {k: v[large][stage] for (m, k), v in out.items() if m == model}
+            cells = {k: v[at][stage] for (m, k), v in out.items() if m == model}
             body = ", ".join(f"{k}: {c:.2f}" for k, c in cells.items())
             print(f'    ("{model}", "{stage}"): {{{body}}},')
     print("}")
     print("GROWTH: dict[tuple[str, str], float] = {")
-    for model in MODELS:
+    for model in models:
         for stage in STAGES:
             pairs = [(v[small][stage], v[large][stage]) for (m, _), v in out.items() if m == model]
             total_small = sum(a for a, _ in pairs)
@@ -209,15 +216,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="k = 4 only (a smoke run)")
     parser.add_argument("--tree-only", action="store_true", help="the Compare page's tree only")
+    parser.add_argument("--models", help="only these models' rows, comma-separated (no tree)")
     args = parser.parse_args(argv)
+    models = tuple(args.models.split(",")) if args.models else MODELS
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or "kmeans" not in models:
+        parser.error(f"--models takes some of {', '.join(MODELS)}, with kmeans (the baseline)")
     sizes = sorted(int(s) for s in args.sizes.split(","))
     if len(sizes) != 2:
         parser.error("give two sizes: the growth is derived from them")
-    report_trees(measure_trees(args.seed))
+    if not args.models:
+        report_trees(measure_trees(args.seed))
     if args.tree_only:
         return 0
     ks = (4,) if args.quick else (4, 10, 30)
-    report(measure(sizes, args.seed, ks), sizes)
+    report(measure(sizes, args.seed, ks, models), sizes, models)
     return 0
 
 
