@@ -438,15 +438,19 @@ def _encoded_plan(
     (``core.schema.normalize_views``); ``lf`` gives the sample lines.
     """
     coding = _Coding.of(cleaning, encoder, descriptions=product_lines)
-    # With numbered lines the description joins the duplicate key only for the few lines
-    # equal on every other field, read back afterwards: stripping and hashing it on every
-    # line was 40% of the pass's time on the UCI file.
-    later = (DESCRIPTION,) if encoder.rows_numbered else ()
-    lines, values = _encode(encoder, coding, cleaning, later, stripped=stripped, engine=engine)
+    # The codes of normalized text that join the duplicate key in place of the text's hash:
+    # the raw text columns' and a coded description's. With numbered lines an uncoded
+    # description joins it only for the few lines equal on every other field, read back
+    # afterwards: stripping and hashing it on every line was 40% of the pass's time on the
+    # UCI file.
+    folded = tuple(c for c in coding.categories if c in encoder.raw_text or c == DESCRIPTION)
+    later = (DESCRIPTION,) if encoder.rows_numbered and DESCRIPTION not in folded else ()
+    if DESCRIPTION in encoder.raw_text and DESCRIPTION not in (*folded, *later):
+        raise AssertionError("a raw description must be coded or read back (numbered lines)")
+    unhashed = (*encoder.raw_text, *folded, *later)
+    lines, values = _encode(encoder, coding, cleaning, unhashed, stripped=stripped, engine=engine)
     lines, amounts = _line_amounts(lines, encoder, engine=engine)
-    lines = _settle(
-        lines, values, lf, cleaning, raw_text=encoder.raw_text, later=later, engine=engine
-    )
+    lines = _settle(lines, values, lf, cleaning, folded=folded, later=later, engine=engine)
     reasons = lines.get_column(REASON)
     thresholds = thresholds_of(lines, cleaning)
     # What the totals and the samples read (shared columns, not copies).
@@ -502,20 +506,21 @@ def _encode(
     encoder: EncoderLines,
     coding: _Coding,
     cleaning: CleaningConfig,
-    later: tuple[str, ...],
+    unhashed: tuple[str, ...],
     *,
     stripped: bool,
     engine: str,
 ) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """The encoding pass: every line's codes (:class:`_Coding`), its reason as far as the line
-    alone tells, and the normalized distinct values of each encoded text column by code."""
+    alone tells, and the normalized distinct values of each encoded text column by code.
+    ``unhashed``: the source fields the duplicate key gets later, not from this pass."""
     raw_text = encoder.raw_text
     staged = staged_reasons(
         encoder.frame,
         cleaning,
         stripped=stripped,
         customer_key=encoder.keyed,
-        key_fields=tuple(f for f in SOURCE_FIELDS if f not in (*raw_text, *later)),
+        key_fields=tuple(f for f in SOURCE_FIELDS if f not in unhashed),
     ).select(coding.columns)
     lines = staged.collect(engine=engine)  # type: ignore[arg-type]
     # Raw text columns: their codes become those of the normalized distinct values.
@@ -575,22 +580,23 @@ def _settle(
     lf: pl.LazyFrame,
     cleaning: CleaningConfig,
     *,
-    raw_text: tuple[str, ...],
+    folded: tuple[str, ...],
     later: tuple[str, ...],
     engine: str,
 ) -> pl.DataFrame:
     """The lines with every reason settled: the duplicates from the sorted keys and the
-    non-product rule on the distinct stock codes (:func:`core.cleaning.settle_reasons`)."""
+    non-product rule on the distinct stock codes (:func:`core.cleaning.settle_reasons`).
+    ``folded``: the coded columns the key takes as codes; ``later``: those read back."""
     duplicates = None
     if cleaning.duplicate:
         # Taken out of the frame, so that each step below frees the key it replaces (8 bytes
         # a line each).
         keys = lines.get_column(DUPLICATE_KEY)
         lines = lines.drop(DUPLICATE_KEY)
-        if raw_text:
+        if folded:
             # The key so far covers the other source fields: fold in these codes.
-            parts = lines.select(raw_text).with_columns(keys)
-            keys = parts.select(fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in raw_text]))
+            parts = lines.select(folded).with_columns(keys)
+            keys = parts.select(fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in folded]))
             keys = keys.to_series()
             del parts
         if later:
@@ -710,7 +716,7 @@ class _Coding:
         # dtype uses it): the empty anchor columns hold them until the codes become text.
         encode = (PRODUCT, COUNTRY) if encoder.keyed else (CUSTOMER, PRODUCT, COUNTRY)
         if descriptions:
-            encode += (DESCRIPTION,)  # normalized text: codes of the frame's values
+            encode += (DESCRIPTION,)  # normalized over its distinct values if raw text
         categories = {c: pl.Categories.random() for c in encode}
         anchors = [pl.Series(c, [], dtype=pl.Categorical(k)) for c, k in categories.items()]
         encoded = [

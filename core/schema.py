@@ -886,9 +886,10 @@ class EncoderLines:
     * with ``keyed``, ``customer_id`` holds whole-number ids as Int64 keys (``str(key)`` is
       the id), neither formatted nor hashed as text on every line; ``low``/``high`` are the
       smallest and largest key (None when no line has a customer id);
-    * the ``raw_text`` columns (product, country) hold their source text, unstripped: the
-      encoder turns them into categorical codes and normalizes the distinct values with
-      :meth:`normalize_values`, which gives exactly what the normalized frame holds.
+    * the ``raw_text`` columns (product, country, description) hold their source text,
+      unstripped: the encoder turns them into categorical codes and normalizes the distinct
+      values with :meth:`normalize_values`, which gives exactly what the normalized frame
+      holds (a description it does not code is read back from the normalized lines).
     """
 
     frame: pl.LazyFrame = field(compare=False, repr=False)
@@ -928,7 +929,7 @@ def _customer_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
     return None
 
 
-_ROLE_COLUMNS = {"product": cc.PRODUCT, "country": cc.COUNTRY}
+_ROLE_COLUMNS = {"product": cc.PRODUCT, "country": cc.COUNTRY, "description": cc.DESCRIPTION}
 
 # Integer customer ids whose Int64 value is exactly the id (written as its decimal digits).
 _KEYABLE_INTEGERS = (
@@ -944,8 +945,7 @@ _KEYABLE_INTEGERS = (
 
 # Text columns the encoder normalizes over their distinct values (their padding is not
 # counted in the source pass: the encoder does not need it, the lines strip them anyway).
-_RAW_TEXT = ("product", "country")
-_DEFERRED_TEXT = ("product", "description", "country")
+_RAW_TEXT = ("product", "country", "description")
 
 
 @dataclass(frozen=True)

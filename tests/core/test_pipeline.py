@@ -78,9 +78,9 @@ def assert_matches_oracle(
     assert table.audit.rows_kept == want.counts["kept"]
     assert table.purchases is not None
     assert table.returns is not None
-    assert table.purchases.get_column("source_row").to_list() == want.purchases[
-        "source_row"
-    ].tolist()
+    assert (
+        table.purchases.get_column("source_row").to_list() == want.purchases["source_row"].tolist()
+    )
     assert table.returns.get_column("source_row").to_list() == want.returns["source_row"].tolist()
     expected = features_pandas(want.purchases, want.returns, features)
     if len(expected) == 0:
@@ -194,9 +194,10 @@ def test_messy_source_text_gives_the_same_tables(
 ) -> None:
     """Padded, blank and ``123.0``-style stock codes and countries, read from a file.
 
-    The encoder normalizes product and country over their distinct values (and folds them
-    into the duplicate key afterwards): copies that differ only by padding are still
-    duplicates, and the tables equal the path that keeps the lines.
+    The encoder normalizes product, country and description over their distinct values (and
+    folds their codes into the duplicate key afterwards, or reads an uncoded description
+    back): copies that differ only by padding are still duplicates, and the tables equal the
+    path that keeps the lines, with and without the product lines' codes.
     """
     rng = np.random.default_rng(seed)
     frame = random_lines(seed, 700)
@@ -239,11 +240,19 @@ def test_messy_source_text_gives_the_same_tables(
     pl.concat([source, padded, described]).write_parquet(path)
     loaded = load_transactions(path)
     assert loaded.encoder is not None
-    assert set(loaded.encoder.raw_text) == {"product", "country"}
+    assert set(loaded.encoder.raw_text) == {"product", "country", "description"}
     for cleaning, features in CONFIGS:
         with_lines, _ = both_paths(loaded, cleaning, features)
         if cleaning.duplicate:
-            assert with_lines.audit.reasons[3].rows >= 20  # the padded copies
+            assert with_lines.audit.reasons[3].rows >= 50  # the padded copies
+        coded = build_customer_table(
+            loaded, cleaning=cleaning, features=features, product_lines=True
+        )
+        assert_same_features(with_lines.features, coded.features)
+        assert_same_audit(with_lines.audit, coded.audit)
+        assert with_lines.reasons is not None
+        assert coded.reasons is not None
+        assert_frame_equal(with_lines.reasons.to_frame(), coded.reasons.to_frame())
 
 
 def test_engine_on_csv_matches_the_oracle(tmp_path: Path) -> None:
@@ -359,9 +368,7 @@ def test_a_table_from_the_disk_cache_reads_its_lines_back(
     assert again.purchases is not None
     assert_frame_equal(again.purchases, first.purchases)
     assert again.product_lines is not None
-    assert again.product_lines.height == first.audit.rows_kept + first.audit.dropped(
-        "cancellation"
-    )
+    assert again.product_lines.height == first.audit.rows_kept + first.audit.dropped("cancellation")
 
 
 def test_table_bundles_without_its_lines(generated: LoadedTransactions) -> None:
