@@ -87,14 +87,23 @@ def local_app(cache: Path, key: str, data: Path | None = None) -> Dash:
 
 
 def _spec(app: Dash, function_name: str) -> tuple[str, list[Any], list[Any]]:
-    """The callback of ``"module:name"`` (the function's module and name)."""
-    module, _, name = function_name.rpartition(":")
+    """The callback of ``"module:name"`` (the function's module and name), or of
+    ``"module:name@output"`` when one function serves several pages (the background job of
+    :func:`dashapp.shared.jobs.register_job`): the one whose outputs name ``output``."""
+    spec, _, output = function_name.partition("@")
+    module, _, name = spec.rpartition(":")
+    found = []
     for key, entry in app.callback_map.items():
         func = entry.get("callback")
         func = getattr(func, "__wrapped__", func)
-        if getattr(func, "__name__", None) == name and getattr(func, "__module__", "") == module:
-            return key, entry["inputs"], entry["state"]
-    raise KeyError(function_name)
+        if getattr(func, "__name__", None) != name or getattr(func, "__module__", "") != module:
+            continue
+        if output and output not in {o["id"] for o in _outputs(key)}:
+            continue
+        found.append((key, entry["inputs"], entry["state"]))
+    if len(found) != 1:
+        raise KeyError(f"{function_name}: {len(found)} callbacks match (want one)")
+    return found[0]
 
 
 def _outputs(output: str) -> list[dict[str, Any]]:

@@ -55,7 +55,7 @@ COMPARE_INIT = re.compile(r"(^|\.\.)compare-key\.data(\.\.|$)")  # init_compare'
 COMPARE_JOB = "compare-job-done.data"  # the Compare page's background callback (new code)
 
 RENDER = "dashapp.pages.model.callbacks:render"
-FIT_JOB = "dashapp.pages.model.callbacks:fit_job"
+FIT_JOB = "dashapp.shared.jobs:page_job@model-job-done"
 DEAR = {"algorithm": "gmm", "k": 30}
 
 
