@@ -1,19 +1,16 @@
-"""WCAG 2.1 A and AA checks by axe-core in headless Chromium, page by page and state by state.
+"""WCAG 2.1 A and AA checks by axe-core in headless Chromium, state by state.
 
-axe-core is the engine behind most accessibility checkers; the ``axe-core-python`` package
-bundles it (``axe.min.js``, no download at run time). Each test asserts that axe finds no
-violation of the WCAG 2.0/2.1 level A and AA rules on one page in one state: the default data,
-after loading a file, after a fit on Model, with a segment selected, with Compare open.
+Each test asserts that axe finds no violation of the WCAG 2.0/2.1 level A and AA rules on one
+page in one state: after loading a file, after a fit on Model, with a segment selected, with
+Compare open, with a chart shown as a table, with a flow selected on Changes. Every page on the
+default data is checked in the every-page walk (``test_every_page``).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from axe_core_python.base import AXE_SCRIPT
 from dash import Dash
 from dash.testing.composite import DashComposite
 from selenium.webdriver.common.action_chains import ActionChains
@@ -22,59 +19,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
-from dashapp.pages import PAGES
+from tests.browser.axe import TIMEOUT, settle, violations
 from tests.dashapp.helpers import sales_csv
-
-TIMEOUT = 60
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-DRAWN = (
-    "return Array.from(document.querySelectorAll('.js-plotly-plot'))"
-    ".filter(el => el.data && el.data.length > 0).length;"
-)
-BUSY = "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length;"
-RUN_AXE = (
-    "const done = arguments[arguments.length - 1];"
-    "axe.run(document, %s).then(r => done(r.violations)).catch(e => done(String(e)));"
-)
 
 
 @pytest.fixture(scope="session")
 def a11y_app(tmp_path_factory: pytest.TempPathFactory) -> Dash:
     return create_app(cache_dir=tmp_path_factory.mktemp("a11y-cache"))
-
-
-def settle(dash_duo: DashComposite, *, charts: bool = True) -> None:
-    """Wait until the page content is there, its charts are drawn and no callback is running."""
-    dash_duo.wait_for_element("#_pages_content", timeout=TIMEOUT)
-    wait = WebDriverWait(dash_duo.driver, TIMEOUT, poll_frequency=0.25)
-    if charts:
-        wait.until(lambda d: d.execute_script(DRAWN) > 0)
-    wait.until(lambda d: d.execute_script(BUSY) == 0)
-
-
-def violations(dash_duo: DashComposite) -> list[str]:
-    """axe's WCAG 2.1 A/AA violations on the page as it is now, one line per failing element."""
-    driver = dash_duo.driver
-    driver.set_script_timeout(TIMEOUT)
-    driver.execute_script(AXE_SCRIPT)
-    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
-    found: Any = driver.execute_async_script(RUN_AXE % json.dumps(options))
-    assert not isinstance(found, str), f"axe failed to run: {found}"
-    return [
-        f"{v['id']} ({v['impact']}): {node['target']} {node['html'][:120]}"
-        for v in found
-        for node in v["nodes"]
-    ]
-
-
-@pytest.mark.parametrize("path", [page.PATH for page in PAGES])
-def test_no_axe_violations_on_the_default_data(
-    dash_duo: DashComposite, a11y_app: Dash, path: str
-) -> None:
-    dash_duo.start_server(a11y_app)
-    dash_duo.driver.get(dash_duo.server_url + path)
-    settle(dash_duo, charts=path not in ("/export", "/library"))
-    assert violations(dash_duo) == []
 
 
 def test_no_axe_violations_after_loading_a_file(
