@@ -255,7 +255,10 @@ class ProductLines:
     def __init__(self, lines: pl.DataFrame | pl.LazyFrame | EngineLines) -> None:
         self._lines: pl.DataFrame | pl.LazyFrame | EngineLines | None = lines
         self._codes: LineCodes | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while encoding: codes waits for it
+        # Guards _started only: a later encode_in_background must return at once, never
+        # wait for the encoding the first one started (a page's render would block on it).
+        self._start_lock = threading.Lock()
         self._started = False
 
     @property
@@ -266,7 +269,7 @@ class ProductLines:
         """Start encoding on a daemon thread (at most once per object), so that a later
         :attr:`codes` finds the work done or waits for it rather than doing it. Returns
         whether this call started it. An error is left for :attr:`codes` to raise again."""
-        with self._lock:
+        with self._start_lock:
             if self._started or self._codes is not None:
                 return False
             self._started = True

@@ -163,6 +163,41 @@ def test_background_encoding_starts_once_and_serves_codes(
     assert calls == [1]
 
 
+def test_asking_again_while_encoding_does_not_wait_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every page that loads the table asks for the encoding to start; the second page's
+    # request must return at once, not wait until the first one's encoding is done.
+    import threading
+
+    from core.clustering import products
+
+    release = threading.Event()
+    entered = threading.Event()
+    real = products.encode
+
+    def slow(lines: object) -> object:
+        entered.set()
+        release.wait(30)
+        return real(lines)
+
+    monkeypatch.setattr(products, "encode", slow)
+    lines, _, _ = random_lines(3)
+    encoded = ProductLines(lines.lazy())
+    try:
+        assert encoded.encode_in_background() is True
+        assert entered.wait(10)  # the thread is encoding now
+        answers: list[bool] = []
+        asker = threading.Thread(target=lambda: answers.append(encoded.encode_in_background()))
+        asker.start()
+        asker.join(5)
+        assert not asker.is_alive(), "encode_in_background waited for the encoding"
+        assert answers == [False]
+    finally:
+        release.set()
+    assert encoded.codes is not None
+
+
 def test_background_encoding_error_is_raised_by_codes() -> None:
     lines = ProductLines(pl.DataFrame({"customer_id": ["A"], "amount": [1.0]}))
     lines.encode_in_background()
