@@ -11,6 +11,7 @@ decimal commas), marks every value that fails in ``parse_error`` and counts fail
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1129,8 +1130,11 @@ def _scan_aggregates(
         aggs.append(_nonempty_expr(src(role), dtypes[role]).sum().alias(f"n_{role}"))
     customer_key = _customer_key(src("customer"), dtypes["customer"])
     if customer_key is not None:
-        aggs.append(customer_key.min().alias("customer_low"))
-        aggs.append(customer_key.max().alias("customer_high"))
+        # Float ids: the column's own extremes (NaN left out), the keys' extremes whenever
+        # every id is whole (the lines are keyed only then), without casting every id.
+        bounds = src("customer") if dtypes["customer"].is_float() else customer_key
+        aggs.append(bounds.min().alias("customer_low"))
+        aggs.append(bounds.max().alias("customer_high"))
     if sources.date_lookup:
         d = src("date").drop_nulls()
         aggs.append(d.unique(maintain_order=True).implode().alias("date_values"))
@@ -1382,14 +1386,19 @@ def canonical_lines(
             pl.Int64() if keyed else pl.String(),
         ),
         keyed=keyed,
-        low=stats.get("customer_low") if keyed else None,
-        high=stats.get("customer_high") if keyed else None,
+        low=_whole_number(stats.get("customer_low")) if keyed else None,
+        high=_whole_number(stats.get("customer_high")) if keyed else None,
         raw_text=tuple(_ROLE_COLUMNS[r] for r in raw_text),
         float_text=tuple(_ROLE_COLUMNS[r] for r in raw_text if bool(stats.get(f"{r}_dotted", 1))),
         rows_numbered=True,
         decimal_comma=decimal_comma,
     )
     return lines, encoder
+
+
+def _whole_number(value: float | None) -> int | None:
+    """A key's extreme from the source pass as an int (None: no id; a float id is whole)."""
+    return None if value is None or not math.isfinite(value) else int(value)
 
 
 def _parse_error(
