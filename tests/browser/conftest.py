@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,34 @@ from core.columns import CUSTOMER
 from dashapp.services import get_services
 from dashapp.shared.loading import session_table
 from dashapp.state import new_state
-from tests.conftest import missing
+from tests.browser.workbook import Background
+from tests.conftest import REAL_DATA, missing
+
+WORKBOOK = pytest.StashKey[Background]()
+WORKBOOK_FIXTURE = "real_workbook"  # tests/browser/test_real_uploads.py
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start writing the real file's workbook (:mod:`tests.browser.workbook`) beside the run as
+    soon as a collected test needs it: the test finds it written, or waits for the rest."""
+    needed = any(WORKBOOK_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items)
+    if needed and REAL_DATA.exists():
+        start_workbook(session.config, REAL_DATA)
+
+
+def start_workbook(config: pytest.Config, source: Path) -> Background:
+    """Start writing ``source`` as ``online_retail.xlsx`` in a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="custseg-workbook-"))
+    writing = config.stash[WORKBOOK] = Background(source, folder / "online_retail.xlsx")
+    return writing
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    writing = session.config.stash.get(WORKBOOK, None)
+    if writing is not None:
+        writing.stop()
+        shutil.rmtree(writing.out.parent, ignore_errors=True)
+
 
 CHROME_FLAGS = (
     "--headless=new",

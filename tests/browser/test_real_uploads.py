@@ -1,9 +1,11 @@
 """The real Online Retail file uploaded in headless Chromium, as .xlsx and as a UCI-style .csv:
 the Data page shows the exact cleaning figures of the whole file.
 
-Both files are written here from ``online_retail.parquet`` (541,909 lines): the workbook with
-Polars (xlsxwriter), the CSV as the UCI file circulates (ISO-8859-1, ``12/1/2010 8:26`` dates,
-whole customer ids), so the month/day order has to be detected from the dates themselves.
+Both files are written from ``online_retail.parquet`` (541,909 lines): the workbook with
+Polars (xlsxwriter), in a process of its own started once the session has collected the test
+(``tests/browser/workbook.py``: writing it costs more CPU than uploading it); the CSV here, as
+the UCI file circulates (ISO-8859-1, ``12/1/2010 8:26`` dates, whole customer ids), so
+the month/day order has to be detected from the dates themselves.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dash.testing.composite import DashComposite
 from core.cleaning import REASON_LABELS
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
+from tests.browser.conftest import WORKBOOK, start_workbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -49,6 +52,15 @@ def real_frame(real_data_path: Path) -> pl.DataFrame:
     frame = pl.read_parquet(real_data_path)
     assert frame.height == LINES
     return frame
+
+
+@pytest.fixture(scope="session")
+def real_workbook(request: pytest.FixtureRequest, real_data_path: Path) -> Path:
+    """The real file as .xlsx, written by the process the session started (or started now)."""
+    writing = request.config.stash.get(WORKBOOK, None)
+    if writing is None:  # not started at collection (the session collected no such test)
+        writing = start_workbook(request.config, real_data_path)
+    return writing.result()
 
 
 def uci_csv(frame: pl.DataFrame, path: Path) -> None:
@@ -97,10 +109,9 @@ def assert_real_figures(dash_duo: DashComposite, name: str) -> None:
 
 
 def test_upload_the_real_file_as_xlsx(
-    real_frame: pl.DataFrame, dash_duo: DashComposite, real_app: Dash, tmp_path: Path
+    real_workbook: Path, dash_duo: DashComposite, real_app: Dash
 ) -> None:
-    path = tmp_path / "online_retail.xlsx"
-    real_frame.write_excel(path, autofit=False)
+    path = real_workbook
     open_app(dash_duo, real_app)
     seconds = upload_and_wait(dash_duo, path)
     print(f"{path.name}: {path.stat().st_size / 1e6:.1f} MB on screen in {seconds:.1f} s")
