@@ -1,10 +1,12 @@
 """A real Spark standalone cluster on loopback for the tests: one master and two workers,
 each its own JVM started with the launchers pyspark ships (``pyspark/bin/spark-class``),
 so shuffles cross process boundaries as on a cluster. Stopped (each process group) at the
-end, also when a test fails or the start times out."""
+end, also when a test fails or the start times out, and killed by the kernel when the test
+process itself dies (a run killed by a timeout left three JVMs running)."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -51,16 +53,37 @@ def spark_env(folder: Path) -> dict[str, str]:
     }
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    spark_class = Path(env["SPARK_HOME"]) / "bin" / "spark-class"
+# Loaded in the parent: the child between fork and exec only makes system calls.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
+def _own_group_dying_with(parent: int) -> None:
+    """In the child before exec: its own session (process group, stopped as one by
+    :func:`_stop`), and SIGKILL from the kernel when ``parent`` dies, even by SIGKILL, when
+    no ``finally`` runs. spark-class ends by exec'ing the JVM, which keeps the setting."""
+    os.setsid()
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``command`` in its own process group, killed when this process dies."""
+    parent = os.getpid()
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(spark_class), *args],
+            command,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
-            start_new_session=True,  # its own process group, stopped as one
+            preexec_fn=lambda: _own_group_dying_with(parent),  # noqa: PLW1509  (system calls only)
         )
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    spark_class = Path(env["SPARK_HOME"]) / "bin" / "spark-class"
+    return spawn([str(spark_class), *args], env, log)
 
 
 def _alive_workers(ui_port: int) -> int:
