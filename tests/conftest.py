@@ -4,8 +4,9 @@
   the test is skipped with the reason, except in CI (``CI=true``), where that is a failure: CI
   always has the file, so a skip there would hide a broken path.
 - Markers are derived, so none can be forgotten: every test under ``tests/browser`` is marked
-  ``browser`` and every test that uses ``real_data_path`` is marked ``realdata``. The quick tier
-  is ``pytest -m "not browser and not slow"``.
+  ``browser`` and every test that uses ``real_data_path`` is marked ``realdata`` (and every test
+  under ``tests/spark`` ``spark``). The quick tier is
+  ``pytest -m "not browser and not slow and not spark"``.
 - ``postgres_url``: a fresh database on the session's PostgreSQL server (``tests/postgres.py``:
   Debian's binaries started on a temporary folder, stopped at the end); tests using it are
   marked ``postgres``. Skipped with the reason where the binaries are not installed (a failure

@@ -2,7 +2,7 @@
 # Installs everything the tests need on a fresh Debian machine, then runs lint and every test.
 # Chromium and its driver come from Debian's packages; Python packages from the committed lock
 # (requirements/test.txt). Extra arguments go to pytest, e.g. the quick tier without a browser:
-#   bash tools/test.sh -m "not browser and not slow"
+#   bash tools/test.sh -m "not browser and not slow and not spark"
 # Without arguments every test runs, the Spark tests in a second pytest process (see the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
