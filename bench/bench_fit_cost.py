@@ -16,7 +16,12 @@ time would):
 * ``sweep``: every criterion over the k axis (2..10, or 2..k above 10), as
   :func:`core.clustering.workflow.sweep` runs it;
 * ``fit``: one fit with profiles, names and top products (:func:`service.segment_customers`);
-* ``stability``: the page's bootstrap refits (:data:`dashapp.shared.modeling.STABILITY_REFITS`).
+* ``stability``: the page's bootstrap refits (:data:`dashapp.shared.modeling.STABILITY_REFITS`),
+  without the report's per-customer silhouette, which is timed on its own (on the fit's
+  customers, as the report computes it) and taken out of the stage's time;
+* the silhouette on its own, per method (K-means rows): exact and by centroid, each forced at
+  both sizes (the report uses exact up to ``EXACT_SILHOUETTE_MAX`` customers, centroid above),
+  the centroid one repeated (it takes milliseconds).
 
 The Compare page's tree (:func:`dashapp.pages.compare.view.tree_fit`: one hierarchical fit,
 no profiles, whatever k) is timed per linkage and per method at its own two sizes, those where
@@ -53,6 +58,7 @@ from core.clustering.config import EXACT_PAIRWISE_MAX_N, LINKAGES, ModelConfig
 from core.clustering.fit import fit_segmentation
 from core.clustering.hierarchical import exact_limit
 from core.clustering.products import ProductLines
+from core.clustering.stability import SILHOUETTE_METHODS, customer_silhouette, silhouette_method
 from core.generator import generate_transactions
 from core.pipeline import CustomerTable, build_customer_table, load_transactions
 from dashapp.shared.fit_cost import MODELS, REFERENCE_CUSTOMERS, STAGES, TREE_METHODS
@@ -74,8 +80,24 @@ def customer_table(customers: int, seed: int, folder: Path) -> CustomerTable:
     return build_customer_table(load_transactions(path))
 
 
+CENTROID_REPEATS = 20  # the centroid silhouette takes milliseconds: timed over this many calls
+
+
+def silhouette_costs(segmentation: object, methods: tuple[str, ...]) -> dict[str, float]:
+    """CPU-seconds of the stability report's per-customer silhouette by each of ``methods``."""
+    out = {}
+    for method in methods:
+        repeats = CENTROID_REPEATS if method == "centroid" else 1
+        start = time.process_time()
+        for _ in range(repeats):
+            customer_silhouette(segmentation, method)  # type: ignore[arg-type]
+        out[f"silhouette/{method}"] = (time.process_time() - start) / repeats
+    return out
+
+
 def stage_costs(table: CustomerTable, lines: ProductLines, settings: ModelSettings) -> dict:
-    """CPU-seconds of the sweep, the fit and the stability refits for ``settings``."""
+    """CPU-seconds of the sweep, the fit, the stability refits (the report's silhouette taken
+    out) and, for K-means, the silhouette by each method."""
     config = workflow_config(settings)
     features, key = table.features, table.key
     costs = {"sweep": 0.0}
@@ -93,9 +115,12 @@ def stage_costs(table: CustomerTable, lines: ProductLines, settings: ModelSettin
             )
         )
     )
-    costs["stability"] = cpu(
-        lambda: workflow.rate_stability(features, config, result[0], data_key=key)
-    )
+    stability = cpu(lambda: workflow.rate_stability(features, config, result[0], data_key=key))
+    segmentation = result[0].segmentation
+    ran = silhouette_method(segmentation.X.shape[0])
+    methods = SILHOUETTE_METHODS if settings.algorithm == "kmeans" else (ran,)
+    costs.update(silhouette_costs(segmentation, methods))
+    costs["stability"] = max(stability - costs[f"silhouette/{ran}"], 0.0)
     return costs
 
 
@@ -171,7 +196,8 @@ def measure(
                 out.setdefault((model, k), {})[n] = costs
                 print(
                     f"{n:>6} {model:<22} k={k:<3} "
-                    + "  ".join(f"{s} {costs[s]:6.2f}" for s in STAGES),
+                    + "  ".join(f"{s} {costs[s]:6.2f}" for s in STAGES)
+                    + "".join(f"  {s} {v:7.3f}" for s, v in costs.items() if "/" in s),
                     flush=True,
                 )
     return out
@@ -208,6 +234,24 @@ def report(out: dict, sizes: list[int], models: tuple[str, ...] = MODELS) -> Non
             growth = min(max(growth, 0.0), 3.0)  # noise at small sizes cannot make it shrink
             print(f'    ("{model}", "{stage}"): {growth:.2f},')
     print("}")
+    report_silhouette(out, small, large, at)
+
+
+def report_silhouette(out: dict, small: int, large: int, at: int) -> None:
+    """The constants of the stability report's silhouette (K-means rows) per method."""
+    kmeans = {k: v for (m, k), v in out.items() if m == "kmeans"}
+    print("SILHOUETTE_SECONDS: dict[str, dict[int, float]] = {")
+    for method in SILHOUETTE_METHODS:
+        body = ", ".join(f"{k}: {v[at][f'silhouette/{method}']:.3f}" for k, v in kmeans.items())
+        print(f'    "{method}": {{{body}}},')
+    print("}")
+    growths = []
+    for method in SILHOUETTE_METHODS:
+        a = sum(v[small][f"silhouette/{method}"] for v in kmeans.values())
+        b = sum(v[large][f"silhouette/{method}"] for v in kmeans.values())
+        growth = math.log(b / a) / math.log(large / small) if a > 0 and b > 0 else 1.0
+        growths.append(f'"{method}": {min(max(growth, 0.0), 3.0):.2f}')
+    print(f"SILHOUETTE_GROWTH: dict[str, float] = {{{', '.join(growths)}}}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,8 @@ from core.errors import ConfigError
 
 # Exact silhouette (O(n^2)) up to this many customers; above, the simplified one (O(n k)).
 EXACT_SILHOUETTE_MAX = 10_000
+SilhouetteMethod = Literal["exact", "centroid"]
+SILHOUETTE_METHODS: tuple[SilhouetteMethod, ...] = ("exact", "centroid")
 STABLE = 0.85
 FAIRLY_STABLE = 0.6
 
@@ -191,11 +193,19 @@ def best_jaccard(reference: np.ndarray, other: np.ndarray, k: int) -> np.ndarray
     return np.where(size_ref > 0, best, np.nan)
 
 
-def customer_silhouette(segmentation: Segmentation) -> tuple[np.ndarray, str, np.ndarray]:
+def silhouette_method(n: int) -> SilhouetteMethod:
+    """How the report's per-customer silhouette is computed for ``n`` customers: exact up to
+    :data:`EXACT_SILHOUETTE_MAX`, simplified (centroid) above."""
+    return "exact" if n <= EXACT_SILHOUETTE_MAX else "centroid"
+
+
+def customer_silhouette(
+    segmentation: Segmentation, method: SilhouetteMethod | None = None
+) -> tuple[np.ndarray, str, np.ndarray]:
     """Per-customer silhouette, its kind, and each customer's nearest other segment.
 
-    Exact up to ``EXACT_SILHOUETTE_MAX`` customers, simplified (centroid) above. Noise
-    customers get NaN and nearest segment -1.
+    ``method`` None: by the number of customers (:func:`silhouette_method`); a cost
+    benchmark forces one. Noise customers get NaN and nearest segment -1.
     """
     x = segmentation.X
     labels = segmentation.labels
@@ -217,7 +227,7 @@ def customer_silhouette(segmentation: Segmentation) -> tuple[np.ndarray, str, np
     sil = np.full(n, np.nan)
     if segmentation.k < 2:
         return sil, "undefined (one segment)", nearest_other
-    if n <= EXACT_SILHOUETTE_MAX:
+    if (method or silhouette_method(n)) == "exact":
         sil[valid] = silhouette_values(x[valid], labels[valid])
         return sil, "exact", nearest_other
     a = d[np.arange(n), own]

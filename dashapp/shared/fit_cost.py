@@ -13,6 +13,12 @@ how each grows with the number of customers (an exponent derived from two sizes)
 measured values of k the cost is interpolated linearly; beyond them, extrapolated from the
 nearest two (never below the nearest measured value).
 
+The stability stage is two costs with their own regimes: the bootstrap refits (each draws at
+most ``BOOTSTRAP_MAX`` customers, so they stop growing there) and the report's per-customer
+silhouette on every customer, exact (quadratic) up to ``EXACT_SILHOUETTE_MAX`` customers and
+by centroid (linear, far cheaper) above: :data:`SILHOUETTE_SECONDS` per method, measured by
+the same script with each method forced, so the estimate is right on both sides of the switch.
+
 The Compare page's hierarchical tree has its own constants (:data:`TREE_COSTS`, measured by
 the same script): it does not depend on k, and its method changes with the number of
 customers (exact, quadratic, up to the linkage's limit; two-stage above), so each method is
@@ -25,6 +31,7 @@ from collections.abc import Iterable
 
 from core.clustering.config import BOOTSTRAP_MAX
 from core.clustering.hierarchical import exact_limit
+from core.clustering.stability import silhouette_method
 
 STAGES: tuple[str, ...] = ("sweep", "fit", "stability")
 # Models with their own costs: the algorithms, hierarchical clustering per linkage.
@@ -38,57 +45,64 @@ MODELS: tuple[str, ...] = (
     "hdbscan",
 )
 MEASURED_REFITS = 10  # stability refits in the measurement (the Model page's)
+# SECONDS' "stability" rows are the refits alone; the report's silhouette is SILHOUETTE_SECONDS.
 # How the Compare page's tree is built: exact up to the linkage's limit, two-stage above it.
 TREE_METHODS: tuple[str, ...] = ("exact", "two_stage")
 
 # --- measured by bench/bench_fit_cost.py (CPU-seconds; see bench/README.md) ---------------------
 REFERENCE_CUSTOMERS = 8000
 SECONDS: dict[tuple[str, str], dict[int, float]] = {
-    ("kmeans", "sweep"): {4: 1.60, 10: 1.64, 30: 5.50},
-    ("kmeans", "fit"): {4: 0.24, 10: 0.27, 30: 0.35},
-    ("kmeans", "stability"): {4: 1.52, 10: 2.04, 30: 1.93},
-    ("minibatch", "sweep"): {4: 1.85, 10: 1.50, 30: 5.13},
-    ("minibatch", "fit"): {4: 0.24, 10: 0.24, 30: 0.32},
-    ("minibatch", "stability"): {4: 1.78, 10: 1.45, 30: 1.84},
-    ("hierarchical/ward", "sweep"): {4: 1.45, 10: 1.44, 30: 4.58},
-    ("hierarchical/ward", "fit"): {4: 0.35, 10: 0.38, 30: 0.48},
-    ("hierarchical/ward", "stability"): {4: 2.34, 10: 2.76, 30: 2.98},
-    ("hierarchical/complete", "sweep"): {4: 6.82, 10: 4.92, 30: 13.71},
-    ("hierarchical/complete", "fit"): {4: 3.52, 10: 3.11, 30: 4.19},
-    ("hierarchical/complete", "stability"): {4: 32.92, 10: 39.63, 30: 22.68},
-    ("hierarchical/average", "sweep"): {4: 6.02, 10: 6.23, 30: 11.32},
-    ("hierarchical/average", "fit"): {4: 6.00, 10: 5.56, 30: 3.80},
-    ("hierarchical/average", "stability"): {4: 31.48, 10: 36.78, 30: 29.54},
-    ("gmm", "sweep"): {4: 2.67, 10: 2.99, 30: 17.29},
-    ("gmm", "fit"): {4: 0.50, 10: 0.79, 30: 2.91},
-    ("gmm", "stability"): {4: 4.97, 10: 8.09, 30: 28.92},
+    ("kmeans", "sweep"): {4: 0.64, 10: 0.71, 30: 2.76},
+    ("kmeans", "fit"): {4: 0.13, 10: 0.18, 30: 0.25},
+    ("kmeans", "stability"): {4: 0.16, 10: 0.26, 30: 0.60},
+    ("minibatch", "sweep"): {4: 0.85, 10: 0.89, 30: 3.07},
+    ("minibatch", "fit"): {4: 0.14, 10: 0.17, 30: 0.22},
+    ("minibatch", "stability"): {4: 0.27, 10: 0.36, 30: 0.47},
+    ("hierarchical/ward", "sweep"): {4: 0.85, 10: 0.87, 30: 2.67},
+    ("hierarchical/ward", "fit"): {4: 0.29, 10: 0.32, 30: 0.36},
+    ("hierarchical/ward", "stability"): {4: 1.67, 10: 1.68, 30: 1.73},
+    ("hierarchical/complete", "sweep"): {4: 6.20, 10: 2.89, 30: 4.91},
+    ("hierarchical/complete", "fit"): {4: 1.31, 10: 1.36, 30: 2.45},
+    ("hierarchical/complete", "stability"): {4: 20.74, 10: 19.40, 30: 18.76},
+    ("hierarchical/average", "sweep"): {4: 1.83, 10: 3.06, 30: 4.81},
+    ("hierarchical/average", "fit"): {4: 2.28, 10: 2.71, 30: 3.73},
+    ("hierarchical/average", "stability"): {4: 19.00, 10: 17.04, 30: 17.88},
+    ("gmm", "sweep"): {4: 1.58, 10: 1.56, 30: 10.27},
+    ("gmm", "fit"): {4: 0.34, 10: 0.52, 30: 2.06},
+    ("gmm", "stability"): {4: 2.91, 10: 4.90, 30: 21.39},
     ("hdbscan", "sweep"): {0: 0.00},
-    ("hdbscan", "fit"): {0: 0.52},
-    ("hdbscan", "stability"): {0: 3.57},
+    ("hdbscan", "fit"): {0: 0.45},
+    ("hdbscan", "stability"): {0: 2.20},
 }
 GROWTH: dict[tuple[str, str], float] = {
-    ("kmeans", "sweep"): 1.08,
-    ("kmeans", "fit"): 0.82,
-    ("kmeans", "stability"): 1.34,
-    ("minibatch", "sweep"): 0.88,
-    ("minibatch", "fit"): 0.70,
-    ("minibatch", "stability"): 1.04,
-    ("hierarchical/ward", "sweep"): 1.04,
-    ("hierarchical/ward", "fit"): 1.10,
-    ("hierarchical/ward", "stability"): 1.59,
-    ("hierarchical/complete", "sweep"): 1.82,
-    ("hierarchical/complete", "fit"): 1.88,
-    ("hierarchical/complete", "stability"): 2.78,
-    ("hierarchical/average", "sweep"): 1.85,
-    ("hierarchical/average", "fit"): 2.55,
-    ("hierarchical/average", "stability"): 2.78,
-    ("gmm", "sweep"): 1.02,
-    ("gmm", "fit"): 1.00,
-    ("gmm", "stability"): 1.05,
+    ("kmeans", "sweep"): 0.96,
+    ("kmeans", "fit"): 0.70,
+    ("kmeans", "stability"): 0.65,
+    ("minibatch", "sweep"): 0.81,
+    ("minibatch", "fit"): 0.57,
+    ("minibatch", "stability"): 0.47,
+    ("hierarchical/ward", "sweep"): 1.05,
+    ("hierarchical/ward", "fit"): 0.76,
+    ("hierarchical/ward", "stability"): 1.64,
+    ("hierarchical/complete", "sweep"): 1.81,
+    ("hierarchical/complete", "fit"): 2.00,
+    ("hierarchical/complete", "stability"): 2.62,
+    ("hierarchical/average", "sweep"): 1.55,
+    ("hierarchical/average", "fit"): 2.42,
+    ("hierarchical/average", "stability"): 2.70,
+    ("gmm", "sweep"): 0.81,
+    ("gmm", "fit"): 0.87,
+    ("gmm", "stability"): 0.95,
     ("hdbscan", "sweep"): 1.00,
-    ("hdbscan", "fit"): 1.16,
-    ("hdbscan", "stability"): 1.58,
+    ("hdbscan", "fit"): 1.21,
+    ("hdbscan", "stability"): 1.54,
 }
+# The stability report's per-customer silhouette on every customer, per method and k.
+SILHOUETTE_SECONDS: dict[str, dict[int, float]] = {
+    "exact": {4: 0.257, 10: 0.303, 30: 0.402},
+    "centroid": {4: 0.001, 10: 0.002, 30: 0.005},
+}
+SILHOUETTE_GROWTH: dict[str, float] = {"exact": 2.09, "centroid": 1.07}
 # The Compare page's tree per (linkage, method): (customers measured, CPU-seconds, growth).
 TREE_COSTS: dict[tuple[str, str], tuple[int, float, float]] = {
     ("ward", "exact"): (29939, 2.38, 1.79),
@@ -140,12 +154,28 @@ def stage_seconds(
     if not cells or customers <= 0:
         return 0.0
     value = _at_k(cells, 0 if algorithm == "hdbscan" else k)
-    if stage == "stability":
-        # Each bootstrap refit draws at most BOOTSTRAP_MAX customers, whatever the table's size.
-        customers = min(customers, BOOTSTRAP_MAX)
-        value *= refits / MEASURED_REFITS
-    value *= (customers / REFERENCE_CUSTOMERS) ** GROWTH.get((model, stage), 1.0)
-    return max(value, 0.0)
+    if stage != "stability":
+        return max(value * _grown(customers, GROWTH.get((model, stage), 1.0)), 0.0)
+    # Each bootstrap refit draws at most BOOTSTRAP_MAX customers, whatever the table's size;
+    # the report's silhouette covers every customer.
+    value *= refits / MEASURED_REFITS
+    value *= _grown(min(customers, BOOTSTRAP_MAX), GROWTH.get((model, stage), 1.0))
+    return max(value, 0.0) + silhouette_seconds(customers=customers, k=k)
+
+
+def _grown(customers: int, growth: float) -> float:
+    """How much a cost measured at :data:`REFERENCE_CUSTOMERS` grows at ``customers``."""
+    return (customers / REFERENCE_CUSTOMERS) ** growth
+
+
+def silhouette_seconds(*, customers: int, k: int) -> float:
+    """Estimated CPU-seconds of the stability report's per-customer silhouette: exact
+    (quadratic) up to the exact limit, by centroid above it."""
+    if customers <= 1:
+        return 0.0
+    method = silhouette_method(customers)
+    value = _at_k(SILHOUETTE_SECONDS[method], max(k, 2))
+    return max(value * _grown(customers, SILHOUETTE_GROWTH[method]), 0.0)
 
 
 def estimate_seconds(
@@ -185,11 +215,14 @@ __all__ = [
     "MODELS",
     "REFERENCE_CUSTOMERS",
     "SECONDS",
+    "SILHOUETTE_GROWTH",
+    "SILHOUETTE_SECONDS",
     "STAGES",
     "TREE_COSTS",
     "TREE_METHODS",
     "estimate_seconds",
     "model_name",
+    "silhouette_seconds",
     "stage_seconds",
     "tree_seconds",
 ]
