@@ -15,8 +15,11 @@ that show one stage later (the choose-k chart, the stability panel) read the sam
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
 import polars as pl
@@ -267,6 +270,39 @@ def _chosen_k(
     return model, reason
 
 
+def _fit_and_rate(
+    features: pl.DataFrame,
+    config: WorkflowConfig,
+    model: ModelConfig,
+    *,
+    data_key: str,
+    cache: ResultCache | None,
+    lines: pl.DataFrame | ProductLines | None,
+    finish: Callable[[SegmentationResult], SegmentationResult] | None,
+    report: Callable[[int, str], None],
+    checkpoint: Checkpoint | None,
+) -> tuple[SegmentationResult, StabilityReport | None]:
+    """The fit of ``model`` (then ``finish``) and its stability rating: stages 2 and 3."""
+    report(1, STAGES[1])
+    if checkpoint is not None:
+        checkpoint()
+    result = service.segment_customers(
+        features,
+        preprocess=config.preprocess,
+        model=model,
+        data_key=data_key,
+        cache=cache,
+        lines=lines,
+    )
+    if finish is not None:
+        result = finish(result)
+    report(2, STAGES[2])
+    stability = rate_stability(
+        features, config, result, data_key=data_key, cache=cache, checkpoint=checkpoint
+    )
+    return result, stability
+
+
 def run(
     features: pl.DataFrame,
     config: WorkflowConfig,
@@ -285,35 +321,47 @@ def run(
     :data:`STAGES`; ``checkpoint()`` before each model fitted (a background job stops there
     by raising when it is cancelled). Raises the clustering service's ConfigError /
     DataSufficiencyError.
+
+    With a fixed k the fit does not depend on the sweep: the sweep then runs on a thread of
+    its own, side by side with the fit and the stability refits (the same results, each
+    stage's own; the sweep's error is raised first, as when they ran one after the other).
     """
     report = progress or (lambda _stage, _label: None)
     report(0, STAGES[0])
-    wanted = (
+    wanted = config.sweep != "never" and (
         config.sweep == "always"
         or config.auto_k
         or (config.sweep == "cheap" and _included(features).height <= CHEAP_SWEEP_MAX_N)
     )
-    selection = (
-        sweep(features, config, data_key=data_key, cache=cache, checkpoint=checkpoint)
-        if wanted and config.sweep != "never"
-        else None
-    )
-    model, k_reason = _chosen_k(features, config, selection)
-    report(1, STAGES[1])
-    if checkpoint is not None:
-        checkpoint()
-    result = service.segment_customers(
+    rest = partial(
+        _fit_and_rate,
         features,
-        preprocess=config.preprocess,
-        model=model,
+        config,
         data_key=data_key,
         cache=cache,
         lines=lines,
+        finish=finish,
+        report=report,
+        checkpoint=checkpoint,
     )
-    if finish is not None:
-        result = finish(result)
-    report(2, STAGES[2])
-    stability = rate_stability(
-        features, config, result, data_key=data_key, cache=cache, checkpoint=checkpoint
-    )
-    return Segmented(result=result, selection=selection, stability=stability, k_reason=k_reason)
+    if not wanted:
+        model, k_reason = _chosen_k(features, config, None)
+        result, stability = rest(model)
+        return Segmented(result, None, stability, k_reason)
+    run_sweep = partial(sweep, features, config, data_key=data_key, cache=cache)
+    if config.auto_k or not config.sweeps:
+        selection = run_sweep(checkpoint=checkpoint)
+        model, k_reason = _chosen_k(features, config, selection)
+        result, stability = rest(model)
+        return Segmented(result, selection, stability, k_reason)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-sweep") as pool:
+        # The job's context (its cancel flag) goes with the sweep to its thread.
+        swept = pool.submit(contextvars.copy_context().run, run_sweep, checkpoint=checkpoint)
+        try:
+            result, stability = rest(config.model)
+        except BaseException:
+            swept.result()  # the sweep's error first, as when it ran before the fit
+            raise
+        selection = swept.result()
+    _, k_reason = _chosen_k(features, config, selection)
+    return Segmented(result, selection, stability, k_reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -179,6 +181,57 @@ def test_fixed_k_names_the_recommendation_and_rates_stability() -> None:
     assert done.stability is not None
     assert done.stability.n_runs == 10
     assert stages == list(enumerate(workflow.STAGES))
+
+
+def test_a_fixed_k_fits_while_the_sweep_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a fixed k the fit does not wait for the sweep: the sweep (held here until the fit
+    has run) runs on another thread, in the caller's context, and gives the same results as
+    run alone."""
+    table, _ = blob_table(300, centers=3)
+    config = workflow.WorkflowConfig(preprocess=NO_LOG, model=ModelConfig(k=3))
+    alone = workflow.run(table, replace(config, auto_k=True), data_key=KEY)  # sweep, then fit
+    fitted = threading.Event()
+    seen: list[tuple[bool, str | None]] = []
+    context: contextvars.ContextVar[str | None] = contextvars.ContextVar("job", default=None)
+    select_k, segment = service.select_k, service.segment_customers
+
+    def held_select_k(*args: Any, **kwargs: Any) -> Any:
+        seen.append((fitted.wait(timeout=5), context.get()))
+        return select_k(*args, **kwargs)
+
+    def signalled_segment(*args: Any, **kwargs: Any) -> Any:
+        result = segment(*args, **kwargs)
+        fitted.set()
+        return result
+
+    monkeypatch.setattr(service, "select_k", held_select_k)
+    monkeypatch.setattr(service, "segment_customers", signalled_segment)
+    context.set("job-1")
+    stages: list[int] = []
+    done = workflow.run(table, config, data_key=KEY, progress=lambda i, _s: stages.append(i))
+    assert seen == [(True, "job-1")]  # the fit ran first; the sweep saw the job's context
+    assert stages == [0, 1, 2]
+    assert done.selection is not None
+    assert alone.selection is not None
+    assert done.selection.table.equals(alone.selection.table)
+    assert done.k_reason == "k = 3 chosen (the criteria would recommend k = 3)"
+    np.testing.assert_array_equal(done.result.segmentation.labels, alone.result.segmentation.labels)
+
+
+def test_the_sweep_error_comes_first_when_both_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    table, _ = blob_table(300, centers=3)
+    config = workflow.WorkflowConfig(preprocess=NO_LOG, model=ModelConfig(k=3))
+
+    def failing(message: str) -> Any:
+        def fail(*_args: Any, **_kwargs: Any) -> Any:
+            raise DataSufficiencyError(message, hint="")
+
+        return fail
+
+    monkeypatch.setattr(service, "select_k", failing("the sweep failed"))
+    monkeypatch.setattr(service, "segment_customers", failing("the fit failed"))
+    with pytest.raises(DataSufficiencyError, match="the sweep failed"):
+        workflow.run(table, config, data_key=KEY)
 
 
 def test_each_stage_is_the_cached_service_result() -> None:
