@@ -294,20 +294,20 @@ class ProductLines:
             return self._codes
 
 
-def _line_segments(
+def _customer_segments(
     lines: LineCodes, customer_ids: np.ndarray, labels: np.ndarray, k: int
 ) -> np.ndarray:
-    """The segment of each line's customer, ``k`` for a customer not among ``customer_ids``
-    or in no segment (noise) and for a line without a customer: one small int array, so the
-    per-line passes of :func:`top_products` need no filtered copies of the lines."""
-    # One more slot, left at k: a line without a customer (index -1) reads it.
-    segment_of = np.full(lines.customers.size + 1, k, dtype=np.int32)
+    """The segment of each of the lines' customers (by index), ``k`` for a customer not among
+    ``customer_ids`` or in no segment (noise), and one more slot, ``k``, that a line without
+    a customer (index -1) reads: indexed by a line's customer, it gives the line's segment
+    with no filtered copy of the lines."""
+    segment_of = np.full(lines.customers.size + 1, k, dtype=np.intp)
     if lines.customers.size:
         pos = np.searchsorted(lines.customers, customer_ids)
         pos = np.minimum(pos, lines.customers.size - 1)
         found = (lines.customers[pos] == customer_ids) & (labels >= 0) & (labels < k)
         segment_of[pos[found]] = labels[found]
-    return segment_of[lines.customer]
+    return segment_of
 
 
 def _descriptions(
@@ -346,16 +346,25 @@ def top_products(
         )
     codes = lines.codes
     # Lines of customers in no segment count in an extra segment k, dropped at the end: the
-    # sums over each cell add the same lines in the same order as filtering them first.
-    segment = _line_segments(codes, customer_ids.astype(str), labels.astype(np.int64), k)
+    # sums over each cell add the same lines in the same order as filtering them first. The
+    # per-line arrays are built as bincount's index type from per-customer tables (one
+    # gather each, no cast: each temporary over the lines is fresh memory to fault in).
+    segment_of = _customer_segments(codes, customer_ids.astype(str), labels.astype(np.int64), k)
     n_products = codes.products.size
     cells = (k + 1) * n_products
-    wide = np.int64 if cells >= np.iinfo(np.int32).max else np.int32
-    cell = segment.astype(wide) * wide(n_products) + codes.product
+    cell = (segment_of * n_products)[codes.customer]
+    cell += codes.product
     revenue = np.bincount(cell, weights=codes.amount, minlength=cells)[: k * n_products]
     revenue = revenue.reshape(k, n_products)
-    present = np.bincount(cell, minlength=cells)[: k * n_products].reshape(k, n_products) > 0
+    # A product sold in a segment with no revenue there (returns cancelling its sales) ranks
+    # after those with revenue: the lines are counted only when a segment has too few of
+    # those to fill its best sellers.
+    if ((revenue > 0).sum(axis=1) >= N_PRODUCTS).all():
+        present = revenue > 0
+    else:
+        present = np.bincount(cell, minlength=cells)[: k * n_products].reshape(k, n_products) > 0
     del cell
+    segment = segment_of[codes.customer]
     totals = np.bincount(segment, weights=codes.amount, minlength=k + 1)[:k]
     bests = []
     for s in range(k):

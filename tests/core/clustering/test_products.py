@@ -80,6 +80,27 @@ def test_top_products_match_the_oracle(seed: int) -> None:
         np.testing.assert_allclose([p.share for p in got[segment]], [w[3] for w in want])
 
 
+def test_products_without_revenue_rank_last_only_when_needed() -> None:
+    """A segment with fewer products sold at a profit than best sellers lists those whose
+    returns cancelled (or outweighed) their sales after them; one with enough lists none."""
+    rows = [("A", "P1", 5.0), ("A", "P2", 2.0), ("A", "P2", -2.0), ("A", "P3", -1.0)]
+    rows += [("B", f"Q{i}", float(10 - i)) for i in range(6)] + [("B", "P2", 0.0)]
+    lines = pl.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "product": [r[1] for r in rows],
+            "description": [f"ABOUT {r[1]}" for r in rows],
+            "amount": [r[2] for r in rows],
+        }
+    )
+    customers, labels = np.array(["A", "B"]), np.array([0, 1])
+    got = top_products(ProductLines(lines), customers, labels, 2)
+    assert [(p.product, p.revenue) for p in got[0]] == [("P1", 5.0), ("P2", 0.0), ("P3", -1.0)]
+    assert [p.product for p in got[1]] == ["Q0", "Q1", "Q2", "Q3", "Q4"]
+    expected = oracle(lines, pl.DataFrame({"customer_id": customers, "segment": labels}))
+    assert [[p.product for p in s] for s in got] == [[w[0] for w in expected[s]] for s in (0, 1)]
+
+
 def test_one_encoding_serves_every_fit() -> None:
     lines, customers, _ = random_lines(5)
     encoded = ProductLines(lines.lazy())
