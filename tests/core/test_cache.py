@@ -11,6 +11,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,33 @@ def test_key_depends_on_content_not_identity() -> None:
 
 def test_key_includes_library_versions() -> None:
     assert make_key("x") != make_key("x", versions=False)
+
+
+class _Metadata(metadata.Distribution):
+    """A distribution whose METADATA is the given text."""
+
+    def __init__(self, text: str | None) -> None:
+        self._text = text
+
+    def read_text(self, filename: str) -> str | None:
+        return self._text if filename == "METADATA" else None
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        return Path(path)
+
+
+def test_library_versions_are_the_installed_ones() -> None:
+    versions = cache_module.library_versions()
+    for dist in ("polars", "numpy", "scikit-learn", "scipy"):
+        assert versions[dist] == metadata.version(dist)
+
+
+def test_distribution_version_reads_the_header_only() -> None:
+    header = "Metadata-Version: 2.1\nName: thing\nSummary: a\n  folded line\nversion:  1.2.3 \n"
+    body = "\nVersion: 9.9.9 (in the description)\n"
+    assert cache_module._distribution_version(_Metadata(header + body)) == "1.2.3"
+    # No Version field in the header: the email parser's answer (None here), not the body's.
+    assert cache_module._distribution_version(_Metadata("Name: thing\n" + body)) is None
 
 
 def test_key_rejects_unhashable_content() -> None:
