@@ -44,6 +44,16 @@ def test_line_amounts_sum_in_128_bits_when_int64_could_overflow() -> None:
     assert not LineAmounts.of_units(units.head(4)).wide  # 4e18 < 2**62
 
 
+def test_line_amounts_wide_only_when_the_magnitudes_add_up_beyond_the_limit() -> None:
+    # Lines x the largest |units| goes beyond 2**62 but the magnitudes do not: Int64 sums.
+    one_large = pl.Series("u", [-(2**61)] + [1] * 5 + [None], dtype=pl.Int64)
+    assert not LineAmounts.of_units(one_large).wide  # 7 lines x 2**61 > 2**62 >= 2**61 + 5
+    beyond = one_large.extend_constant(2**61 + 2**60, 1)
+    assert LineAmounts.of_units(beyond).wide  # 2**62 + 2**60 + 5
+    for empty in ([], [None, None]):
+        assert not LineAmounts.of_units(pl.Series("u", empty, dtype=pl.Int64)).wide
+
+
 def gross_of(frame: pl.DataFrame) -> tuple[list[float], list[float]]:
     """Each customer's gross by the engine and by the frames path (compute_features)."""
     engine = run_engine(frame).features.get_column("gross").to_list()
