@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dash import Dash
 from dash.testing.composite import DashComposite
+from dash.testing.wait import until
 
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
@@ -32,14 +33,26 @@ def upload(dash_duo: DashComposite, path: Path) -> None:
     dash_duo.find_element("#upload input[type=file]").send_keys(str(path))
 
 
-def preview_cells(dash_duo: DashComposite, column: str) -> set[str]:
-    """Texts of the rendered cells of ``column`` (the grid renders the visible rows only)."""
-    cells = dash_duo.find_elements(f"#preview .ag-cell[col-id='{column}']")
-    return {c.text for c in cells}
+PREVIEW_COLUMN = """
+const table = document.querySelector('#preview table');
+if (!table) { return []; }
+const heads = [...table.querySelectorAll('thead th')].map(th => th.textContent);
+const i = heads.findIndex(h => h === arguments[0] || h.startsWith(arguments[0] + ' → '));
+if (i < 0) { return []; }
+return [...table.querySelectorAll('tbody tr')].map(tr => tr.children[i].textContent);
+"""
+
+
+def preview_cells(dash_duo: DashComposite, column: str) -> list[str]:
+    """Texts of the cells of ``column`` in the preview table (its header names the column,
+    then the role it is mapped to, if any)."""
+    return list(dash_duo.driver.execute_script(PREVIEW_COLUMN, column))
 
 
 def assert_preview_is(dash_duo: DashComposite, column: str, allowed: set[str]) -> None:
-    seen = preview_cells(dash_duo, column)
+    # The table is drawn once Dash has loaded its Markdown renderer: wait for it.
+    until(lambda: preview_cells(dash_duo, column), timeout=TIMEOUT)
+    seen = set(preview_cells(dash_duo, column))
     assert seen
     assert seen <= allowed
 
@@ -48,8 +61,8 @@ def test_opens_on_default_data_with_funnel_and_preview(dash_duo: DashComposite, 
     open_app(dash_duo, app)
     dash_duo.wait_for_element("#audit-funnel .funnellayer", timeout=TIMEOUT)
     assert "Lines read" in dash_duo.find_element("#audit-funnel").text
-    dash_duo.wait_for_element("#preview .ag-row", timeout=TIMEOUT)
-    assert preview_cells(dash_duo, "CustomerID")
+    dash_duo.wait_for_element("#preview table tbody tr", timeout=TIMEOUT)
+    assert len(preview_cells(dash_duo, "CustomerID")) == 100
     assert "CustomerID → customer" in dash_duo.find_element("#preview").text
     assert "built-in sample" in dash_duo.find_element("#dataset-summary").text
     assert dash_duo.get_logs() == []
@@ -91,6 +104,19 @@ def test_fix_a_column_mapping(dash_duo: DashComposite, app: Dash, tmp_path: Path
     assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
     assert "changed" in dash_duo.find_element("#mapping-form").text
     assert "Who → customer" in dash_duo.find_element("#preview").text
+
+
+def test_preview_shows_cells_as_typed(dash_duo: DashComposite, app: Dash, tmp_path: Path) -> None:
+    open_app(dash_duo, app)
+    note = "<b>x</b> | **y** [z](http://example.com) &amp;"
+    path = tmp_path / "notes.csv"
+    lines = sales_csv().decode().splitlines()
+    rows = [f"{lines[0]},Note"] + [f'{line},"{note}"' for line in lines[1:]]
+    path.write_text("\n".join(rows) + "\n")
+    upload(dash_duo, path)
+    dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
+    assert_preview_is(dash_duo, "Note", {note})
+    assert not dash_duo.find_elements("#preview b, #preview a, #preview td strong")
 
 
 def test_toggle_a_cleaning_rule(dash_duo: DashComposite, app: Dash) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 from typing import Any
 
@@ -158,3 +159,15 @@ def nodes(tree: Any) -> list[dict[str, Any]]:
         for item in tree:
             out.extend(nodes(item))
     return out
+
+
+def table_cells(markdown: str) -> list[list[str]]:
+    """The cells of a pipe table made by :mod:`dashapp.shared.text_table` (header row first,
+    without the alignment row), as the browser shows them (entities decoded, no ``**``)."""
+    rows = []
+    for number, line in enumerate(markdown.splitlines()):
+        if number == 1:
+            continue  # | --- | ---: |
+        cells = line.removeprefix("| ").removesuffix(" |").split(" | ")
+        rows.append([html.unescape(c.removeprefix("**").removesuffix("**")) for c in cells])
+    return rows

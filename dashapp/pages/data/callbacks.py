@@ -127,7 +127,7 @@ def render_view(view: DataView, state: SessionState) -> dict[str, Any]:
     """The render callback's outputs for a view (pure: tests compare it with the builders)."""
     if view.provenance is not None and view.error is None:
         return feature_table_outputs(view)
-    row_data, column_defs, caption = preview(view)
+    table, caption = preview(view)
     return {
         "summary": dataset_summary(view),
         "mapping_title": MAPPING_TITLE,
@@ -141,8 +141,7 @@ def render_view(view: DataView, state: SessionState) -> dict[str, Any]:
         "funnel_table": funnel_table(view),
         "audit_table": audit_report(view),
         "sufficiency": sufficiency(view),
-        "preview_rows": row_data,
-        "preview_columns": column_defs,
+        "preview": table,
         "preview_caption": caption,
     }
 
@@ -162,8 +161,7 @@ def render_outputs() -> dict[str, Output]:
         "funnel_table": Output(chart_text.table_id(ids.AUDIT_FUNNEL), "children"),
         "audit_table": Output(ids.AUDIT_TABLE_WRAP, "children"),
         "sufficiency": Output(ids.SUFFICIENCY, "children"),
-        "preview_rows": Output(ids.PREVIEW, "rowData"),
-        "preview_columns": Output(ids.PREVIEW, "columnDefs"),
+        "preview": Output(ids.PREVIEW, "children"),
         "preview_caption": Output(ids.PREVIEW_CAPTION, "children"),
     }
 

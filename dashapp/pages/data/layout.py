@@ -1,6 +1,6 @@
 """Components of the Data page (pure builders): the skeleton and what the callbacks fill it with.
 
-The generic pieces (upload area, mapping form, date panel, audit table, preview grid) are in
+The generic pieces (upload area, mapping form, date panel, audit table, preview table) are in
 :mod:`dashapp.pages.data.widgets`; the functions here choose them for a
 :class:`~dashapp.shared.loading.DataView`.
 """
@@ -19,6 +19,7 @@ from core.schema import mapping_warnings
 from dashapp.pages.data import figures, ids, widgets
 from dashapp.pages.data.view import negative_amount_note, problem_title
 from dashapp.shared import chart_text, components
+from dashapp.shared.components import PREVIEW_ROWS
 
 if TYPE_CHECKING:
     from dashapp.pages.data.view import UploadedFile
@@ -110,7 +111,7 @@ def _reports_column() -> dbc.Col:
                 "First rows of the file",
                 [
                     html.Div(id=ids.PREVIEW_CAPTION, className="small mb-2"),
-                    widgets.preview_grid(),
+                    widgets.preview_table_area(),
                 ],
             ),
         ],
@@ -218,14 +219,12 @@ def sufficiency(view: DataView) -> list[Component]:
     return widgets.sufficiency_alerts(view.warnings)
 
 
-def preview(
-    view: DataView,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Component | str] | str]:
-    """The preview grid's ``rowData`` and ``columnDefs``, and its caption (empty without rows)."""
+def preview(view: DataView) -> tuple[str, list[Component | str] | str]:
+    """The preview table (Markdown) and its caption (both empty without rows)."""
     if view.head is None:
-        return [], [], ""
-    row_data, column_defs = widgets.preview_grid_props(view.head, view.mapping)
-    return row_data, column_defs, widgets.preview_caption(view.head.height, view.mapping)
+        return "", ""
+    table = widgets.preview_table(view.head, view.mapping)
+    return table, widgets.preview_caption(view.head.height, view.mapping)
 
 
 NO_LINES = (
@@ -273,8 +272,8 @@ def feature_table_outputs(view: DataView) -> dict[str, Any]:
         view.filename, rows=None, customers=view.customers, badge=view.badge
     )
     summary.append(html.Div(view.provenance, id=ids.PROVENANCE, className="small text-muted"))
-    rows, columns, _ = preview(view)
-    shown = len(rows)
+    table, _ = preview(view)
+    shown = 0 if view.head is None else min(view.head.height, PREVIEW_ROWS)
     caption = (
         f"The first {shown:,} of {view.customers or 0:,} customers, one row each, by customer id."
         if shown
@@ -294,7 +293,6 @@ def feature_table_outputs(view: DataView) -> dict[str, Any]:
         "funnel_table": [],
         "audit_table": [],
         "sufficiency": sufficiency(view),
-        "preview_rows": rows,
-        "preview_columns": columns,
+        "preview": table,
         "preview_caption": caption,
     }

@@ -2,15 +2,13 @@
 
 :mod:`dashapp.pages.data.layout` chooses them for a :class:`~dashapp.shared.loading.DataView`:
 the upload area, the dataset summary, the mapping form, the date panel, the cleaning rules, the
-audit table and its sample lines, the data-sufficiency alerts and the preview grid.
+audit table and its sample lines, the data-sufficiency alerts and the preview table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import polars as pl
 from dash import dcc, html
@@ -19,7 +17,7 @@ from dash.development.base_component import Component
 from core.cleaning import REASON_LABELS, Audit
 from core.columns import ROLES
 from dashapp.pages.data import ids
-from dashapp.shared import components
+from dashapp.shared import components, text_table
 from dashapp.shared.components import PREVIEW_ROWS
 
 # What each role means, for the mapping form's labels and help texts.
@@ -307,14 +305,10 @@ def audit_samples(audit: Audit) -> list[Component]:
         if stat.rows == 0 or sample is None or sample.height == 0:
             continue
         columns = [(c, label) for c, label in _SAMPLE_COLUMNS if c in sample.columns]
-        rows = [
-            html.Tr([html.Td(_sample_cell(row[c])) for c, _ in columns])
-            for row in sample.iter_rows(named=True)
-        ]
-        table = dbc.Table(
-            [html.Thead(html.Tr([html.Th(label) for _, label in columns])), html.Tbody(rows)],
-            size="sm",
-            className="mb-2 small",
+        table = text_table.text_table(
+            [label for _, label in columns],
+            ([_sample_cell(row[c]) for c, _ in columns] for row in sample.iter_rows(named=True)),
+            className="text-table small mb-2",
         )
         summary = (
             f"{REASON_LABELS.get(stat.reason, stat.reason)}: first {sample.height} "
@@ -339,8 +333,8 @@ def sufficiency_alerts(warnings: Sequence[str]) -> list[Component]:
 
 
 def _json_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    # The grid gets numbers and booleans as they are, date-times as readable text, and any
-    # other type (decimal, nested, binary) as text.
+    # Numbers and booleans as they are, date-times as readable text, and any other type
+    # (decimal, nested, binary) as text.
     exprs = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Datetime):
@@ -352,26 +346,30 @@ def _json_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs)
 
 
-def preview_grid_props(
-    frame: pl.DataFrame, mapping: Mapping[str, str | None] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``rowData`` and ``columnDefs`` for the preview grid (first :data:`PREVIEW_ROWS` rows).
+def _preview_cell(value: object) -> object:
+    # As a spreadsheet shows them: a whole number stored as a decimal without ".0" (customer
+    # id 17850.0 as 17850), booleans as true / false.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
 
-    A mapped column's header names its role ("CustomerID → customer") and is highlighted.
+
+def preview_table(frame: pl.DataFrame, mapping: Mapping[str, str | None] | None = None) -> str:
+    """The preview table (first :data:`PREVIEW_ROWS` rows) as Markdown for ``dcc.Markdown``.
+
+    A mapped column's header names its role ("CustomerID → customer") and is bold; numbers
+    are right-aligned.
     """
     head = _json_ready(frame.head(PREVIEW_ROWS))
-    numeric = {n for n, t in head.schema.items() if t.is_numeric()}
     role_of = {column: role for role, column in (mapping or {}).items() if column is not None}
-    column_defs: list[dict[str, Any]] = []
-    for name in head.columns:
-        col: dict[str, Any] = {"field": name, "headerName": name}
-        if name in numeric:
-            col["type"] = "numericColumn"
-        if name in role_of:
-            col["headerName"] = f"{name} → {role_of[name]}"
-            col["headerClass"] = "mapped-column"
-        column_defs.append(col)
-    return head.to_dicts(), column_defs
+    return text_table.markdown(
+        [f"{name} → {role_of[name]}" if name in role_of else name for name in head.columns],
+        ([_preview_cell(v) for v in row] for row in head.iter_rows()),
+        numeric=[dtype.is_numeric() for dtype in head.dtypes],
+        strong=[name in role_of for name in head.columns],
+    )
 
 
 def preview_caption(rows: int, mapping: Mapping[str, str | None]) -> list[Component | str]:
@@ -386,22 +384,14 @@ def preview_caption(rows: int, mapping: Mapping[str, str | None]) -> list[Compon
     return parts
 
 
-def preview_grid(frame: pl.DataFrame | None = None) -> dag.AgGrid:
-    """The preview grid; empty until a callback fills it."""
-    rows, cols = preview_grid_props(frame) if frame is not None else ([], [])
-    return dag.AgGrid(
-        id=ids.PREVIEW,
-        rowData=rows,
-        columnDefs=cols,
-        defaultColDef={"resizable": True, "sortable": True, "filter": True, "minWidth": 90},
-        # All columns rendered: autosizing only measures rendered ones, and files are narrow.
-        dashGridOptions={
-            "suppressFieldDotNotation": True,
-            "suppressColumnVirtualisation": True,
-            "animateRows": False,
-        },
-        columnSize="autoSize",
-        style={"height": "380px"},
+def preview_table_area() -> html.Div:
+    """The preview's scrolling area (both ways, keyboard too); empty until a callback fills it."""
+    return html.Div(
+        dcc.Markdown(id=ids.PREVIEW, className="text-table preview-table"),
+        className="preview-scroll",
+        tabIndex="0",
+        role="region",
+        **{"aria-labelledby": ids.PREVIEW_CAPTION},
     )
 
 

@@ -41,6 +41,7 @@ from tests.dashapp.helpers import (
     nodes,
     post_callback,
     sales_csv,
+    table_cells,
     texts,
 )
 
@@ -92,7 +93,7 @@ def test_render_default_dataset(services: AppServices) -> None:
     values = {props["id"]["role"]: props["value"] for props in dropdowns}
     assert values["customer"] == "CustomerID"
     assert values["date"] == "InvoiceDate"
-    assert len(out["preview_rows"]) == 100
+    assert len(table_cells(out["preview"])) == 1 + 100  # the header, then 100 lines
     # The tests start the app on their own file, not the embedded sample.
     assert "server data" in texts(as_json(out["summary"]))
 
@@ -176,7 +177,7 @@ def test_fix_a_mapping_the_detection_missed(services: AppServices) -> None:
     assert "customer" in problem
     assert "How to fix" in problem
     assert out["audit_funnel"].data == ()
-    assert out["preview_rows"]  # the rows are still shown, to help choose the column
+    assert len(table_cells(out["preview"])) > 1  # the rows are still shown, to help choose
     detected = data_view(state, services).detected
     assert "customer" not in detected
     fixed = parse_state(controls(state, {**detected, "customer": "Who"}), services)
@@ -333,8 +334,8 @@ def test_two_sessions_uploading_at_once_see_only_their_own(
     for name, other in (("alpha", "beta"), ("beta", "alpha")):
         status, payload = post_callback(client, app, "render", [states[name].to_json()])
         assert status == 200
-        preview = payload["response"]["preview"]["rowData"]
-        ids_seen = {row["Customer"] for row in preview}
+        header, *preview = table_cells(payload["response"]["preview"]["children"])
+        ids_seen = {row[header.index("Customer → customer")] for row in preview}
         assert ids_seen == {f"{name[0].upper()}{c:03d}" for c in range(6 if name == "alpha" else 4)}
         # Sending the other session's dataset key with one's own token is refused...
         stolen = {**states[name].to_json(), "dataset": states[other].dataset}
@@ -485,7 +486,7 @@ def test_a_feature_table_says_what_it_is_instead_of_mapping_help(
     assert shown["preview_caption"] == (
         f"The first {min(n, 100)} of {n:,} customers, one row each, by customer id."
     )
-    assert len(rendered["preview_rows"]) == min(n, 100)
+    assert len(table_cells(rendered["preview"])) == 1 + min(n, 100)
     # Transactions keep their mapping help.
     monkeypatch.undo()
     lines = outputs(new_state(services))

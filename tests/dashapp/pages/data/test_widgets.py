@@ -10,7 +10,7 @@ import pytest
 from core.columns import ROLES
 from dashapp.pages.data import ids, widgets
 from dashapp.shared.components import PREVIEW_ROWS
-from tests.dashapp.helpers import as_json, find_ids, nodes, texts
+from tests.dashapp.helpers import as_json, find_ids, nodes, table_cells, texts
 
 
 def test_mapping_form_has_one_dropdown_per_role_prefilled() -> None:
@@ -34,29 +34,40 @@ def test_mapping_form_has_one_dropdown_per_role_prefilled() -> None:
     assert texts(tree).count("changed") == 1
 
 
-def test_preview_grid_props_text_for_dates_and_mapped_headers() -> None:
+def test_preview_table_text_for_dates_and_mapped_headers() -> None:
     frame = pl.DataFrame(
         {
             "CustomerID": [17850.0, None],
             "InvoiceDate": [dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2011, 1, 2)],
-            "Note.with.dots": ["a", "b"],
+            "Note.with.dots": ["a | b", "<b>c</b>"],
+            "Price": [2.55, 1e20],
+            "Flag": [True, None],
         }
     )
-    rows, cols = widgets.preview_grid_props(frame, {"customer": "CustomerID", "date": None})
-    assert rows == [
-        {"CustomerID": 17850.0, "InvoiceDate": "2010-12-01 08:26:00", "Note.with.dots": "a"},
-        {"CustomerID": None, "InvoiceDate": "2011-01-02 00:00:00", "Note.with.dots": "b"},
+    table = widgets.preview_table(frame, {"customer": "CustomerID", "date": None})
+    assert table_cells(table) == [
+        ["CustomerID → customer", "InvoiceDate", "Note.with.dots", "Price", "Flag"],
+        ["17850", "2010-12-01 08:26:00", "a | b", "2.55", "true"],
+        ["", "2011-01-02 00:00:00", "<b>c</b>", "1e+20", ""],
     ]
-    assert [c["field"] for c in cols] == frame.columns
-    assert cols[0]["headerName"] == "CustomerID → customer"
-    assert cols[0]["type"] == "numericColumn"
-    assert cols[1]["headerName"] == "InvoiceDate"
-    assert "headerClass" not in cols[2]
+    header, alignment = table.splitlines()[:2]
+    assert header.startswith("| **CustomerID")  # a mapped column's header is bold
+    assert "**" not in header.split(" | ", 1)[1]
+    assert alignment == "| ---: | --- | --- | ---: | --- |"  # numbers right-aligned
 
 
 def test_preview_is_capped() -> None:
-    rows, _ = widgets.preview_grid_props(pl.DataFrame({"a": range(1000)}))
-    assert len(rows) == PREVIEW_ROWS
+    rows = table_cells(widgets.preview_table(pl.DataFrame({"a": range(1000)})))
+    assert len(rows) == 1 + PREVIEW_ROWS
+
+
+def test_preview_area_scrolls_and_is_named_by_its_caption() -> None:
+    area = as_json(widgets.preview_table_area())
+    assert area["props"]["className"] == "preview-scroll"
+    assert area["props"]["tabIndex"] == "0"  # a keyboard user can scroll it
+    assert area["props"]["aria-labelledby"] == ids.PREVIEW_CAPTION
+    assert area["props"]["children"]["type"] == "Markdown"
+    assert area["props"]["children"]["props"]["id"] == ids.PREVIEW
 
 
 def test_upload_area_states_the_limit() -> None:
@@ -141,6 +152,8 @@ def test_audit_samples_list_each_rules_first_lines_with_file_rows() -> None:
         "Missing customer id: first 1 of 1 lines",
         "Non-product line (postage, fees, adjustments): first 1 of 1 lines",
     ]
-    first_row_cells = [d.children[1].children.children[1].children[0].children for d in details]
-    assert [cells[0].children for cells in first_row_cells] == ["1", "2"]  # rows in the file
+    tables = [table_cells(d.children[1].children.children) for d in details]
+    assert [t[0][0] for t in tables] == ["Row in file", "Row in file"]
+    assert [t[1][0] for t in tables] == ["1", "2"]  # rows in the file
+    assert tables[1][1][4] == "POST"  # the product column
     assert audit_samples(clean(lines({"customer_id": "A"})).audit) == []
