@@ -27,7 +27,7 @@ from core.clustering.config import (
     StabilityConfig,
     config_from,
 )
-from core.clustering.fit import fit_segmentation
+from core.clustering.fit import Segmentation, fit_segmentation
 from core.clustering.parallel import Checkpoint
 from core.clustering.products import ProductLines
 from core.clustering.result import SegmentationResult, carry_identity
@@ -79,6 +79,7 @@ def segment_customers(
     cache: ResultCache | None = None,
     previous: SegmentationResult | None = None,
     lines: pl.DataFrame | ProductLines | None = None,
+    fitted: Callable[[Segmentation], object] | None = None,
 ) -> SegmentationResult:
     """Fit, profile and name a segmentation of the included customers of ``features``.
 
@@ -99,6 +100,9 @@ def segment_customers(
         Transaction lines for the top products: ``CustomerTable.product_lines`` (purchases
         and returns, so products rank by net revenue), or those lines wrapped in a
         :class:`~core.clustering.products.ProductLines` kept across fits (encoded once).
+    fitted:
+        Called with the segmentation as soon as it is fitted, before its profiles are built
+        (not on a cache hit): work that needs only the fit (the stability refits) can start.
 
     Raises
     ------
@@ -109,6 +113,8 @@ def segment_customers(
 
     def compute() -> SegmentationResult:
         segmentation = fit_segmentation(features, preprocess, model)
+        if fitted is not None:
+            fitted(segmentation)
         return SegmentationResult.named(
             segmentation, features, data_key=data_key, key=key, lines=lines
         )
@@ -158,7 +164,7 @@ def stability(
     data_key: str,
     cache: ResultCache | None = None,
     config: StabilityConfig | None = None,
-    reference: SegmentationResult | None = None,
+    reference: SegmentationResult | Segmentation | None = None,
     checkpoint: Checkpoint | None = None,
     **options: Any,
 ) -> StabilityReport:
@@ -167,14 +173,16 @@ def stability(
     ``config`` (or its fields by name in ``options``) holds every stability option, so each is
     part of the cache key.
 
-    ``reference`` (a result of :func:`segment_customers` for the same inputs) saves the
-    reference fit; otherwise it is obtained through :func:`segment_customers` (and its cache).
-    ``checkpoint`` is called before each refit (it cannot change the result).
+    ``reference`` (a result of :func:`segment_customers` for the same inputs, or its
+    segmentation before the profiles are built) saves the reference fit; otherwise it is
+    obtained through :func:`segment_customers` (and its cache). ``checkpoint`` is called before
+    each refit (it cannot change the result).
     """
-    if reference is not None and (
-        reference.data_key != data_key
-        or reference.segmentation.preprocess_config != preprocess
-        or reference.segmentation.model_config != model
+    fit = reference.segmentation if isinstance(reference, SegmentationResult) else reference
+    if fit is not None and (
+        (isinstance(reference, SegmentationResult) and reference.data_key != data_key)
+        or fit.preprocess_config != preprocess
+        or fit.model_config != model
     ):
         raise ConfigError(
             "the reference segmentation was fitted on other data or with other settings",
@@ -184,11 +192,11 @@ def stability(
     key = stability_key(data_key, preprocess, model, config)
 
     def compute() -> StabilityReport:
-        ref = reference
+        ref = fit
         if ref is None:
             ref = segment_customers(
                 features, preprocess=preprocess, model=model, data_key=data_key, cache=cache
-            )
+            ).segmentation
         return _stability(
             features,
             preprocess,
@@ -198,7 +206,7 @@ def stability(
             random_state=config.random_state,
             borderline_threshold=config.borderline_threshold,
             bootstrap_max=config.bootstrap_max,
-            reference=ref.segmentation,
+            reference=ref,
             checkpoint=checkpoint,
         )
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
@@ -34,6 +34,7 @@ from core.clustering.config import (
     StabilityConfig,
 )
 from core.clustering.defaults import DEFAULT_STABILITY_REFITS
+from core.clustering.fit import Segmentation
 from core.clustering.parallel import Checkpoint
 from core.clustering.products import ProductLines
 from core.clustering.result import SegmentationResult
@@ -224,19 +225,21 @@ def pending_stages(
 def rate_stability(
     features: pl.DataFrame,
     config: WorkflowConfig,
-    result: SegmentationResult,
+    result: SegmentationResult | Segmentation,
     *,
     data_key: str,
     cache: ResultCache | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> StabilityReport | None:
-    """Bootstrap stability of ``result`` (cached), or None when the workflow skips it."""
+    """Bootstrap stability of ``result`` (or of its segmentation alone, before the profiles
+    are built; cached), or None when the workflow skips it."""
     if not config.stability_refits:
         return None
+    fit = result.segmentation if isinstance(result, SegmentationResult) else result
     return service.stability(
         features,
         preprocess=config.preprocess,
-        model=result.segmentation.model_config,
+        model=fit.model_config,
         data_key=data_key,
         cache=cache,
         config=stability_config(config),
@@ -270,6 +273,52 @@ def _chosen_k(
     return model, reason
 
 
+class EarlyStability:
+    """The stability refits of a fit, started on a thread of their own as soon as it is
+    fitted: they need only its segmentation, so they run side by side with its profiles and
+    names (the caller's context goes with them: a job's Cancel reaches them).
+
+    A context manager: pass :meth:`fitted` to ``service.segment_customers(fitted=...)``, then
+    :meth:`report` gives the rating; when the fit came from the cache nothing started, and
+    :meth:`report` rates it then. Leaving the block waits for refits still running.
+    """
+
+    def __init__(
+        self,
+        features: pl.DataFrame,
+        config: WorkflowConfig,
+        *,
+        data_key: str,
+        cache: ResultCache | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self._config = config
+        self._rate = partial(
+            rate_stability, features, config, data_key=data_key, cache=cache, checkpoint=checkpoint
+        )
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-stability")
+        self._rated: Future[StabilityReport | None] | None = None
+
+    def __enter__(self) -> EarlyStability:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def fitted(self, segmentation: Segmentation) -> None:
+        """Start the refits against ``segmentation`` (once; none when the workflow skips
+        them)."""
+        if self._rated is None and self._config.stability_refits:
+            run = partial(contextvars.copy_context().run, self._rate, segmentation)
+            self._rated = self._pool.submit(run)
+
+    def report(self, result: SegmentationResult) -> StabilityReport | None:
+        """The rating of ``result``: the refits started for its fit, or run now."""
+        if self._rated is not None:
+            return self._rated.result()
+        return self._rate(result)
+
+
 def _fit_and_rate(
     features: pl.DataFrame,
     config: WorkflowConfig,
@@ -282,25 +331,26 @@ def _fit_and_rate(
     report: Callable[[int, str], None],
     checkpoint: Checkpoint | None,
 ) -> tuple[SegmentationResult, StabilityReport | None]:
-    """The fit of ``model`` (then ``finish``) and its stability rating: stages 2 and 3."""
+    """The fit of ``model`` (then ``finish``) and its stability rating (stages 2 and 3), the
+    refits beside the profiles (:class:`EarlyStability`)."""
     report(1, STAGES[1])
     if checkpoint is not None:
         checkpoint()
-    result = service.segment_customers(
-        features,
-        preprocess=config.preprocess,
-        model=model,
-        data_key=data_key,
-        cache=cache,
-        lines=lines,
-    )
-    if finish is not None:
-        result = finish(result)
-    report(2, STAGES[2])
-    stability = rate_stability(
-        features, config, result, data_key=data_key, cache=cache, checkpoint=checkpoint
-    )
-    return result, stability
+    early = EarlyStability(features, config, data_key=data_key, cache=cache, checkpoint=checkpoint)
+    with early:
+        result = service.segment_customers(
+            features,
+            preprocess=config.preprocess,
+            model=model,
+            data_key=data_key,
+            cache=cache,
+            lines=lines,
+            fitted=early.fitted,
+        )
+        if finish is not None:
+            result = finish(result)
+        report(2, STAGES[2])
+        return result, early.report(result)
 
 
 def run(

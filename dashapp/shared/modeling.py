@@ -575,8 +575,11 @@ def fit(
     settings: ModelSettings,
     services: AppServices,
     state: SessionState,
+    *,
+    early: workflow.EarlyStability | None = None,
 ) -> SegmentationResult:
-    """The session's named segmentation for ``settings`` (cached fit, names carried over).
+    """The session's named segmentation for ``settings`` (cached fit, names carried over);
+    ``early`` starts its stability refits as soon as it is fitted (before its profiles).
 
     Raises
     ------
@@ -590,6 +593,7 @@ def fit(
         data_key=table.key,
         cache=services.cache,
         lines=product_lines(table, services),
+        fitted=early.fitted if early is not None else None,
     )
     return _named(result, services, state)
 
@@ -636,13 +640,35 @@ def stability_report(
     settings: ModelSettings,
     services: AppServices,
     result: SegmentationResult,
+    *,
+    early: workflow.EarlyStability | None = None,
 ) -> StabilityReport:
-    """Bootstrap stability of the segmentation (the workflow's refits, seeded), cached."""
-    report = workflow.rate_stability(
-        table.features, workflow_config(settings), result, data_key=table.key, cache=services.cache
+    """Bootstrap stability of the segmentation (the workflow's refits, seeded), cached; the
+    refits ``early`` started when it was fitted, if any."""
+    report = (
+        early.report(result)
+        if early is not None
+        else workflow.rate_stability(
+            table.features,
+            workflow_config(settings),
+            result,
+            data_key=table.key,
+            cache=services.cache,
+        )
     )
     assert report is not None  # the app's workflow always rates stability
     return report
+
+
+def early_stability(
+    table: CustomerTable, settings: ModelSettings, services: AppServices
+) -> workflow.EarlyStability:
+    """Stability refits to start as soon as the fit for ``settings`` is fitted (see
+    :class:`core.clustering.workflow.EarlyStability`), for :func:`fit` and
+    :func:`stability_report`."""
+    return workflow.EarlyStability(
+        table.features, workflow_config(settings), data_key=table.key, cache=services.cache
+    )
 
 
 STAGES: tuple[str, ...] = (
@@ -697,6 +723,7 @@ __all__ = [
     "SessionModel",
     "background_threshold",
     "compute_all",
+    "early_stability",
     "fit",
     "is_fitted",
     "k_selection",

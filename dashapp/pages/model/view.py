@@ -35,6 +35,7 @@ from dashapp.shared.modeling import (
     STAGES,
     ModelSettings,
     compute_all,
+    early_stability,
     fit,
     k_selection,
     needs_background,
@@ -194,17 +195,19 @@ def model_view(state: SessionState, services: AppServices) -> ModelView:
         table = session_table(state, services)
     except CustsegError as exc:
         return ModelView(settings, search, data_error=exc)
-    try:
-        result = fit(table, settings, services, state)
-    except CustsegError as exc:
-        return ModelView(settings, search, table=table, fit_error=exc)
-    choose_k = k_panel(table, settings, services)
-    try:
-        stability = StabilityPanel(
-            report=stability_report(table, settings, services, result), names=tuple(result.names)
-        )
-    except CustsegError as exc:
-        stability = StabilityPanel(error=exc)
+    # A fit computed now starts its stability refits as soon as it is fitted (beside its
+    # profiles); leaving the block waits for them.
+    with early_stability(table, settings, services) as early:
+        try:
+            result = fit(table, settings, services, state, early=early)
+        except CustsegError as exc:
+            return ModelView(settings, search, table=table, fit_error=exc)
+        choose_k = k_panel(table, settings, services)
+        try:
+            report = stability_report(table, settings, services, result, early=early)
+            stability = StabilityPanel(report=report, names=tuple(result.names))
+        except CustsegError as exc:
+            stability = StabilityPanel(error=exc)
     return ModelView(
         settings, search, table=table, result=result, k_panel=choose_k, stability=stability
     )

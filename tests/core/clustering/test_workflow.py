@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from core.clustering import result as result_module
 from core.clustering import service, workflow
 from core.clustering.config import ModelConfig, PreprocessConfig, SelectKConfig, StabilityConfig
 from core.clustering.result import SegmentationResult, rename
@@ -216,6 +217,49 @@ def test_a_fixed_k_fits_while_the_sweep_runs(monkeypatch: pytest.MonkeyPatch) ->
     assert done.selection.table.equals(alone.selection.table)
     assert done.k_reason == "k = 3 chosen (the criteria would recommend k = 3)"
     np.testing.assert_array_equal(done.result.segmentation.labels, alone.result.segmentation.labels)
+
+
+def test_the_stability_refits_run_while_the_profiles_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refits need only the fitted segmentation: they start (in the caller's context)
+    before its profiles are built (held here until the refits have started), and rate it as
+    when run after the whole result."""
+    table, _ = blob_table(300, centers=3)
+    config = workflow.WorkflowConfig(preprocess=NO_LOG, model=ModelConfig(k=3), sweep="never")
+    started = threading.Event()
+    seen: list[bool] = []
+    contexts: list[str | None] = []
+    context: contextvars.ContextVar[str | None] = contextvars.ContextVar("job", default=None)
+    stability, build_profiles = service.stability, result_module.build_profiles
+
+    def signalled_stability(*args: Any, **kwargs: Any) -> Any:
+        contexts.append(context.get())
+        started.set()
+        return stability(*args, **kwargs)
+
+    def held_profiles(*args: Any, **kwargs: Any) -> Any:
+        seen.append(started.wait(timeout=5))
+        return build_profiles(*args, **kwargs)
+
+    monkeypatch.setattr(service, "stability", signalled_stability)
+    monkeypatch.setattr(result_module, "build_profiles", held_profiles)
+    context.set("job-2")
+    done = workflow.run(table, config, data_key=KEY)
+    assert seen == [True]
+    assert contexts == ["job-2"]
+    after = stability(
+        table,
+        preprocess=NO_LOG,
+        model=ModelConfig(k=3),
+        data_key=KEY,
+        config=workflow.stability_config(config),
+        reference=done.result,
+    )
+    assert done.stability is not None
+    assert done.stability.aris == after.aris
+    assert done.stability.per_segment.equals(after.per_segment)
+    np.testing.assert_array_equal(done.stability.silhouette, after.silhouette)
 
 
 def test_the_sweep_error_comes_first_when_both_fail(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,13 +4,17 @@ refits."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dash.exceptions import PreventUpdate
 
+from core.clustering import result as result_module
+from core.clustering import service, workflow
 from core.clustering.fit import match_labels
 from core.errors import ConfigError
 from dashapp.pages.model import ids
@@ -44,6 +48,7 @@ from dashapp.shared.modeling import (
     settings_of,
     with_segment,
     with_settings,
+    workflow_config,
 )
 from dashapp.shared.urlstate import apply_query
 from dashapp.state import new_state, require_state
@@ -156,6 +161,45 @@ def test_a_fit_that_cannot_work_has_no_panels(services: AppServices) -> None:
     assert (view.result, view.k_panel, view.stability, view.status) == (None, None, None, "")
     assert view.empty_message == "Nothing fitted with these settings."
     assert (view.use_k_label, view.use_k_disabled) == (USE_K_LABEL, True)
+
+
+def test_a_fit_during_the_request_rates_stability_beside_its_profiles(
+    services: AppServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's fit during the request starts its stability refits once it is fitted, while
+    its profiles are built (held here until the refits have started): the same report as
+    rating the finished result afterwards."""
+    started = threading.Event()
+    seen: list[bool] = []
+    stability, build_profiles = service.stability, result_module.build_profiles
+
+    def signalled_stability(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        return stability(*args, **kwargs)
+
+    def held_profiles(*args: Any, **kwargs: Any) -> Any:
+        seen.append(started.wait(timeout=5))
+        return build_profiles(*args, **kwargs)
+
+    monkeypatch.setattr(service, "stability", signalled_stability)
+    monkeypatch.setattr(result_module, "build_profiles", held_profiles)
+    state = with_settings(new_state(services), ModelSettings(k=3, seed=5))
+    view = model_view(state, services)
+    assert seen == [True]
+    assert view.result is not None
+    assert view.stability is not None
+    assert view.stability.report is not None
+    table = session_table(state, services)
+    config = workflow_config(ModelSettings(k=3, seed=5))
+    after = stability(
+        table.features,
+        preprocess=config.preprocess,
+        model=config.model,
+        data_key=table.key,
+        config=workflow.stability_config(config),
+        reference=view.result,
+    )
+    assert view.stability.report.aris == after.aris
 
 
 def test_k_panel_button_without_criteria() -> None:
