@@ -29,7 +29,8 @@ What it does, all in this run:
    requests' wall times: the server's whole work for it, with no help from the browser's
    parallel requests. The table shows p50 / p95 / max of that sum, its server-side p95 (from
    ``Server-Timing``), and each callback's p50 / p95. The new k values (``--new-k``, not
-   cached: a background fit) are timed in the browser, without a target.
+   cached: fitted during the request when estimated cheap, else a background job) are timed
+   in the browser, without a target.
 5. Stops that server and measures the first page on the default data: navigation start to the
    audit funnel drawn (Plotly's funnel layer in the DOM), from ``performance.now()`` recorded
    by a MutationObserver in the page, in a fresh browser profile. ``--starts`` new app
@@ -417,7 +418,7 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         )
         cap.cold["model page: first fit k=4 + k sweep + stability (background)"] = wave.browser_s
 
-        print("model page: new k (not cached: background fit)")
+        print("model page: new k (not cached: during the request or a background job)")
         for k in new_ks:
             wave = act(
                 driver,
@@ -430,7 +431,7 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         print("model page: cached k")
         act(
             driver,
-            "k -> 5" + (" (cached)" if 5 in new_ks else " (not cached: background fit)"),
+            "k -> 5" + (" (cached)" if 5 in new_ks else " (not cached)"),
             lambda: type_into(driver, ".model-k", "5", enter=True),
             headline_k(5),
         )
@@ -866,8 +867,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, seconds in cap.cold.items():
             print(f"  {label}: {seconds:.1f} ({seconds / cli_wall:.2f}x the CLI)")
         print(
-            "new k (not cached: the page answers with a progress bar, the fit runs in the "
-            "background), seconds to the panels in the browser:"
+            "new k (not cached: fitted during the request when its estimated cost is under the "
+            "threshold, else a background job), seconds to the panels in the browser:"
         )
         for wave in cap.new_k:
             quick = [
