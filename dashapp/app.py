@@ -226,9 +226,9 @@ def _harden(app: Dash, max_upload_bytes: int) -> None:
 def warm_up(app: Dash) -> None:
     """Prepare a server process before its first request (``custseg serve``, the WSGI entries).
 
-    * Dash builds the validation layout (it calls every page's layout) and registers the page
-      router on its first request, on the critical path of the first page load. One request
-      through Flask's test client does it now.
+    * Dash sets its server up and registers the page router on its first request, on the
+      critical path of the first page load. One request through Flask's test client does it
+      now.
     * Then everything loaded so far (modules, Dash's registries, Plotly's validators: about
       270,000 objects) goes to the garbage collector's permanent generation
       (:func:`gc.freeze`). A full collection otherwise walks them all, and building figures
@@ -338,7 +338,10 @@ def create_app(
         title="custseg",
         update_title=None,
         serve_locally=True,
-        suppress_callback_exceptions=False,
+        # Callbacks name components of pages not on screen. Without this, Dash sends every
+        # page's layout with each page (250 KB of HTML) and dash-renderer checks all callbacks
+        # against it on each load; tests/dashapp/test_pages.py makes that check once instead.
+        suppress_callback_exceptions=True,
         on_error=callback_error,  # any exception a callback did not expect: an alert, a log entry
     )
     # The page's language, for screen readers and hyphenation (WCAG 3.1.1).

@@ -1,4 +1,4 @@
-"""``warm_up``: Dash's first-request work (validation layout, page router) done at startup,
+"""``warm_up``: Dash's first-request work (server set-up, page router) done at startup,
 then the loaded objects frozen out of the garbage collector's full passes."""
 
 from __future__ import annotations
@@ -23,21 +23,26 @@ def freezes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return calls
 
 
-def test_warm_up_builds_the_validation_layout_before_any_request(
+def test_warm_up_does_the_first_request_work_before_any_request(
     small_default: Path, tmp_path: Path, freezes: list[bool]
 ) -> None:
     app = create_app(data_path=small_default, cache_dir=tmp_path)
-    # Until the first request Dash validates against the shell only, without the pages.
-    assert "upload" not in app.validation_layout
+    # Dash's own record of its first-request work (server set-up, the pages' router).
+    assert app._got_first_request == {"pages": False, "setup_server": False}
     warm_up(app)
-    layout = app.validation_layout
-    # Every page's layout is in it now (the upload area of the Data page, the Compare sliders).
-    assert "upload" in layout
-    assert "compare-k" in layout
+    assert app._got_first_request == {"pages": True, "setup_server": True}
     assert freezes == [True]  # what is loaded now stays: out of the collector's way
     # The first real request finds the work done and still gets the page.
     assert app.server.test_client().get("/").status_code == 200
-    assert app.validation_layout is layout
+
+
+def test_pages_do_not_carry_every_layout(small_default: Path, tmp_path: Path) -> None:
+    # Dash puts every page's layout into each page's config unless callback exceptions are
+    # suppressed (tests/dashapp/test_pages.py checks the callbacks against the layouts).
+    app = create_app(data_path=small_default, cache_dir=tmp_path)
+    page = app.server.test_client().get("/").get_data(as_text=True)
+    assert "validation_layout" not in page
+    assert len(page) < 50_000
 
 
 def test_serve_warms_the_app_up(
@@ -59,5 +64,5 @@ def test_serve_warms_the_app_up(
     cli.serve(port=8124, data=small_default)
     (app,) = started
     assert served == [app.server]
-    assert "upload" in app.validation_layout
+    assert app._got_first_request == {"pages": True, "setup_server": True}
     assert freezes == [True]
