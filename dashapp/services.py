@@ -6,9 +6,12 @@ They hang off the Flask app (``server.extensions["custseg"]``), so callbacks rea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,39 @@ class DatasetSource:
     filename: str
 
 
+class RequestSlots:
+    """At most ``size`` requests of this process at a time may compute uncached work
+    themselves (a fit estimated under the background threshold); a request that finds none
+    free sends its work to a background job. Jobs run on their own small pool at a lower
+    priority, so fits never hold every request thread while pages that only read cached
+    results wait for one (``bench/bench_load.py``: 20 users fitting at once)."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"size must be >= 1, got {size}")
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Take a free slot for the block if there is one; yields whether it got one."""
+        got = self._slots.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                self._slots.release()
+
+
+def default_request_slots() -> int:
+    """Half the process's CPUs, at least one: the other half serves the cached reads."""
+    return max(
+        1,
+        (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
+        // 2,
+    )
+
+
 @dataclass(frozen=True)
 class AppServices:
     """Secret-key signer, session registry, upload store and result caches of one app.
@@ -99,6 +135,8 @@ class AppServices:
     default_path: Path
     max_upload_bytes: int
     default_badge: str = "built-in sample"  # how the page labels the startup dataset
+    # Per process: the requests that may compute uncached work themselves at one time.
+    request_slots: RequestSlots = field(default_factory=lambda: RequestSlots(1))
 
     @classmethod
     def create(
@@ -115,13 +153,16 @@ class AppServices:
         session_idle_seconds: float | None = DEFAULT_IDLE_MINUTES * 60,
         upload_quota: UploadQuota | None = None,
         memory_bytes: int | None = None,
+        request_slots: int | None = None,
     ) -> AppServices:
         """Build the services over one cache folder (shared by all workers of a deployment).
 
         Sessions unused for ``session_idle_seconds`` expire (None: never). ``upload_quota``
         defaults to :func:`dashapp.uploads.quota_from_env`. The four memory caches hold at
         most ``memory_bytes`` together (default :func:`cache_memory_bytes`), the least
-        recently used entry of any of them going first.
+        recently used entry of any of them going first. ``request_slots``: how many requests
+        may fit uncached work themselves at once (:class:`RequestSlots`; default
+        :func:`default_request_slots`).
         """
         cache_dir = Path(cache_dir)
         disk = DiskCache(cache_dir / "results", max_bytes=disk_bytes)
@@ -141,6 +182,9 @@ class AppServices:
             default_path=Path(default_path),
             max_upload_bytes=max_upload_bytes,
             default_badge=default_badge,
+            request_slots=RequestSlots(
+                request_slots if request_slots is not None else default_request_slots()
+            ),
         )
 
     def source(self, key: str, session_id: str) -> DatasetSource | None:

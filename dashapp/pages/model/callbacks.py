@@ -6,7 +6,8 @@ Flow (no callback cycle):
 * the controls are rendered from the session state (pattern-matching ids, as on the Data page);
   :func:`apply_controls` validates what they send and writes ``views["model"]``;
 * :func:`render` reads the state: when the work is cached, or its estimated cost is small
-  enough to run during the request (:func:`dashapp.shared.modeling.needs_background`), it
+  enough to run during the request (:func:`dashapp.shared.modeling.needs_background`) and one
+  of the process's request slots is free (:class:`dashapp.services.RequestSlots`), it
   computes (through the content-keyed cache) and fills every panel; otherwise it writes a fit
   request into ``MODEL_JOB``;
 * :func:`run_fit_job` is a Dash background callback (a ``DiskcacheManager`` running jobs on
@@ -133,9 +134,13 @@ def render(data: object) -> dict[str, Any]:
     """
     state = require_state(data)
     services = get_services()
-    request = view.fit_request(state, services, min_seconds=background_threshold())
-    if request is None:
-        return {**panel_outputs(view.model_view(state, services)), "job": no_update}
+    # While every request slot of the process is taken (other users' fits), any work not
+    # cached goes to the background queue instead of holding one more request thread.
+    with services.request_slots.slot() as free:
+        threshold = background_threshold() if free else 0.0
+        request = view.fit_request(state, services, min_seconds=threshold)
+        if request is None:
+            return {**panel_outputs(view.model_view(state, services)), "job": no_update}
     return {
         **dict.fromkeys(PANEL_OUTPUTS, no_update),
         "status": request.status,

@@ -184,6 +184,35 @@ def test_large_data_requests_a_background_job(app: Any, services: AppServices) -
     assert "use less" in texts(as_json(failed["summary"]))
 
 
+def test_a_cheap_fit_waits_in_the_queue_while_the_request_slots_are_taken(
+    services: AppServices,
+) -> None:
+    """Other users' fits hold every request slot: a fit cheap enough for the request goes to
+    the background queue; once cached, it renders while the slots are still taken; a render
+    gives its slot back."""
+    state = with_settings(new_state(services), ModelSettings(k=3, seed=31))
+    slots = services.request_slots
+    held = [slots.slot() for _ in range(slots.size)]
+    assert all(h.__enter__() for h in held)  # every slot taken, as by concurrent fits
+    try:
+        queued = panels(state)
+        assert queued["job"]["settings"] == ModelSettings(k=3, seed=31).to_json()
+        assert queued["summary"] is no_update
+        done = page.run_fit_job(lambda _p: None, queued["job"], state.to_json(), services=services)
+        cached = panels(state)  # from the cache: no slot needed
+        assert cached["job"] is no_update
+        assert "3 segments" in texts(as_json(cached["summary"]))
+        after = page.render_after_job(done, state.to_json())
+        assert as_json(after["summary"]) == as_json(cached["summary"])
+    finally:
+        for h in held:
+            h.__exit__(None, None, None)
+    fresh = with_settings(state, ModelSettings(k=4, seed=31))
+    assert panels(fresh)["job"] is no_update  # a slot is free: fitted during the request
+    with slots.slot() as free:
+        assert free  # and given back
+
+
 def _run_registered_job(services: AppServices, server: flask.Flask, *args: object) -> Any:
     """Run the Model page's background callback through its job manager, as Dash does."""
     (job,) = [r for r in registrations(server) if r.kwargs.get("background")]
