@@ -20,7 +20,10 @@ What it does, all in this run:
    ``warm_up``, ``app.run`` as ``custseg serve`` does (werkzeug, threaded), plus a WSGI middleware
    that adds a ``Server-Timing`` header (time spent in the Flask app for each request).
 3. Drives headless Chromium (Selenium, DevTools performance log on) through the pages as a user
-   does: the first loads and fits are "cold" figures (the data is read and cleaned, the first
+   does: the Data page is loaded by its URL, the others opened from the navigation bar's links
+   (``--navigate load``: each by a new page load of its URL instead, the way before 5 December
+   2026: that adds loading the app again to the Model, Segments and Compare figures). The first
+   loads and fits are "cold" figures (the data is read and cleaned, the first
    model fitted in the background job); each interaction is then done once in the browser and
    every ``/_dash-update-component`` request it caused is captured (URL + body, as sent).
 4. Replays each interaction ``--reps`` times by POSTing the captured requests one after the
@@ -393,8 +396,23 @@ def headline_k(k: int) -> Callable[[Any], bool]:
     )
 
 
-def capture_interactions(base: str, new_ks: list[int]) -> Capture:
-    """Walk the pages in Chromium; return the cold figures and every interaction's requests."""
+def go_to(driver: Any, base: str, path: str, how: str) -> None:
+    """Open the app's page at ``path``: ``click`` its link in the navigation bar (the app
+    stays loaded: Dash's client-side routing, as a user moves between pages), or ``load`` it
+    as a new page load of the app (its bundles, layout and callbacks again)."""
+    from selenium.webdriver.common.by import By
+
+    if how == "load":
+        driver.get(base + path)
+        return
+    driver.find_element(By.CSS_SELECTOR, f'.navbar a.nav-link[href="{path}"]').click()
+
+
+def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") -> Capture:
+    """Walk the pages in Chromium; return the cold figures and every interaction's requests.
+
+    The first page is a page load; the others are opened as ``navigate`` says (:func:`go_to`).
+    """
     from selenium.webdriver.common.by import By
 
     cap = Capture()
@@ -412,7 +430,7 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         wave = act(
             driver,
             "Model page, first fit k=4",
-            lambda: driver.get(base + "/model"),
+            lambda: go_to(driver, base, "/model", navigate),
             headline_k(4),
             timeout=COLD_TIMEOUT,
         )
@@ -453,7 +471,7 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         act(
             driver,
             "Segments page, first visit",
-            lambda: driver.get(base + "/segments"),
+            lambda: go_to(driver, base, "/segments", navigate),
             all_of(lambda d: len(bar_names(d)) == 5, has("#segments-grid .ag-row")),
         )
         names = bar_names(driver)
@@ -508,7 +526,7 @@ def capture_interactions(base: str, new_ks: list[int]) -> Capture:
         wave = act(
             driver,
             "Compare page, first visit (tree fit)",
-            lambda: driver.get(base + "/compare"),
+            lambda: go_to(driver, base, "/compare", navigate),
             all_of(
                 has("#compare-contingency .heatmaplayer"),
                 contains("#compare-dendrogram", "cut: k = 5"),
@@ -818,6 +836,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-k", default="5,6", help="uncached k values to time (background)")
     parser.add_argument("--starts", type=int, default=3, help="app starts for the first page")
     parser.add_argument("--reloads", type=int, default=3, help="new sessions per start")
+    parser.add_argument(
+        "--navigate",
+        choices=("click", "load"),
+        default="click",
+        help="open the pages after the Data page by their navigation-bar link (click, as a "
+        "user does) or by a new page load of their URL (load)",
+    )
     parser.add_argument("--skip-interactions", action="store_true")
     parser.add_argument("--skip-first-page", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -843,7 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cli_features_s"] = {"wall": cli_wall, "cpu": cli_cpu}
         with app_server(data, OUT / "bench_app_server.log") as base:
             print(f"app on {base} with {data.name}")
-            cap = capture_interactions(base, new_ks)
+            cap = capture_interactions(base, new_ks, args.navigate)
             (OUT / "bench_app_capture.json").write_text(
                 json.dumps(
                     {name: [asdict(w) for w in waves] for name, waves in cap.interactions.items()},
@@ -886,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
         failed |= any(not r.passed for r in rows)
         results["interactions"] = [asdict(r) for r in rows]
         results["cold_s"] = cap.cold
+        results["navigate"] = args.navigate
         results["new_k_s"] = {w.label: w.browser_s for w in cap.new_k}
     if not args.skip_first_page:
         runs = first_page_runs(args.starts, args.reloads)
