@@ -37,10 +37,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -112,16 +110,6 @@ def child(data: Path) -> dict[str, float]:
     return out
 
 
-def run_child(root: Path, data: Path) -> dict[str, float]:
-    """One measurement in a fresh process with ``root``'s code."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    command = [sys.executable, __file__, "--child", str(root), "--data", str(data)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"child for {root} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def _table(runs: dict[Path, list[dict[str, float]]]) -> None:
     """Medians per root: each step's user, sys, faults (thousands) and wall seconds."""
     for root, results in runs.items():
@@ -147,16 +135,18 @@ def main() -> None:
         sys.path.insert(0, args.child)
         print(json.dumps(child(args.data.resolve())))
         return
-    if not args.data.exists():
-        raise SystemExit(f"no data file {args.data}: run bench/bench_app.py once to write it")
-    roots = [Path(r).resolve() for r in args.roots.split(",")]
-    print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]}")
-    runs: dict[Path, list[dict[str, float]]] = {r: [] for r in roots}
-    for _ in range(args.repeats):
-        for root in roots:
-            runs[root].append(run_child(root, args.data))
+    sys.path.insert(0, str(HERE))
+    from bench.checkouts import load_average, round_robin, run_child
+
+    data = args.data.resolve()
+    runs = round_robin(
+        args.roots,
+        args.repeats,
+        data,
+        lambda root: run_child(__file__, root, ["--data", str(data)]),
+    )
     _table(runs)
-    print(f"\nload average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    print(f"\nload average at end: {load_average()}")
     print("user, sys: CPU-seconds of every thread (getrusage); flt_k: minor page faults / 1000")
 
 

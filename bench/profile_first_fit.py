@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from inspect import signature
@@ -133,17 +132,6 @@ def _product_lines(table: object, *, prefetch: bool) -> object:
     return modeling.product_lines(table, services)  # type: ignore[arg-type]
 
 
-def run_child(root: Path, data: Path, k: int, *, prefetch: bool) -> dict[str, float]:
-    """One measurement in a fresh process with ``root``'s code."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    command = [sys.executable, __file__, "--child", str(root), "--data", str(data), "--k", str(k)]
-    command += [] if prefetch else ["--no-prefetch"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"child for {root} failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -161,20 +149,20 @@ def main() -> None:
         sys.path.insert(0, args.child)
         print(json.dumps(child(args.data, args.k, prefetch=not args.no_prefetch)))
         return
-    if not args.data.exists():
-        raise SystemExit(f"no data file {args.data}: run bench/bench_app.py once to write it")
-    roots = [Path(r).resolve() for r in args.roots.split(",")]
-    print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]}")
-    runs: dict[Path, list[dict[str, float]]] = {r: [] for r in roots}
-    for _ in range(args.repeats):
-        for root in roots:
-            runs[root].append(run_child(root, args.data, args.k, prefetch=not args.no_prefetch))
+    sys.path.insert(0, str(HERE))
+    from bench.checkouts import load_average, round_robin, run_child
+
+    child_args = ["--data", str(args.data), "--k", str(args.k)]
+    child_args += ["--no-prefetch"] if args.no_prefetch else []
+    runs = round_robin(
+        args.roots, args.repeats, args.data, lambda root: run_child(__file__, root, child_args)
+    )
     columns = (*STEPS, *WALL, "rss_table", "rss_fit")
     print("root".ljust(30) + "".join(c.rjust(15) for c in columns))
     for root, results in runs.items():
         medians = [statistics.median(r[c] for r in results) for c in columns]
         print(str(root)[-30:].ljust(30) + "".join(f"{m:15.2f}" for m in medians))
-    print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    print(f"load average at end: {load_average()}")
     print("CPU-seconds (time.process_time), medians; *_wall: wall seconds; rss in MB")
 
 
