@@ -11,13 +11,14 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import flask
 
 from core.cache import DiskCache, MemoryBudget, MemoryCache, TieredCache
+from core.clustering.parallel import cores
 from core.errors import ConfigError
 from dashapp.sessions import DEFAULT_IDLE_MINUTES, SessionRegistry, TokenSigner
 from dashapp.uploads import UploadQuota, UploadStore, quota_from_env
@@ -106,11 +107,7 @@ class RequestSlots:
 
 def default_request_slots() -> int:
     """Half the process's CPUs, at least one: the other half serves the cached reads."""
-    return max(
-        1,
-        (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
-        // 2,
-    )
+    return max(1, cores() // 2)
 
 
 @dataclass(frozen=True)
@@ -132,11 +129,10 @@ class AppServices:
     tables: AppCache
     memo: MemoryCache  # per-process only: cheap, unpicklable or path-bound results (previews)
     product_lines: MemoryCache  # per-process only: core.clustering.products.ProductLines
+    request_slots: RequestSlots  # per process: requests that may fit uncached work at once
     default_path: Path
     max_upload_bytes: int
     default_badge: str = "built-in sample"  # how the page labels the startup dataset
-    # Per process: the requests that may compute uncached work themselves at one time.
-    request_slots: RequestSlots = field(default_factory=lambda: RequestSlots(1))
 
     @classmethod
     def create(

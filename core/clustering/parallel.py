@@ -28,7 +28,8 @@ PARALLEL_MIN_N = 20_000  # below, a whole sweep takes a fraction of a second on 
 Checkpoint = Callable[[], None]
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -40,7 +41,7 @@ def workers_for(n: int) -> int:
     up to :data:`MAX_WORKERS` and the cores available."""
     if n < PARALLEL_MIN_N:
         return 1
-    return max(1, min(MAX_WORKERS, _cores()))
+    return max(1, min(MAX_WORKERS, cores()))
 
 
 def ordered_map(

@@ -61,10 +61,10 @@ def test_ordered_map_stops_at_a_raising_checkpoint() -> None:
 
 
 def test_workers_only_for_large_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
     assert workers_for(parallel.PARALLEL_MIN_N - 1) == 1
     assert workers_for(parallel.PARALLEL_MIN_N) == 2
-    monkeypatch.setattr(parallel, "_cores", lambda: 1)
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
     assert workers_for(10**7) == 1
 
 
@@ -84,9 +84,9 @@ def fit_threads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 def _serial_then_parallel(monkeypatch: pytest.MonkeyPatch, run: Any) -> tuple[Any, Any]:
-    monkeypatch.setattr(parallel, "_cores", lambda: 1)
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
     serial = run()
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_N", 500)
     return serial, run()
 
