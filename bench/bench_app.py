@@ -218,6 +218,65 @@ class Wave:
     label: str
     requests: list[Request]
     browser_s: float  # action to the awaited element, in the browser
+    # CPU-seconds the app's server process and the browser spent meanwhile (when measured).
+    cpu_s: dict[str, float] | None = None
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU-seconds of process ``root`` and its live descendants, with what
+    their waited-for children used (``/proc``; 0 where a process is gone)."""
+    parents: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(parents.get(pid, []))
+    return total
+
+
+@dataclass(frozen=True)
+class CpuMeter:
+    """The app server's process and the browser's (chromedriver and every Chromium process
+    it started): on this 2-CPU machine both run on the same cores, so a cold page is as much
+    the browser's CPU time as the server's."""
+
+    app_pid: int
+    browser_pid: int
+
+    def read(self) -> dict[str, float]:
+        return {
+            "app": tree_cpu_seconds(self.app_pid),
+            "browser": tree_cpu_seconds(self.browser_pid),
+        }
+
+
+def server_pid(base: str) -> int:
+    """The process serving ``base`` (started by :func:`app_server`: ``--serve --port N``)."""
+    port = base.rsplit(":", 1)[1]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                args = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--serve" in args and port.encode() in args:
+            return int(entry)
+    raise RuntimeError(f"no app process serves {base}")
 
 
 def _outputs(body: str) -> str:
@@ -313,16 +372,25 @@ def act(
     until: Callable[[Any], bool],
     *,
     timeout: float = STEP_TIMEOUT,
+    cpu: CpuMeter | None = None,
 ) -> Wave:
-    """Do ``action``, wait for ``until``, settle; return the requests it caused."""
+    """Do ``action``, wait for ``until``, settle; return the requests it caused (and the CPU
+    time ``cpu``'s processes spent from the action to ``until``)."""
     collect_requests(driver)  # drop what came before
+    before = cpu.read() if cpu is not None else None
     start = time.perf_counter()
     action()
     wait_for(driver, until, timeout, label)
     elapsed = time.perf_counter() - start
+    used = None
+    if cpu is not None and before is not None:
+        used = {name: seconds - before[name] for name, seconds in cpu.read().items()}
     time.sleep(SETTLE)
-    wave = Wave(label=label, requests=collect_requests(driver), browser_s=elapsed)
-    print(f"  {label}: {elapsed:.2f} s in the browser, {len(wave.requests)} callback requests")
+    wave = Wave(label=label, requests=collect_requests(driver), browser_s=elapsed, cpu_s=used)
+    spent = "" if used is None else ", CPU-s: " + ", ".join(f"{n} {v:.2f}" for n, v in used.items())
+    print(
+        f"  {label}: {elapsed:.2f} s in the browser, {len(wave.requests)} callback requests{spent}"
+    )
     return wave
 
 
@@ -384,6 +452,7 @@ class Capture:
     """Cold figures and the captured interactions (each a list of variants to alternate)."""
 
     cold: dict[str, float] = field(default_factory=dict)
+    cold_cpu: dict[str, dict[str, float]] = field(default_factory=dict)
     interactions: dict[str, list[Wave]] = field(default_factory=dict)
     new_k: list[Wave] = field(default_factory=list)
 
@@ -417,6 +486,7 @@ def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") 
 
     cap = Capture()
     driver = browser(performance_log=True)
+    cpu = CpuMeter(server_pid(base), driver.service.process.pid)
     try:
         print("cold loads (100,000 customers, empty caches):")
         wave = act(
@@ -425,16 +495,22 @@ def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") 
             lambda: driver.get(base + "/"),
             all_of(has(FUNNEL), contains("#audit-table", "Kept")),
             timeout=COLD_TIMEOUT,
+            cpu=cpu,
         )
         cap.cold["data page: read, clean, features (first load)"] = wave.browser_s
+        cap.cold_cpu["data page: read, clean, features (first load)"] = wave.cpu_s or {}
         wave = act(
             driver,
             "Model page, first fit k=4",
             lambda: go_to(driver, base, "/model", navigate),
             headline_k(4),
             timeout=COLD_TIMEOUT,
+            cpu=cpu,
         )
         cap.cold["model page: first fit k=4 + k sweep + stability (background)"] = wave.browser_s
+        cap.cold_cpu["model page: first fit k=4 + k sweep + stability (background)"] = (
+            wave.cpu_s or {}
+        )
 
         print("model page: new k (not cached: during the request or a background job)")
         for k in new_ks:
@@ -444,6 +520,7 @@ def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") 
                 lambda k=k: type_into(driver, ".model-k", str(k), enter=True),
                 headline_k(k),
                 timeout=COLD_TIMEOUT,
+                cpu=cpu,
             )
             cap.new_k.append(wave)
         print("model page: cached k")
@@ -532,8 +609,10 @@ def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") 
                 contains("#compare-dendrogram", "cut: k = 5"),
             ),
             timeout=COLD_TIMEOUT,
+            cpu=cpu,
         )
         cap.cold["compare page: first visit (tree + K-means at k)"] = wave.browser_s
+        cap.cold_cpu["compare page: first visit (tree + K-means at k)"] = wave.cpu_s or {}
         h5 = cut_height(driver)
         act(
             driver,
@@ -892,6 +971,16 @@ def main(argv: list[str] | None = None) -> int:
         for label, seconds in cap.cold.items():
             print(f"  {label}: {seconds:.1f} ({seconds / cli_wall:.2f}x the CLI)")
         print(
+            "the same, CPU-seconds of the app's server and of the browser (on the same "
+            f"{os.cpu_count()} CPUs here), and the least wall time those CPUs need for both:"
+        )
+        for label, used in cap.cold_cpu.items():
+            app, web = used.get("app", float("nan")), used.get("browser", float("nan"))
+            print(
+                f"  {label}: app {app:.1f}, browser {web:.1f}, "
+                f"(app + browser) / {os.cpu_count()} = {(app + web) / (os.cpu_count() or 1):.1f} s"
+            )
+        print(
             "new k (not cached: fitted during the request when its estimated cost is under the "
             "threshold, else a background job), seconds to the panels in the browser:"
         )
@@ -911,6 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
         failed |= any(not r.passed for r in rows)
         results["interactions"] = [asdict(r) for r in rows]
         results["cold_s"] = cap.cold
+        results["cold_cpu_s"] = cap.cold_cpu
         results["navigate"] = args.navigate
         results["new_k_s"] = {w.label: w.browser_s for w in cap.new_k}
     if not args.skip_first_page:

@@ -3,13 +3,16 @@ browser (a 204 where the browser got 200 did none of the timed work)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.bench_app import CALLBACK_PATH, Request, Wave, replay
+from bench.bench_app import CALLBACK_PATH, Request, Wave, replay, tree_cpu_seconds
 
 
 class _Answer(BaseHTTPRequestHandler):
@@ -73,3 +76,28 @@ def test_a_replay_answering_otherwise_fails(
     server.status = answered  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError, match=f"HTTP {answered}"):
         replay(_base(server), "changed status", [_wave(captured)], reps=2, warmup=0)
+
+
+def test_tree_cpu_counts_a_process_and_its_children() -> None:
+    # A child that spends 0.3 CPU-seconds, then waits: its time is in its own and its
+    # parent's tree (the browser's renderers are children of chromedriver's Chromium).
+    burn = (
+        "import sys, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.3:\n"
+        "    pass\n"
+        "print(flush=True)\n"
+        "sys.stdin.read()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None
+        child.stdout.readline()  # it has spent its CPU time
+        own = tree_cpu_seconds(child.pid)
+        assert own >= 0.3
+        assert tree_cpu_seconds(os.getpid()) >= own
+    finally:
+        child.communicate(b"")
+    assert tree_cpu_seconds(child.pid) == 0.0  # gone
