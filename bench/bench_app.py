@@ -499,6 +499,21 @@ def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") 
         )
         cap.cold["data page: read, clean, features (first load)"] = wave.browser_s
         cap.cold_cpu["data page: read, clean, features (first load)"] = wave.cpu_s or {}
+        # The browser's share alone: the same page in a new browser (fresh profile: no cached
+        # scripts) once the server holds the data.
+        again = browser(performance_log=True)
+        try:
+            wave = act(
+                again,
+                "Data page, new browser, data held by the server",
+                lambda: again.get(base + "/"),
+                all_of(has(FUNNEL), contains("#audit-table", "Kept")),
+                cpu=CpuMeter(cpu.app_pid, again.service.process.pid),
+            )
+        finally:
+            again.quit()
+        cap.cold["data page: new browser, the server's work already done"] = wave.browser_s
+        cap.cold_cpu["data page: new browser, the server's work already done"] = wave.cpu_s or {}
         wave = act(
             driver,
             "Model page, first fit k=4",
