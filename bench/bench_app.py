@@ -477,197 +477,201 @@ def go_to(driver: Any, base: str, path: str, how: str) -> None:
     driver.find_element(By.CSS_SELECTOR, f'.navbar a.nav-link[href="{path}"]').click()
 
 
+@dataclass
+class Walk:
+    """One browser's walk through the pages: what it has captured so far."""
+
+    driver: Any
+    base: str
+    navigate: str
+    cpu: CpuMeter
+    cap: Capture = field(default_factory=Capture)
+
+    def cold(self, key: str, label: str, action: Callable[[], None], until: Any) -> Wave:
+        """A cold step: its browser seconds and CPU-seconds go to the capture under ``key``."""
+        wave = act(self.driver, label, action, until, timeout=COLD_TIMEOUT, cpu=self.cpu)
+        self.cap.cold[key] = wave.browser_s
+        self.cap.cold_cpu[key] = wave.cpu_s or {}
+        return wave
+
+    def open(self, path: str) -> Callable[[], None]:
+        return lambda: go_to(self.driver, self.base, path, self.navigate)
+
+
+DATA_SHOWN = all_of(has(FUNNEL), contains("#audit-table", "Kept"))
+
+
+def _data_page(walk: Walk) -> None:
+    driver, base = walk.driver, walk.base
+    walk.cold(
+        "data page: read, clean, features (first load)",
+        "Data page, first load",
+        lambda: driver.get(base + "/"),
+        DATA_SHOWN,
+    )
+    # The browser's share alone: the same page in a new browser (fresh profile: no cached
+    # scripts) once the server holds the data.
+    again = browser(performance_log=True)
+    try:
+        wave = act(
+            again,
+            "Data page, new browser, data held by the server",
+            lambda: again.get(base + "/"),
+            DATA_SHOWN,
+            cpu=CpuMeter(walk.cpu.app_pid, again.service.process.pid),
+        )
+    finally:
+        again.quit()
+    key = "data page: new browser, the server's work already done"
+    walk.cap.cold[key] = wave.browser_s
+    walk.cap.cold_cpu[key] = wave.cpu_s or {}
+
+
+def _model_page(walk: Walk, new_ks: list[int]) -> None:
+    driver = walk.driver
+    walk.cold(
+        "model page: first fit k=4 + k sweep + stability (background)",
+        "Model page, first fit k=4",
+        walk.open("/model"),
+        headline_k(4),
+    )
+    print("model page: new k (not cached: during the request or a background job)")
+    for k in new_ks:
+        wave = act(
+            driver,
+            f"new k = {k}",
+            lambda k=k: type_into(driver, ".model-k", str(k), enter=True),
+            headline_k(k),
+            timeout=COLD_TIMEOUT,
+            cpu=walk.cpu,
+        )
+        walk.cap.new_k.append(wave)
+    print("model page: cached k")
+    steps = [("k -> 5" + (" (cached)" if 5 in new_ks else " (not cached)"), 5)]
+    steps += [("k 5 -> 4 (cached)", 4), ("k 4 -> 5 (cached)", 5)]
+    waves = [
+        act(
+            driver,
+            label,
+            lambda k=k: type_into(driver, ".model-k", str(k), enter=True),
+            headline_k(k),
+        )
+        for label, k in steps
+    ]
+    walk.cap.interactions["change k (cached), Model page"] = [waves[2], waves[1]]
+
+
+def _segments_page(walk: Walk) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = walk.driver
+    act(
+        driver,
+        "Segments page, first visit",
+        walk.open("/segments"),
+        all_of(lambda d: len(bar_names(d)) == 5, has("#segments-grid .ag-row")),
+    )
+    names = bar_names(driver)
+    pick = act(
+        driver,
+        "select segment 1 (bar click)",
+        lambda: click_bar(driver, 1),
+        all_of(contains("#segments-selection", names[1]), has("#segments-grid .ag-row")),
+    )
+    unpick = act(
+        driver,
+        "clear the selection (Show all segments)",
+        lambda: driver.find_element(By.ID, "segments-clear").click(),
+        contains("#segments-selection", "in all segments"),
+    )
+    walk.cap.interactions["select a segment (bar click -> grid), Segments page"] = [pick, unpick]
+    search = act(
+        driver,
+        "quick search 'germ'",
+        lambda: driver.find_element(By.ID, "segments-search").send_keys("germ"),
+        contains("#segments-selection", "matching “germ”"),
+    )
+    rows_before = grid_row_count(driver)
+    monetary = {"monetary": {"filterType": "number", "type": "greaterThan", "filter": 500}}
+    filtered = act(
+        driver,
+        "column filter monetary > 500 (with the search)",
+        lambda: set_filter_model(driver, monetary),
+        lambda d: grid_row_count(d) not in (None, rows_before),
+    )
+    unfiltered = act(
+        driver,
+        "column filter cleared",
+        lambda: set_filter_model(driver, None),
+        lambda d: grid_row_count(d) == rows_before,
+    )
+    cleared = act(
+        driver,
+        "quick search cleared",
+        lambda: type_into(driver, "#segments-search", "\b"),
+        lambda d: "matching" not in text_of(d, "#segments-selection"),
+    )
+    walk.cap.interactions["filter the grid (search + column filter), Segments page"] = [
+        search,
+        filtered,
+        unfiltered,
+        cleared,
+    ]
+
+
+def _cut(walk: Walk, label: str, selector: str, value: str, k: int) -> Wave:
+    return act(
+        walk.driver,
+        label,
+        lambda: type_into(walk.driver, selector, value),
+        contains("#compare-dendrogram", f"cut: k = {k}"),
+    )
+
+
+def _compare_page(walk: Walk) -> None:
+    walk.cold(
+        "compare page: first visit (tree + K-means at k)",
+        "Compare page, first visit (tree fit)",
+        walk.open("/compare"),
+        all_of(
+            has("#compare-contingency .heatmaplayer"),
+            contains("#compare-dendrogram", "cut: k = 5"),
+        ),
+    )
+    h5 = cut_height(walk.driver)
+    _cut(walk, "k slider 5 -> 6 (first time)", "#compare-k input", "6", 6)
+    h6 = cut_height(walk.driver)
+    walk.cap.interactions["move the cut (k slider), Compare page"] = [
+        _cut(walk, "k slider 6 -> 5", "#compare-k input", "5", 5),
+        _cut(walk, "k slider 5 -> 6", "#compare-k input", "6", 6),
+    ]
+    walk.cap.interactions["move the cut (height slider), Compare page"] = [
+        _cut(walk, "cut height -> k = 5", "#compare-height input", f"{h5:.6g}", 5),
+        _cut(walk, "cut height -> k = 6", "#compare-height input", f"{h6:.6g}", 6),
+    ]
+
+
 def capture_interactions(base: str, new_ks: list[int], navigate: str = "click") -> Capture:
     """Walk the pages in Chromium; return the cold figures and every interaction's requests.
 
     The first page is a page load; the others are opened as ``navigate`` says (:func:`go_to`).
     """
-    from selenium.webdriver.common.by import By
-
-    cap = Capture()
     driver = browser(performance_log=True)
-    cpu = CpuMeter(server_pid(base), driver.service.process.pid)
+    walk = Walk(driver, base, navigate, CpuMeter(server_pid(base), driver.service.process.pid))
     try:
         print("cold loads (100,000 customers, empty caches):")
-        wave = act(
-            driver,
-            "Data page, first load",
-            lambda: driver.get(base + "/"),
-            all_of(has(FUNNEL), contains("#audit-table", "Kept")),
-            timeout=COLD_TIMEOUT,
-            cpu=cpu,
-        )
-        cap.cold["data page: read, clean, features (first load)"] = wave.browser_s
-        cap.cold_cpu["data page: read, clean, features (first load)"] = wave.cpu_s or {}
-        # The browser's share alone: the same page in a new browser (fresh profile: no cached
-        # scripts) once the server holds the data.
-        again = browser(performance_log=True)
-        try:
-            wave = act(
-                again,
-                "Data page, new browser, data held by the server",
-                lambda: again.get(base + "/"),
-                all_of(has(FUNNEL), contains("#audit-table", "Kept")),
-                cpu=CpuMeter(cpu.app_pid, again.service.process.pid),
-            )
-        finally:
-            again.quit()
-        cap.cold["data page: new browser, the server's work already done"] = wave.browser_s
-        cap.cold_cpu["data page: new browser, the server's work already done"] = wave.cpu_s or {}
-        wave = act(
-            driver,
-            "Model page, first fit k=4",
-            lambda: go_to(driver, base, "/model", navigate),
-            headline_k(4),
-            timeout=COLD_TIMEOUT,
-            cpu=cpu,
-        )
-        cap.cold["model page: first fit k=4 + k sweep + stability (background)"] = wave.browser_s
-        cap.cold_cpu["model page: first fit k=4 + k sweep + stability (background)"] = (
-            wave.cpu_s or {}
-        )
-
-        print("model page: new k (not cached: during the request or a background job)")
-        for k in new_ks:
-            wave = act(
-                driver,
-                f"new k = {k}",
-                lambda k=k: type_into(driver, ".model-k", str(k), enter=True),
-                headline_k(k),
-                timeout=COLD_TIMEOUT,
-                cpu=cpu,
-            )
-            cap.new_k.append(wave)
-        print("model page: cached k")
-        act(
-            driver,
-            "k -> 5" + (" (cached)" if 5 in new_ks else " (not cached)"),
-            lambda: type_into(driver, ".model-k", "5", enter=True),
-            headline_k(5),
-        )
-        to4 = act(
-            driver,
-            "k 5 -> 4 (cached)",
-            lambda: type_into(driver, ".model-k", "4", enter=True),
-            headline_k(4),
-        )
-        to5 = act(
-            driver,
-            "k 4 -> 5 (cached)",
-            lambda: type_into(driver, ".model-k", "5", enter=True),
-            headline_k(5),
-        )
-        cap.interactions["change k (cached), Model page"] = [to5, to4]
-
+        _data_page(walk)
+        _model_page(walk, new_ks)
         print("segments page:")
-        act(
-            driver,
-            "Segments page, first visit",
-            lambda: go_to(driver, base, "/segments", navigate),
-            all_of(lambda d: len(bar_names(d)) == 5, has("#segments-grid .ag-row")),
-        )
-        names = bar_names(driver)
-        pick = act(
-            driver,
-            "select segment 1 (bar click)",
-            lambda: click_bar(driver, 1),
-            all_of(contains("#segments-selection", names[1]), has("#segments-grid .ag-row")),
-        )
-        unpick = act(
-            driver,
-            "clear the selection (Show all segments)",
-            lambda: driver.find_element(By.ID, "segments-clear").click(),
-            contains("#segments-selection", "in all segments"),
-        )
-        cap.interactions["select a segment (bar click -> grid), Segments page"] = [pick, unpick]
-
-        search = act(
-            driver,
-            "quick search 'germ'",
-            lambda: driver.find_element(By.ID, "segments-search").send_keys("germ"),
-            contains("#segments-selection", "matching “germ”"),
-        )
-        rows_before = grid_row_count(driver)
-        monetary = {"monetary": {"filterType": "number", "type": "greaterThan", "filter": 500}}
-        filtered = act(
-            driver,
-            "column filter monetary > 500 (with the search)",
-            lambda: set_filter_model(driver, monetary),
-            lambda d: grid_row_count(d) not in (None, rows_before),
-        )
-        unfiltered = act(
-            driver,
-            "column filter cleared",
-            lambda: set_filter_model(driver, None),
-            lambda d: grid_row_count(d) == rows_before,
-        )
-        cleared = act(
-            driver,
-            "quick search cleared",
-            lambda: type_into(driver, "#segments-search", "\b"),
-            lambda d: "matching" not in text_of(d, "#segments-selection"),
-        )
-        cap.interactions["filter the grid (search + column filter), Segments page"] = [
-            search,
-            filtered,
-            unfiltered,
-            cleared,
-        ]
-
+        _segments_page(walk)
         print("compare page:")
-        wave = act(
-            driver,
-            "Compare page, first visit (tree fit)",
-            lambda: go_to(driver, base, "/compare", navigate),
-            all_of(
-                has("#compare-contingency .heatmaplayer"),
-                contains("#compare-dendrogram", "cut: k = 5"),
-            ),
-            timeout=COLD_TIMEOUT,
-            cpu=cpu,
-        )
-        cap.cold["compare page: first visit (tree + K-means at k)"] = wave.browser_s
-        cap.cold_cpu["compare page: first visit (tree + K-means at k)"] = wave.cpu_s or {}
-        h5 = cut_height(driver)
-        act(
-            driver,
-            "k slider 5 -> 6 (first time)",
-            lambda: type_into(driver, "#compare-k input", "6"),
-            contains("#compare-dendrogram", "cut: k = 6"),
-        )
-        h6 = cut_height(driver)
-        k_to5 = act(
-            driver,
-            "k slider 6 -> 5",
-            lambda: type_into(driver, "#compare-k input", "5"),
-            contains("#compare-dendrogram", "cut: k = 5"),
-        )
-        k_to6 = act(
-            driver,
-            "k slider 5 -> 6",
-            lambda: type_into(driver, "#compare-k input", "6"),
-            contains("#compare-dendrogram", "cut: k = 6"),
-        )
-        cap.interactions["move the cut (k slider), Compare page"] = [k_to5, k_to6]
-        up = act(
-            driver,
-            "cut height -> k = 5",
-            lambda: type_into(driver, "#compare-height input", f"{h5:.6g}"),
-            contains("#compare-dendrogram", "cut: k = 5"),
-        )
-        down = act(
-            driver,
-            "cut height -> k = 6",
-            lambda: type_into(driver, "#compare-height input", f"{h6:.6g}"),
-            contains("#compare-dendrogram", "cut: k = 6"),
-        )
-        cap.interactions["move the cut (height slider), Compare page"] = [up, down]
+        _compare_page(walk)
         logs = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         if logs:
             print(f"  browser console errors: {logs[:3]}")
     finally:
         driver.quit()
-    return cap
+    return walk.cap
 
 
 # --- replay -------------------------------------------------------------------------------
@@ -922,6 +926,99 @@ def print_table(rows: list[Row]) -> None:
             print(f"    {p50:6,.0f} {p95:6,.0f} {fmt(server):>6}  {outputs}")
 
 
+def run_interactions(args: argparse.Namespace, new_ks: list[int], results: dict[str, Any]) -> bool:
+    """The cold steps and the replayed interactions on ``--customers`` customers, printed and
+    added to ``results``; whether an interaction missed its target."""
+    data = dataset(args.customers, args.seed)
+    cli_wall, cli_cpu = cli_baseline(data)
+    print(f"custseg features on {data.name}: {cli_wall:.1f} s wall, {cli_cpu:.1f} CPU-s")
+    results["cli_features_s"] = {"wall": cli_wall, "cpu": cli_cpu}
+    with app_server(data, OUT / "bench_app_server.log") as base:
+        print(f"app on {base} with {data.name}")
+        cap = capture_interactions(base, new_ks, args.navigate)
+        (OUT / "bench_app_capture.json").write_text(
+            json.dumps(
+                {name: [asdict(w) for w in waves] for name, waves in cap.interactions.items()},
+                indent=1,
+            )
+        )
+        print(f"replaying each interaction {args.reps} times")
+        rows = [replay(base, name, waves, args.reps) for name, waves in cap.interactions.items()]
+    print()
+    print(
+        f"{args.customers:,} customers, model cached, every interaction replayed "
+        f"{args.reps} times over HTTP on loopback"
+    )
+    print_table(rows)
+    print(
+        "cold (first time, empty caches), seconds in the browser, and as a multiple of "
+        f"`custseg features` on the same file in this run ({cli_wall:.1f} s):"
+    )
+    for label, seconds in cap.cold.items():
+        print(f"  {label}: {seconds:.1f} ({seconds / cli_wall:.2f}x the CLI)")
+    print(
+        "the same, CPU-seconds of the app's server and of the browser (on the same "
+        f"{os.cpu_count()} CPUs here), and the least wall time those CPUs need for both:"
+    )
+    for label, used in cap.cold_cpu.items():
+        app, web = used.get("app", float("nan")), used.get("browser", float("nan"))
+        print(
+            f"  {label}: app {app:.1f}, browser {web:.1f}, "
+            f"(app + browser) / {os.cpu_count()} = {(app + web) / (os.cpu_count() or 1):.1f} s"
+        )
+    print(
+        "new k (not cached: fitted during the request when its estimated cost is under the "
+        "threshold, else a background job), seconds to the panels in the browser:"
+    )
+    for wave in cap.new_k:
+        quick = [
+            r.browser_ms
+            for r in wave.requests
+            if r.browser_ms is not None and "job" not in r.url and "model-job-done" not in r.outputs
+        ]
+        print(
+            f"  {wave.label}: {wave.browser_s:.1f} s to results "
+            f"({wave.browser_s / cli_wall:.2f}x the CLI); slowest immediate "
+            f"callback {max(quick, default=float('nan')):,.0f} ms"
+        )
+    results["interactions"] = [asdict(r) for r in rows]
+    results["cold_s"] = cap.cold
+    results["cold_cpu_s"] = cap.cold_cpu
+    results["navigate"] = args.navigate
+    results["new_k_s"] = {w.label: w.browser_s for w in cap.new_k}
+    return any(not r.passed for r in rows)
+
+
+def run_first_page(args: argparse.Namespace, results: dict[str, Any]) -> bool:
+    """The first page on the default data, printed and added to ``results``; whether it
+    missed its target."""
+    runs = first_page_runs(args.starts, args.reloads)
+    first = statistics.median(runs["first_start"])
+    ok = first <= TARGET_FIRST_PAGE_MS
+    print()
+    print(
+        "first page with the default data: headless Chromium (fresh profile), navigation "
+        "start to the audit funnel drawn, ms"
+    )
+    labels = {
+        "first_start": "first request of a new app process, empty cache folder",
+        "restart": "first request after a restart on the same cache folder",
+        "new_session": "running app, a new session (browser cache warm)",
+    }
+    for key, label in labels.items():
+        values = runs[key]
+        print(
+            f"  {label}: median {statistics.median(values):,.0f} "
+            f"(n={len(values)}: {', '.join(f'{v:,.0f}' for v in values)})"
+        )
+    print(
+        f"  target {TARGET_FIRST_PAGE_MS:,.0f} ms on the first request of a new process with "
+        f"an empty cache (median of {args.starts}): {'pass' if ok else 'FAIL'}"
+    )
+    results["first_page_ms"] = {**runs, "passed": ok}
+    return not ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -956,94 +1053,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     OUT.mkdir(parents=True, exist_ok=True)
     if not args.skip_interactions:
-        data = dataset(args.customers, args.seed)
-        cli_wall, cli_cpu = cli_baseline(data)
-        print(f"custseg features on {data.name}: {cli_wall:.1f} s wall, {cli_cpu:.1f} CPU-s")
-        results["cli_features_s"] = {"wall": cli_wall, "cpu": cli_cpu}
-        with app_server(data, OUT / "bench_app_server.log") as base:
-            print(f"app on {base} with {data.name}")
-            cap = capture_interactions(base, new_ks, args.navigate)
-            (OUT / "bench_app_capture.json").write_text(
-                json.dumps(
-                    {name: [asdict(w) for w in waves] for name, waves in cap.interactions.items()},
-                    indent=1,
-                )
-            )
-            print(f"replaying each interaction {args.reps} times")
-            rows = [
-                replay(base, name, waves, args.reps) for name, waves in cap.interactions.items()
-            ]
-        print()
-        print(
-            f"{args.customers:,} customers, model cached, every interaction replayed "
-            f"{args.reps} times over HTTP on loopback"
-        )
-        print_table(rows)
-        print(
-            "cold (first time, empty caches), seconds in the browser, and as a multiple of "
-            f"`custseg features` on the same file in this run ({cli_wall:.1f} s):"
-        )
-        for label, seconds in cap.cold.items():
-            print(f"  {label}: {seconds:.1f} ({seconds / cli_wall:.2f}x the CLI)")
-        print(
-            "the same, CPU-seconds of the app's server and of the browser (on the same "
-            f"{os.cpu_count()} CPUs here), and the least wall time those CPUs need for both:"
-        )
-        for label, used in cap.cold_cpu.items():
-            app, web = used.get("app", float("nan")), used.get("browser", float("nan"))
-            print(
-                f"  {label}: app {app:.1f}, browser {web:.1f}, "
-                f"(app + browser) / {os.cpu_count()} = {(app + web) / (os.cpu_count() or 1):.1f} s"
-            )
-        print(
-            "new k (not cached: fitted during the request when its estimated cost is under the "
-            "threshold, else a background job), seconds to the panels in the browser:"
-        )
-        for wave in cap.new_k:
-            quick = [
-                r.browser_ms
-                for r in wave.requests
-                if r.browser_ms is not None
-                and "job" not in r.url
-                and "model-job-done" not in r.outputs
-            ]
-            print(
-                f"  {wave.label}: {wave.browser_s:.1f} s to results "
-                f"({wave.browser_s / cli_wall:.2f}x the CLI); slowest immediate "
-                f"callback {max(quick, default=float('nan')):,.0f} ms"
-            )
-        failed |= any(not r.passed for r in rows)
-        results["interactions"] = [asdict(r) for r in rows]
-        results["cold_s"] = cap.cold
-        results["cold_cpu_s"] = cap.cold_cpu
-        results["navigate"] = args.navigate
-        results["new_k_s"] = {w.label: w.browser_s for w in cap.new_k}
+        failed |= run_interactions(args, new_ks, results)
     if not args.skip_first_page:
-        runs = first_page_runs(args.starts, args.reloads)
-        first = statistics.median(runs["first_start"])
-        ok = first <= TARGET_FIRST_PAGE_MS
-        failed |= not ok
-        print()
-        print(
-            "first page with the default data: headless Chromium (fresh profile), navigation "
-            "start to the audit funnel drawn, ms"
-        )
-        labels = {
-            "first_start": "first request of a new app process, empty cache folder",
-            "restart": "first request after a restart on the same cache folder",
-            "new_session": "running app, a new session (browser cache warm)",
-        }
-        for key, label in labels.items():
-            values = runs[key]
-            print(
-                f"  {label}: median {statistics.median(values):,.0f} "
-                f"(n={len(values)}: {', '.join(f'{v:,.0f}' for v in values)})"
-            )
-        print(
-            f"  target {TARGET_FIRST_PAGE_MS:,.0f} ms on the first request of a new process with "
-            f"an empty cache (median of {args.starts}): {'pass' if ok else 'FAIL'}"
-        )
-        results["first_page_ms"] = {**runs, "passed": ok}
+        failed |= run_first_page(args, results)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     (OUT / "bench_app.json").write_text(json.dumps(results, indent=2))
     return 1 if failed else 0
