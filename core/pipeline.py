@@ -823,7 +823,7 @@ def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
     peak memory on many lines. Sorted, the distinct pairs are the first of each run, and
     they come grouped by customer (the high half): counting them is a run-length encoding.
     """
-    ordered = pairs.drop_nulls().sort()
+    ordered = pairs.drop_nulls().sort(multithreaded=False)  # see repeated_positions
     n = ordered.len()
     if n == 0:
         return pl.DataFrame(schema={CUSTOMER: pl.UInt32, "n_products": pl.Int64})

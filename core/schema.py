@@ -614,8 +614,14 @@ _ID_FLOAT_TEXT_COMMA = r"^([+-]?\d+)[.,]0*$"  # decimal-comma files: "17850,0" t
 
 
 def _has_decimal_mark(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
-    """Text ids a whole-number rewrite may apply to (a dot, or also a comma)."""
-    return text.str.contains("[.,]") if decimal_comma else text.str.contains(".", literal=True)
+    """Text ids a whole-number rewrite may apply to (a dot, or also a comma).
+
+    Searched as bytes (the marks are ASCII, so a byte match is a character match): the
+    byte search costs about half the text search per value.
+    """
+    raw = text.cast(pl.Binary)
+    dotted = raw.bin.contains(b".")
+    return dotted | raw.bin.contains(b",") if decimal_comma else dotted
 
 
 def _src(role: str) -> str:
@@ -646,12 +652,36 @@ def _text_expr(expr: pl.Expr, dtype: pl.DataType, *, tidy: bool = False) -> pl.E
     return pl.when(text.str.len_bytes() > 0).then(text)
 
 
+# What ``str.strip_chars()`` strips: the characters with Unicode's White_Space property.
+WHITESPACE: tuple[str, ...] = (
+    *(chr(c) for c in range(0x09, 0x0E)),
+    " ",
+    "\x85",
+    "\xa0",
+    "\u1680",
+    *(chr(c) for c in range(0x2000, 0x200B)),
+    "\u2028",
+    "\u2029",
+    "\u202f",
+    "\u205f",
+    "\u3000",
+)
+
+
 def _padded_count(text: pl.Expr) -> pl.Expr:
     """Rows of a text column that are blank or have leading or trailing white space."""
     padded = (text.str.len_bytes() == 0) | (
         text.str.strip_chars().str.len_bytes() != text.str.len_bytes()
     )
     return padded.sum()
+
+
+def _irregular_ids(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """Text ids holding white space or a decimal mark anywhere, or blank: without any, the
+    column has no padded id and none a whole-number rewrite applies to (one multi-pattern
+    search per value, cheaper than the strip and the search those counts make)."""
+    marks = [".", ","] if decimal_comma else ["."]
+    return text.str.contains_any([*WHITESPACE, *marks]) | (text.str.len_bytes() == 0)
 
 
 def _whole_float(expr: pl.Expr) -> pl.Expr:
@@ -1115,14 +1145,16 @@ def _scan_aggregates(
         # Touch every source column once: a CSV scan checks rows for extra fields (a stray
         # delimiter) only when all columns are read.
         aggs.append(pl.sum_horizontal(pl.col(all_columns).is_null().sum()).alias("__all_nulls"))
-    for role in ("customer", "invoice"):
-        if role in roles and dtypes[role] == pl.String:
-            aggs.append(_padded_count(src(role)).alias(f"{role}_padded"))
+    for role in _text_ids(sources):
+        # The exact counts follow in a second pass only if these find some (_text_id_counts).
+        aggs.append(_irregular_ids(src(role), decimal_comma).sum().alias(f"{role}_irregular"))
     for role in (r for r in ("customer", "invoice", "product") if r in roles):
         if dtypes[role].is_float():
             num = src(role)
             odd = num.is_not_null() & ~num.is_nan() & ~_whole_float(num)
             aggs.append(odd.sum().alias(f"{role}_odd_floats"))
+        elif role in _text_ids(sources):
+            continue
         elif not dtypes[role].is_integer():
             dotted = _has_decimal_mark(src(role).cast(pl.String), decimal_comma)
             aggs.append(dotted.sum().alias(f"{role}_dotted"))
@@ -1150,11 +1182,41 @@ def _scan_aggregates(
         if role != "date" and dtypes[role].is_numeric():
             num = src(role).cast(pl.Float64)
             aggs.append((num.is_not_null() & ~num.is_finite()).sum().alias(f"{role}_nonfinite"))
-    if dtypes["customer"] == pl.String:
-        whole = r"^[+-]?\d+[.,]0+$" if decimal_comma else r"^[+-]?\d+\.0+$"
-        floats = src("customer").str.strip_chars().str.contains(whole)
-        aggs.append(floats.sum().alias("customer_float_text"))
     return aggs
+
+
+def _text_ids(sources: SourceRoles) -> tuple[str, ...]:
+    """The customer and invoice roles mapped to text columns."""
+    return tuple(
+        r for r in ("customer", "invoice") if r in sources.roles and sources.dtypes[r] == pl.String
+    )
+
+
+def _text_id_counts(
+    renamed: pl.LazyFrame, sources: SourceRoles, values: Mapping[str, Any], *, decimal_comma: bool
+) -> dict[str, int]:
+    """Per text id role, its padded and dotted ids (and for customers, the ids written like
+    ``17850.0``): none when the source pass found no irregular id (:func:`_irregular_ids`),
+    else counted in a second pass over those columns."""
+    counts: dict[str, int] = {}
+    aggs: list[pl.Expr] = []
+    for role in _text_ids(sources):
+        text = _src_col(role)
+        exact = [
+            _padded_count(text).alias(f"{role}_padded"),
+            _has_decimal_mark(text, decimal_comma).sum().alias(f"{role}_dotted"),
+        ]
+        if role == "customer":
+            whole = r"^[+-]?\d+[.,]0+$" if decimal_comma else r"^[+-]?\d+\.0+$"
+            floats = text.str.strip_chars().str.contains(whole)
+            exact.append(floats.sum().alias("customer_float_text"))
+        if values[f"{role}_irregular"]:
+            aggs += exact
+        else:
+            counts.update(dict.fromkeys((e.meta.output_name() for e in exact), 0))
+    if aggs:
+        counts.update(renamed.select(aggs).collect().row(0, named=True))
+    return counts
 
 
 def scan_statistics(
@@ -1166,6 +1228,7 @@ def scan_statistics(
     aggs = _scan_aggregates(sources, all_columns, decimal_comma=decimal_comma)
     try:
         values = renamed.select(aggs).collect().row(0, named=True)
+        values |= _text_id_counts(renamed, sources, values, decimal_comma=decimal_comma)
     except pl.exceptions.ComputeError as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputFileError(

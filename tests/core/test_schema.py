@@ -18,6 +18,7 @@ from core.errors import ConfigError, InputFileError, ParseError, SchemaError
 from core.io import read_table
 from core.schema import (
     SYNONYMS,
+    WHITESPACE,
     RoleMapping,
     detect_roles,
     mapping_warnings,
@@ -336,6 +337,32 @@ def test_customer_id_variants() -> None:
         "1.5",
     ]
     assert report.empty_customer_rows == 3
+
+
+@pytest.mark.parametrize("space", ["", " ", "\t", "\xa0", "\u2003", "\u3000", "\x85"])
+def test_ids_padded_by_any_white_space_are_stripped(space: str) -> None:
+    # The source pass finds padding with a search for white space before stripping: a
+    # value padded by any of the characters strip_chars strips (or left blank) must be found,
+    # else the ids would be kept unstripped; white space inside an id is no padding.
+    invoices = ["536365", "C536379", f"{space}536370{space}" if space else "", "5 36"]
+    customers = ["17850", "12", "13", f"{space}42{space}" if space else ""]
+    df, _ = run(
+        {
+            "InvoiceNo": invoices,
+            "CustomerID": customers,
+            "InvoiceDate": ["2011-01-01"] * 4,
+            "amount": ["1"] * 4,
+        }
+    )
+    assert df[cc.INVOICE].to_list() == ["536365", "C536379", "536370" if space else None, "5 36"]
+    assert df[cc.CUSTOMER].to_list() == ["17850", "12", "13", "42" if space else None]
+
+
+def test_white_space_list_is_what_strip_chars_strips() -> None:
+    code_points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    values = pl.Series([chr(c) + "x" for c in code_points])
+    stripped = values.str.strip_chars().str.len_bytes() != values.str.len_bytes()
+    assert sorted(code_points[i] for i in stripped.arg_true()) == sorted(map(ord, WHITESPACE))
 
 
 def test_float_and_integer_customer_columns() -> None:
