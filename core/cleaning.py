@@ -550,7 +550,13 @@ def repeated_positions(keys: pl.Series) -> pl.Series:
         del ordered
     if not repeated:
         return pl.Series("position", [], dtype=pl.get_index_type())
-    return keys.is_in(pl.concat(repeated).implode()).fill_null(False).arg_true().alias("position")
+    # The lookups as a streaming query, which splits them over Polars' threads (an eager
+    # is_in runs on one): the same CPU time, less wall time on many lines.
+    lookups = pl.LazyFrame({"key": keys}).select(
+        pl.col("key").is_in(pl.concat(repeated).implode()).fill_null(False)
+    )
+    found = lookups.collect(engine="streaming").to_series()
+    return found.arg_true().alias("position")
 
 
 def settle_reasons(

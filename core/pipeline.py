@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -233,25 +234,30 @@ def load_transactions(
     ``decimal_comma`` None means as detected from the file (``ReadReport.decimal_comma``).
     """
     if isinstance(source, bytes | bytearray | memoryview):
-        content = fingerprint_bytes(bytes(source))
+        data = bytes(source)
+        fingerprint = functools.partial(fingerprint_bytes, data)
     else:
         path = Path(source)
         if not path.is_file():
             raise InputFileError(
                 f"File not found: {str(path)!r}.", hint="check the path and the file name"
             )
-        content = fingerprint_file(path)
-    frame, read = read_table(source, filename=filename)
-    mapping = detect_roles(read.columns, overrides)
-    comma = read.decimal_comma if decimal_comma is None else decimal_comma
-    views = normalize_views(
-        frame,
-        mapping,
-        date_format=date_format,
-        decimal_comma=comma,
-        read_all_columns=read.format == "csv",
-    )
-    identity = make_key(content, mapping.as_dict(), date_format, comma)
+        fingerprint = functools.partial(fingerprint_file, path)
+    # The content's hash on a thread (hashlib lets go of the GIL) while Polars reads the file
+    # and makes the source pass: a core that is otherwise idle while the file is decoded.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        content = pool.submit(fingerprint)
+        frame, read = read_table(source, filename=filename)
+        mapping = detect_roles(read.columns, overrides)
+        comma = read.decimal_comma if decimal_comma is None else decimal_comma
+        views = normalize_views(
+            frame,
+            mapping,
+            date_format=date_format,
+            decimal_comma=comma,
+            read_all_columns=read.format == "csv",
+        )
+        identity = make_key(content.result(), mapping.as_dict(), date_format, comma)
     return LoadedTransactions(
         read=read,
         schema=views.report,
