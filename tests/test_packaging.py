@@ -60,6 +60,7 @@ def test_assets_and_default_data_are_found_through_their_packages() -> None:
     assert DEFAULT_DATA.is_file()
     assert {"app.css", "upload_guard.js"} <= {p.name for p in ASSETS.iterdir()}
     assert (ASSETS / "vendor" / "bootstrap-5.3.8.min.css").is_file()
+    assert (ASSETS / "vendor" / "plotly-partial.min.js").is_file()  # tools/build_plotly.sh
     data = PYPROJECT["tool"]["setuptools"]["package-data"]
     assert DEFAULT_DATA.name.endswith(tuple(p.lstrip("*") for p in data["custseg_data"]))
 

@@ -40,7 +40,12 @@ PAGES = (
 # Pages that draw charts from the default data as soon as they open.
 CHART_PAGES = ("/explore", "/rfm", "/model", "/segments", "/compare", "/value", "/changes")
 # Files of ours every page must link (Dash's own bundles are checked too, by what is linked).
-OWN_ASSETS = ("app.css", "bootstrap-5.3.8.min.css", "upload_guard.js")
+OWN_ASSETS = ("app.css", "bootstrap-5.3.8.min.css", "upload_guard.js", "plotly-partial.min.js")
+# dcc's full plotly.js, which the partial bundle above replaces: no page may load it.
+FULL_PLOTLY = (
+    "return performance.getEntriesByType('resource').map(e => e.name)"
+    ".filter(n => n.includes('/plotly.min.js'));"
+)
 
 
 class _Links(HTMLParser):
@@ -128,6 +133,8 @@ def check_browser(base: str, screenshot: Path | None) -> list[str]:
             )
             if errors:
                 problems.append(f"{page}: error shown: {errors}")
+            if full := driver.execute_script(FULL_PLOTLY):
+                problems.append(f"{page}: loaded dcc's full plotly.js: {full}")
             print(f"browser {page}: {driver.execute_script(drawn)} charts drawn")
             if page == "/segments" and screenshot is not None:
                 driver.save_screenshot(str(screenshot))

@@ -1,7 +1,8 @@
 """Every registered page on the default data, in one walk of headless Chromium: each renders
 with no error shown and no browser error logged, the pages with charts draw them, each names
 the data it shows, its purchase dates and the analysis date, each is served under the Content
-Security Policy and passes it, and axe-core (WCAG 2.1 A/AA) finds no violation on it. After the
+Security Policy and passes it, loads the app's partial plotly.js (never dcc's full one) and it
+knows every chart's trace type, and axe-core (WCAG 2.1 A/AA) finds no violation on it. After the
 walk an injected inline script is blocked and reported. Screenshots go to $CUSTSEG_SCREENSHOTS
 when it is set.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from dash import Dash
 from dash.testing.composite import DashComposite
+from plotly.offline import get_plotlyjs_version
 from selenium.webdriver.support.ui import WebDriverWait
 
 from core.generator import DEFAULT_DATA
@@ -43,6 +45,16 @@ ERRORS = (
 POLICY = (
     "const done = arguments[arguments.length - 1];"
     "fetch(window.location.pathname).then(r => done(r.headers.get('content-security-policy')));"
+)
+# plotly.js in the page: its version, the scripts loaded, and any chart's trace type it lacks
+# (the partial bundle assets/vendor/plotly-partial.min.js, tests/dashapp/test_plotly_bundle.py).
+PLOTLY = (
+    "const known = Object.keys(Plotly.PlotSchema.get().traces);"
+    "const drawn = Array.from(document.querySelectorAll('.js-plotly-plot'))"
+    ".flatMap(el => (el.data || []).map(t => t.type || 'scatter'));"
+    "return [Plotly.version, performance.getEntriesByType('resource').map(e => e.name)"
+    ".filter(n => n.includes('plotly')).map(n => n.split('?')[0].split('/').pop()),"
+    "drawn.filter(t => !known.includes(t))];"
 )
 INJECT = (
     "const s = document.createElement('script'); s.textContent = 'window.__injected = 1;';"
@@ -91,6 +103,8 @@ def test_every_page_renders_names_its_data_passes_the_policy_and_axe(
         policy = dash_duo.driver.execute_async_script(POLICY)
         assert "script-src 'self' 'sha256-" in policy, page.PATH
         assert dash_duo.get_logs() == [], page.PATH  # the app's own scripts and styles pass
+        plotly_js = dash_duo.driver.execute_script(PLOTLY)
+        assert plotly_js == [get_plotlyjs_version(), ["plotly-partial.min.js"], []], page.PATH
         if shots:
             dash_duo.driver.save_screenshot(str(Path(shots) / f"{page.NAME.lower()}.png"))
         found[page.PATH] = violations(dash_duo)
