@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 from dash.development.base_component import Component
 
 from core.errors import CustsegError
@@ -56,6 +56,17 @@ def message_alert(
     if color in ("success", "info"):
         return html.Div(text, className=f"alert alert-{color} mb-2", role="status")
     return dbc.Alert(text, color=color, dismissable=True, className="mb-2")
+
+
+SPINNER_CLASS = "app-spinner"
+
+
+def loading(children: Component | Sequence[Component], **kwargs: Any) -> dcc.Loading:
+    """``dcc.Loading`` with the app's spinner (``.app-spinner`` in assets/app.css): a ring that
+    turns in eight steps a second. dcc's own spinners animate every frame, which costs the
+    browser a share of a core for as long as a callback runs, taken from the server when both
+    share a machine (bench/README.md, the first page)."""
+    return dcc.Loading(children, custom_spinner=html.Div(className=SPINNER_CLASS), **kwargs)
 
 
 def live_status(component_id: str, **kwargs: Any) -> html.Div:

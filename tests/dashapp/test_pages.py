@@ -13,13 +13,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from dash import Dash
+from dash import Dash, dcc, html
 from dash._utils import split_callback_id
 from dash.development.base_component import Component
 
 from dashapp.app import shell_layout
 from dashapp.pages import PAGES
 from dashapp.services import AppServices
+from dashapp.shared import components
 from tests.dashapp.helpers import as_json, find_ids
 
 
@@ -139,3 +140,18 @@ def test_no_id_twice_in_the_shell_and_a_page(page: ModuleType, services: AppServ
     layouts = (shell_layout(services)(), page.layout())
     found = [str(c.id) for layout in layouts for c in _components(layout) if hasattr(c, "id")]
     assert len(found) == len(set(found)), sorted(i for i in set(found) if found.count(i) > 1)
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_every_loading_indicator_is_the_app_spinner(services: AppServices) -> None:
+    loadings = [
+        c
+        for layout in every_layout(services)
+        for c in _components(layout)
+        if isinstance(c, dcc.Loading)
+    ]
+    assert len(loadings) >= 10
+    for loading in loadings:  # dcc's own spinners redraw every frame (components.loading)
+        spinner = getattr(loading, "custom_spinner", None)
+        assert isinstance(spinner, html.Div), loading
+        assert spinner.className == components.SPINNER_CLASS

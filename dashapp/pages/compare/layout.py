@@ -120,7 +120,7 @@ def charts() -> list[dbc.Row]:
     dendrogram = components.card(
         TITLES[ids.COMPARE_DENDROGRAM],
         [
-            dcc.Loading(graph(ids.COMPARE_DENDROGRAM, DENDROGRAM_CONFIG), type="circle"),
+            components.loading(graph(ids.COMPARE_DENDROGRAM, DENDROGRAM_CONFIG)),
             html.Div(
                 "Branches below the red cut line form the k segments, in "
                 "the colour of the K-means segment they match best. "

@@ -56,8 +56,8 @@ def build(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, /, **_query: str) ->
             widgets.upload_area(max_upload_bytes),
             dcc.Store(id=ids.UPLOAD_REJECTED),
             components.live_status(ids.UPLOAD_STATUS, className="small mt-1"),
-            dcc.Loading(
-                html.Div(id=ids.UPLOAD_ALERT, className="mt-2", **components.POLITE), type="dot"
+            components.loading(
+                html.Div(id=ids.UPLOAD_ALERT, className="mt-2", **components.POLITE)
             ),
             dbc.Row([_settings_column(), _reports_column()], className="mt-2"),
         ]
@@ -90,7 +90,7 @@ def _reports_column() -> dbc.Col:
         [
             components.card(
                 AUDIT_TITLE,
-                dcc.Loading(
+                components.loading(
                     [
                         chart_text.described_chart(
                             dcc.Graph(
@@ -103,7 +103,6 @@ def _reports_column() -> dbc.Col:
                         ),
                         html.Div(id=ids.AUDIT_TABLE_WRAP),
                     ],
-                    type="circle",
                 ),
             ),
             components.card("Data sufficiency", html.Div(id=ids.SUFFICIENCY)),

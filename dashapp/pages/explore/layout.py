@@ -54,7 +54,7 @@ def _distributions_card() -> Component:
     return components.card(
         TITLES[ids.EXPLORE_DISTRIBUTIONS],
         [
-            dcc.Loading(graph(ids.EXPLORE_DISTRIBUTIONS), type="circle"),
+            components.loading(graph(ids.EXPLORE_DISTRIBUTIONS)),
             html.Div(
                 "Customers per bin. Skewed features (marked log) use a log axis with "
                 'bins of equal width on it; "hidden" counts customers a chart '

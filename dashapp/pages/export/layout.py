@@ -44,7 +44,7 @@ def build(**query: Any) -> Component:
             # Full width: the list has 16 columns, which a side column cut off on the right.
             components.card(
                 f"Preview: the first {PREVIEW_ROWS} rows of the list",
-                dcc.Loading(html.Div(id=ids.EXPORT_PREVIEW), type="dot"),
+                components.loading(html.Div(id=ids.EXPORT_PREVIEW)),
             ),
         ]
     )

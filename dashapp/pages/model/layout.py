@@ -76,7 +76,7 @@ def build(**query: Any) -> Component:
                             progress_card(),
                             components.card(
                                 "Segmentation",
-                                dcc.Loading(html.Div(id=ids.MODEL_SUMMARY), type="dot"),
+                                components.loading(html.Div(id=ids.MODEL_SUMMARY)),
                             ),
                             k_card(),
                             stability_card(),

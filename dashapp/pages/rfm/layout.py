@@ -79,7 +79,7 @@ def build(**_query: str) -> Component:
                     dbc.Col(
                         components.card(
                             TREEMAP_TITLE,
-                            dcc.Loading(_graph(ids.RFM_TREEMAP, TREEMAP_TITLE), type="circle"),
+                            components.loading(_graph(ids.RFM_TREEMAP, TREEMAP_TITLE)),
                         ),
                         lg=7,
                     ),

@@ -82,7 +82,7 @@ def _projection_card() -> dbc.Card:
         PROJECTION_TITLE,
         [
             html.Div(id=ids.SEGMENTS_SCATTER_NOTE, className="small text-muted"),
-            dcc.Loading(
+            components.loading(
                 chart_text.described_chart(
                     dcc.Graph(
                         id=ids.SEGMENTS_SCATTER,
@@ -91,7 +91,6 @@ def _projection_card() -> dbc.Card:
                     ),
                     title=PROJECTION_TITLE,
                 ),
-                type="circle",
             ),
             html.Div(
                 "Click a legend entry to show one segment; draw a lasso "
@@ -200,12 +199,11 @@ def customer_grid() -> dag.AgGrid:
 def _orders_card() -> dbc.Card:
     return components.card(
         "Orders of the customer",
-        dcc.Loading(
+        components.loading(
             html.Div(
                 html.P("Click a customer to see their orders.", className="text-muted mb-0"),
                 id=ids.SEGMENTS_ORDERS,
             ),
-            type="dot",
         ),
     )
 

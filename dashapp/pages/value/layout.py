@@ -190,7 +190,7 @@ def build(**_query: str) -> Component:
                 [
                     dbc.Col(html.H4("Predicted value", className="mb-0"), width="auto"),
                     dbc.Col(
-                        dcc.Loading(html.Div(id=ids.VALUE_NOTE), type="dot"),
+                        components.loading(html.Div(id=ids.VALUE_NOTE)),
                         className="align-self-center",
                     ),
                 ],
