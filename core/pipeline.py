@@ -887,12 +887,18 @@ def _read_back(
             .collect(engine=engine)  # type: ignore[arg-type]
         )
     else:
+        head = lf.head(last + 1)
+        if numbered:
+            # source_row numbered here: Polars pushes the head into the source's scan only
+            # when the query reads no row index beside other columns.
+            head = head.drop(ROW)
         found = (
-            lf.head(last + 1)
-            .with_row_index(_POSITION)
+            head.with_row_index(_POSITION)
             .filter(pl.col(_POSITION).is_in(wanted.implode()))
             .collect(engine=engine)  # type: ignore[arg-type]
         )
+        if numbered:
+            found = found.with_columns((pl.col(_POSITION).cast(pl.Int64) + 1).alias(ROW))
     return found.join(firsts, on=_POSITION).select(REASON, *NORMALIZED_SCHEMA)
 
 

@@ -398,6 +398,56 @@ def test_samples_of_disabled_rules_are_empty() -> None:
     assert audit.samples["duplicate"].get_column("source_row").to_list() == [2]
 
 
+def test_samples_of_numbered_lines_leave_their_source_row_unread(tmp_path: Path) -> None:
+    """Lines numbered by ``normalize``, samples early in the file: a sample's source_row is
+    its position plus one, so the read-back leaves it out (a row index beside other columns
+    keeps Polars from pushing the read's head into the file's scan). Here reading it fails."""
+    special = [
+        {"InvoiceNo": "C9", "Quantity": -1},  # cancellation
+        {"CustomerID": None},  # missing customer
+        {"Quantity": 0},  # non-positive
+        {"StockCode": "POST"},  # non-product
+        {},  # the first plain line below, again: a duplicate
+    ]
+    plain = [{"StockCode": f"P{i}"} for i in range(400)]
+    rows = [{"StockCode": "P0", **row} for row in special[:-1]] + plain[:1] + plain
+    source = pl.DataFrame(
+        [
+            {
+                "InvoiceNo": "1",
+                "InvoiceDate": "2011-01-01 10:00",
+                "Description": "THING",
+                "UnitPrice": 1.5,
+                "Quantity": 2,
+                "CustomerID": 17850,
+                "Country": "UK",
+                **row,
+            }
+            for row in rows
+        ]
+    )
+    path = tmp_path / "lines.csv"
+    source.write_csv(path)
+    loaded = load_transactions(path)
+    options: dict[str, Any] = {"encoder": loaded.encoder, "stripped": True, "product_lines": True}
+    expected = run_engine(loaded.lines, **options).audit.samples
+
+    def unread(*_args: object, **_kwargs: object) -> pl.Series:
+        raise AssertionError("source_row was read")
+
+    unreadable = pl.col("source_row").map_batches(unread, return_dtype=pl.Int64)
+    samples = run_engine(loaded.lines.with_columns(unreadable), **options).audit.samples
+    assert {r: s.height for r, s in samples.items() if s.height} == {
+        "cancellation": 1,
+        "missing_customer": 1,
+        "non_positive": 1,
+        "non_product": 1,
+        "duplicate": 1,
+    }
+    for reason, sample in expected.items():
+        assert_frame_equal(samples[reason], sample)
+
+
 def test_capping_thresholds_are_quantiles_of_the_kept_lines() -> None:
     frame = lines(
         *({"quantity": float(q), "price": 1.0, "invoice": str(q)} for q in range(1, 11)),
