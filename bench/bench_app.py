@@ -487,9 +487,20 @@ class Walk:
     cpu: CpuMeter
     cap: Capture = field(default_factory=Capture)
 
-    def cold(self, key: str, label: str, action: Callable[[], None], until: Any) -> Wave:
-        """A cold step: its browser seconds and CPU-seconds go to the capture under ``key``."""
-        wave = act(self.driver, label, action, until, timeout=COLD_TIMEOUT, cpu=self.cpu)
+    def cold(
+        self,
+        key: str,
+        label: str,
+        action: Callable[[], None],
+        until: Any,
+        *,
+        driver: Any = None,
+    ) -> Wave:
+        """A cold step in this walk's browser (or ``driver``, another one): its browser
+        seconds and CPU-seconds go to the capture under ``key``."""
+        driver = self.driver if driver is None else driver
+        cpu = CpuMeter(self.cpu.app_pid, driver.service.process.pid)
+        wave = act(driver, label, action, until, timeout=COLD_TIMEOUT, cpu=cpu)
         self.cap.cold[key] = wave.browser_s
         self.cap.cold_cpu[key] = wave.cpu_s or {}
         return wave
@@ -513,18 +524,15 @@ def _data_page(walk: Walk) -> None:
     # scripts) once the server holds the data.
     again = browser(performance_log=True)
     try:
-        wave = act(
-            again,
+        walk.cold(
+            "data page: new browser, the server's work already done",
             "Data page, new browser, data held by the server",
             lambda: again.get(base + "/"),
             DATA_SHOWN,
-            cpu=CpuMeter(walk.cpu.app_pid, again.service.process.pid),
+            driver=again,
         )
     finally:
         again.quit()
-    key = "data page: new browser, the server's work already done"
-    walk.cap.cold[key] = wave.browser_s
-    walk.cap.cold_cpu[key] = wave.cpu_s or {}
 
 
 def _model_page(walk: Walk, new_ks: list[int]) -> None:
