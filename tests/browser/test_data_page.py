@@ -8,6 +8,15 @@ import pytest
 from dash import Dash
 from dash.testing.composite import DashComposite
 from dash.testing.wait import until
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
@@ -31,6 +40,29 @@ def open_app(dash_duo: DashComposite, app: Dash) -> None:
 
 def upload(dash_duo: DashComposite, path: Path) -> None:
     dash_duo.find_element("#upload input[type=file]").send_keys(str(path))
+
+
+def choose(dash_duo: DashComposite, dropdown: str, option: str) -> None:
+    """Open the dropdown ``dropdown`` and click its option reading ``option``. Each step waits
+    for its element, and a form re-rendered between the steps is tried again (dash.testing's
+    ``select_dcc_dropdown`` looks for the menu once, right after the click)."""
+
+    def attempt(driver: WebDriver) -> bool:
+        try:
+            driver.find_element(By.CSS_SELECTOR, dropdown).click()
+            menu = WebDriverWait(driver, 5).until(
+                lambda d: d.find_element(By.CSS_SELECTOR, ".dash-dropdown-options")
+            )
+            for item in menu.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
+                if item.text == option:
+                    item.click()
+                    return True
+            driver.switch_to.active_element.send_keys(Keys.ESCAPE)  # closed for the next try
+        except (NoSuchElementException, StaleElementReferenceException, TimeoutException):
+            pass
+        return False
+
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(attempt, f"no option {option!r} in {dropdown}")
 
 
 PREVIEW_COLUMN = """
@@ -99,7 +131,7 @@ def test_fix_a_column_mapping(dash_duo: DashComposite, app: Dash, tmp_path: Path
     dash_duo.wait_for_text_to_equal("#dataset-name", "who.csv", timeout=TIMEOUT)
     dash_duo.wait_for_contains_text("#mapping-alert", "customer", timeout=TIMEOUT)
     assert "How to fix" in dash_duo.find_element("#mapping-alert").text
-    dash_duo.select_dcc_dropdown(".role-customer", value="Who")
+    choose(dash_duo, ".role-customer", "Who")
     dash_duo.wait_for_contains_text("#audit-table", "36 of 36", timeout=TIMEOUT)
     assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
     assert "changed" in dash_duo.find_element("#mapping-form").text
@@ -180,12 +212,12 @@ def test_spaced_text_files_unreadable_kept_out_and_headerless_mapped(
     dash_duo.wait_for_contains_text("#mapping-alert", "column_1", timeout=TIMEOUT)
     assert_preview_is(dash_duo, "column_1", {c for c, *_ in cdnow.LINES})
     # Each choice re-renders the form: wait for it before the next one.
-    dash_duo.select_dcc_dropdown(".role-customer", value="column_1")
+    choose(dash_duo, ".role-customer", "column_1")
     dash_duo.wait_for_contains_text("#mapping-alert", "in the date dropdown", TIMEOUT)
-    dash_duo.select_dcc_dropdown(".role-date", value="column_2")
+    choose(dash_duo, ".role-date", "column_2")
     dash_duo.wait_for_contains_text("#mapping-alert", "Missing column roles: quantity", TIMEOUT)
     assert "amount dropdown" in dash_duo.find_element("#mapping-alert").text
-    dash_duo.select_dcc_dropdown(".role-amount", value="column_4")
+    choose(dash_duo, ".role-amount", "column_4")
     kept = f"{cdnow.KEPT_LINES} of {len(cdnow.LINES)}"
     dash_duo.wait_for_contains_text("#audit-table", kept, timeout=TIMEOUT)
     assert "How to fix" not in dash_duo.find_element("#mapping-alert").text
