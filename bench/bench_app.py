@@ -116,6 +116,9 @@ class ServerTiming:
 def serve(data: Path | None, port: int) -> None:
     """What ``custseg serve --data DATA --port PORT`` runs (``dashapp.cli.serve``), plus the
     timing middleware."""
+    from dashapp.cli import server_allocator
+
+    server_allocator()  # as custseg serve does, before Polars loads
     from dashapp.app import create_app, warm_up
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
