@@ -466,7 +466,7 @@ def _encoded_plan(
         *([QUANTITY, PRICE] if thresholds else []),
         *([] if encoder.rows_numbered else [ROW]),
     )
-    lines, alphabetical = _customer_lines(lines, values, cleaning, thresholds, encoder.keyed)
+    lines = _customer_lines(lines, values, cleaning, thresholds, encoder.keyed)
     coded = None
     if product_lines:
         coded = _engine_lines(lines, values, coding, encoder.keyed)
@@ -492,7 +492,11 @@ def _encoded_plan(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
     )
     bought = _main_countries(
-        per_customer.filter(pl.col("_purchase_lines") > 0), n_products, lines.lazy(), purchase
+        per_customer.filter(pl.col("_purchase_lines") > 0),
+        n_products,
+        lines.lazy(),
+        purchase,
+        values[COUNTRY],
     )
     del lines
     codes = bought.get_column(CUSTOMER)
@@ -502,7 +506,7 @@ def _encoded_plan(
         ids = values[CUSTOMER].gather(codes)
     bought = bought.with_columns(
         ids.alias(CUSTOMER),
-        alphabetical.gather(bought.get_column(COUNTRY)).alias(COUNTRY),
+        values[COUNTRY].gather(bought.get_column(COUNTRY)).alias(COUNTRY),
     )
     table = finish_features(bought.lazy(), features).collect()
     return table, totals, samples, customers_row, thresholds, reasons, coded
@@ -625,18 +629,12 @@ def _customer_lines(
     cleaning: CleaningConfig,
     thresholds: _Thresholds,
     keyed: bool,
-) -> tuple[pl.DataFrame, pl.Series]:
-    """The settled lines as the customer aggregates read them: amounts capped, countries as
-    their alphabetical ranks (so min/max of the codes are those of the text), blank customer
-    ids without a code. Also the country names in alphabetical order."""
-    countries = values[COUNTRY]
-    rank = countries.rank("ordinal").cast(pl.UInt32) - 1
-    alphabetical = countries.gather(rank.arg_sort())
+) -> pl.DataFrame:
+    """The settled lines as the customer aggregates read them: amounts capped, blank customer
+    ids without a code."""
     # Eager, so that the unchanged columns are shared rather than copied (a lazy query over
     # the frame rebuilt all of them, raising the peak memory).
-    lines = _capped_lines(lines, cleaning, thresholds).with_columns(
-        rank.gather(lines.get_column(COUNTRY)).alias(COUNTRY)
-    )
+    lines = _capped_lines(lines, cleaning, thresholds)
     if not keyed:
         code = pl.col(CUSTOMER)
         # Blank ids are missing customers too (is_missing_customer): their lines lose the code.
@@ -647,7 +645,7 @@ def _customer_lines(
             .otherwise(code)
             .alias(CUSTOMER)
         )
-    return lines, alphabetical
+    return lines
 
 
 def _engine_lines(
@@ -776,10 +774,15 @@ def _main_countries(
     n_products: pl.DataFrame | None,
     lines: pl.LazyFrame,
     purchase: pl.Expr,
+    countries: pl.Series,
 ) -> pl.DataFrame:
-    """The customers' rows with ``n_products`` joined and each one's main country.
+    """The customers' rows with ``n_products`` joined and each one's main country's code.
 
-    Only customers whose purchase lines name several countries need :func:`main_country`.
+    ``country`` and ``_last_country`` (the smallest and largest code of a customer's purchase
+    lines) differ only for customers whose lines name several countries: only they need
+    :func:`main_country`, over their lines' countries as alphabetical ranks (ties go to the
+    alphabetically first), the rank chosen turned back into its code (``countries``: the
+    names by code).
     """
     if n_products is not None:
         key_dtype = bought.schema[CUSTOMER]
@@ -788,9 +791,14 @@ def _main_countries(
     several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len() == 0:
         return bought
+    rank = countries.rank("ordinal").cast(pl.UInt32) - 1
+    code_of_rank = rank.arg_sort().cast(pl.UInt32)
     their_lines = lines.filter(pl.col(CUSTOMER).is_in(several.implode()) & purchase)
-    main = main_country(their_lines).collect()
-    return bought.join(main, on=CUSTOMER, how="left", suffix="_main").with_columns(
+    their_lines = their_lines.with_columns(pl.lit(rank).gather(pl.col(COUNTRY)).alias(COUNTRY))
+    main = main_country(their_lines).with_columns(
+        pl.lit(code_of_rank).gather(pl.col(COUNTRY)).alias(COUNTRY)
+    )
+    return bought.join(main.collect(), on=CUSTOMER, how="left", suffix="_main").with_columns(
         pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
     )
 
