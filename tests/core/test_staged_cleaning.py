@@ -184,20 +184,29 @@ def test_staged_key_only_where_no_source_field_settles_the_line() -> None:
     assert DUPLICATE_KEY not in without.collect_schema()
 
 
+_THIRD = 2**64 // 3  # the bounds of three parts
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4])
 @settings(max_examples=100, deadline=None)
 @given(
     values=st.lists(
         st.one_of(
             st.none(),
-            st.sampled_from([0, 2**62 - 1, 2**62, 2**63 - 1, 2**63, 3 * 2**62, 2**64 - 1]),
+            st.sampled_from(
+                [0, 2**62 - 1, 2**62, 2**63 - 1, 2**63, 3 * 2**62, 2**64 - 1, _THIRD, 2 * _THIRD]
+            ),
             st.integers(0, 2**64 - 1),
         ),
         max_size=200,
     ),
 )
-def test_duplicate_positions_sorted_in_parts_of_the_key_range(values: list[int | None]) -> None:
+def test_duplicate_positions_sorted_in_parts_of_the_key_range(
+    parts: int, values: list[int | None]
+) -> None:
     keys = pl.Series("k", values, dtype=pl.UInt64)
     want = (~keys.is_first_distinct() & keys.is_not_null()).arg_true()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("core.cleaning._PARTED_FROM", 0)
+        patch.setattr("core.cleaning._KEY_PARTS", parts)
         assert duplicate_positions(keys).to_list() == want.to_list()
