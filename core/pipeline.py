@@ -299,9 +299,10 @@ def run_engine(
        encoded in fixed-width values, no text held: its reason as far as the line alone
        tells (one byte); the hash of its source fields where the duplicate rule can still
        apply; its day and amount (whole millionths, :func:`core.money.to_units`); its
-       customer (whole-number ids as offsets from the smallest, else categorical codes),
-       product and country (categorical codes of the source text) in 4 bytes each; its
-       order (:func:`core.features.order_key`). About 40 bytes a line.
+       customer (whole-number ids as offsets from the smallest, else categorical codes)
+       in 4 bytes, product and country (categorical codes of the source text) in 2 (4 when
+       there are more than 65,534 distinct values); its order
+       (:func:`core.features.order_key`). About 36 bytes a line.
     2. In memory: product and country codes re-pointed at their normalized distinct values
        (stripped, blanks null), which also decide the non-product rule; duplicates from the
        sorted hashes (:func:`core.cleaning.settle_reasons`); capping thresholds.
@@ -443,7 +444,7 @@ def _encoded_plan(
     See :func:`stream_customer_table`. ``encoder``: the lines the encoding pass reads
     (``core.schema.normalize_views``); ``lf`` gives the sample lines.
     """
-    coding = _Coding.of(cleaning, encoder, descriptions=product_lines)
+    coding = _Coding.of(cleaning, encoder, descriptions=product_lines)  # the columns' names
     # The codes of normalized text that join the duplicate key in place of the text's hash:
     # the raw text columns' and a coded description's. With numbered lines an uncoded
     # description joins it only for the few lines equal on every other field, read back
@@ -454,7 +455,9 @@ def _encoded_plan(
     if DESCRIPTION in encoder.raw_text and DESCRIPTION not in (*folded, *later):
         raise AssertionError("a raw description must be coded or read back (numbered lines)")
     unhashed = (*encoder.raw_text, *folded, *later)
-    lines, values = _encode(encoder, coding, cleaning, unhashed, stripped=stripped, engine=engine)
+    coding, lines, values = _encode_narrow_first(
+        encoder, cleaning, unhashed, descriptions=product_lines, stripped=stripped, engine=engine
+    )
     lines, amounts = _line_amounts(lines, encoder, engine=engine)
     lines = _settle(lines, values, lf, cleaning, folded=folded, later=later, engine=engine)
     reasons = lines.get_column(REASON)
@@ -618,7 +621,8 @@ def _settle(
     if cleaning.non_product:
         # The rule on the distinct stock codes, then looked up by code.
         flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
-        is_flagged = lines.get_column(PRODUCT).is_in(flagged.cast(pl.UInt32).implode())
+        codes = lines.get_column(PRODUCT)
+        is_flagged = codes.is_in(flagged.cast(codes.dtype).implode())
         non_product = is_flagged.fill_null(False)
     return settle_reasons(lines, non_product, duplicates)
 
@@ -714,14 +718,18 @@ class _Coding:
     packed: bool  # customer codes fit 32 bits
 
     @staticmethod
-    def of(cleaning: CleaningConfig, encoder: EncoderLines, *, descriptions: bool) -> _Coding:
+    def of(
+        cleaning: CleaningConfig, encoder: EncoderLines, *, descriptions: bool, narrow: bool = True
+    ) -> _Coding:
         # Fresh categories per call: the global ones would keep every id ever seen. A
         # Categories object is only a weak reference (the code <-> id mapping lives while some
         # dtype uses it): the empty anchor columns hold them until the codes become text.
         encode = (PRODUCT, COUNTRY) if encoder.keyed else (CUSTOMER, PRODUCT, COUNTRY)
         if descriptions:
             encode += (DESCRIPTION,)  # normalized over its distinct values if raw text
-        categories = {c: pl.Categories.random() for c in encode}
+        categories = {
+            c: pl.Categories.random(physical=_code_type(c, narrow=narrow)) for c in encode
+        }
         anchors = [pl.Series(c, [], dtype=pl.Categorical(k)) for c, k in categories.items()]
         encoded = [
             pl.col(c).cast(pl.Categorical(k)).to_physical().alias(c) for c, k in categories.items()
@@ -747,6 +755,49 @@ class _Coding:
         if not encoder.rows_numbered:
             columns.append(pl.col(ROW))  # the samples are each reason's lowest source rows
         return _Coding(columns, categories, anchors, low, packed)
+
+    def full(self) -> bool:
+        """Some 2-byte codes ran out (the pass stopped with a ComputeError)."""
+        return any(
+            k.physical() == pl.UInt16 and k.to_series().len() >= _NARROW_CODES
+            for k in self.categories.values()
+        )
+
+
+# Product, country and description codes in 2 bytes a line when their distinct source values
+# number fewer than this (catalogues mostly do; more make the pass run again with 4).
+_NARROW_CODES = (1 << 16) - 1
+
+
+def _code_type(column: str, *, narrow: bool) -> pl.DataType:
+    return pl.UInt16() if narrow and column != CUSTOMER else pl.UInt32()
+
+
+def _encode_narrow_first(
+    encoder: EncoderLines,
+    cleaning: CleaningConfig,
+    unhashed: tuple[str, ...],
+    *,
+    descriptions: bool,
+    stripped: bool,
+    engine: str,
+) -> tuple[_Coding, pl.DataFrame, dict[str, pl.Series]]:
+    """:func:`_encode` with 2-byte codes of the product, country and description (fewer
+    bytes for a fresh process to fault in); if one has more distinct source values than 2
+    bytes number, the pass runs again with 4-byte codes."""
+    coding = _Coding.of(cleaning, encoder, descriptions=descriptions)
+    try:
+        lines, values = _encode(
+            encoder, coding, cleaning, unhashed, stripped=stripped, engine=engine
+        )
+    except pl.exceptions.ComputeError:
+        if not coding.full():
+            raise
+        coding = _Coding.of(cleaning, encoder, descriptions=descriptions, narrow=False)
+        lines, values = _encode(
+            encoder, coding, cleaning, unhashed, stripped=stripped, engine=engine
+        )
+    return coding, lines, values
 
 
 def _copies_told_apart(
@@ -792,7 +843,7 @@ def _main_countries(
     if several.len() == 0:
         return bought
     rank = countries.rank("ordinal").cast(pl.UInt32) - 1
-    code_of_rank = rank.arg_sort().cast(pl.UInt32)
+    code_of_rank = rank.arg_sort().cast(bought.schema[COUNTRY])
     their_lines = lines.filter(pl.col(CUSTOMER).is_in(several.implode()) & purchase)
     their_lines = their_lines.with_columns(pl.lit(rank).gather(pl.col(COUNTRY)).alias(COUNTRY))
     main = main_country(their_lines).with_columns(
@@ -824,7 +875,7 @@ def _normalized_codes(
         .join(lookup, on="v", how="left", maintain_order="left")
         .get_column("code")
     )
-    return remap.gather(codes).cast(pl.UInt32).alias(codes.name), distinct
+    return remap.gather(codes).cast(codes.dtype).alias(codes.name), distinct
 
 
 def _distinct_products(pairs: pl.Series) -> pl.DataFrame:

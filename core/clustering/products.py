@@ -166,7 +166,7 @@ class EngineLines:
     Attributes
     ----------
     lines:
-        ``customer_id``, ``product``, ``description`` (UInt32 codes; null: none) and
+        ``customer_id``, ``product``, ``description`` (UInt16 or UInt32 codes; null: none) and
         ``amount`` (Float64) of the purchase lines (capped as cleaned) then the cancellation
         lines, each in source order; lines without a product or with a non-finite amount
         left out. The order :attr:`CustomerTable.product_lines` has, so that sums add the

@@ -147,3 +147,17 @@ def test_a_table_from_the_engine_needs_no_line_read_back(monkeypatch: pytest.Mon
     assert all(len(s) == 5 for s in best)
     # Without asking, the table holds no codes (custseg features does not pay for them).
     assert build_customer_table(load_transactions(DEFAULT_DATA)).product_codes is None
+
+
+def test_more_products_than_two_byte_codes_number(generated: pl.DataFrame, tmp_path: Path) -> None:
+    """The pass codes products, countries and descriptions in 2 bytes; with more distinct
+    values than that (here every line its own product and description) it codes them in 4
+    and gives the same codes and top products as the lines read back."""
+    copies = -(-70_000 // generated.height)
+    many = pl.concat([generated] * copies).with_row_index("i")
+    many = many.with_columns(
+        pl.format("S{}", "i").alias("StockCode"), pl.format("D{}", "i").alias("Description")
+    ).drop("i")
+    path = tmp_path / "lines.parquet"
+    many.write_parquet(path)
+    assert_same_top_products(path, CleaningConfig(), seed=3)
