@@ -477,19 +477,20 @@ def _encoded_plan(
         if amounts.units is not None:
             lines = lines.drop(AMOUNT)  # the sums read the units
     purchase, returned = _masks(features)
+    width = _pair_width(lines, values[PRODUCT]) if coding.packed else _HALF
     # The independent queries in one call, which runs them side by side.
     queries = [
         reason_totals(settled.lazy(), cleaning, thresholds, amounts=amounts),
         _first_positions(settled.select(REASON, *([] if encoder.rows_numbered else [ROW]))),
         _per_customer(lines, purchase, returned, packed=coding.packed, amounts=amounts),
-        *([_purchase_pairs(lines, purchase)] if coding.packed else []),
+        *([_purchase_pairs(lines, purchase, width)] if coding.packed else []),
     ]
     del settled
     totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
     samples = _read_back(
         lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
     )
-    n_products = _distinct_products(pair_codes[0].to_series()) if coding.packed else None
+    n_products = _distinct_products(pair_codes[0].to_series(), width) if coding.packed else None
     del pair_codes
     customers_row = per_customer.select(
         pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
@@ -696,12 +697,23 @@ def _per_customer(
     )
 
 
-def _purchase_pairs(lines: pl.DataFrame, purchase: pl.Expr) -> pl.LazyFrame:
-    """The customer x product pair of each purchase line as one 8-byte code (customer high,
-    product low), for customer codes that fit 32 bits: counted by :func:`_distinct_products`
-    (a distinct count per customer in the group-by is slower and takes more memory)."""
-    pair = pl.col(CUSTOMER).cast(pl.UInt64) * _HALF + pl.col(PRODUCT).cast(pl.UInt64)
+def _purchase_pairs(lines: pl.DataFrame, purchase: pl.Expr, width: int) -> pl.LazyFrame:
+    """The customer x product pair of each purchase line as one code, ``customer * width +
+    product`` (:func:`_pair_width`), for customer codes that fit 32 bits: counted by
+    :func:`_distinct_products` (a distinct count per customer in the group-by is slower and
+    takes more memory)."""
+    dtype = pl.UInt32 if width < _HALF else pl.UInt64
+    pair = pl.col(CUSTOMER).cast(dtype) * width + pl.col(PRODUCT).cast(dtype)
     return lines.lazy().filter(purchase).select(pair.alias("_pair"))
+
+
+def _pair_width(lines: pl.DataFrame, products: pl.Series) -> int:
+    """How many product codes a customer's pair codes span: the number of products when
+    every pair code then fits 4 bytes (half the bytes to sort), else ``2**32``."""
+    width = max(products.len(), 1)
+    top = lines.get_column(CUSTOMER).max()
+    customers = 0 if top is None else int(top) + 1  # type: ignore[arg-type]
+    return width if customers * width <= _HALF else _HALF
 
 
 _HALF = 1 << 32
@@ -878,22 +890,23 @@ def _normalized_codes(
     return remap.gather(codes).cast(codes.dtype).alias(codes.name), distinct
 
 
-def _distinct_products(pairs: pl.Series) -> pl.DataFrame:
+def _distinct_products(pairs: pl.Series, width: int) -> pl.DataFrame:
     """``customer_id`` (its code) and ``n_products`` from the pair codes of the purchase lines.
 
-    A pair code is ``customer code * 2**32 + product code``.
+    A pair code is ``customer code * width + product code`` (:func:`_purchase_pairs`).
 
-    The distinct pairs of a column of 8-byte codes replace a distinct count per customer
-    inside the customer group-by, which kept a hash set per customer: a large share of the
-    peak memory on many lines. Sorted, the distinct pairs are the first of each run, and
-    they come grouped by customer (the high half): counting them is a run-length encoding.
+    The distinct pairs of a column of 4- or 8-byte codes replace a distinct count per
+    customer inside the customer group-by, which kept a hash set per customer: a large share
+    of the peak memory on many lines. Sorted, the distinct pairs are the first of each run,
+    and they come grouped by customer (the quotient by ``width``): counting them is a
+    run-length encoding.
     """
     ordered = pairs.drop_nulls().sort(multithreaded=False)  # see repeated_positions
     n = ordered.len()
     if n == 0:
         return pl.DataFrame(schema={CUSTOMER: pl.UInt32, "n_products": pl.Int64})
     new_pair = pl.concat([pl.Series([True]), ordered.slice(1) != ordered.slice(0, n - 1)])
-    owners = (ordered.filter(new_pair) // _HALF).cast(pl.UInt32)
+    owners = (ordered.filter(new_pair) // width).cast(pl.UInt32)
     del ordered, new_pair
     runs = owners.rle().struct.unnest()
     return runs.select(

@@ -106,18 +106,21 @@ def test_default_data_gives_the_same_codes_and_top_products(cleaning: CleaningCo
     assert_same_top_products(DEFAULT_DATA, cleaning, seed=0)
 
 
-@pytest.mark.parametrize("ids", ["float", "int", "text", "wide"])
+@pytest.mark.parametrize("ids", ["float", "int", "text", "spread", "wide"])
 @pytest.mark.parametrize("cleaning", CLEANINGS)
 def test_awkward_lines_give_the_same_codes_and_top_products(
     generated: pl.DataFrame, tmp_path: Path, ids: str, cleaning: CleaningConfig
 ) -> None:
-    """Customer ids as floats (one NaN: text ids), whole numbers (keyed), text, and whole
-    numbers spanning more than 2**32 (keyed without offsets); padded and blank text."""
+    """Customer ids as floats (one NaN: text ids), whole numbers (keyed), text, whole
+    numbers spread so wide that customer x product pairs need 8 bytes, and whole numbers
+    spanning more than 2**32 (keyed without offsets); padded and blank text."""
     customer = pl.col("CustomerID")
     if ids == "int":
         customer = customer.cast(pl.Int64, strict=False)
     elif ids == "text":
         customer = pl.concat_str(pl.lit("C-"), customer.cast(pl.Int64, strict=False))
+    elif ids == "spread":
+        customer = customer.cast(pl.Int64, strict=False) * 10**4
     elif ids == "wide":
         customer = customer.cast(pl.Int64, strict=False) * 10**6
     path = tmp_path / "lines.parquet"
