@@ -428,12 +428,14 @@ DUPLICATE_KEY = "_duplicate_key"
 
 
 def reason_expr(config: CleaningConfig, *, stripped: bool = False) -> pl.Expr:
-    """One ``when`` chain: the first matching enabled rule's reason, null when the line is kept.
+    """The first matching enabled rule's reason, null when the line is kept.
 
     Every rule but ``duplicate``, which depends on the earlier lines, and ``non_product``,
     decided on the distinct stock codes (:func:`settle_reasons` settles both); the reason
     as :data:`REASON_CODES`. ``stripped``: the text columns are
     stripped and have no blank values (as ``core.schema.normalize`` makes them).
+    Each rule gives its reason where it holds (null elsewhere), coalesced in rule order: the
+    same as a ``when`` chain, with less work per line than its nested branches.
     """
     predicates: dict[str, pl.Expr] = {
         "unparseable": is_unparseable(),
@@ -442,11 +444,14 @@ def reason_expr(config: CleaningConfig, *, stripped: bool = False) -> pl.Expr:
         "non_positive": is_non_positive(),
     }
     dtype = REASON_CODES
-    chain: Any = pl
-    for reason in REASONS:
-        if reason in predicates and config.enabled(reason):
-            chain = chain.when(predicates[reason]).then(pl.lit(reason, dtype=dtype))
-    return chain.otherwise(pl.lit(None, dtype=dtype)).alias(REASON)
+    rules = [
+        pl.when(predicates[reason]).then(pl.lit(reason, dtype=dtype))
+        for reason in REASONS
+        if reason in predicates and config.enabled(reason)
+    ]
+    if not rules:
+        return pl.lit(None, dtype=dtype).alias(REASON)
+    return pl.coalesce(rules).alias(REASON)
 
 
 def _before(reason: str) -> tuple[str, ...]:
