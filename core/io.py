@@ -27,7 +27,7 @@ import subprocess
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -906,7 +906,7 @@ def _read_parquet(
         # Decoded once and held: the pipeline reads a small file two or three times (the
         # source pass, the classifying pass, the sample lines), each a full decode otherwise.
         try:
-            lf = pl.read_parquet(source()).lazy()
+            lf = _parquet_in_memory(source, sample).lazy()
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise unreadable(exc) from exc
     else:
@@ -915,6 +915,42 @@ def _read_parquet(
         lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
     report = ReadReport.binary("parquet", compression=compression, columns=columns, notes=notes)
     return lf, report
+
+
+def _parquet_in_memory(
+    source: Callable[[], Path | io.BytesIO], sample: pl.DataFrame
+) -> pl.DataFrame:
+    """The whole Parquet file decoded into memory, its columns in groups read side by side.
+
+    Polars decodes a row group on one thread; a group of columns per thread of its pool, of
+    about equal decoded width in ``sample`` (the file's first rows), uses the other cores
+    (``collect_all`` runs the groups' scans in parallel).
+    """
+    groups = _column_groups(sample, pl.thread_pool_size())
+    if len(groups) == 1:
+        return pl.read_parquet(source())
+    parts = pl.collect_all([pl.scan_parquet(source()).select(group) for group in groups])
+    return pl.concat(parts, how="horizontal").select(sample.columns)
+
+
+def _column_groups(sample: pl.DataFrame, n_groups: int) -> list[list[str]]:
+    """``sample``'s columns in at most ``n_groups`` groups of about equal decoded size: the
+    widest first, each to the group that is smallest so far."""
+    sizes = {c.name: _decoded_size(c) for c in sample.get_columns()}
+    groups: list[list[str]] = [[] for _ in range(max(1, min(n_groups, len(sizes))))]
+    totals = [0] * len(groups)
+    for name in sorted(sizes, key=lambda n: -sizes[n]):
+        smallest = totals.index(min(totals))
+        groups[smallest].append(name)
+        totals[smallest] += sizes[name]
+    return groups
+
+
+def _decoded_size(column: pl.Series) -> int:
+    """Bytes ``column`` holds: its estimated size, plus the 16-byte view Polars keeps for
+    each text value beside the text (which ``estimated_size`` leaves out)."""
+    views = 16 * column.len() if column.dtype in (pl.String, pl.Binary) else 0
+    return column.estimated_size() + views
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from core.errors import InputFileError
-from core.io import DELIMITERS, WHITESPACE, ReadReport, read_table, run_excel_child
+from core.io import (
+    DELIMITERS,
+    WHITESPACE,
+    ReadReport,
+    _column_groups,
+    read_table,
+    run_excel_child,
+)
 from tests.core import cdnow
 
 HEADER = ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
@@ -306,11 +313,11 @@ def test_bad_inputs_raise_input_file_error(data: bytes, name: str, pattern: str)
     "data",
     [
         # A quote opened in the first row and never closed: the rest reads as one field.
-        b"customer,date,amount\n\"" + b"x" * 140_000 + b",2010-01-01,3\n1,2010-01-02,4\n",
+        b'customer,date,amount\n"' + b"x" * 140_000 + b",2010-01-01,3\n1,2010-01-02,4\n",
         # A header name over the csv module's field limit.
         b"customer,date," + b"y" * 140_000 + b"\n1,2010-01-02,4\n",
         # The same after an Excel "sep=" line (the delimiter is not detected then).
-        b"sep=;\ncustomer;\"" + b"z" * 140_000 + b"\n1;2\n",
+        b'sep=;\ncustomer;"' + b"z" * 140_000 + b"\n1;2\n",
     ],
     ids=["unclosed-quote", "long-header", "sep-line"],
 )
@@ -398,6 +405,42 @@ def test_parquet_keeps_native_dtypes(tmp_path: Path) -> None:
     lf2, report2 = read_table(buf.getvalue(), filename="upload.parquet")
     assert report2 == report
     assert_frame_equal(lf2.collect(), frame)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 20])
+def test_parquet_read_in_column_groups_is_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    # Read into memory in groups of columns side by side: the same frame, columns in order.
+    frame = pl.DataFrame(
+        {
+            "id": range(3_000),
+            "text": [f"description number {i}" for i in range(3_000)],
+            "price": [i / 7 for i in range(3_000)],
+            "when": pl.datetime_range(
+                pl.datetime(2011, 1, 1), pl.datetime(2011, 1, 1, 0, 49, 59), "1s", eager=True
+            ),
+            "country": ["UK", None, "France"] * 1_000,
+            "nested": [{"a": i, "b": [i, i]} for i in range(3_000)],
+        }
+    )
+    path = tmp_path / "t.parquet"
+    frame.write_parquet(path)
+    monkeypatch.setattr(pl, "thread_pool_size", lambda: threads)
+    lf, _ = read_table(path)
+    assert "DF [" in lf.explain()  # held in memory, not scanned
+    assert_frame_equal(lf.collect(), frame)
+    lf, _ = read_table(path.read_bytes(), filename="upload.parquet")
+    assert_frame_equal(lf.collect(), frame)
+
+
+def test_parquet_column_groups_balance_decoded_sizes() -> None:
+    # 100 texts of 20 bytes hold 2,000 bytes and 100 16-byte views; an int column 800.
+    sample = pl.DataFrame({"t": ["x" * 20] * 100, **{c: range(100) for c in "abcd"}})
+    assert _column_groups(sample, 2) == [["t"], ["a", "b", "c", "d"]]
+    assert _column_groups(sample, 1) == [["t", "a", "b", "c", "d"]]
+    assert sorted(c for group in _column_groups(sample, 3) for c in group) == list("abcdt")
+    assert len(_column_groups(sample, 9)) == 5
 
 
 def test_parquet_without_rows(tmp_path: Path) -> None:
