@@ -18,12 +18,20 @@ import functools
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 
-from core.cache import ResultCache, fingerprint_bytes, fingerprint_file, get_or_compute, make_key
+from core.cache import (
+    ResultCache,
+    fingerprint_bytes,
+    fingerprint_file,
+    get_or_compute,
+    library_versions,
+    make_key,
+)
 from core.cleaning import (
     DUPLICATE_KEY,
     REASON,
@@ -245,8 +253,10 @@ def load_transactions(
         fingerprint = functools.partial(fingerprint_file, path)
     # The content's hash on a thread (hashlib lets go of the GIL) while Polars reads the file
     # and makes the source pass: a core that is otherwise idle while the file is decoded.
+    # Then the library versions every key carries, read once per process (make_key).
     with ThreadPoolExecutor(max_workers=1) as pool:
         content = pool.submit(fingerprint)
+        pool.submit(library_versions)
         frame, read = read_table(source, filename=filename)
         mapping = detect_roles(read.columns, overrides)
         comma = read.decimal_comma if decimal_comma is None else decimal_comma
@@ -487,20 +497,17 @@ def _encoded_plan(
     ]
     del settled
     totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
-    samples = _read_back(
-        lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
-    )
-    n_products = _distinct_products(pair_codes[0].to_series(), width) if coding.packed else None
-    del pair_codes
-    customers_row = per_customer.select(
-        pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
-    )
-    bought = _main_countries(
-        per_customer.filter(pl.col("_purchase_lines") > 0),
-        n_products,
-        lines.lazy(),
-        purchase,
-        values[COUNTRY],
+    samples, customers_row, bought = _customers_and_samples(
+        lf,
+        firsts,
+        per_customer,
+        lines,
+        purchase=purchase,
+        pairs=pair_codes.pop().to_series() if pair_codes else None,
+        width=width,
+        countries=values[COUNTRY],
+        encoder=encoder,
+        engine=engine,
     )
     del lines
     codes = bought.get_column(CUSTOMER)
@@ -514,6 +521,44 @@ def _encoded_plan(
     )
     table = finish_features(bought.lazy(), features).collect()
     return table, totals, samples, customers_row, thresholds, reasons, coded
+
+
+def _customers_and_samples(
+    lf: pl.LazyFrame,
+    firsts: pl.DataFrame,
+    per_customer: pl.DataFrame,
+    lines: pl.DataFrame,
+    *,
+    purchase: pl.Expr,
+    pairs: pl.Series | None,
+    width: int,
+    countries: pl.Series,
+    encoder: EncoderLines,
+    engine: str,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """After the ``collect_all``: the sample lines read back, the audit's customer counts and
+    the customers who bought, with their distinct products and main country's code.
+
+    The distinct products (:func:`_distinct_products` of the purchase lines' ``pairs``, a sort
+    on one thread) are counted on threads beside the rest, which does not need them: one
+    range of customer codes per thread of Polars' pool (:func:`_customer_ranges`).
+    """
+    parts = [] if pairs is None else _customer_ranges(pairs, width, pl.thread_pool_size())
+    del pairs
+    with ThreadPoolExecutor(max_workers=max(1, len(parts))) as pool:
+        counted = [pool.submit(_distinct_products, part, width) for part in parts]
+        del parts
+        samples = _read_back(
+            lf, firsts, engine=engine, numbered=encoder.rows_numbered, n_lines=lines.height
+        )
+        customers_row = per_customer.select(
+            pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
+        )
+        bought = per_customer.filter(pl.col("_purchase_lines") > 0)
+        bought = _main_countries(bought, lines.lazy(), purchase, countries)
+        if counted:
+            bought = _with_products(bought, pl.concat([part.result() for part in counted]))
+    return samples, customers_row, bought
 
 
 def _encode(
@@ -832,14 +877,17 @@ def _copies_told_apart(
     return candidates.filter(~full.to_series().is_first_distinct())
 
 
+def _with_products(bought: pl.DataFrame, n_products: pl.DataFrame) -> pl.DataFrame:
+    """The customers' rows with ``n_products`` (:func:`_distinct_products`) joined."""
+    key_dtype = bought.schema[CUSTOMER]
+    n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
+    return bought.join(n_products, on=CUSTOMER, how="left")
+
+
 def _main_countries(
-    bought: pl.DataFrame,
-    n_products: pl.DataFrame | None,
-    lines: pl.LazyFrame,
-    purchase: pl.Expr,
-    countries: pl.Series,
+    bought: pl.DataFrame, lines: pl.LazyFrame, purchase: pl.Expr, countries: pl.Series
 ) -> pl.DataFrame:
-    """The customers' rows with ``n_products`` joined and each one's main country's code.
+    """The customers' rows with each one's main country's code.
 
     ``country`` and ``_last_country`` (the smallest and largest code of a customer's purchase
     lines) differ only for customers whose lines name several countries: only they need
@@ -847,10 +895,6 @@ def _main_countries(
     alphabetically first), the rank chosen turned back into its code (``countries``: the
     names by code).
     """
-    if n_products is not None:
-        key_dtype = bought.schema[CUSTOMER]
-        n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
-        bought = bought.join(n_products, on=CUSTOMER, how="left")
     several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len() == 0:
         return bought
@@ -912,6 +956,22 @@ def _distinct_products(pairs: pl.Series, width: int) -> pl.DataFrame:
     return runs.select(
         pl.col("value").alias(CUSTOMER), pl.col("len").cast(pl.Int64).alias("n_products")
     )
+
+
+def _customer_ranges(pairs: pl.Series, width: int, n: int) -> list[pl.Series]:
+    """The pair codes (``customer code * width + product code``, :func:`_purchase_pairs`) in
+    at most ``n`` parts by ranges of customer codes, in order: each customer's pairs in one
+    part, so that counting the parts apart gives the same counts."""
+    top = pairs.max()
+    if n < 2 or top is None:
+        return [pairs]
+    customers = int(top) // width + 1  # codes 0 .. customers - 1
+    # The smallest pair code of each part but the first (within the codes' dtype).
+    bounds = [customers * part // n * width for part in range(1, n)]
+    parts = [pairs.filter(pairs < bounds[0])]
+    parts += [pairs.filter((pairs >= low) & (pairs < high)) for low, high in pairwise(bounds)]
+    parts.append(pairs.filter(pairs >= bounds[-1]))
+    return [part for part in parts if part.len()] or [pairs]
 
 
 _POSITION = "_position"

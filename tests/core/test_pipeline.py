@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from core.generator import write_transactions
 from core.pipeline import (
     CustomerTable,
     LoadedTransactions,
+    _customer_ranges,
+    _distinct_products,
     build_customer_table,
     clean,
     load_transactions,
@@ -611,3 +614,34 @@ def test_the_product_line_query_reads_back_the_product_lines(
         assert table.audit.capping.rows_capped > 0
     # Once read back in full, the query serves those lines.
     assert_frame_equal(table.product_line_query().collect(), table.product_lines)
+
+
+@pytest.mark.parametrize("width", [6, 2**25, 2**32])
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_pair_codes_split_by_customer_ranges_count_the_same_products(n: int, width: int) -> None:
+    # Customer codes 0..120 (sparse), products 0..5, pairs repeated and shuffled; with
+    # 4-byte pairs up to the largest code's range (no bound may overflow the dtype).
+    rng = np.random.default_rng(n)
+    customers = rng.integers(0, 41, 3_000, dtype=np.uint64) * 3
+    products = rng.integers(0, 6, 3_000, dtype=np.uint64)
+    pairs = pl.Series("_pair", customers * width + products)
+    if width < 2**32:
+        pairs = pairs.cast(pl.UInt32)
+    parts = _customer_ranges(pairs, width, n)
+    assert 1 <= len(parts) <= n
+    assert sum(p.len() for p in parts) == pairs.len()
+    owners = [set((p // width).to_list()) for p in parts]
+    assert all(max(a) < min(b) for a, b in pairwise(owners))
+    counted = pl.concat([_distinct_products(p, width) for p in parts])
+    assert_frame_equal(counted, _distinct_products(pairs, width))
+    assert counted.get_column("n_products").to_list() == [
+        len(set(products[customers == c].tolist())) for c in sorted(set(customers.tolist()))
+    ]
+    assert _customer_ranges(pairs.clear(), width, n)[0].len() == 0
+
+
+def test_customer_ranges_stay_within_the_pair_codes_dtype() -> None:
+    # Four customer codes at 2**30 pair codes each fill a UInt32: more parts than customers.
+    pairs = pl.Series("_pair", [0, 2**30 + 1, 3 * 2**30 + 5, 3 * 2**30 + 7], dtype=pl.UInt32)
+    parts = _customer_ranges(pairs, 2**30, 7)
+    assert [part.to_list() for part in parts] == [[0], [2**30 + 1], [3 * 2**30 + 5, 3 * 2**30 + 7]]
