@@ -890,7 +890,7 @@ def _read_parquet(
     try:
         # Rows x the decoded width of the first rows: a few KB of Parquet can hold GBs of
         # repeated text, which the row count alone does not show.
-        sample = pl.scan_parquet(source()).head(_PARQUET_SAMPLE_ROWS).collect()
+        sample = _parquet_sample(source, schema, n_rows)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise unreadable(exc) from exc
     width = sample.estimated_size() / max(sample.height, 1)
@@ -915,6 +915,36 @@ def _read_parquet(
         lf = lf.rename(dict(zip(schema.names(), columns, strict=True)))
     report = ReadReport.binary("parquet", compression=compression, columns=columns, notes=notes)
     return lf, report
+
+
+def _parquet_sample(
+    source: Callable[[], Path | io.BytesIO], schema: pl.Schema, n_rows: int
+) -> pl.DataFrame:
+    """The file's first rows, as the memory check and the column groups read them.
+
+    Only the columns of varying width (text, nested, ...) are decoded; a fixed-width one
+    (numbers, dates, Booleans) is nulls of its dtype, whose bytes a row depend on the dtype
+    alone. (A Parquet reader decodes whole pages, often the whole column chunk of a small
+    file, however few the rows asked for.)
+    """
+    height = min(n_rows, _PARQUET_SAMPLE_ROWS)
+    varying = [name for name, dtype in schema.items() if not _fixed_width(dtype)]
+    decoded = pl.scan_parquet(source()).select(varying).head(height).collect() if varying else None
+    return pl.DataFrame(
+        [
+            pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
+            if decoded is None or name not in varying
+            else decoded.get_column(name)
+            for name, dtype in schema.items()
+        ]
+    )
+
+
+def _fixed_width(dtype: pl.DataType) -> bool:
+    """Whether every value of ``dtype`` takes the same bytes (numbers, dates, Booleans)."""
+    return dtype == pl.Boolean or (
+        (dtype.is_numeric() or dtype.is_temporal()) and not isinstance(dtype, pl.Decimal)
+    )
 
 
 def _parquet_in_memory(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import os
@@ -25,6 +26,7 @@ from core.io import (
     WHITESPACE,
     ReadReport,
     _column_groups,
+    _parquet_sample,
     read_table,
     run_excel_child,
 )
@@ -432,6 +434,46 @@ def test_parquet_read_in_column_groups_is_the_file(
     assert_frame_equal(lf.collect(), frame)
     lf, _ = read_table(path.read_bytes(), filename="upload.parquet")
     assert_frame_equal(lf.collect(), frame)
+
+
+def test_the_parquet_sample_decodes_only_the_columns_of_varying_width(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The memory check's first rows: text and nested columns as in the file; numbers, dates
+    # and Booleans, whose bytes a row their dtype tells, not decoded (nulls of their dtype).
+    frame = pl.DataFrame(
+        {
+            "text": [f"line {i}" for i in range(1_500)],
+            "n": range(1_500),
+            "x": [i / 3 for i in range(1_500)],
+            "when": [dt.date(2011, 1, 1)] * 1_500,
+            "flag": [True, None, False] * 500,
+            "nested": [[i, i] for i in range(1_500)],
+            "price": pl.Series([1] * 1_500, dtype=pl.Decimal(10, 2)),
+        }
+    )
+    path = tmp_path / "t.parquet"
+    frame.write_parquet(path)
+    asked: list[list[str]] = []
+    head = pl.LazyFrame.head
+
+    def spied(lf: pl.LazyFrame, n: int = 5) -> pl.LazyFrame:
+        asked.append(lf.collect_schema().names())  # the columns whose first rows are read
+        return head(lf, n)
+
+    monkeypatch.setattr(pl.LazyFrame, "head", spied)
+    sample = _parquet_sample(lambda: path, frame.schema, frame.height)
+    assert asked == [["text", "nested", "price"]]
+    assert sample.schema == frame.schema
+    assert_frame_equal(
+        sample.select("text", "nested", "price"),
+        frame.head(1_000).select("text", "nested", "price"),
+    )
+    assert sample.select(pl.exclude("text", "nested", "price").null_count()).row(0) == (1_000,) * 4
+    # Each fixed-width column weighs at least what its decoded first rows do.
+    for name in ("n", "x", "when", "flag"):
+        assert sample[name].estimated_size() >= frame[name].head(1_000).estimated_size()
+    assert _parquet_sample(lambda: path, frame.schema, 10).height == 10
 
 
 def test_parquet_column_groups_balance_decoding_costs() -> None:
