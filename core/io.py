@@ -932,7 +932,7 @@ def _parquet_sample(
     decoded = pl.scan_parquet(source()).select(varying).head(height).collect() if varying else None
     return pl.DataFrame(
         [
-            pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
+            pl.Series(name, [None] * height, dtype=dtype)  # (pl.repeat runs a query)
             if decoded is None or name not in varying
             else decoded.get_column(name)
             for name, dtype in schema.items()
