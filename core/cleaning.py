@@ -44,6 +44,7 @@ back by each line's reason.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -536,6 +537,19 @@ def duplicate_positions(keys: pl.Series) -> pl.Series:
     return candidates.filter(~firsts).alias("position")
 
 
+def value_ranges(values: pl.Series, bounds: Sequence[int]) -> Iterator[pl.Series]:
+    """``values`` (nulls left out) split at the increasing ``bounds``: below the first, then
+    from each bound up to the next, then from the last up; one part at a time, so a caller
+    can free each before the next is made. No bounds: the values without their nulls."""
+    if not bounds:
+        yield values.drop_nulls()
+        return
+    yield values.filter((values < bounds[0]).fill_null(False))
+    for low, high in itertools.pairwise(bounds):
+        yield values.filter(((values >= low) & (values < high)).fill_null(False))
+    yield values.filter((values >= bounds[-1]).fill_null(False))
+
+
 def repeated_positions(keys: pl.Series) -> pl.Series:
     """Positions (ascending) of the lines whose non-null key occurs more than once."""
     n = keys.len() - keys.null_count()
@@ -544,16 +558,11 @@ def repeated_positions(keys: pl.Series) -> pl.Series:
     parts = _KEY_PARTS if n > _PARTED_FROM else 1
     step = (1 << 64) // parts
     repeated = []
-    for part in range(parts):
-        low, high = part * step, (part + 1) * step
-        if part == parts - 1:
-            inside = keys >= low
-        else:  # no lower bound to test in the first part
-            inside = keys < high if part == 0 else (keys >= low) & (keys < high)
-        ordered = keys.filter(inside.fill_null(False)) if parts > 1 else keys.drop_nulls()
+    for part in value_ranges(keys, [i * step for i in range(1, parts)]):
         # One thread: as fast as the parallel sort on this machine's two cores, at half
         # the CPU time (and faster when the other core is busy).
-        ordered = ordered.sort(multithreaded=False)
+        ordered = part.sort(multithreaded=False)
+        del part
         size = ordered.len()
         if size > 1:
             repeated.append(ordered.slice(1).filter(ordered.slice(1) == ordered.slice(0, size - 1)))

@@ -18,7 +18,6 @@ import functools
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -52,6 +51,7 @@ from core.cleaning import (
     split_queries,
     staged_reasons,
     thresholds_of,
+    value_ranges,
 )
 from core.clustering.products import EngineLines, ProductLines
 from core.columns import (
@@ -968,10 +968,7 @@ def _customer_ranges(pairs: pl.Series, width: int, n: int) -> list[pl.Series]:
     customers = int(top) // width + 1  # codes 0 .. customers - 1
     # The smallest pair code of each part but the first (within the codes' dtype).
     bounds = [customers * part // n * width for part in range(1, n)]
-    parts = [pairs.filter(pairs < bounds[0])]
-    parts += [pairs.filter((pairs >= low) & (pairs < high)) for low, high in pairwise(bounds)]
-    parts.append(pairs.filter(pairs >= bounds[-1]))
-    return [part for part in parts if part.len()] or [pairs]
+    return [part for part in value_ranges(pairs, bounds) if part.len()] or [pairs]
 
 
 _POSITION = "_position"
