@@ -59,14 +59,25 @@ def message_alert(
 
 
 SPINNER_CLASS = "app-spinner"
+SPINNER_LABEL_CLASS = "app-spinner-label"
+SPINNER_TEXT = "Loading…"
 
 
 def loading(children: Component | Sequence[Component], **kwargs: Any) -> dcc.Loading:
     """``dcc.Loading`` with the app's spinner (``.app-spinner`` in assets/app.css): a ring that
     turns in eight steps a second. dcc's own spinners animate every frame, which costs the
     browser a share of a core for as long as a callback runs, taken from the server when both
-    share a machine (bench/README.md, the first page)."""
-    return dcc.Loading(children, custom_spinner=html.Div(className=SPINNER_CLASS), **kwargs)
+    share a machine (bench/README.md, the first page).
+
+    The ring carries the text "Loading…": hidden on screen but read by a screen reader that
+    reaches it, and shown in place of the turning ring to someone who asked their system for
+    reduced motion (``prefers-reduced-motion``). Not a live region: the pages' own status
+    regions (:func:`live_status`) announce long work once, in words that say what runs.
+    """
+    spinner = html.Div(
+        html.Span(SPINNER_TEXT, className=SPINNER_LABEL_CLASS), className=SPINNER_CLASS
+    )
+    return dcc.Loading(children, custom_spinner=spinner, **kwargs)
 
 
 def live_status(component_id: str, **kwargs: Any) -> html.Div:

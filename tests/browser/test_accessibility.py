@@ -19,6 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from core.generator import DEFAULT_DATA
 from dashapp.app import create_app
+from dashapp.shared import components
 from tests.browser.axe import TIMEOUT, settle, violations
 from tests.dashapp.helpers import sales_csv
 
@@ -120,3 +121,58 @@ def test_no_axe_violations_on_changes_with_a_flow_selected(
     settle(dash_duo)
     dash_duo.wait_for_contains_text("#changes-caption", "Champions → Champions", timeout=TIMEOUT)
     assert violations(dash_duo) == []
+
+
+SPINNER_STYLE = """
+const ring = document.createElement('div');
+ring.className = arguments[0];
+const label = document.createElement('span');
+label.className = arguments[1];
+label.textContent = arguments[2];
+ring.appendChild(label);
+document.body.appendChild(ring);
+const box = label.getBoundingClientRect();
+const name = getComputedStyle(ring).animationName;
+ring.remove();
+return [name, Math.round(box.width), Math.round(box.height)];
+"""
+
+
+def spinner_style(dash_duo: DashComposite) -> tuple[str, int, int]:
+    """The app spinner's animation and its text's size on screen, as the page's CSS draws the
+    markup of ``components.loading``'s spinner."""
+    spinner = components.loading([]).custom_spinner
+    (label,) = spinner.children if isinstance(spinner.children, list) else [spinner.children]
+    args = (spinner.className, label.className, label.children)
+    name, width, height = dash_duo.driver.execute_script(SPINNER_STYLE, *args)
+    return name, width, height
+
+
+def test_the_spinner_stands_still_and_says_loading_under_reduced_motion(
+    dash_duo: DashComposite, a11y_app: Dash
+) -> None:
+    """WCAG 2.3.3: someone whose system asks for reduced motion sees "Loading…" where the
+    ring would turn; everyone else sees the turning ring, its text there for screen readers.
+    (The browser tests run Chromium with ``--force-prefers-reduced-motion``; the second check
+    emulates the default through the DevTools protocol.)"""
+    dash_duo.start_server(a11y_app)
+    dash_duo.wait_for_text_to_equal("#dataset-name", DEFAULT_DATA.name, timeout=TIMEOUT)
+    driver = dash_duo.driver
+    assert driver.execute_script("return matchMedia('(prefers-reduced-motion: reduce)').matches")
+    name, width, height = spinner_style(dash_duo)
+    assert name == "none"
+    assert width > 20, width  # the words take a line
+    assert height > 8, height
+
+    motion = [{"name": "prefers-reduced-motion", "value": "no-preference"}]
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": motion})
+    try:
+        assert not driver.execute_script(
+            "return matchMedia('(prefers-reduced-motion: reduce)').matches"
+        )
+        name, width, height = spinner_style(dash_duo)
+        assert name == "app-spinner-turn"
+        assert width <= 1, width  # visually hidden
+        assert height <= 1, height
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})

@@ -155,3 +155,8 @@ def test_every_loading_indicator_is_the_app_spinner(services: AppServices) -> No
         spinner = getattr(loading, "custom_spinner", None)
         assert isinstance(spinner, html.Div), loading
         assert spinner.className == components.SPINNER_CLASS
+        # Its words, for screen readers and for reduced motion (assets/app.css).
+        label = spinner.children
+        assert isinstance(label, html.Span), loading
+        assert label.className == components.SPINNER_LABEL_CLASS
+        assert label.children == components.SPINNER_TEXT == "Loading…"
