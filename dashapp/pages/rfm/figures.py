@@ -130,7 +130,13 @@ def score_grid_heatmap(
     fig.update_xaxes(
         title_text=f"Recency score (1-{bins}, {bins} = most recent)",
         tickvals=scores,
-        ticktext=[f"{r}<br>{_range(ranges, 'r', r)}" if ranges else str(r) for r in scores],
+        # Upright, the values on their own line: rotated, the last label ran past the chart's
+        # edge and Plotly left it out.
+        tickangle=0,
+        ticktext=[
+            f"{r}<br>{_range(ranges, 'r', r).replace(' ', '<br>', 1)}" if ranges else str(r)
+            for r in scores
+        ],
     )
     fig.update_yaxes(
         title_text=f"Frequency score (1-{bins}, {bins} = most orders)",

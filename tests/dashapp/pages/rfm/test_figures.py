@@ -36,3 +36,17 @@ def test_score_grid_colours_cells_by_segment_when_named() -> None:
     heat = figures_rfm.score_grid_heatmap(unnamed.grid, bins=4, segment_colors=colors).data[0]
     assert heat.colorscale[0][1] != figures.segment_color(0)  # shaded by customers instead
     assert np.nansum(np.array(heat.z, dtype=float)) == 50
+
+
+def test_score_grid_recency_labels_stay_upright_and_narrow() -> None:
+    """Each recency score's label fits its column upright (rotated, the last one ran past the
+    chart's edge and was not drawn): the score, then its values and unit on lines of their
+    own."""
+    view = rv.rfm_view(features(50), ruleset="rf_grid", bins=5)
+    ranges = {"r": {1: "185–374 days", 2: "68–184 days", 5: "1–10 days"}, "f": {}}
+    layout = figures_rfm.score_grid_heatmap(view.grid, bins=5, ranges=ranges).layout
+    assert layout.xaxis.tickangle == 0
+    assert list(layout.xaxis.tickvals) == [1, 2, 3, 4, 5]
+    assert layout.xaxis.ticktext[0] == "1<br>185–374<br>days"
+    assert layout.xaxis.ticktext[4] == "5<br>1–10<br>days"
+    assert layout.xaxis.ticktext[2] == "3<br>—"  # a score without values

@@ -41,7 +41,8 @@ def test_the_page_shows_what_each_score_stands_for_and_flags_misfit_names() -> N
         for score in range(1, 6):
             assert texts_[d][score] in shown
     axes = out["grid_figure"].layout
-    assert list(axes.xaxis.ticktext) == [f"{s}<br>{texts_['r'][s]}" for s in range(1, 6)]
+    recency = [f"{s}<br>{texts_['r'][s]}".replace(" ", "<br>", 1) for s in range(1, 6)]
+    assert list(axes.xaxis.ticktext) == recency
     assert list(axes.yaxis.ticktext) == [f"{s}: {texts_['f'][s]}" for s in range(1, 6)]
     table = texts(as_json(out["segment_table"]))
     assert "Does not fit its name on this data" in table
