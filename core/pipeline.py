@@ -497,29 +497,21 @@ def _encoded_plan(
     ]
     del settled
     totals, firsts, per_customer, *pair_codes = pl.collect_all(queries)
-    samples, customers_row, bought = _customers_and_samples(
+    samples, customers_row, table = _customers_and_samples(
         lf,
         firsts,
         per_customer,
         lines,
+        features=features,
         purchase=purchase,
         pairs=pair_codes.pop().to_series() if pair_codes else None,
         width=width,
-        countries=values[COUNTRY],
+        values=values,
+        coding=coding,
         encoder=encoder,
         engine=engine,
     )
     del lines
-    codes = bought.get_column(CUSTOMER)
-    if encoder.keyed:
-        ids = (codes.cast(pl.Int64) + coding.low).cast(pl.String)
-    else:
-        ids = values[CUSTOMER].gather(codes)
-    bought = bought.with_columns(
-        ids.alias(CUSTOMER),
-        values[COUNTRY].gather(bought.get_column(COUNTRY)).alias(COUNTRY),
-    )
-    table = finish_features(bought.lazy(), features).collect()
     return table, totals, samples, customers_row, thresholds, reasons, coded
 
 
@@ -529,15 +521,17 @@ def _customers_and_samples(
     per_customer: pl.DataFrame,
     lines: pl.DataFrame,
     *,
+    features: FeatureConfig,
     purchase: pl.Expr,
     pairs: pl.Series | None,
     width: int,
-    countries: pl.Series,
+    values: dict[str, pl.Series],
+    coding: _Coding,
     encoder: EncoderLines,
     engine: str,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """After the ``collect_all``: the sample lines read back, the audit's customer counts and
-    the customers who bought, with their distinct products and main country's code.
+    the feature table.
 
     The distinct products (:func:`_distinct_products` of the purchase lines' ``pairs``, a sort
     on one thread) are counted on threads beside the rest, which does not need them: one
@@ -555,10 +549,51 @@ def _customers_and_samples(
             pl.len().alias("customers_in"), (pl.col("_kept") > 0).sum().alias("customers_out")
         )
         bought = per_customer.filter(pl.col("_purchase_lines") > 0)
-        bought = _main_countries(bought, lines.lazy(), purchase, countries)
-        if counted:
-            bought = _with_products(bought, pl.concat([part.result() for part in counted]))
-    return samples, customers_row, bought
+        main = _main_countries(bought, lines.lazy(), purchase, values[COUNTRY])
+        n_products = pl.concat([part.result() for part in counted]) if counted else None
+    table = _feature_table(
+        bought,
+        main=main,
+        n_products=n_products,
+        values=values,
+        coding=coding,
+        features=features,
+        keyed=encoder.keyed,
+    )
+    return samples, customers_row, table
+
+
+def _feature_table(
+    bought: pl.DataFrame,
+    *,
+    main: pl.DataFrame | None,
+    n_products: pl.DataFrame | None,
+    values: dict[str, pl.Series],
+    coding: _Coding,
+    features: FeatureConfig,
+    keyed: bool,
+) -> pl.DataFrame:
+    """The feature table of the customers who bought (the group-by's rows), with their main
+    country's code (:func:`_main_countries`) and distinct products (:func:`_distinct_products`)
+    joined, the codes turned back into ids and country names: one query on a few thousand
+    rows, which the in-memory engine runs at a fraction of the streaming engine's start-up."""
+    rows = bought.lazy()
+    code = pl.col(CUSTOMER)
+    if main is not None:
+        rows = rows.join(main.lazy(), on=CUSTOMER, how="left", suffix="_main").with_columns(
+            pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
+        )
+    if n_products is not None:
+        counts = n_products.lazy().with_columns(code.cast(bought.schema[CUSTOMER]))
+        rows = rows.join(counts, on=CUSTOMER, how="left")
+    if keyed:
+        ids = (code.cast(pl.Int64) + coding.low).cast(pl.String)
+    else:
+        ids = pl.lit(values[CUSTOMER]).gather(code)
+    rows = rows.with_columns(
+        ids.alias(CUSTOMER), pl.lit(values[COUNTRY]).gather(pl.col(COUNTRY)).alias(COUNTRY)
+    )
+    return finish_features(rows, features).collect(engine="in-memory")
 
 
 def _encode(
@@ -877,17 +912,11 @@ def _copies_told_apart(
     return candidates.filter(~full.to_series().is_first_distinct())
 
 
-def _with_products(bought: pl.DataFrame, n_products: pl.DataFrame) -> pl.DataFrame:
-    """The customers' rows with ``n_products`` (:func:`_distinct_products`) joined."""
-    key_dtype = bought.schema[CUSTOMER]
-    n_products = n_products.with_columns(pl.col(CUSTOMER).cast(key_dtype))
-    return bought.join(n_products, on=CUSTOMER, how="left")
-
-
 def _main_countries(
     bought: pl.DataFrame, lines: pl.LazyFrame, purchase: pl.Expr, countries: pl.Series
-) -> pl.DataFrame:
-    """The customers' rows with each one's main country's code.
+) -> pl.DataFrame | None:
+    """The main country's code of the customers whose purchase lines name several countries
+    (None: no such customer).
 
     ``country`` and ``_last_country`` (the smallest and largest code of a customer's purchase
     lines) differ only for customers whose lines name several countries: only they need
@@ -897,7 +926,7 @@ def _main_countries(
     """
     several = bought.filter(pl.col(COUNTRY) != pl.col("_last_country")).get_column(CUSTOMER)
     if several.len() == 0:
-        return bought
+        return None
     rank = countries.rank("ordinal").cast(pl.UInt32) - 1
     code_of_rank = rank.arg_sort().cast(bought.schema[COUNTRY])
     their_lines = lines.filter(pl.col(CUSTOMER).is_in(several.implode()) & purchase)
@@ -905,9 +934,7 @@ def _main_countries(
     main = main_country(their_lines).with_columns(
         pl.lit(code_of_rank).gather(pl.col(COUNTRY)).alias(COUNTRY)
     )
-    return bought.join(main.collect(), on=CUSTOMER, how="left", suffix="_main").with_columns(
-        pl.coalesce(f"{COUNTRY}_main", COUNTRY).alias(COUNTRY)
-    )
+    return main.collect()
 
 
 def _normalized_codes(
