@@ -1024,12 +1024,12 @@ def _read_back(
 
     Read back from the source: the start of it up to the last of them, normalized; or, with
     ``numbered`` (``source_row`` is the position plus one, as ``core.schema.normalize``
-    numbers lines) and the last of them beyond a sixteenth of the ``n_lines``, every line
-    filtered on ``source_row`` before normalizing: normalizing the head costs more the
-    deeper the last sample lies, the filter costs a pass over every line's ``source_row``,
-    so the head wins when the samples lie early. (Taking them with ``head`` queries beside
-    the codes in the classifying pass made the streaming engine buffer lines for them,
-    raising the peak memory.)
+    numbers lines) and the last of them beyond a sixteenth of the ``n_lines``, the lines from
+    the first of them to the last filtered on ``source_row`` before normalizing: normalizing
+    the head costs more the deeper the last sample lies, the filter costs a pass over those
+    lines' ``source_row``, so the head wins when the samples lie early. (Taking them with
+    ``head`` queries beside the codes in the classifying pass made the streaming engine
+    buffer lines for them, raising the peak memory.)
     """
     if firsts.height == 0:
         return pl.DataFrame(schema={REASON: pl.String, **NORMALIZED_SCHEMA})
@@ -1037,8 +1037,11 @@ def _read_back(
     last = int(wanted.max())  # type: ignore[arg-type]
     if numbered and last + 1 > n_lines // 16:
         rows = (wanted.cast(pl.Int64) + 1).implode()
+        first = int(wanted.min())  # type: ignore[arg-type]
         found = (
-            lf.filter(pl.col(ROW).is_in(rows))
+            # The slice first: the filter then reads the source_row of those lines only.
+            lf.slice(first, last + 1 - first)
+            .filter(pl.col(ROW).is_in(rows))
             .with_columns((pl.col(ROW) - 1).cast(wanted.dtype).alias(_POSITION))
             .collect(engine=engine)  # type: ignore[arg-type]
         )
