@@ -127,11 +127,21 @@ class LineAmounts:
         magnitude = units.abs().cast(pl.Float64).sum()
         return LineAmounts(units=units.name, wide=not magnitude <= _INT64_SUMS_UP_TO)
 
-    def sum(self, mask: pl.Expr) -> pl.Expr:
-        """The exact sum (:func:`exact_sum`) of the amounts of the lines ``mask`` picks."""
+    def sum(self, mask: pl.Expr, *, filtered: bool = False) -> pl.Expr:
+        """The exact sum (:func:`exact_sum`) of the amounts of the lines ``mask`` picks.
+
+        The amounts are read through ``when(mask)``, which keeps a group-by's aggregate a
+        streaming one (:func:`core.features.masked_aggregates`); ``filtered``: taken by
+        ``filter(mask)`` instead, for a ``select``, where it skips the other lines rather
+        than reading them as nulls.
+        """
+
+        def picked(column: str) -> pl.Expr:
+            return pl.col(column).filter(mask) if filtered else pl.when(mask).then(pl.col(column))
+
         if self.units is None:
-            return exact_sum(pl.when(mask).then(pl.col(self.amount)))
-        units = pl.when(mask).then(pl.col(self.units))
+            return exact_sum(picked(self.amount))
+        units = picked(self.units)
         return from_units((units.cast(pl.Int128) if self.wide else units).sum())
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.cleaning import REASONS
 from core.features import FeatureConfig, compute_features
-from core.money import LineAmounts, exact_sum
+from core.money import LineAmounts, exact_sum, to_units
 from core.pipeline import run_engine
 from tests.core.retail_frames import lines, random_lines
 
@@ -52,6 +52,27 @@ def test_line_amounts_wide_only_when_the_magnitudes_add_up_beyond_the_limit() ->
     assert LineAmounts.of_units(beyond).wide  # 2**62 + 2**60 + 5
     for empty in ([], [None, None]):
         assert not LineAmounts.of_units(pl.Series("u", empty, dtype=pl.Int64)).wide
+
+
+@pytest.mark.parametrize("held", ["floats", "units", "wide units"])
+def test_line_amounts_sum_the_same_picked_by_filter_or_by_when(held: str) -> None:
+    # A select's sums (filtered: reason_totals) and a group-by's (when: masked_aggregates)
+    # are the same exact sums, also for a mask that picks no line or only null amounts.
+    amounts = [0.1, 0.2, None, 1e13 + 0.5, -3.3, None, 2.675]
+    frame = pl.DataFrame({"amount": amounts, "m": [1, 1, 2, 1, 3, 2, 3]})
+    frame = frame.with_columns(to_units(pl.col("amount")).alias("u"))
+    how = {
+        "floats": LineAmounts(),
+        "units": LineAmounts(units="u"),
+        "wide units": LineAmounts(units="u", wide=True),
+    }[held]
+    if held != "floats":
+        frame = frame.filter(pl.col("amount").abs() < 1e12)  # units hold every amount
+    for mask in (pl.col("m") == 1, pl.col("m") == 2, pl.col("m") == 4, pl.col("m") > 0):
+        picked = frame.select(how.sum(mask, filtered=True)).item()
+        masked = frame.select(how.sum(mask)).item()
+        assert picked == masked
+        assert type(picked) is float
 
 
 def gross_of(frame: pl.DataFrame) -> tuple[list[float], list[float]]:
