@@ -685,10 +685,13 @@ def _irregular_ids(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 
 def _whole_float(expr: pl.Expr) -> pl.Expr:
-    """A finite whole number that fits an Int64 (written as an integer id)."""
-    return (
-        expr.is_finite() & (expr == expr.floor()) & expr.cast(pl.Int64, strict=False).is_not_null()
-    )
+    """A finite whole number that fits an Int64 (written as an integer id).
+
+    The bounds are those of the non-strict cast to Int64 (-2**63 fits, 2**63 does not); they
+    also leave out the infinities and NaN (Polars orders NaN above every number), without the
+    cast's Int64 column.
+    """
+    return (expr == expr.floor()) & (expr >= -(2.0**63)) & (expr < 2.0**63)
 
 
 def _id_expr(
@@ -946,17 +949,19 @@ class EncoderLines:
         return _eager(values.rename("v"), lambda _: expr).rename(column)
 
 
-def _customer_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+def _customer_key(expr: pl.Expr, dtype: pl.DataType, *, whole: bool = False) -> pl.Expr | None:
     """Customer ids as Int64 keys, if the source column is numeric (None for text).
 
     Whole floats become their integer (NaN and fractions null: a column with such floats
     makes :func:`normalize_views` give encoder lines that are not keyed, as those ids are
-    written as text).
+    written as text). ``whole``: the source pass found every float id but NaN whole and
+    within Int64 (no ``odd_floats``), so the cast alone gives the keys (NaN null).
     """
     if dtype in _KEYABLE_INTEGERS:
         return expr.cast(pl.Int64)
     if dtype.is_float():
-        return pl.when(_whole_float(expr)).then(expr.cast(pl.Int64, strict=False))
+        key = expr.cast(pl.Int64, strict=False)
+        return key if whole else pl.when(_whole_float(expr)).then(key)
     return None
 
 
@@ -1179,7 +1184,9 @@ def _scan_aggregates(
         aggs.append(slow.unique(maintain_order=True).implode().alias(f"{role}_values"))
         aggs.append(slow.value_counts().implode().alias(f"{role}_counts"))
     for role in sources.parsed:
-        if role != "date" and dtypes[role].is_numeric():
+        if role != "date" and dtypes[role].is_integer():
+            aggs.append(pl.lit(0, dtype=pl.UInt32).alias(f"{role}_nonfinite"))  # always finite
+        elif role != "date" and dtypes[role].is_numeric():
             num = src(role).cast(pl.Float64)
             aggs.append((num.is_not_null() & ~num.is_finite()).sum().alias(f"{role}_nonfinite"))
     return aggs
@@ -1436,8 +1443,9 @@ def canonical_lines(
         .with_columns(*parsed, *nonempty)
     )
     lines = _select_canonical(staged, sources, plan, pl.col(_parsed("customer")), pl.String())
-    customer_key = _customer_key(_src_col("customer"), dtypes["customer"])
-    keyed = customer_key is not None and stats.get("customer_odd_floats", 0) == 0
+    whole = stats.get("customer_odd_floats", 0) == 0
+    customer_key = _customer_key(_src_col("customer"), dtypes["customer"], whole=whole)
+    keyed = customer_key is not None and whole
     raw_text = tuple(r for r in _RAW_TEXT if r in roles and dtypes[r] == pl.String)
     encoder_staged = staged.with_columns(*[_src_col(r).alias(_parsed(r)) for r in raw_text])
     encoder = EncoderLines(

@@ -24,6 +24,7 @@ from core.schema import (
     mapping_warnings,
     norm_name,
     normalize,
+    normalize_views,
 )
 
 UCI = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice")
@@ -383,6 +384,37 @@ def test_float_and_integer_customer_columns() -> None:
     assert df[cc.CUSTOMER].to_list() == ["7", "8"]
     assert df[cc.DATE].to_list() == [dt.datetime(2011, 1, 1), dt.datetime(2011, 1, 2)]
     assert report.date.kind == "yyyymmdd"
+
+
+def test_float_customer_ids_at_the_int64_bounds() -> None:
+    # A float id is an integer id when whole and within Int64 (what a non-strict cast keeps):
+    # -2**63 is, 2**63 and the infinities are not. With every id whole (NaN aside) the engine's
+    # lines carry the ids as Int64 keys, NaN and nulls none.
+    below = float(2**63 - 1024)  # the largest float under 2**63
+    ids = [-(2.0**63), below, 17850.0, 0.0, None, float("nan")]
+    lf = pl.LazyFrame(
+        {
+            "CustomerID": ids,
+            "InvoiceDate": [dt.datetime(2011, 1, 1)] * len(ids),
+            "Quantity": [1, 2, 3, 4, 5, 6],
+            "UnitPrice": [1.0] * len(ids),
+        }
+    )
+    views = normalize_views(lf, detect_roles(lf.collect_schema().names()))
+    lines = views.lines.collect()
+    assert lines[cc.CUSTOMER].to_list() == [str(-(2**63)), str(2**63 - 1024), "17850", "0", None,
+                                            None]  # fmt: skip
+    assert views.encoder.keyed
+    keys = views.encoder.frame.collect()[cc.CUSTOMER]
+    assert keys.to_list() == [-(2**63), 2**63 - 1024, 17850, 0, None, None]
+    assert (views.encoder.low, views.encoder.high) == (-(2**63), 2**63 - 1024)
+    assert views.report.parse_failures == (("date", 0), ("quantity", 0), ("price", 0))
+    for odd in (2.0**63, float("inf"), float("-inf"), 0.5):
+        lf_odd = lf.with_columns(pl.Series("CustomerID", [odd, *ids[1:]]))
+        odd_views = normalize_views(lf_odd, detect_roles(lf.collect_schema().names()))
+        assert not odd_views.encoder.keyed, odd
+        rest = odd_views.lines.collect()[cc.CUSTOMER][1:]
+        assert rest.to_list() == lines[cc.CUSTOMER][1:].to_list()
 
 
 def test_amount_only() -> None:
