@@ -875,9 +875,10 @@ def _read_parquet(
         return inp.path if inp.path is not None else io.BytesIO(inp.data or b"")
 
     try:
-        lf = pl.scan_parquet(source())
-        schema = lf.collect_schema()
-        n_rows = lf.select(pl.len()).collect().item()
+        schema = pl.scan_parquet(source()).collect_schema()
+        # Rows x the decoded width of the first rows: a few KB of Parquet can hold GBs of
+        # repeated text, which the row count alone does not show.
+        n_rows, sample = _parquet_sample(source, schema)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise unreadable(exc) from exc
     notes: list[str] = []
@@ -887,12 +888,6 @@ def _read_parquet(
             f"{inp.name!r} has columns ({', '.join(repr(c) for c in columns[:8])}) but no rows.",
             hint="write the file again including the rows",
         )
-    try:
-        # Rows x the decoded width of the first rows: a few KB of Parquet can hold GBs of
-        # repeated text, which the row count alone does not show.
-        sample = _parquet_sample(source, schema, n_rows)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise unreadable(exc) from exc
     width = sample.estimated_size() / max(sample.height, 1)
     decoded = int(width * n_rows)
     if decoded > budget:
@@ -918,19 +913,25 @@ def _read_parquet(
 
 
 def _parquet_sample(
-    source: Callable[[], Path | io.BytesIO], schema: pl.Schema, n_rows: int
-) -> pl.DataFrame:
-    """The file's first rows, as the memory check and the column groups read them.
+    source: Callable[[], Path | io.BytesIO], schema: pl.Schema
+) -> tuple[int, pl.DataFrame]:
+    """The file's row count, and its first rows as the memory check and the column groups
+    read them (both in one ``collect_all``, which runs the two queries side by side).
 
     Only the columns of varying width (text, nested, ...) are decoded; a fixed-width one
     (numbers, dates, Booleans) is nulls of its dtype, whose bytes a row depend on the dtype
     alone. (A Parquet reader decodes whole pages, often the whole column chunk of a small
     file, however few the rows asked for.)
     """
-    height = min(n_rows, _PARQUET_SAMPLE_ROWS)
     varying = [name for name, dtype in schema.items() if not _fixed_width(dtype)]
-    decoded = pl.scan_parquet(source()).select(varying).head(height).collect() if varying else None
-    return pl.DataFrame(
+    queries = [pl.scan_parquet(source()).select(pl.len())]
+    if varying:
+        queries.append(pl.scan_parquet(source()).select(varying).head(_PARQUET_SAMPLE_ROWS))
+    count, *first = pl.collect_all(queries)
+    n_rows = count.item()
+    decoded = first[0] if first else None
+    height = min(n_rows, _PARQUET_SAMPLE_ROWS)
+    return n_rows, pl.DataFrame(
         [
             pl.Series(name, [None] * height, dtype=dtype)  # (pl.repeat runs a query)
             if decoded is None or name not in varying
