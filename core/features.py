@@ -314,7 +314,9 @@ def finish_features(per_customer: pl.LazyFrame, config: FeatureConfig) -> pl.Laz
         )
         .with_columns(exclusion_reason(use_gross=config.use_gross))
         .select([pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items()])
-        .sort(CUSTOMER)
+        # On one thread: Polars' parallel sort of the ids' text is the slower one, for a few
+        # thousand customers as for a hundred thousand (bench/README.md, branch tail).
+        .sort(CUSTOMER, multithreaded=False)
     )
 
 
