@@ -590,24 +590,28 @@ def settle_reasons(
     the rule is off). ``duplicates``: the copies'
     positions, when the caller took :data:`DUPLICATE_KEY` out (:func:`duplicate_positions`).
     """
-    dtype = staged.schema[REASON]
-    reason = pl.col(REASON)
-    # Reasons given so far by the rules before duplicate stand (with non_product deferred,
-    # none of them is non_product); then the deferred non_product, then duplicate.
-    earlier = pl.Series("earlier", _before("duplicate"), dtype=dtype)
-    settled: Any = pl.when(reason.is_in(earlier.implode())).then(reason)
-    if non_product is not None:
-        settled = settled.when(non_product).then(pl.lit("non_product", dtype=dtype))
     positions = duplicates
     if DUPLICATE_KEY in staged.columns:
         positions = duplicate_positions(staged.get_column(DUPLICATE_KEY))
         staged = staged.drop(DUPLICATE_KEY)
-    if positions is not None and positions.len():
-        copy = pl.repeat(False, staged.height, eager=True).scatter(positions, True)
-        settled = settled.when(copy).then(pl.lit("duplicate", dtype=dtype))
-    if non_product is None and (positions is None or not positions.len()):
-        return staged
-    return staged.with_columns(settled.otherwise(reason).alias(REASON))
+    claims = [
+        ("non_product", None if non_product is None else non_product.arg_true()),
+        ("duplicate", positions),
+    ]
+    reason = staged.get_column(REASON)
+    settled = reason
+    for rule, lines in claims:
+        if lines is None or not lines.len():
+            continue
+        # A line's reason is its first rule in REASONS order, which is the order of
+        # REASON_CODES' physical codes (null: kept): the rule claims the lines whose reason
+        # so far comes later. Only the claimed lines are written (a copy of the codes).
+        rank = settled.gather(lines).to_physical()
+        claimed = lines.filter(rank.is_null() | (rank > REASONS.index(rule)))
+        if claimed.len():
+            settled = settled.clone() if settled is reason else settled
+            settled.scatter(claimed, rule)
+    return staged if settled is reason else staged.with_columns(settled)
 
 
 def capped_columns(

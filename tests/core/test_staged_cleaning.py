@@ -21,6 +21,8 @@ from bench.pandas_reference import classify_pandas
 from core.cleaning import (
     DUPLICATE_KEY,
     REASON,
+    REASON_CODES,
+    REASONS,
     CleaningConfig,
     duplicate_positions,
     non_product_categories,
@@ -164,6 +166,39 @@ def test_duplicate_positions_of_large_distinct_keys() -> None:
     assert duplicate_positions(keys).to_list() == [3, 5]
     assert duplicate_positions(pl.Series("k", [], dtype=pl.UInt64)).to_list() == []
     assert duplicate_positions(pl.Series("k", [None, None], dtype=pl.UInt64)).to_list() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.one_of(
+                st.none(), st.sampled_from(["unparseable", "missing_customer", *REASONS[4:]])
+            ),
+            st.one_of(st.none(), st.booleans()),
+            st.booleans(),
+        ),
+        max_size=60,
+    ),
+)
+def test_settled_reason_is_the_first_rule_that_holds(
+    lines: list[tuple[str | None, bool | None, bool]],
+) -> None:
+    staged = pl.DataFrame(
+        {REASON: [r for r, _, _ in lines], "other": list(range(len(lines)))},
+        schema={REASON: REASON_CODES, "other": pl.Int64},
+    )
+    before = staged.clone()
+    non_product = pl.Series([n for _, n, _ in lines], dtype=pl.Boolean)
+    copies = pl.Series([i for i, (_, _, c) in enumerate(lines) if c], dtype=pl.UInt32)
+    got = settle_reasons(staged, non_product, copies)
+    want = []
+    for reason, flagged, copy in lines:
+        held = [reason, "non_product" if flagged else None, "duplicate" if copy else None]
+        want.append(min((r for r in held if r), key=REASONS.index, default=None))
+    assert reasons(got) == want
+    assert got.get_column("other").to_list() == list(range(len(lines)))
+    assert_frame_equal(staged, before)  # the staged lines' reasons are left as they were
 
 
 def test_staged_key_only_where_no_source_field_settles_the_line() -> None:
