@@ -681,31 +681,34 @@ def _settle(
     """The lines with every reason settled: the duplicates from the sorted keys and the
     non-product rule on the distinct stock codes (:func:`core.cleaning.settle_reasons`).
     ``folded``: the coded columns the key takes as codes; ``later``: those read back."""
+    # The rules' per-line parts in one pass over the lines, streamed (on both cores, in
+    # batches that reuse their memory; in memory, each step's column over every line would
+    # take fresh pages): the duplicate key with the codes folded in, and each line's
+    # non-product outcome, the rule decided on the distinct stock codes and looked up by code.
+    per_line: list[pl.Expr] = []
+    if cleaning.duplicate and folded:
+        # The key so far covers the other source fields: fold in these codes.
+        per_line.append(fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in folded]))
+    if cleaning.non_product:
+        flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
+        codes = flagged.cast(lines.schema[PRODUCT]).implode()
+        per_line.append(pl.col(PRODUCT).is_in(codes).alias(_NON_PRODUCT))
+    ruled = lines.lazy().select(per_line).collect(engine="streaming") if per_line else lines
+    non_product = ruled.get_column(_NON_PRODUCT) if cleaning.non_product else None
     duplicates = None
     if cleaning.duplicate:
-        # Taken out of the frame, so that each step below frees the key it replaces (8 bytes
-        # a line each).
-        keys = lines.get_column(DUPLICATE_KEY)
-        lines = lines.drop(DUPLICATE_KEY)
-        if folded:
-            # The key so far covers the other source fields: fold in these codes.
-            parts = lines.select(folded).with_columns(keys)
-            keys = parts.select(fold_key(pl.col(DUPLICATE_KEY), [pl.col(c) for c in folded]))
-            keys = keys.to_series()
-            del parts
+        keys = (ruled if folded else lines).get_column(DUPLICATE_KEY)
+        del ruled
+        lines = lines.drop(DUPLICATE_KEY)  # the settled lines need no key (8 bytes a line)
         if later:
             duplicates = _copies_told_apart(keys, lf, later, engine=engine)
         else:
             duplicates = duplicate_positions(keys)
         del keys
-    non_product = None
-    if cleaning.non_product:
-        # The rule on the distinct stock codes, then looked up by code.
-        flagged = non_product_categories(values[PRODUCT], cleaning.non_product_codes).arg_true()
-        codes = lines.get_column(PRODUCT)
-        is_flagged = codes.is_in(flagged.cast(codes.dtype).implode())
-        non_product = is_flagged.fill_null(False)
     return settle_reasons(lines, non_product, duplicates)
+
+
+_NON_PRODUCT = "_non_product"
 
 
 def _customer_lines(
