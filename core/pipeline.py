@@ -842,7 +842,10 @@ class _Coding:
             packed = first is None or last is None or last - first < _HALF
             low = (first or 0) if packed else 0
             key = pl.col(CUSTOMER)
-            columns.append((key - low).cast(pl.UInt32) if packed else key)
+            # Packed, every key - low lies in [0, 2**32): the wrapping cast gives the same
+            # codes without the checked one's range test of every line.
+            codes = (key - low).cast(pl.UInt32, wrap_numerical=True)
+            columns.append(codes if packed else key)
         if cleaning.cap_quantile is not None:
             columns += [pl.col(QUANTITY), pl.col(PRICE)]
         if cleaning.duplicate:
