@@ -9,7 +9,7 @@ import pytest
 
 from core.cleaning import REASONS
 from core.features import FeatureConfig, compute_features
-from core.money import LineAmounts, exact_sum, to_units
+from core.money import SUM_DECIMALS, LineAmounts, exact_sum, to_units
 from core.pipeline import run_engine
 from tests.core.retail_frames import lines, random_lines
 
@@ -116,3 +116,16 @@ def test_engine_revenue_per_reason_is_the_exact_sum_of_its_lines(extreme: float 
         assert stat.revenue == want or (math.isnan(want) and math.isnan(stat.revenue))
     assert [s.reason for s in result.audit.reasons] == list(REASONS)
     assert result.audit.revenue_kept == total(amounts.filter(reasons.is_null()).to_list())
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_to_units_at_the_bounds_of_its_range(wide: bool) -> None:
+    # The cast wraps (saturates, for floats) without a range test: the bound alone must keep
+    # every value it lets through within Int64, and give null beyond it.
+    top = 1e12
+    assert int(top) * 10**SUM_DECIMALS < 2**63
+    beyond = math.nextafter(top, math.inf)
+    amounts = [top, -top, beyond, -beyond, 1e13, 1e19, math.inf, -math.inf, math.nan, None]
+    frame = pl.DataFrame({"amount": amounts}, schema={"amount": pl.Float64})
+    units = frame.select(to_units(pl.col("amount"), wide=wide)).to_series().to_list()
+    assert units == [10**18, -(10**18)] + [None] * 8
