@@ -42,6 +42,8 @@ excluded, exclusion_reason
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import dataclass
 
 import polars as pl
@@ -116,22 +118,26 @@ class FeatureConfig:
 # --- line filters -----------------------------------------------------------------------------
 
 
-def line_filter(config: FeatureConfig, *, customer: bool = True) -> pl.Expr:
+def line_filter(config: FeatureConfig, *, customer: bool = True, dated: bool = False) -> pl.Expr:
     """Lines with a customer, inside the window and not after the analysis date.
 
-    ``customer=False`` leaves out the customer test, for lines already known to have one.
+    ``customer=False`` leaves out the customer test, for lines already known to have one;
+    ``dated=True`` the date's null test, for lines known to have a date. Without any test
+    left the filter is ``pl.lit(True)``.
     """
     day = pl.col(DATE).dt.date()
-    cond = pl.col(DATE).is_not_null()
+    conds = []
     if customer:
-        cond = pl.col(CUSTOMER).is_not_null() & (pl.col(CUSTOMER).str.strip_chars() != "") & cond
+        conds += [pl.col(CUSTOMER).is_not_null(), pl.col(CUSTOMER).str.strip_chars() != ""]
+    if not dated:
+        conds.append(pl.col(DATE).is_not_null())
     if config.window_start is not None:
-        cond = cond & (day >= config.window_start)
+        conds.append(day >= config.window_start)
     if config.window_end is not None:
-        cond = cond & (day <= config.window_end)
+        conds.append(day <= config.window_end)
     if config.analysis_date is not None:
-        cond = cond & (day <= config.analysis_date)
-    return cond
+        conds.append(day <= config.analysis_date)
+    return functools.reduce(operator.and_, conds) if conds else pl.lit(True)
 
 
 # --- per line and per customer ---------------------------------------------------------------

@@ -433,9 +433,13 @@ def _capped_lines(
 
 
 def _masks(features: FeatureConfig) -> tuple[pl.Expr, pl.Expr]:
-    """Purchase and return lines, for lines already known to have a customer."""
-    keep = line_filter(features, customer=False)
+    """Purchase and return lines, for lines already known to have a customer. Every kept or
+    cancelled line has a date (the unparseable rule, always on, comes first): without a
+    window the purchase mask is the kept lines' (:func:`_per_customer` counts them once)."""
+    keep = line_filter(features, customer=False, dated=True)
     reason = pl.col(REASON)
+    if keep.meta.eq(pl.lit(True)):
+        return reason.is_null(), reason == "cancellation"
     return reason.is_null() & keep, (reason == "cancellation") & keep
 
 
@@ -772,12 +776,13 @@ def _per_customer(
     (the audit's customers out). Lines without a customer (null code) form one group, dropped.
     With ``packed`` customer codes, the distinct products come from :func:`_purchase_pairs`."""
     aggregates = masked_aggregates(purchase, returned, products=not packed, amounts=amounts)
-    return (
-        lines.lazy()
-        .group_by(CUSTOMER)
-        .agg(pl.col(REASON).is_null().sum().alias("_kept"), *aggregates)
-        .drop_nulls(CUSTOMER)
-    )
+    kept = pl.col(REASON).is_null()
+    groups = lines.lazy().group_by(CUSTOMER)
+    if purchase.meta.eq(kept):  # no window (_masks): _purchase_lines counts the kept lines
+        rows = groups.agg(*aggregates).with_columns(pl.col("_purchase_lines").alias("_kept"))
+    else:
+        rows = groups.agg(kept.sum().alias("_kept"), *aggregates)
+    return rows.drop_nulls(CUSTOMER)
 
 
 def _purchase_pairs(lines: pl.DataFrame, purchase: pl.Expr, width: int) -> pl.LazyFrame:

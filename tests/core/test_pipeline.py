@@ -537,6 +537,29 @@ def test_main_country_of_a_customer_buying_in_several_countries() -> None:
     assert (audit.customers_in, audit.customers_out) == (4, 3)
 
 
+@pytest.mark.parametrize(
+    "features",
+    [
+        FeatureConfig(window_start=dt.date(2011, 3, 1)),
+        FeatureConfig(window_end=dt.date(2011, 2, 1)),
+        FeatureConfig(analysis_date=dt.date(2011, 2, 1)),
+        FeatureConfig(),
+    ],
+)
+def test_customers_out_count_kept_lines_outside_the_window(features: FeatureConfig) -> None:
+    # The audit's customers out are those with a kept line, in the window or not; the
+    # feature table lists those with a purchase line in it.
+    frame = lines(
+        {"customer_id": "A", "invoice": "1", "order_date": dt.datetime(2011, 1, 5)},
+        {"customer_id": "B", "invoice": "2", "order_date": dt.datetime(2011, 6, 5)},
+        {"customer_id": "C", "invoice": "C3", "order_date": dt.datetime(2011, 1, 5)},
+    )
+    table, audit = stream_customer_table(frame, features=features)
+    assert (audit.customers_in, audit.customers_out) == (3, 2)
+    inside = ["A", "B"] if features == FeatureConfig() else ["B" if features.window_start else "A"]
+    assert table.get_column("customer_id").to_list() == inside
+
+
 # --- normalize's shortcuts (decided by its source pass) change no value -------------------------
 
 
