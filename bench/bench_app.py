@@ -204,7 +204,20 @@ def browser(*, performance_log: bool) -> Any:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver_path = shutil.which("chromedriver")
     service = Service(driver_path) if driver_path else Service()
-    return webdriver.Chrome(service=service, options=options)
+    driver = webdriver.Chrome(service=service, options=options)
+    # With motion, Bootstrap scrolls smoothly, and a click the script makes below the fold
+    # lands while the page still moves: every page of this tab scrolls at once instead.
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _INSTANT_SCROLL})
+    return driver
+
+
+_INSTANT_SCROLL = """
+document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = ':root { scroll-behavior: auto !important; }';
+  document.head.appendChild(style);
+});
+"""
 
 
 @dataclass(frozen=True)
