@@ -184,7 +184,7 @@ def app_server(data: Path | None, log_path: Path, cache_dir: Path | None = None)
 
 def browser(*, performance_log: bool) -> Any:
     """Headless Chromium with the flags of the browser tests (tests/browser/conftest.py) but
-    reduced motion."""
+    the forced reduced motion, its pages scrolling at once."""
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
