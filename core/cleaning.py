@@ -538,12 +538,11 @@ def duplicate_positions(keys: pl.Series) -> pl.Series:
 
 
 def value_ranges(values: pl.Series, bounds: Sequence[int]) -> Iterator[pl.Series]:
-    """``values`` (nulls left out) split at the increasing ``bounds``: below the first, then
-    from each bound up to the next, then from the last up; one part at a time, so a caller
-    can free each before the next is made. No bounds: the values without their nulls."""
+    """``values`` (nulls left out) split at the increasing ``bounds`` (at least one): below the
+    first, then from each bound up to the next, then from the last up; one part at a time, so
+    a caller can free each before the next is made."""
     if not bounds:
-        yield values.drop_nulls()
-        return
+        raise ValueError("value_ranges needs at least one bound")
     yield values.filter((values < bounds[0]).fill_null(False))
     for low, high in itertools.pairwise(bounds):
         yield values.filter(((values >= low) & (values < high)).fill_null(False))

@@ -849,8 +849,7 @@ class _Coding:
             key = pl.col(CUSTOMER)
             # Packed, every key - low lies in [0, 2**32): the wrapping cast gives the same
             # codes without the checked one's range test of every line.
-            codes = (key - low).cast(pl.UInt32, wrap_numerical=True)
-            columns.append(codes if packed else key)
+            columns.append((key - low).cast(pl.UInt32, wrap_numerical=True) if packed else key)
         if cleaning.cap_quantile is not None:
             columns += [pl.col(QUANTITY), pl.col(PRICE)]
         if cleaning.duplicate:
